@@ -1,0 +1,1 @@
+"""Rasure web: the Django project (dashboard, JSON API, patrol app)."""

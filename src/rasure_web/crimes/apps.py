@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CrimesConfig(AppConfig):
+    name = "rasure_web.crimes"
+    label = "crimes"
+    verbose_name = "Crime records"

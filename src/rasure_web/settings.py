@@ -1,0 +1,147 @@
+"""Django settings, all from the environment.
+
+- ``DATABASE_URL``: PostgreSQL in production (``postgres://user@host:5432/rasure``).
+  Unset: SQLite in the data folder, WAL journal and ``synchronous=FULL``.
+- ``RASURE_HOME``: the data folder (default ``./var``).
+- ``RASURE_ENV``: ``production`` refuses to start with a placeholder secret key or DEBUG on.
+- ``RASURE_SECRET_KEY``, ``RASURE_ALLOWED_HOSTS`` (comma separated), ``RASURE_DEBUG``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+RASURE_HOME = Path(os.environ.get("RASURE_HOME", Path.cwd() / "var")).resolve()
+RASURE_ENV = os.environ.get("RASURE_ENV", "development")
+PRODUCTION = RASURE_ENV == "production"
+
+PLACEHOLDER_SECRET = "insecure-development-key-change-me"
+SECRET_KEY = os.environ.get("RASURE_SECRET_KEY", PLACEHOLDER_SECRET)
+DEBUG = os.environ.get("RASURE_DEBUG", "0" if PRODUCTION else "1") == "1"
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("RASURE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+]
+
+if PRODUCTION:
+    if SECRET_KEY == PLACEHOLDER_SECRET or len(SECRET_KEY) < 40:
+        raise ImproperlyConfigured(
+            "RASURE_ENV=production but RASURE_SECRET_KEY is unset, the placeholder, or shorter than 40 "
+            "characters. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    if DEBUG:
+        raise ImproperlyConfigured("RASURE_ENV=production refuses RASURE_DEBUG=1.")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rasure_web.accounts",
+    "rasure_web.crimes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "rasure_web.urls"
+WSGI_APPLICATION = "rasure_web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "rasure_web.accounts.context.roles",
+            ],
+        },
+    },
+]
+
+_db_url = os.environ.get("DATABASE_URL", "")
+if _db_url:
+    DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+else:
+    RASURE_HOME.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": RASURE_HOME / "rasure.sqlite3",
+            "OPTIONS": {
+                # WAL lets readers carry on while an import writes; FULL syncs every commit,
+                # so a patrol record acknowledged to a phone survives a power cut.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": RASURE_HOME / "test-rasure.sqlite3"},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = os.environ.get("RASURE_TIME_ZONE", "Europe/London")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = RASURE_HOME / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 3600  # one shift
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = 31536000
+    CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RASURE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("RASURE_LOG_LEVEL", "WARNING")},
+}
