@@ -70,6 +70,9 @@ RECORD_COLUMNS: Final[dict[str, str]] = {
     "last_outcome": "string",
     "last_outcome_month": "string",  # YYYY-MM the outcome is dated to, for "latest wins"
     "force": "string",
+    # The date of the version of the record held (police.uk: the file's month). A row older than the
+    # stored version never overwrites it, so re-importing an old file cannot roll a record back.
+    "as_of": "string",
 }
 
 LINK_COLUMNS: Final[dict[str, str]] = {

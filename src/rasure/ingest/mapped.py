@@ -1,0 +1,248 @@
+"""A force's own crime export (the kind of CSV a records system such as NICHE produces),
+read through a documented TOML column mapping (template: ``rasure/data/mapping_template.toml``;
+``rasure import records --print-template`` prints it).
+
+Rules:
+
+- Required: ``reference``, ``committed_from`` and a location pair (``easting``/``northing`` or
+  ``lon``/``lat``). A row may have an empty location: it is kept and counted, and left off maps.
+- Times: with a time part the precision is ``minute``; a bare date gives ``day``.
+  ``committed_to`` before ``committed_from`` is an error.
+- Weapon and domestic values are translated by the ``[values.*]`` tables; an unknown value is an
+  error naming the line, so a new code in the export is noticed rather than silently dropped.
+- People: person-id columns may hold several ids separated by ``[people] separator``.
+- A reference repeated in one file (exports often write one row per victim or offender) is one
+  crime: its people are merged, the other fields are taken from its last row, and the number of
+  merged rows is reported.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rasure.errors import ConfigError, InputFileError, InvalidRowsError, RowProblem
+from rasure.geo import BNG, lonlat_to_projected, projected_to_lonlat
+from rasure.ingest.common import ParsedFile, read_bytes, read_csv_strict, sha256_of
+from rasure.records import LinkRole, Weapon, conform, empty_links
+
+FIELDS = (
+    "reference", "offence_code", "offence_description", "category", "committed_from", "committed_to",
+    "reported", "easting", "northing", "lon", "lat", "location_text", "lsoa_code", "lsoa_name", "weapon",
+    "domestic", "outcome", "victim_ids", "offender_ids", "suspect_ids",
+)
+_DEFAULT_WEAPON = {
+    Weapon.KNIFE.value: ["knife", "knife or sharp instrument", "sharp instrument", "bladed article", "blade"],
+    Weapon.FIREARM.value: ["firearm", "gun"],
+    Weapon.OTHER.value: ["other", "other weapon"],
+    Weapon.NONE.value: ["none", "no weapon"],
+    Weapon.UNKNOWN.value: ["", "unknown", "not known"],
+}
+_DEFAULT_DOMESTIC = {"true": ["y", "yes", "true", "1"], "false": ["n", "no", "false", "0", ""]}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    path: str
+    source: str
+    force: str
+    delimiter: str
+    datetime_format: str | None
+    date_format: str | None
+    crs: str
+    columns: dict[str, str]
+    separator: str
+    weapon_values: dict[str, str]  # lower-case export value -> Weapon
+    domestic_values: dict[str, bool]
+
+
+def template_path() -> Path:
+    from rasure.tables import builtin_path
+
+    return builtin_path("mapping_template.toml")
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a TOML mapping file, with errors that say which key is wrong."""
+    p = Path(path)
+    try:
+        doc: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: mapping file not found. Start from `rasure import records --print-template`.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc}).") from exc
+    src = doc.get("source", {})
+    cols = {k: str(v) for k, v in doc.get("columns", {}).items()}
+    unknown = sorted(set(cols) - set(FIELDS))
+    if unknown:
+        raise ConfigError(f"{p}: [columns] has unknown key(s) {unknown}; known keys are {list(FIELDS)}.")
+    if "name" not in src:
+        raise ConfigError(f'{p}: [source] needs name = "..." (the source key, e.g. "niche:my-force").')
+    for req in ("reference", "committed_from"):
+        if req not in cols:
+            raise ConfigError(f"{p}: [columns] needs {req} = \"<your export's header>\".")
+    has_en = "easting" in cols and "northing" in cols
+    has_ll = "lon" in cols and "lat" in cols
+    if not (has_en or has_ll):
+        raise ConfigError(f"{p}: [columns] needs easting and northing, or lon and lat.")
+    values = doc.get("values", {})
+    weapon_map: dict[str, str] = {}
+    for kind, words in (values.get("weapon") or _DEFAULT_WEAPON).items():
+        if kind not in {w.value for w in Weapon}:
+            raise ConfigError(f"{p}: [values.weapon] key {kind!r} must be one of {[w.value for w in Weapon]}.")
+        for w in words:
+            weapon_map[str(w).strip().lower()] = kind
+    dom_map: dict[str, bool] = {}
+    for kind, words in (values.get("domestic") or _DEFAULT_DOMESTIC).items():
+        if kind not in ("true", "false"):
+            raise ConfigError(f"{p}: [values.domestic] keys must be true and false, not {kind!r}.")
+        for w in words:
+            dom_map[str(w).strip().lower()] = kind == "true"
+    return Mapping(
+        path=str(p), source=str(src["name"]), force=str(src.get("force", "")),
+        delimiter=str(src.get("delimiter", ",")), datetime_format=src.get("datetime_format"),
+        date_format=src.get("date_format"), crs=str(src.get("crs", BNG)), columns=cols,
+        separator=str(doc.get("people", {}).get("separator", ";")), weapon_values=weapon_map,
+        domestic_values=dom_map,
+    )
+
+
+def _parse_times(raw: pd.Series, m: Mapping) -> tuple[pd.Series, pd.Series]:
+    """Parse date-times; returns (timestamps, has_time). Unparseable non-empty values become NaT."""
+    s = raw.str.strip()
+    has_time = s.str.contains(":", regex=False).fillna(False)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
+    if m.datetime_format:
+        out[has_time] = pd.to_datetime(s[has_time], format=m.datetime_format, errors="coerce")
+    else:
+        out[has_time] = pd.to_datetime(s[has_time], format="ISO8601", errors="coerce")
+    date_only = ~has_time & (s != "")
+    if m.date_format:
+        out[date_only] = pd.to_datetime(s[date_only], format=m.date_format, errors="coerce")
+    else:
+        out[date_only] = pd.to_datetime(s[date_only], format="ISO8601", errors="coerce")
+    return out, has_time
+
+
+def read_mapped(path: str | Path, *, mapping: Mapping) -> ParsedFile:
+    """Read and validate one export file through ``mapping``; all rows or none."""
+    p = Path(path)
+    m = mapping
+    data = read_bytes(p)
+    if m.delimiter != ",":
+        text = data.decode("utf-8", "replace")
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows(csv.reader(io.StringIO(text), delimiter=m.delimiter))
+        data = buf.getvalue().encode()
+    frame = read_csv_strict(p, data)
+    missing = [f"{k} = {v!r}" for k, v in m.columns.items() if v not in frame.columns]
+    if missing:
+        raise InputFileError(
+            str(p), f"the mapping {m.path} names column(s) this file does not have: {missing}; the file's header "
+            f"is {list(frame.columns)}", line=1, hint="fix the right-hand side in the mapping, or the export",
+        )
+    col = {k: frame[v].str.strip() for k, v in m.columns.items()}
+    n = len(frame)
+    line = np.arange(n) + 2
+    problems: list[RowProblem] = []
+
+    def bad(mask: pd.Series, key: str, reason: str, hint: str) -> None:
+        for i in np.flatnonzero(mask.to_numpy()):
+            problems.append(RowProblem(str(p), int(line[i]), m.columns[key], str(col[key].iloc[i]), reason, hint))
+
+    bad(col["reference"] == "", "reference", "is empty", "every row needs its crime reference")
+    t_from, from_has_time = _parse_times(col["committed_from"], m)
+    fmt = m.datetime_format or "ISO 8601, e.g. 2024-03-31 22:15"
+    bad(t_from.isna(), "committed_from", "is not a date-time", f"write it as {fmt}")
+    if "committed_to" in col:
+        t_to, to_has_time = _parse_times(col["committed_to"], m)
+        bad(t_to.isna() & (col["committed_to"] != ""), "committed_to", "is not a date-time", f"write it as {fmt}")
+        bad(t_to.notna() & t_from.notna() & (t_to < t_from), "committed_to", "is before committed_from",
+            "swap the two, or correct the date")
+    else:
+        t_to, to_has_time = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]"), from_has_time
+    reported = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
+    if "reported" in col:
+        reported, _ = _parse_times(col["reported"], m)
+        bad(reported.isna() & (col["reported"] != ""), "reported", "is not a date", f"write it as {fmt}")
+    if "easting" in col:
+        xk, yk, rng = "easting", "northing", ((0.0, 700_000.0), (0.0, 1_300_000.0))
+    else:
+        xk, yk, rng = "lon", "lat", ((-180.0, 180.0), (-90.0, 90.0))
+    xs = pd.to_numeric(col[xk].replace("", pd.NA), errors="coerce").astype(float)
+    ys = pd.to_numeric(col[yk].replace("", pd.NA), errors="coerce").astype(float)
+    for key, raw, val, (lo, hi) in ((xk, col[xk], xs, rng[0]), (yk, col[yk], ys, rng[1])):
+        bad((raw != "") & (val.isna() | (val < lo) | (val > hi)), key, f"is not a valid {key} ({lo} to {hi})",
+            "fix the coordinate, or leave both coordinates empty if the location is unknown")
+    bad((col[xk] == "") != (col[yk] == ""), xk, "only one coordinate of the pair is given", "give both or neither")
+    weapon = pd.Series(Weapon.UNKNOWN.value, index=frame.index, dtype="string")
+    if "weapon" in col:
+        weapon = col["weapon"].str.lower().map(m.weapon_values).astype("string")
+        bad(weapon.isna(), "weapon", "is not a known weapon value",
+            f"add it under [values.weapon] in {m.path} (knife, firearm, other, none or unknown)")
+    domestic = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    if "domestic" in col:
+        domestic = col["domestic"].str.lower().map(m.domestic_values).astype("boolean")
+        bad(domestic.isna(), "domestic", "is not a known domestic flag", f"add it under [values.domestic] in {m.path}")
+    if problems:
+        problems.sort(key=lambda q: q.line)
+        raise InvalidRowsError(str(p), problems, total_rows=n)
+
+    if xk == "easting":
+        east, north = xs.to_numpy(), ys.to_numpy()
+        if m.crs != BNG:
+            from rasure.geo import _transformer
+
+            east, north = _transformer(m.crs, BNG).transform(east, north)
+        lon, lat = projected_to_lonlat(np.asarray(east), np.asarray(north))
+    else:
+        lon, lat = xs.to_numpy(), ys.to_numpy()
+        east, north = lonlat_to_projected(lon, lat)
+    precision = np.where(from_has_time, "minute", "day")
+    opt = {k: (col[k].replace("", pd.NA) if k in col else pd.NA) for k in
+           ("offence_code", "offence_description", "category", "location_text", "lsoa_code", "lsoa_name", "outcome")}
+    recs = pd.DataFrame({
+        "source": m.source, "reference": col["reference"],
+        "offence_code": opt["offence_code"], "offence_description": opt["offence_description"],
+        "category": opt["category"], "occurred_from": t_from,
+        "occurred_to": t_to.fillna(t_from), "time_precision": precision, "reported_date": reported,
+        "lon": lon, "lat": lat, "easting": east, "northing": north,
+        "location_text": opt["location_text"], "lsoa_code": opt["lsoa_code"], "lsoa_name": opt["lsoa_name"],
+        "weapon": weapon, "domestic": domestic, "last_outcome": opt["outcome"],
+        "last_outcome_month": pd.Series(reported.dt.strftime("%Y-%m"), index=frame.index).where(
+            opt["outcome"].notna() if isinstance(opt["outcome"], pd.Series) else False, pd.NA
+        ) if isinstance(opt["outcome"], pd.Series) else pd.NA,
+        "force": m.force or pd.NA,
+    })
+    links = _links(col, m)
+    before = len(recs)
+    recs = recs.drop_duplicates(subset=["reference"], keep="last")
+    merged = before - len(recs)
+    recs = conform(recs)
+    notes = (f"{merged} repeated reference row(s) merged (people combined, last row's values kept)",) if merged else ()
+    return ParsedFile(path=str(p), kind="records", records=recs, links=links, outcomes=pd.DataFrame(),
+                      rows_read=n, sha256=sha256_of(data), without_location=int(recs["easting"].isna().sum()),
+                      repeats_merged=merged, notes=notes)
+
+
+def _links(col: dict[str, pd.Series], m: Mapping) -> pd.DataFrame:
+    parts = []
+    for key, role in (("victim_ids", LinkRole.VICTIM), ("offender_ids", LinkRole.OFFENDER),
+                      ("suspect_ids", LinkRole.SUSPECT)):
+        if key not in col:
+            continue
+        ids = col[key].str.split(m.separator).explode().str.strip()
+        ids = ids[ids.notna() & (ids != "")]
+        parts.append(pd.DataFrame({"source": m.source, "reference": col["reference"].loc[ids.index].to_numpy(),
+                                   "person_id": ids.to_numpy(), "role": role.value}))
+    if not parts:
+        return empty_links()
+    return pd.concat(parts, ignore_index=True).drop_duplicates().astype("string").reset_index(drop=True)

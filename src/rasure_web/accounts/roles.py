@@ -1,0 +1,37 @@
+"""Roles are Django groups. One place says which roles exist and what each may do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OFFICER = "officer"
+SUPERVISOR = "supervisor"
+ANALYST = "analyst"
+PARTNER = "partner"
+ADMIN = "admin"
+ALL_ROLES = (OFFICER, SUPERVISOR, ANALYST, PARTNER, ADMIN)
+
+ROLE_DESCRIPTIONS = {
+    OFFICER: "Patrol officer: uses the patrol app",
+    SUPERVISOR: "Sergeant or inspector: dashboard and patrol monitoring",
+    ANALYST: "Crime analyst: dashboard, imports, hot spots, trial set-up",
+    PARTNER: "Partner organisation: sees only what is shared with partners",
+    ADMIN: "System administrator: accounts and settings",
+}
+
+
+def user_roles(user: Any) -> frozenset[str]:
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_rasure_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            names.add(ADMIN)
+        cached = frozenset(names & set(ALL_ROLES))
+        user._rasure_roles = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))

@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from rasure_web.crimes.models import Area, CrimeRecord, HarmTableInfo, HarmWeight, ImportRun, Person
+
+
+@admin.register(CrimeRecord)
+class CrimeRecordAdmin(admin.ModelAdmin):
+    list_display = ("reference", "source", "category", "offence_code", "occurred_from", "serious_violence", "harm_days")
+    list_filter = ("serious_violence", "sv_basis", "category", "time_precision", "weapon")
+    search_fields = ("reference", "location_text", "lsoa_code")
+    readonly_fields = ("import_run", "updated_at")
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "kind", "path", "status", "rows_read", "inserted", "updated", "unchanged")
+    list_filter = ("status", "kind")
+
+
+@admin.register(Area)
+class AreaAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "code", "parent", "synthetic")
+    list_filter = ("kind",)
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ("person_id", "display_name", "synthetic")
+
+
+@admin.register(HarmWeight)
+class HarmWeightAdmin(admin.ModelAdmin):
+    list_display = ("key_type", "key", "description", "cchi_days", "source")
+    list_filter = ("key_type",)
+
+
+admin.site.register(HarmTableInfo)
+admin.site.site_header = "Rasure administration"

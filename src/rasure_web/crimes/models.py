@@ -1,0 +1,168 @@
+"""Crime records, the people linked to them, areas, imports and harm weights.
+
+Field meanings follow the canonical record in :mod:`rasure.records`. A record is
+identified by ``(source, reference)``: re-imports update, never duplicate (a database
+constraint, not a Python check).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Area(models.Model):
+    """A force, a local policing area (LPA) or a neighbourhood (LSOA). Geometry is GeoJSON in BNG metres."""
+
+    class Kind(models.TextChoices):
+        FORCE = "force", "Force"
+        LPA = "lpa", "Local policing area"
+        NEIGHBOURHOOD = "neighbourhood", "Neighbourhood (LSOA)"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    code = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    geometry_geojson = models.TextField(blank=True, help_text="GeoJSON geometry in the projected CRS (metres)")
+    synthetic = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "area"
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="area_kind_code_unique")]
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+
+class ImportRun(models.Model):
+    """One file imported (or rejected): what came in, what changed, who did it."""
+
+    class Status(models.TextChoices):
+        OK = "ok", "Imported"
+        REJECTED = "rejected", "Rejected (nothing imported)"
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    kind = models.CharField(max_length=32)  # street, outcomes, records, synthetic
+    path = models.TextField()
+    sha256 = models.CharField(max_length=64, blank=True)
+    rows_read = models.IntegerField(default=0)
+    inserted = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    unchanged = models.IntegerField(default=0)
+    without_location = models.IntegerField(default=0)
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "import_run"
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.path} ({self.status})"
+
+
+class CrimeRecord(models.Model):
+    source = models.CharField(max_length=64)
+    reference = models.CharField(max_length=128)
+    offence_code = models.CharField(max_length=16, null=True, blank=True)
+    offence_description = models.CharField(max_length=300, null=True, blank=True)
+    category = models.CharField(max_length=100, null=True, blank=True)
+    occurred_from = models.DateTimeField(null=True)
+    occurred_to = models.DateTimeField(null=True)
+    time_precision = models.CharField(max_length=8)
+    reported_date = models.DateTimeField(null=True, blank=True)
+    lon = models.FloatField(null=True)
+    lat = models.FloatField(null=True)
+    easting = models.FloatField(null=True)
+    northing = models.FloatField(null=True)
+    location_text = models.CharField(max_length=300, null=True, blank=True)
+    lsoa_code = models.CharField(max_length=16, null=True, blank=True)
+    lsoa_name = models.CharField(max_length=100, null=True, blank=True)
+    weapon = models.CharField(max_length=8, default="unknown")
+    domestic = models.BooleanField(null=True)
+    last_outcome = models.CharField(max_length=200, null=True, blank=True)
+    last_outcome_month = models.CharField(max_length=7, null=True, blank=True)
+    force = models.CharField(max_length=100, null=True, blank=True)
+    as_of = models.CharField(max_length=32, null=True, blank=True)
+    # derived at import (rasure.classify, rasure.harm)
+    serious_violence = models.BooleanField(default=False)
+    sv_group = models.CharField(max_length=64, null=True, blank=True)
+    sv_basis = models.CharField(max_length=32, default="none")
+    knife_enabled = models.BooleanField(default=False)
+    gun_crime = models.BooleanField(default=False)
+    harm_days = models.FloatField(null=True)
+    harm_basis = models.CharField(max_length=16, default="none")
+    import_run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "crime_record"
+        constraints = [models.UniqueConstraint(fields=["source", "reference"], name="crime_source_reference_unique")]
+        indexes = [
+            models.Index(fields=["serious_violence", "occurred_from"], name="crime_sv_time"),
+            models.Index(fields=["occurred_from"], name="crime_time"),
+            models.Index(fields=["lsoa_code"], name="crime_lsoa"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.reference}"
+
+
+class Person(models.Model):
+    """A person linked to crimes. The demo ships only synthetic people, marked ``synthetic``."""
+
+    person_id = models.CharField(max_length=64, unique=True)
+    source = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=200, blank=True)
+    year_of_birth = models.IntegerField(null=True, blank=True)
+    synthetic = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "person"
+
+    def __str__(self) -> str:
+        return self.display_name or self.person_id
+
+
+class CrimePersonLink(models.Model):
+    class Role(models.TextChoices):
+        VICTIM = "victim"
+        SUSPECT = "suspect"
+        OFFENDER = "offender"
+
+    record = models.ForeignKey(CrimeRecord, on_delete=models.CASCADE, related_name="people")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="crimes")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        db_table = "crime_person_link"
+        constraints = [models.UniqueConstraint(fields=["record", "person", "role"], name="crime_person_role_unique")]
+
+
+class HarmWeight(models.Model):
+    """The harm table in force (rows replaced whole by ``rasure harm load``)."""
+
+    key_type = models.CharField(max_length=16)  # offence_code | category
+    key = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    cchi_days = models.FloatField()
+    source = models.CharField(max_length=300)
+
+    class Meta:
+        db_table = "harm_weight"
+        constraints = [models.UniqueConstraint(fields=["key_type", "key"], name="harm_key_unique")]
+
+
+class HarmTableInfo(models.Model):
+    """Which harm table is in force: official (loaded file) or the built-in approximation."""
+
+    official = models.BooleanField(default=False)
+    origin = models.TextField()
+    loaded_at = models.DateTimeField(auto_now=True)
+    username = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        db_table = "harm_table_info"

@@ -1,0 +1,186 @@
+"""Services (writes) for crime data: imports, harm tables, synthetic data.
+
+Each file is one transaction: it imports whole or not at all. A rejected file leaves
+an ``ImportRun`` with status ``rejected`` and the reason, and every rejected row can be
+written to an ``--errors-out`` CSV.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from django.db import transaction
+from django.utils import timezone
+
+from rasure import classify as sv
+from rasure import harm as harm_mod
+from rasure.errors import InputFileError, InvalidRowsError, RasureError, RowProblem
+from rasure.ingest.common import ParsedFile, expand_paths, problems_frame
+from rasure_web.crimes import writer
+from rasure_web.crimes.models import HarmTableInfo, HarmWeight, ImportRun
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ImportReport:
+    path: str
+    kind: str
+    ok: bool
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    without_location: int = 0
+    outcomes_not_found: int = 0
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def line(self) -> str:
+        if not self.ok:
+            return f"REJECTED {self.path}: {self.error}"
+        if self.kind == "outcomes":
+            s = f"{self.path}: {self.rows_read} outcomes, {self.updated} crimes updated"
+            if self.outcomes_not_found:
+                s += f", {self.outcomes_not_found} for crimes not imported"
+            return s
+        return (
+            f"{self.path}: {self.rows_read} rows, {self.inserted} new, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.without_location} without location"
+        )
+
+
+def harm_table_current() -> harm_mod.HarmTable:
+    """The harm table in force: the loaded one if any, else the built-in approximation."""
+    info = HarmTableInfo.objects.order_by("-loaded_at").first()
+    if info is None:
+        return harm_mod.default_harm_table()
+    rows = pd.DataFrame(list(HarmWeight.objects.values("key_type", "key", "description", "cchi_days", "source")))
+    return harm_mod._from_rows(rows, official=info.official, origin=info.origin)
+
+
+def enrich(records: pd.DataFrame, *, scope: sv.Scope | None = None,
+           table: harm_mod.HarmTable | None = None) -> pd.DataFrame:
+    """Canonical records plus the derived columns stored with them (classification, harm)."""
+    out = pd.concat([records, sv.classify(records, scope=scope), harm_mod.harm_days(records, table=table)], axis=1)
+    return out
+
+
+def _save_parsed(parsed: ParsedFile, *, username: str, table: harm_mod.HarmTable, scope: sv.Scope,
+                 persons: pd.DataFrame | None = None) -> ImportReport:
+    report = ImportReport(path=parsed.path, kind=parsed.kind, ok=True, rows_read=parsed.rows_read,
+                          without_location=parsed.without_location, notes=list(parsed.notes))
+    with transaction.atomic():
+        run = ImportRun.objects.create(username=username, kind=parsed.kind, path=parsed.path, sha256=parsed.sha256,
+                                       rows_read=parsed.rows_read, without_location=parsed.without_location)
+        if parsed.kind == "outcomes":
+            report.updated, report.outcomes_not_found = writer.apply_outcomes(parsed.outcomes, run_id=run.pk)
+            if report.outcomes_not_found:
+                report.notes.append(f"{report.outcomes_not_found} outcome(s) for crimes not imported (skipped)")
+        else:
+            recs = enrich(parsed.records, scope=scope, table=table)
+            report.inserted, report.updated = writer.upsert_records(recs, run_id=run.pk)
+            report.unchanged = len(recs) - report.inserted - report.updated
+            writer.upsert_people(persons if persons is not None else pd.DataFrame(), parsed.links)
+        run.inserted, run.updated, run.unchanged = report.inserted, report.updated, report.unchanged
+        run.notes = "\n".join(report.notes)
+        run.finished_at = timezone.now()
+        run.save()
+    return report
+
+
+def _reject(path: str, kind: str, exc: RasureError, username: str) -> ImportReport:
+    problems = exc.problems if isinstance(exc, InvalidRowsError) else []
+    if isinstance(exc, InputFileError):
+        problems = [RowProblem(exc.file, exc.line or 0, "", "", exc.reason, exc.hint)]
+    ImportRun.objects.create(username=username, kind=kind, path=path, status=ImportRun.Status.REJECTED,
+                             error=str(exc)[:5000], finished_at=timezone.now())
+    return ImportReport(path=path, kind=kind, ok=False, error=str(exc), problems=problems)
+
+
+def records_import_policeuk(*, paths: list[str], username: str = "", progress: Progress | None = None
+                            ) -> list[ImportReport]:
+    """Import police.uk street and outcomes files: all street files first (month order), then outcomes."""
+    from rasure.ingest.policeuk import read_policeuk
+
+    files = expand_paths(paths)
+    files.sort(key=lambda f: (1 if "outcome" in f.name.lower() else 0, f.name))
+    return _run_files(files, read=read_policeuk, username=username, progress=progress)
+
+
+def records_import_mapped(*, paths: list[str], mapping: str, username: str = "",
+                          progress: Progress | None = None) -> list[ImportReport]:
+    """Import a force's own export through a TOML column mapping."""
+    from rasure.ingest.mapped import load_mapping, read_mapped
+
+    m = load_mapping(mapping)
+    files = expand_paths(paths, patterns=("*.csv", "*.csv.gz"))
+    return _run_files(files, read=lambda f: read_mapped(f, mapping=m), username=username, progress=progress)
+
+
+def _run_files(files: list[Path], *, read: Callable[[Path], ParsedFile], username: str,
+               progress: Progress | None) -> list[ImportReport]:
+    table, scope = harm_table_current(), sv.load_scope()
+    reports = []
+    for i, f in enumerate(files, start=1):
+        if progress:
+            progress(f"[{i}/{len(files)}] {f}")
+        try:
+            parsed = read(f)
+            reports.append(_save_parsed(parsed, username=username, table=table, scope=scope))
+        except RasureError as exc:
+            reports.append(_reject(str(f), "file", exc, username))
+        if progress:
+            progress("    " + reports[-1].line())
+    return reports
+
+
+def write_errors_out(reports: list[ImportReport], path: str) -> int:
+    """Write every rejected row of every file to ``path`` (CSV); returns the number written."""
+    problems = [p for r in reports for p in r.problems]
+    problems_frame(problems).to_csv(path, index=False)
+    return len(problems)
+
+
+def harm_load(*, path: str, username: str = "", official: bool = True) -> harm_mod.HarmTable:
+    """Replace the harm table in force with a file, and recompute every record's harm."""
+    table = harm_mod.read_harm_file(path, official=official)
+    with transaction.atomic():
+        HarmWeight.objects.all().delete()
+        HarmWeight.objects.bulk_create(
+            HarmWeight(key_type=r.key_type, key=r.key, description=str(r.description)[:300],
+                       cchi_days=float(r.cchi_days), source=str(r.source)[:300])
+            for r in table.rows.itertuples()
+        )
+        HarmTableInfo.objects.all().delete()
+        HarmTableInfo.objects.create(official=official, origin=str(path), username=username)
+        harm_recompute()
+    return table
+
+
+def harm_recompute() -> int:
+    """Recompute ``harm_days``/``harm_basis`` of every record from the table in force (in SQL)."""
+    from django.db import connection
+
+    table = harm_table_current()
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS tmp_harm (key_type text, hkey text, days double precision)")
+        cur.execute("DELETE FROM tmp_harm")
+        cur.executemany("INSERT INTO tmp_harm VALUES (%s, %s, %s)",
+                        [(r.key_type, r.key, float(r.cchi_days)) for r in table.rows.itertuples()])
+        code = "(SELECT days FROM tmp_harm h WHERE h.key_type = 'offence_code' AND h.hkey = crime_record.offence_code)"
+        cat = "(SELECT days FROM tmp_harm h WHERE h.key_type = 'category' AND h.hkey = crime_record.category)"
+        cur.execute(
+            f"UPDATE crime_record SET harm_days = COALESCE({code}, {cat}), harm_basis = CASE "
+            f"WHEN {code} IS NOT NULL THEN 'offence_code' WHEN {cat} IS NOT NULL THEN 'category' ELSE 'none' END"
+        )
+        return int(cur.rowcount)
+
+
+def today_utc() -> dt.date:
+    return timezone.now().date()
