@@ -1,0 +1,79 @@
+"""``rasure demo``: a seeded synthetic city, demo users for each role, and the server.
+
+Refuses to run with ``RASURE_ENV=production``: demo users have published passwords.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from rasure_web.accounts.roles import ALL_ROLES, ROLE_DESCRIPTIONS
+
+DEMO_PASSWORD = "rasure-demo-{role}"
+
+
+def demo_users() -> list[tuple[str, str, str]]:
+    """(username, password, role) for each demo user; the username is the role's name."""
+    return [(role, DEMO_PASSWORD.format(role=role), role) for role in ALL_ROLES]
+
+
+def ensure_demo_users() -> None:
+    user_model = get_user_model()
+    for username, password, role in demo_users():
+        user, _ = user_model.objects.get_or_create(username=username)
+        user.set_password(password)
+        user.first_name = f"Demo {role}"
+        user.is_staff = role == "admin"
+        user.is_superuser = role == "admin"
+        user.save()
+        user.groups.set([Group.objects.get_or_create(name=role)[0]])
+
+
+def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
+    if settings.PRODUCTION:
+        print("rasure demo refuses to run with RASURE_ENV=production (demo users have known passwords).",
+              file=sys.stderr)
+        return 2
+    print("Preparing the database ...", flush=True)
+    call_command("migrate", verbosity=0, interactive=False)
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.crimes.services import synthetic_city_load
+
+    if not CrimeRecord.objects.filter(source="synthetic").exists():
+        print("Generating the synthetic city (invented data) ...", flush=True)
+        stats = synthetic_city_load(scale=scale)
+        print(f"  {stats['records']:,} synthetic crimes, {stats['people']:,} synthetic people, "
+              f"{stats['areas']} areas", flush=True)
+    else:
+        print("Synthetic city already loaded.", flush=True)
+    try:
+        from rasure_web.analysis.services import hotspots_build_demo
+    except ImportError:
+        hotspots_build_demo = None
+    if hotspots_build_demo is not None:
+        print("Building hot spots ...", flush=True)
+        print("  " + hotspots_build_demo(), flush=True)
+    ensure_demo_users()
+    base = f"http://{host}:{port}"
+    print("\n" + "=" * 72)
+    print(" Rasure demo — SYNTHETIC DATA ONLY (no real crimes or people)")
+    print("=" * 72)
+    print(f" Sign in:        {base}/accounts/login/")
+    print(f" Overview:       {base}/")
+    print(f" Administration: {base}/admin/")
+    print("\n Demo logins (username / password):")
+    for username, password, role in demo_users():
+        print(f"   {username:<11} / {password:<26} {ROLE_DESCRIPTIONS[role]}")
+    print("=" * 72 + "\n", flush=True)
+    if not serve:
+        return 0
+    import argparse
+
+    from rasure_web.cli import cmd_serve
+
+    return cmd_serve(argparse.Namespace(host=host, port=port, workers=2))

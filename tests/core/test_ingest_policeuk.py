@@ -1,0 +1,116 @@
+"""police.uk reader: real quirks accepted, bad input rejected with file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rasure.errors import InputFileError, InvalidRowsError
+from rasure.ingest.common import expand_paths
+from rasure.ingest.policeuk import read_policeuk
+from tests.factories import OUTCOME_HEADER, street_row, write_outcomes, write_street
+
+
+def test_reads_street_file_with_asb_no_location_and_repeats(tmp_path: Path) -> None:
+    f = write_street(tmp_path / "2024-03-test-street.csv", [
+        street_row("c1"),
+        street_row("c1"),  # same crime listed twice: merged
+        street_row("", crime_type="Anti-social behaviour", outcome=""),
+        street_row("", crime_type="Anti-social behaviour", outcome=""),  # identical ASB row: a second incident
+        street_row("c2", lon="", lat="", location="No Location"),
+    ])
+    parsed = read_policeuk(f)
+    recs = parsed.records
+    assert parsed.rows_read == 5
+    assert len(recs) == 4 and parsed.repeats_merged == 1
+    assert parsed.without_location == 1
+    asb = recs[recs["category"] == "Anti-social behaviour"]["reference"].tolist()
+    assert len(set(asb)) == 2 and all(r.startswith("asb-") for r in asb)
+    assert read_policeuk(f).records["reference"].tolist() == recs["reference"].tolist()  # stable keys
+    c1 = recs[recs["reference"] == "c1"].iloc[0]
+    assert c1["source"] == "police.uk:test-police" and c1["time_precision"] == "month"
+    assert str(c1["occurred_from"]) == "2024-03-01 00:00:00" and str(c1["occurred_to"]) == "2024-03-31 23:59:59"
+    assert 300_000 < c1["easting"] < 340_000  # -3.0, 51.6 is in south Wales
+
+
+def test_gzip_and_folder_expansion(tmp_path: Path) -> None:
+    write_street(tmp_path / "2024-03-x-street.csv.gz", [street_row("c1")], gz=True)
+    write_street(tmp_path / "2024-04-x-street.csv", [street_row("c2", month="2024-04")])
+    files = expand_paths([str(tmp_path)])
+    assert [f.name for f in files] == ["2024-03-x-street.csv.gz", "2024-04-x-street.csv"]
+    assert read_policeuk(files[0]).records["reference"].tolist() == ["c1"]
+
+
+def test_truncated_row_names_line(tmp_path: Path) -> None:
+    f = write_street(tmp_path / "s.csv", [street_row("c1"), "c2,2024-03,Test Police", street_row("c3")])
+    with pytest.raises(InvalidRowsError) as exc:
+        read_policeuk(f)
+    assert exc.value.problems[0].line == 3
+    assert "s.csv, line 3" in str(exc.value) and "3 fields" in str(exc.value)
+
+
+def test_bad_coordinates_name_line_and_field(tmp_path: Path) -> None:
+    f = write_street(tmp_path / "s.csv", [street_row("c1"), street_row("c2", lon="abc"), street_row("c3", lat="95.1")])
+    with pytest.raises(InvalidRowsError) as exc:
+        read_policeuk(f)
+    got = {(p.line, p.field) for p in exc.value.problems}
+    assert got == {(3, "Longitude"), (4, "Latitude")}
+    assert "How to fix" in str(exc.value)
+
+
+def test_bad_month(tmp_path: Path) -> None:
+    f = write_street(tmp_path / "s.csv", [street_row("c1", month="March 2024")])
+    with pytest.raises(InvalidRowsError, match="line 2, field 'Month'"):
+        read_policeuk(f)
+
+
+def test_wrong_header(tmp_path: Path) -> None:
+    f = write_street(tmp_path / "s.csv", [street_row("c1")], header="Crime ID,Month,Something else")
+    with pytest.raises(InputFileError, match=r"s.csv, line 1: wrong header"):
+        read_policeuk(f)
+
+
+def test_non_utf8_names_line(tmp_path: Path) -> None:
+    f = tmp_path / "s.csv"
+    write_street(f, [street_row("c1"), street_row("c2", location="On or near Caf\u00e9 Row")])
+    f.write_bytes(f.read_bytes().replace("Caf\u00e9".encode(), "Caf\u00e9".encode("latin-1")))
+    with pytest.raises(InputFileError, match=r"line 3: not UTF-8") as exc:
+        read_policeuk(f)
+    assert "CSV UTF-8" in str(exc.value)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    f = tmp_path / "s.csv"
+    f.write_text("")
+    with pytest.raises(InputFileError):
+        read_policeuk(f)
+
+
+def test_outcomes_file(tmp_path: Path) -> None:
+    f = write_outcomes(tmp_path / "2024-05-x-outcomes.csv", [("c1", "2024-05", "Suspect charged"),
+                                                             ("c1", "2024-05", "Local resolution")])
+    parsed = read_policeuk(f)
+    assert parsed.kind == "outcomes"
+    assert parsed.outcomes.to_dict("records") == [{"source": "police.uk:test-police", "reference": "c1",
+                                                   "last_outcome": "Local resolution", "last_outcome_month": "2024-05"}]
+    assert OUTCOME_HEADER.startswith("Crime ID")
+
+
+def test_missing_path_is_an_error() -> None:
+    with pytest.raises(InputFileError, match="no such file"):
+        expand_paths(["/nonexistent/*.csv"])
+
+
+@pytest.mark.realdata
+def test_every_real_file_reads(shared_data: Path) -> None:
+    """No real police.uk file here is rejected (repeats, ASB, No Location, 2021 LSOAs all accepted)."""
+    files = expand_paths([str(shared_data / "policeuk")])
+    assert len(files) >= 77
+    rows = street = 0
+    for f in files:
+        parsed = read_policeuk(f)
+        rows += parsed.rows_read
+        street += parsed.rows_read if parsed.kind == "street" else 0
+    assert street == 75_169 + 202_374
+    assert rows == 75_169 + 202_374 + 142_755

@@ -1,0 +1,76 @@
+"""Roles, login, the append-only access log, production settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+
+from rasure_web.accounts.access import access_log_record
+from rasure_web.accounts.models import AccessLog, AppendOnlyError
+
+pytestmark = pytest.mark.django_db
+
+
+def _user(role: str) -> User:
+    u = User.objects.create_user(username=f"u-{role}", password="a-long-test-password")
+    u.groups.add(Group.objects.get(name=role))
+    return u
+
+
+def test_role_groups_exist() -> None:
+    assert set(Group.objects.values_list("name", flat=True)) >= {"officer", "supervisor", "analyst", "partner", "admin"}
+
+
+def test_access_log_is_append_only() -> None:
+    entry = access_log_record(user=_user("analyst"), action="view", resource="person", object_ref="SYN-P1")
+    entry.detail = "changed"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+    # and the database refuses it too, whatever the path
+    for sql in ("UPDATE access_log SET detail = 'x'", "DELETE FROM access_log"):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+            cur.execute(sql)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AccessLog.objects.all().update(detail="x")
+    assert AccessLog.objects.get().detail == ""
+
+
+def test_login_and_role_pages(client: Client) -> None:
+    assert client.get("/").status_code == 302
+    _user("analyst")
+    assert client.login(username="u-analyst", password="a-long-test-password")
+    page = client.get("/")
+    assert page.status_code == 200 and b"Serious violence overview" in page.content
+    client.logout()
+    _user("partner")
+    client.login(username="u-partner", password="a-long-test-password")
+    assert client.get("/").status_code == 403
+
+
+def test_production_refuses_placeholder_secret() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RASURE_SECRET")}
+    env.update(RASURE_ENV="production", DJANGO_SETTINGS_MODULE="rasure_web.settings")
+    out = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "RASURE_SECRET_KEY" in out.stderr
+    env["RASURE_SECRET_KEY"] = "x" * 50
+    env["RASURE_DEBUG"] = "0"
+    ok = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_sqlite_is_wal_and_full_sync() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA journal_mode")
+        assert cur.fetchone()[0] == "wal"
+        cur.execute("PRAGMA synchronous")
+        assert cur.fetchone()[0] == 2  # FULL
