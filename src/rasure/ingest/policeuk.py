@@ -144,7 +144,7 @@ def _street(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
         north[has.to_numpy()] = nn
     outcome = f["Last outcome category"].str.strip().replace("", pd.NA)
     recs = pd.DataFrame({
-        "source": force.map(source_for),
+        "source": force.map({f: source_for(f) for f in force.unique()}),
         "reference": ref,
         "category": f["Crime type"].str.strip(),
         "occurred_from": start,
@@ -194,7 +194,7 @@ def _outcomes(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
     if problems:
         raise InvalidRowsError(str(p), problems, total_rows=len(f))
     out = pd.DataFrame({
-        "source": f["Falls within"].str.strip().map(source_for).astype("string"),
+        "source": f["Falls within"].str.strip().map(lambda x: source_for(str(x))).astype("string"),
         "reference": ref,
         "last_outcome": outcome,
         "last_outcome_month": f["Month"].str.strip(),

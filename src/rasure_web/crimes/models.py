@@ -87,6 +87,7 @@ class CrimeRecord(models.Model):
     last_outcome_month = models.CharField(max_length=7, null=True, blank=True)
     force = models.CharField(max_length=100, null=True, blank=True)
     as_of = models.CharField(max_length=32, null=True, blank=True)
+    row_hash = models.BigIntegerField(null=True, editable=False)  # hash of the source values last written
     # derived at import (rasure.classify, rasure.harm)
     serious_violence = models.BooleanField(default=False)
     sv_group = models.CharField(max_length=64, null=True, blank=True)

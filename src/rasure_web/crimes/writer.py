@@ -18,6 +18,8 @@ import pandas as pd
 from django.conf import settings
 from django.db import connection
 
+from rasure.records import RECORD_COLUMNS
+
 RECORD_DB_COLUMNS = [
     "source", "reference", "offence_code", "offence_description", "category", "occurred_from",
     "occurred_to", "time_precision", "reported_date", "lon", "lat", "easting", "northing",
@@ -54,7 +56,7 @@ def to_rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]
             cols[c] = s.astype(object).where(s.notna(), None)
         elif s.dtype.kind == "f":
             cols[c] = s.astype(object).where(s.notna(), None)
-        elif s.dtype.kind == "b":
+        elif s.dtype.kind in "bi":
             cols[c] = s.astype(object)
         else:
             cols[c] = s.astype(object).where(s.notna(), None)
@@ -66,26 +68,25 @@ def _distinct(a: str, b: str) -> str:
 
 
 def _upsert_sql(source_sql: str, *, run_id: int, now: str) -> str:
-    cols = ", ".join(f'"{c}"' for c in RECORD_DB_COLUMNS)
+    """INSERT ... ON CONFLICT DO UPDATE for changed rows.
+
+    A row older than the stored version (``as_of``) never overwrites it. The last outcome
+    is replaced only by one dated strictly later: an outcomes file for the same month is the
+    more specific source, so ties go to it and re-imports do not flip-flop.
+    """
+    cols = ", ".join(f'"{c}"' for c in [*RECORD_DB_COLUMNS, "row_hash"])
     newer = (
         "excluded.last_outcome_month IS NOT NULL AND (crime_record.last_outcome_month IS NULL "
-        "OR excluded.last_outcome_month >= crime_record.last_outcome_month)"
+        "OR excluded.last_outcome_month > crime_record.last_outcome_month)"
     )
     sets = [f'"{c}" = excluded."{c}"' for c in _COMPARED]
     sets += [
         f"last_outcome = CASE WHEN {newer} THEN excluded.last_outcome ELSE crime_record.last_outcome END",
         f"last_outcome_month = CASE WHEN {newer} THEN excluded.last_outcome_month "
         "ELSE crime_record.last_outcome_month END",
+        "row_hash = excluded.row_hash",
         f"import_run_id = {int(run_id)}",
         f"updated_at = '{now}'",
-    ]
-    # Street rows never take an outcome dated the same month as the one held: the outcomes file
-    # for that month is the more specific source (ties go to it, so re-imports do not flip-flop).
-    newer = newer.replace(">=", ">")
-    sets[-4:-2] = [
-        f"last_outcome = CASE WHEN {newer} THEN excluded.last_outcome ELSE crime_record.last_outcome END",
-        f"last_outcome_month = CASE WHEN {newer} THEN excluded.last_outcome_month "
-        "ELSE crime_record.last_outcome_month END",
     ]
     changed = [_distinct(f'crime_record."{c}"', f'excluded."{c}"') for c in _COMPARED]
     changed.append(f"({newer} AND {_distinct('crime_record.last_outcome', 'excluded.last_outcome')})")
@@ -102,25 +103,76 @@ def _count(cursor: Any, table: str) -> int:
     return int(cursor.fetchone()[0])
 
 
+def row_hashes(frame: pd.DataFrame) -> pd.Series:
+    """A 63-bit hash of each record's source values (canonical columns only, not derived ones),
+    to tell unchanged rows from changed ones without comparing every column in SQL."""
+    h = pd.util.hash_pandas_object(frame[list(RECORD_COLUMNS)], index=False).to_numpy(dtype=np.uint64)
+    return pd.Series((h >> np.uint64(1)).astype(np.int64), index=frame.index)
+
+
+def _existing(cur: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """(source, reference) -> row_hash, as_of of the records already stored that this frame names."""
+    keys = list(frame[["source", "reference"]].itertuples(index=False, name=None))
+    if connection.vendor == "postgresql":
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS tmp_keys (source text, reference text)")
+        cur.execute("TRUNCATE tmp_keys")
+        with cur.cursor.copy("COPY tmp_keys FROM STDIN") as copy:
+            for k in keys:
+                copy.write_row(k)
+    else:
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS tmp_keys (source text, reference text)")
+        cur.execute("DELETE FROM tmp_keys")
+        cur.executemany("INSERT INTO tmp_keys VALUES (%s, %s)", keys)
+    cur.execute(
+        "SELECT c.source, c.reference, c.row_hash, c.as_of FROM crime_record c "
+        "JOIN tmp_keys k ON c.source = k.source AND c.reference = k.reference"
+    )
+    rows = cur.fetchall()
+    return pd.DataFrame(rows, columns=["source", "reference", "stored_hash", "stored_as_of"])
+
+
 def upsert_records(frame: pd.DataFrame, *, run_id: int) -> tuple[int, int]:
-    """Insert or update records; returns (inserted, updated). Call inside a transaction."""
+    """Insert or update records; returns (inserted, updated). Call inside a transaction.
+
+    Rows whose source values hash the same as the stored row are left alone; new rows are
+    plain inserts (COPY on PostgreSQL); only changed rows go through the upsert statement.
+    """
     if frame.empty:
         return 0, 0
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") + ("+00:00" if connection.vendor == "postgresql" else "")
-    touched = 0
+    frame = frame.assign(row_hash=row_hashes(frame))
     with connection.cursor() as cur:
-        before = _count(cur, "crime_record")
-        for start in range(0, len(frame), BATCH):
-            rows = to_rows(frame.iloc[start : start + BATCH], RECORD_DB_COLUMNS)
-            touched += _write_batch(cur, rows, run_id=run_id, now=now)
-        after = _count(cur, "crime_record")
-    inserted = after - before
-    return inserted, touched - inserted
+        existing = _existing(cur, frame)
+        merged = frame.merge(existing, on=["source", "reference"], how="left", indicator=True)
+        is_new = (merged["_merge"] == "left_only").to_numpy()
+        changed = ~is_new & (merged["stored_hash"].to_numpy() != merged["row_hash"].to_numpy())
+        new_rows, changed_rows = frame[is_new], frame[changed]
+        for start in range(0, len(new_rows), BATCH):
+            _insert_batch(cur, new_rows.iloc[start : start + BATCH], run_id=run_id, now=now)
+        updated = 0
+        for start in range(0, len(changed_rows), BATCH):
+            rows = to_rows(changed_rows.iloc[start : start + BATCH], [*RECORD_DB_COLUMNS, "row_hash"])
+            updated += _upsert_batch(cur, rows, run_id=run_id, now=now)
+    return int(is_new.sum()), updated
 
 
-def _write_batch(cur: Any, rows: list[tuple[Any, ...]], *, run_id: int, now: str) -> int:
+_INSERT_COLUMNS = [*RECORD_DB_COLUMNS, "row_hash", "import_run_id", "updated_at"]
+
+
+def _insert_batch(cur: Any, frame: pd.DataFrame, *, run_id: int, now: str) -> None:
+    rows = to_rows(frame.assign(import_run_id=run_id, updated_at=now), _INSERT_COLUMNS)
+    cols = ", ".join(f'"{c}"' for c in _INSERT_COLUMNS)
     if connection.vendor == "postgresql":
-        cols = ", ".join(f'"{c}"' for c in RECORD_DB_COLUMNS)
+        with cur.cursor.copy(f"COPY crime_record ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    cur.executemany(f"INSERT INTO crime_record ({cols}) VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})", rows)
+
+
+def _upsert_batch(cur: Any, rows: list[tuple[Any, ...]], *, run_id: int, now: str) -> int:
+    cols = ", ".join(f'"{c}"' for c in [*RECORD_DB_COLUMNS, "row_hash"])
+    if connection.vendor == "postgresql":
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_crime AS SELECT {cols} FROM crime_record WITH NO DATA")
         cur.execute("TRUNCATE tmp_crime")
         with cur.cursor.copy(f"COPY tmp_crime ({cols}) FROM STDIN") as copy:
@@ -128,9 +180,8 @@ def _write_batch(cur: Any, rows: list[tuple[Any, ...]], *, run_id: int, now: str
                 copy.write_row(row)
         cur.execute(_upsert_sql(f"SELECT {cols}, {int(run_id)}, '{now}'::timestamptz FROM tmp_crime", run_id=run_id, now=now))
         return int(cur.rowcount)
-    placeholders = ", ".join(["%s"] * len(RECORD_DB_COLUMNS))
+    placeholders = ", ".join(["%s"] * (len(RECORD_DB_COLUMNS) + 1))
     sql = _upsert_sql(f"VALUES ({placeholders}, {int(run_id)}, '{now}')", run_id=run_id, now=now)
-    # ON CONFLICT after VALUES needs no "WHERE true" in SQLite; after SELECT it would.
     cur.executemany(sql, rows)
     return int(cur.rowcount)
 
