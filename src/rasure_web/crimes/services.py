@@ -200,29 +200,40 @@ def synthetic_city_load(*, scale: float = 1.0, seed: int = 20260401) -> dict[str
     with transaction.atomic():
         run = ImportRun.objects.create(kind="synthetic", path=f"rasure.synth seed={seed} scale={scale}",
                                        rows_read=len(city.records))
-        force, _ = Area.objects.update_or_create(
-            kind=Area.Kind.FORCE, code="SYN-FORCE",
-            defaults={"name": "Synthetic Constabulary", "synthetic": True},
-        )
-        lpas = {}
-        for row in city.lpas.itertuples():
-            lpas[row.code], _ = Area.objects.update_or_create(
-                kind=Area.Kind.LPA, code=row.code,
-                defaults={"name": row.name, "parent": force, "synthetic": True,
-                          "geometry_geojson": json.dumps(mapping(row.geometry))},
-            )
-        for row in city.neighbourhoods.itertuples():
-            Area.objects.update_or_create(
-                kind=Area.Kind.NEIGHBOURHOOD, code=row.code,
-                defaults={"name": row.name, "parent": lpas.get(row.lpa_code, force), "synthetic": True,
-                          "geometry_geojson": json.dumps(mapping(row.geometry))},
+        by_code: dict[str, Area] = {}
+        order = {"force": 0, "lpa": 1, "neighbourhood": 2}
+        areas = city.areas.assign(_o=city.areas["kind"].map(order)).sort_values("_o")
+        for row in areas.itertuples():
+            by_code[row.code], _ = Area.objects.update_or_create(
+                kind=row.kind, code=row.code,
+                defaults={"name": row.name, "parent": by_code.get(row.parent_code) if isinstance(row.parent_code, str) else None,
+                          "synthetic": True,
+                          "geometry_geojson": json.dumps(mapping(row.geometry)) if row.geometry is not None else ""},
             )
         recs = enrich(city.records, scope=scope, table=table)
         inserted, updated = writer.upsert_records(recs, run_id=run.pk)
-        persons = city.persons.assign(source="synthetic", synthetic=True)
-        writer.upsert_people(persons, city.links)
+        writer.upsert_people(city.persons, city.links)
+        _officer_accounts(city.officers)
         run.inserted, run.updated = inserted, updated
         run.finished_at = timezone.now()
         run.save()
     return {"records": len(city.records), "people": len(city.persons),
-            "areas": 1 + len(city.lpas) + len(city.neighbourhoods)}
+            "areas": len(city.areas), "officers": len(city.officers)}
+
+
+def _officer_accounts(officers: pd.DataFrame) -> None:
+    """One account per synthetic officer (no usable password), so crewing lists have colleagues."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    group, _ = Group.objects.get_or_create(name="officer")
+    user_model = get_user_model()
+    for o in officers.itertuples():
+        user, created = user_model.objects.get_or_create(
+            username=f"pc{o.collar_number}".lower(),
+            defaults={"first_name": str(o.display_name)[:150], "last_name": "(synthetic)"},
+        )
+        if created:
+            user.set_unusable_password()
+            user.save()
+            user.groups.add(group)
