@@ -1,0 +1,668 @@
+r"""From serious-violence records to a list of hot spots, each explaining why it is hot.
+
+:func:`analyse` is the whole hot-spot build (methods.md §1, §3; mission D3, D5, D6, D7):
+
+1. **Scope and window.** Serious-violence records with a location, in the window of
+   ``window_months`` ending at ``end`` (default: the last date in the data). The previous
+   window of the same length gives the trend.
+2. **Periods.** Day (``day_start_hour``–``night_start_hour``) and night, ranked separately
+   (TVP's 2 × 12 h split). A record's weight is split between day and night by the aoristic
+   share of its from/to interval (Ratcliffe 2002); a day-precision record counts half to each.
+   Records known only to the month (police.uk) cannot be placed in a period: if most records in
+   the window are month-only the analysis ranks "all hours" and says so.
+3. **Places.** Square cells (default 150 m) or hexagons (default 0.04 km²) in metres.
+4. **Ranking.** By harm (CCHI days), ties by count; count is always reported beside harm. So
+   that one homicide does not make a hot spot, each crime's harm is capped at the
+   ``harm_cap_quantile`` (default p99) of the window's harm for ranking only (methods.md §1.3),
+   and a place needs at least ``min_count`` crimes in the window. Reported harm is uncapped.
+5. **Gi\*.** Getis-Ord Gi* over every cell of the study grid (zeros included), queen
+   contiguity with the cell itself (:func:`rasure.hotspots.gistar.gi_star`). ``gi_q`` is the
+   Benjamini–Hochberg q-value of the two-sided normal p-value; the conditional-permutation
+   p-value is reported beside it as ``gi_p_perm``. (With thousands of cells, permutation
+   p-values bottom out at 1/(R+1) and no cell survives BH on them, so the analytic p is the
+   one corrected for false discoveries.)
+6. **Institutions (D5).** Places where one registered institution holds ≥ ``institution_share``
+   of the harm, or whose centre is inside a prison/custody/hospital footprint, are held out of
+   the patrol list and reported separately with their own figures; the next place moves up.
+7. **Endurance.** With enough history, the place's top-K membership in each of the last
+   ``endurance_windows`` windows gives a class: persistent, emerging, intermittent, cooling.
+8. **Hot spots.** Walk the ranked cells: a cell touching a chosen hot spot joins it as another
+   patrol area (up to ``max_patrol_areas``); a cell within ``min_spacing_m`` of a chosen hot
+   spot is skipped; otherwise it starts a new hot spot, until ``top`` hot spots are chosen.
+   The geofence is the union of the hot spot's cells.
+9. **Why it is hot.** Facts from the data: count and harm, main offence types, peak days and
+   hours (when times are known), trend against the previous window, Gi*, endurance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+import rasure
+from rasure.geo import projected_to_lonlat
+from rasure.hotspots.concentration import Concentration, concentration
+from rasure.hotspots.endurance import classify_places, hot_places, place_window_counts, stability
+from rasure.hotspots.gistar import gi_star
+from rasure.hotspots.places import (
+    Grid,
+    HotspotInputError,
+    all_cells,
+    assign_cells,
+    cell_centres,
+    cell_polygons,
+)
+from rasure.hotspots.places import cell_weights, grid_for
+from rasure.hottimes import day_night_shares, hot_times, peak_times
+from rasure.institutions import InstitutionRegister, screen_places
+
+Period = Literal["day", "night", "all"]
+_RECORDING_ADDRESS = re.compile(r"police station|custody|magistrates|court", re.IGNORECASE)
+ALGORITHM_VERSION = "hotspots-1"
+
+
+@dataclass(frozen=True)
+class HotspotParams:
+    """Every choice the build makes, stored with its result so it can be reproduced."""
+
+    cell_size_m: float = 150.0
+    shape: Literal["square", "hex"] = "square"
+    hex_area_m2: float = 40_000.0
+    top: int = 40
+    window_months: int = 12
+    end: str | None = None  # ISO date; None = last date in the data
+    day_start_hour: int = 6
+    night_start_hour: int = 18
+    periods: Literal["auto", "day-night", "all"] = "auto"
+    min_spacing_m: float = 500.0
+    max_patrol_areas: int = 3
+    institution_share: float = 0.5
+    gi_permutations: int = 999
+    fdr_q: float = 0.05
+    endurance_windows: int = 3
+    endurance_m: int = 2
+    min_count: float = 5.0  # a place needs at least this many crimes in the window to be a hot spot [U]
+    harm_cap_quantile: float | None = 0.99  # cap each crime's harm at this quantile for ranking (methods 1.3)
+    outlier_quantile: float = 0.005  # study area = this quantile box of the points plus outlier_margin_m
+    outlier_margin_m: float = 2_000.0
+    detect_institutions_by_name: bool = True  # hold out places dominated by e.g. "On or near Prison"
+    seed: int = 20260401
+
+
+@dataclass(frozen=True)
+class HotspotAnalysis:
+    """The result of :func:`analyse`.
+
+    ``hotspots``: one row per hot spot (``rank`` within its ``period``), with ``geometry``
+    (shapely, metres), ``count``, ``harm``, ``gi_z``, ``gi_q``, ``persistence``,
+    ``institution_share``, ``facts`` (list of sentences) and more.
+    ``held_out``: places kept off the patrol list as institutional, with their figures.
+    ``concentration``: per period, how concentrated serious violence is across cells.
+    ``stability``: rank correlation and overlap between consecutive windows.
+    """
+
+    hotspots: pd.DataFrame
+    held_out: pd.DataFrame
+    cells: pd.DataFrame
+    concentration: dict[str, Concentration]
+    stability: pd.DataFrame
+    params: HotspotParams
+    window_start: date
+    window_end: date
+    input_hash: str
+    n_records: int
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    version: str = f"{rasure.__version__}/{ALGORITHM_VERSION}"
+
+
+def input_hash(records: pd.DataFrame) -> str:
+    """SHA-256 over the records' identity and analysed values, independent of row order."""
+    cols = [
+        c
+        for c in (
+            "source",
+            "reference",
+            "easting",
+            "northing",
+            "occurred_from",
+            "occurred_to",
+            "harm_days",
+            "serious_violence",
+        )
+        if c in records.columns
+    ]
+    h = pd.util.hash_pandas_object(records[cols], index=False).to_numpy()
+    return hashlib.sha256(np.sort(h).tobytes()).hexdigest()
+
+
+def _window(records: pd.DataFrame, p: HotspotParams) -> tuple[pd.Timestamp, pd.Timestamp]:
+    end = pd.Timestamp(p.end) + pd.Timedelta(days=1) if p.end else pd.Timestamp(records["occurred_to"].max())
+    end = end.ceil("D") if end != end.normalize() else end
+    start = end - pd.DateOffset(months=p.window_months)
+    return pd.Timestamp(start), pd.Timestamp(end)
+
+
+def _period_weights(recs: pd.DataFrame, p: HotspotParams) -> pd.DataFrame:
+    """Day and night weight of each record (aoristic); NaN when only the month is known."""
+    prec = recs["time_precision"].astype("string").fillna("month").to_numpy()
+    shares = day_night_shares(
+        recs["occurred_from"],
+        recs["occurred_to"],
+        day_start_hour=p.day_start_hour,
+        night_start_hour=p.night_start_hour,
+    )
+    day = shares["day_share"].to_numpy(dtype=float).copy()
+    day[prec == "day"] = 0.5
+    day[prec == "month"] = np.nan
+    return pd.DataFrame({"day": day, "night": 1.0 - day, "all": np.ones(len(recs))}, index=recs.index)
+
+
+def analyse(
+    records: pd.DataFrame,
+    *,
+    params: HotspotParams | None = None,
+    register: InstitutionRegister | None = None,
+) -> HotspotAnalysis:
+    """Build hot spots from classified, harm-weighted records.
+
+    ``records`` needs the canonical columns (:mod:`rasure.records`) plus ``serious_violence`` and
+    ``harm_days`` (:func:`rasure.classify.classify`, :func:`rasure.harm.harm_days`).
+    """
+    p = params or HotspotParams()
+    need = [
+        c
+        for c in ("easting", "northing", "occurred_from", "occurred_to", "serious_violence", "harm_days")
+        if c not in records.columns
+    ]
+    if need:
+        raise HotspotInputError(f"records lack column(s) {need}; classify them and add harm first")
+    sv = records[
+        records["serious_violence"].astype(bool) & records["easting"].notna() & records["northing"].notna()
+    ]
+    sv = sv.reset_index(drop=True)
+    if sv.empty:
+        raise HotspotInputError("no serious-violence records with a location: nothing to rank")
+    notes: list[str] = []
+    sv = _study_area(sv, p, notes)
+    start, end = _window(sv, p)
+    span_months = (
+        pd.Timestamp(sv["occurred_to"].max()) - pd.Timestamp(sv["occurred_from"].min())
+    ).days / 30.44
+    if span_months < p.window_months - 0.5:
+        notes.append(
+            f"the data cover about {span_months:.0f} months, less than the {p.window_months}-month window"
+        )
+    in_window = (sv["occurred_from"] >= start) & (sv["occurred_from"] < end)
+    prev = (sv["occurred_from"] >= start - pd.DateOffset(months=p.window_months)) & (
+        sv["occurred_from"] < start
+    )
+    cur = sv[in_window].reset_index(drop=True)
+    if cur.empty:
+        raise HotspotInputError(f"no serious-violence records between {start.date()} and {end.date()}")
+    month_only = float((cur["time_precision"].astype("string") == "month").mean())
+    periods: list[Period]
+    if p.periods == "all" or (p.periods == "auto" and month_only > 0.5):
+        periods = ["all"]
+        if month_only > 0.5:
+            notes.append(
+                f"{month_only:.0%} of records are known only to the month (police.uk), so hot spots are "
+                "ranked over all hours, not separately for day and night"
+            )
+    else:
+        periods = ["day", "night"]
+        if month_only > 0:
+            notes.append(
+                f"{month_only:.1%} of records are known only to the month and are left out of the "
+                "day and night rankings"
+            )
+
+    grid = grid_for(
+        sv["easting"],
+        sv["northing"],
+        cell_size_m=p.cell_size_m,
+        shape=p.shape,
+        hex_area_m2=p.hex_area_m2 if p.shape == "hex" else None,
+    )
+    sv = sv.assign(cell=assign_cells(grid, sv["easting"], sv["northing"]))
+    cur = sv[in_window].reset_index(drop=True)
+    prv = sv[prev].reset_index(drop=True)
+    weights_cur = _period_weights(cur, p)
+    weights_prv = _period_weights(prv, p)
+    cells = all_cells(grid)
+    w = cell_weights(grid, cells, include_self=True)
+
+    endurance = _endurance(sv, grid, end=end, p=p, notes=notes)
+    conc: dict[str, Concentration] = {}
+    all_rows: list[pd.DataFrame] = []
+    held: list[pd.DataFrame] = []
+    chosen: list[pd.DataFrame] = []
+    for period in periods:
+        wc = weights_cur[period].fillna(0.0).to_numpy()
+        cap = (
+            float(np.nanquantile(cur["harm_days"].to_numpy(dtype=float), p.harm_cap_quantile))
+            if p.harm_cap_quantile
+            else np.inf
+        )
+        cell_tab = _cell_table(cur, wc, weights_prv[period].fillna(0.0).to_numpy(), prv, cells, cap=cap)
+        n_cells = len(cells)
+        counts = cell_tab["count"].to_numpy()
+        if counts.sum() <= 0:
+            notes.append(f"no {period} records in the window")
+            continue
+        conc[period] = concentration(counts, n_places=n_cells)
+        gi = gi_star(cell_tab["harm"].to_numpy(), w, permutations=p.gi_permutations, seed=p.seed)
+        cell_tab["gi_z"] = gi.z
+        cell_tab["gi_q"] = gi.q_norm
+        cell_tab["gi_p_perm"] = gi.p_perm if gi.p_perm is not None else np.nan
+        cell_tab["period"] = period
+        cell_tab = cell_tab.merge(endurance, on="cell", how="left")
+        cell_tab["persistence"] = cell_tab["persistence"].fillna("insufficient history")
+        ranked = cell_tab[cell_tab["count"] >= p.min_count].sort_values(
+            ["rank_harm", "count"], ascending=False
+        )
+        ranked = ranked.reset_index(drop=True)
+        cx, cy = cell_centres(grid, ranked["cell"].to_numpy())
+        ranked["easting"], ranked["northing"] = cx, cy
+        period_recs = cur[wc > 0].assign(harm_w=cur["harm_days"].to_numpy()[wc > 0])
+        screen = screen_places(
+            ranked.rename(columns={"cell": "place_id"}),
+            period_recs.rename(columns={"cell": "place_id"}).assign(
+                harm_days=period_recs["harm_days"].fillna(0.0)
+            ),
+            register=register,
+            threshold=p.institution_share,
+        )
+        screened = screen.places.rename(columns={"place_id": "cell"})
+        ranked["institution_share"] = screened["top_harm_share"].astype(float).fillna(0.0).to_numpy()
+        ranked["institution"] = (
+            screened["top_institution_name"].to_numpy() if "top_institution_name" in screened else None
+        )
+        ranked["review_location"] = screened["review"].to_numpy(dtype=bool)
+        ranked["dominant_location"] = screened["dominant_location"].to_numpy()
+        ranked["location_harm_share"] = screened["location_harm_share"].astype(float).to_numpy()
+        ranked["excluded"] = screened["excluded"].to_numpy()
+        ranked["exclusion_reason"] = screened["reason"].to_numpy()
+        if p.detect_institutions_by_name:
+            _detect_by_name(ranked, screened, p)
+        all_rows.append(ranked)
+        held.append(ranked[ranked["excluded"]].assign(period=period))
+        chosen.append(
+            _select(
+                ranked[~ranked["excluded"]], grid, cur, wc, prv, weights_prv[period].to_numpy(), p, period
+            )
+        )
+    hotspots = pd.concat(chosen, ignore_index=True) if chosen else pd.DataFrame()
+    stab = (
+        stability(endurance.attrs.get("counts"), top_k=p.top)
+        if "counts" in endurance.attrs
+        else pd.DataFrame()
+    )
+    return HotspotAnalysis(
+        hotspots=hotspots,
+        held_out=pd.concat(held, ignore_index=True) if held else pd.DataFrame(),
+        cells=pd.concat(all_rows, ignore_index=True) if all_rows else pd.DataFrame(),
+        concentration=conc,
+        stability=stab,
+        params=p,
+        window_start=start.date(),
+        window_end=(end - pd.Timedelta(seconds=1)).date(),
+        input_hash=input_hash(records),
+        n_records=len(cur),
+        notes=tuple(notes),
+    )
+
+
+_INSTITUTION_WORDS = re.compile(
+    r"\b(prison|hmp|hmyoi|young offender|hospital|a ?& ?e|accident and emergency|custody|secure unit)\b",
+    re.IGNORECASE,
+)
+
+
+def _detect_by_name(ranked: pd.DataFrame, screened: pd.DataFrame, p: HotspotParams) -> None:
+    """Automatic D5 detection without a register: a place where one location whose name says it is an
+    institution (police.uk map points such as "On or near Prison") holds >= ``institution_share`` of
+    the harm is held out, with that reason."""
+    loc = screened["dominant_location"].astype("string")
+    share = screened["location_harm_share"].astype(float).fillna(0.0)
+    hit = loc.str.contains(_INSTITUTION_WORDS).fillna(False).to_numpy(dtype=bool) & (
+        share.to_numpy() >= p.institution_share) & ~ranked["excluded"].to_numpy(dtype=bool)
+    for i in np.flatnonzero(hit):
+        ranked.loc[ranked.index[i], "excluded"] = True
+        ranked.loc[ranked.index[i], "exclusion_reason"] = (
+            f"one location, '{loc.iloc[i]}', holds {share.iloc[i]:.0%} of the harm and its name says it is an "
+            "institution (detected automatically; add it to the institution register to confirm)")
+        ranked.loc[ranked.index[i], "institution_share"] = share.iloc[i]
+
+
+def _study_area(sv: pd.DataFrame, p: HotspotParams, notes: list[str]) -> pd.DataFrame:
+    """Drop the few far-away points a force records outside its area (police.uk has crimes a
+    force recorded anywhere in the country), so the grid covers the force, not Great Britain."""
+    q = p.outlier_quantile
+    if q <= 0 or len(sv) < 100:
+        return sv
+    x, y = sv["easting"], sv["northing"]
+    m = p.outlier_margin_m
+    x0, x1 = x.quantile(q) - m, x.quantile(1 - q) + m
+    y0, y1 = y.quantile(q) - m, y.quantile(1 - q) + m
+    inside = x.between(x0, x1) & y.between(y0, y1)
+    if (~inside).any():
+        notes.append(f"{int((~inside).sum())} record(s) lie far outside the main study area (crimes recorded "
+                     f"by the force elsewhere) and are left out")
+    return sv[inside].reset_index(drop=True)
+
+
+def _cell_table(
+    cur: pd.DataFrame,
+    wc: NDArray[np.float64],
+    wp: NDArray[np.float64],
+    prv: pd.DataFrame,
+    cells: NDArray[np.int64],
+    *,
+    cap: float = np.inf,
+) -> pd.DataFrame:
+    """Weighted count and harm per cell, now and in the previous window, for every grid cell."""
+    n = int(cells.max()) + 1 if len(cells) else 0
+    cur_cell = cur["cell"].to_numpy()
+    harm = cur["harm_days"].fillna(0.0).to_numpy()
+    capped = np.minimum(harm, cap)
+    count = np.bincount(cur_cell, weights=wc, minlength=n)[cells]
+    harm_c = np.bincount(cur_cell, weights=wc * harm, minlength=n)[cells]
+    rank_harm = np.bincount(cur_cell, weights=wc * capped, minlength=n)[cells]
+    pc = prv["cell"].to_numpy() if len(prv) else np.zeros(0, dtype=np.int64)
+    prev_count = np.bincount(pc, weights=np.nan_to_num(wp), minlength=n)[cells]
+    prev_harm = (
+        np.bincount(pc, weights=np.nan_to_num(wp) * prv["harm_days"].fillna(0.0).to_numpy(), minlength=n)[
+            cells
+        ]
+        if len(prv)
+        else np.zeros(len(cells))
+    )
+    return pd.DataFrame(
+        {
+            "cell": cells,
+            "count": count,
+            "harm": harm_c,
+            "rank_harm": rank_harm,
+            "prev_count": prev_count,
+            "prev_harm": prev_harm,
+        }
+    )
+
+
+def _endurance(
+    sv: pd.DataFrame, grid: Grid, *, end: pd.Timestamp, p: HotspotParams, notes: list[str]
+) -> pd.DataFrame:
+    """Persistence class per cell from top-K membership in the last ``endurance_windows`` windows."""
+    k = p.endurance_windows
+    edges = [end - pd.DateOffset(months=p.window_months * i) for i in range(k, -1, -1)]
+    first = pd.Timestamp(sv["occurred_from"].min())
+    usable = [i for i in range(k) if edges[i] >= first - pd.Timedelta(days=1)]
+    if len(usable) < 2:
+        notes.append(
+            f"endurance needs at least 2 windows of {p.window_months} months; the data hold "
+            f"{len(usable)}, so persistence is 'insufficient history'"
+        )
+        return pd.DataFrame({"cell": pd.Series(dtype=np.int64), "persistence": pd.Series(dtype=object)})
+    t = sv["occurred_from"]
+    label = np.full(len(sv), -1)
+    for i in usable:
+        label[((t >= edges[i]) & (t < edges[i + 1])).to_numpy()] = i
+    keep = label >= 0
+    windows = [f"{edges[i].date()}..{(edges[i + 1] - pd.Timedelta(days=1)).date()}" for i in usable]
+    counts = place_window_counts(
+        sv["cell"].to_numpy()[keep],
+        np.array(windows, dtype=object)[np.searchsorted(usable, label[keep])],
+        window_order=windows,
+    )
+    hot = hot_places(counts, top_k=p.top)
+    classes = classify_places(hot)
+    out = pd.DataFrame({"cell": classes.index.to_numpy(dtype=np.int64), "persistence": classes.to_numpy()})
+    hot_n = hot.sum(axis=1)
+    out["hot_windows"] = hot_n.reindex(out["cell"]).to_numpy()
+    out["n_windows"] = len(windows)
+    out.attrs["counts"] = counts
+    return out
+
+
+def _select(
+    ranked: pd.DataFrame,
+    grid: Grid,
+    cur: pd.DataFrame,
+    wc: NDArray[np.float64],
+    prv: pd.DataFrame,
+    wp: NDArray[np.float64],
+    p: HotspotParams,
+    period: str,
+) -> pd.DataFrame:
+    """Top cells into hot spots: touching cells merge, near ones are skipped (see module docstring)."""
+    groups: list[list[int]] = []
+    centres: list[tuple[float, float]] = []
+    touch = p.cell_size_m * 1.5 if p.shape == "square" else np.sqrt(p.hex_area_m2) * 1.2
+    rows = ranked.set_index("cell")
+    for cell, ex, ny in zip(ranked["cell"], ranked["easting"], ranked["northing"], strict=True):
+        if len(groups) >= p.top and all(len(g) >= p.max_patrol_areas for g in groups):
+            break
+        joined = False
+        for gi, g in enumerate(groups):
+            gx, gy = cell_centres(grid, np.array(g))
+            d = np.hypot(gx - ex, gy - ny)
+            if (d <= touch).any() and len(g) < p.max_patrol_areas:
+                g.append(int(cell))
+                joined = True
+                break
+        if joined:
+            continue
+        if len(groups) >= p.top:
+            continue
+        if (
+            centres
+            and (
+                np.hypot(np.array([c[0] for c in centres]) - ex, np.array([c[1] for c in centres]) - ny)
+                < p.min_spacing_m
+            ).any()
+        ):
+            continue
+        groups.append([int(cell)])
+        centres.append((float(ex), float(ny)))
+    # rank hot spots by their own totals (a merged hot spot holds several cells)
+    groups.sort(key=lambda g: (-float(rows.loc[g, "rank_harm"].sum()), -float(rows.loc[g, "count"].sum())))
+    out = []
+    cur_cells = cur["cell"].to_numpy()
+    prv_cells = prv["cell"].to_numpy() if len(prv) else np.zeros(0, dtype=np.int64)
+    total_count = float(wc.sum())
+    for rank, g in enumerate(groups, start=1):
+        sub = rows.loc[g]
+        geom = shapely.union_all(cell_polygons(grid, np.array(g)))
+        c = geom.centroid
+        lon, lat = projected_to_lonlat(np.array([c.x]), np.array([c.y]))
+        mask = np.isin(cur_cells, g) & (wc > 0)
+        recs = cur[mask]
+        rw = wc[mask]
+        pmask = np.isin(prv_cells, g)
+        loc = recs["location_text"].astype("string").dropna() if "location_text" in recs else pd.Series([])
+        loc = loc.str.replace(r"^On or near ", "", regex=True)
+        hs: dict[str, Any] = {
+            "hotspot_id": f"{period[0].upper()}{rank:02d}",
+            "name": str(loc.value_counts().index[0]) if len(loc) else f"Cell {g[0]}",
+            "period": period,
+            "rank": rank,
+            "cells": g,
+            "patrol_areas": len(g),
+            "count": float(sub["count"].sum()),
+            "harm": float(sub["harm"].sum()),
+            "prev_count": float(sub["prev_count"].sum()),
+            "prev_harm": float(sub["prev_harm"].sum()),
+            "share_of_count": float(sub["count"].sum()) / total_count if total_count else 0.0,
+            "gi_z": float(sub["gi_z"].max()),
+            "gi_q": float(sub["gi_q"].min()),
+            "gi_p_perm": float(sub["gi_p_perm"].min()),
+            "persistence": _first_class(sub["persistence"]),
+            "institution_share": float(sub["institution_share"].max()),
+            "review_location": bool(sub["review_location"].any()),
+            "dominant_location": next((str(x) for x in sub["dominant_location"] if isinstance(x, str)), None),
+            "easting": c.x,
+            "northing": c.y,
+            "lon": float(lon[0]),
+            "lat": float(lat[0]),
+            "geometry": geom,
+        }
+        hs["facts"] = _facts(hs, recs, rw, prv[pmask], period, p)
+        hs["main_offences"] = _offence_mix(recs, rw)
+        out.append(hs)
+    return pd.DataFrame(out)
+
+
+def _first_class(classes: pd.Series) -> str:
+    for c in ("persistent", "emerging", "intermittent", "cooling", "not hot"):
+        if (classes == c).any():
+            return c
+    return str(classes.iloc[0])
+
+
+def _offence_mix(recs: pd.DataFrame, w: NDArray[np.float64]) -> list[dict[str, Any]]:
+    label = recs["offence_description"].astype("string").fillna(recs["category"].astype("string"))
+    label = label.fillna("unknown")
+    tab = pd.Series(w, index=label.to_numpy()).groupby(level=0).sum().sort_values(ascending=False)
+    total = float(tab.sum()) or 1.0
+    return [
+        {"offence": str(k), "count": round(float(v), 1), "share": round(float(v) / total, 3)}
+        for k, v in tab.head(3).items()
+    ]
+
+
+def _facts(
+    hs: dict[str, Any],
+    recs: pd.DataFrame,
+    w: NDArray[np.float64],
+    prev: pd.DataFrame,
+    period: str,
+    p: HotspotParams,
+) -> list[str]:
+    when = {"day": " in the day", "night": " at night", "all": ""}[period]
+    facts = [
+        f"{hs['count']:.0f} serious-violence crimes{when} in the last {p.window_months} months "
+        f"({hs['share_of_count']:.1%} of the area's), harm {hs['harm']:,.0f} CCHI days."
+    ]
+    mix = _offence_mix(recs, w)
+    if mix:
+        facts.append("Mainly " + ", ".join(f"{m['offence'].lower()} ({m['share']:.0%})" for m in mix) + ".")
+    timed = recs[recs["time_precision"].astype("string") != "month"]
+    if len(timed) >= 5:
+        ht = hot_times(timed, day_start_hour=p.day_start_hour)
+        facts.append(peak_times(ht).text)
+    elif len(recs):
+        facts.append("Times are known only to the month, so no peak hours can be given.")
+    if 0 < hs["prev_count"] < 10 or (hs["prev_count"] == 0 and hs["count"] > 0):
+        facts.append(
+            f"Trend: {hs['count']:.0f} crimes now against {hs['prev_count']:.0f} in the previous "
+            f"{p.window_months} months."
+        )
+    elif hs["prev_count"] > 0:
+        change = (hs["count"] - hs["prev_count"]) / hs["prev_count"]
+        word = "up" if change > 0.05 else "down" if change < -0.05 else "about the same,"
+        facts.append(
+            f"Trend: {word} {abs(change):.0%} on the previous {p.window_months} months "
+            f"({hs['prev_count']:.0f} crimes)."
+        )
+    if hs["persistence"] not in ("insufficient history", "not hot"):
+        facts.append(f"Endurance: {hs['persistence']} hot spot.")
+    if hs["gi_q"] <= p.fdr_q and hs["gi_z"] > 0:
+        facts.append(
+            f"Statistically significant cluster (Gi* z = {hs['gi_z']:.1f}, FDR q = {hs['gi_q']:.3f})."
+        )
+    top_loc = recs["location_text"].astype("string").value_counts() if "location_text" in recs else pd.Series([])
+    if len(top_loc) and _RECORDING_ADDRESS.search(str(top_loc.index[0])) and top_loc.iloc[0] >= 0.3 * len(recs):
+        hs["review_location"] = True
+        facts.append(f"Check before patrolling: {top_loc.iloc[0] / len(recs):.0%} of these crimes are recorded at "
+                     f"'{top_loc.index[0]}', often a recording address rather than where the offence happened.")
+    if hs["patrol_areas"] > 1:
+        facts.append(f"{hs['patrol_areas']} neighbouring cells patrolled as one hot spot.")
+    return facts
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def to_geojson(result: HotspotAnalysis, *, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """GeoJSON FeatureCollection in WGS84 lon/lat: one feature per hot spot."""
+    feats = []
+    for hs in result.hotspots.to_dict("records"):
+        geom = shapely.transform(hs["geometry"], _to_lonlat, interleaved=False)
+        props = {k: _jsonable(v) for k, v in hs.items() if k not in ("geometry",)}
+        feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props})
+    return {
+        "type": "FeatureCollection",
+        "features": feats,
+        "properties": {
+            "window_start": result.window_start.isoformat(),
+            "window_end": result.window_end.isoformat(),
+            "records_in_window": result.n_records,
+            "input_sha256": result.input_hash,
+            "version": result.version,
+            "params": asdict(result.params),
+            "notes": list(result.notes),
+            "held_out_institutional": _jsonable(
+                result.held_out.drop(
+                    columns=[c for c in ("geometry",) if c in result.held_out.columns]
+                ).to_dict("records")
+            )
+            if not result.held_out.empty
+            else [],
+            **(labels or {}),
+        },
+    }
+
+
+def _to_lonlat(
+    x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    return projected_to_lonlat(x, y)
+
+
+def to_csv_frame(result: HotspotAnalysis) -> pd.DataFrame:
+    """The hot spots as a flat table (facts joined with ' | ', geometry as WKT in metres)."""
+    df = result.hotspots.copy()
+    if df.empty:
+        return df
+    df["facts"] = df["facts"].map(lambda f: " | ".join(f))
+    df["main_offences"] = df["main_offences"].map(
+        lambda m: "; ".join(f"{x['offence']} {x['share']:.0%}" for x in m)
+    )
+    df["cells"] = df["cells"].map(lambda c: " ".join(map(str, c)))
+    df["geofence_wkt"] = df.pop("geometry").map(lambda g: g.wkt)
+    return df
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return None if np.isnan(v) else round(float(v), 6)
+    if isinstance(v, float):
+        return None if np.isnan(v) else round(v, 6)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, datetime | date | pd.Timestamp):
+        return v.isoformat()
+    if v is pd.NA:
+        return None
+    return v
+
+
+def summary_json(result: HotspotAnalysis) -> str:
+    """Concentration and stability as JSON (for the dashboard tile and the closing report)."""
+    conc = {k: asdict(v) for k, v in result.concentration.items()}
+    return json.dumps(_jsonable({"concentration": conc, "stability": result.stability.to_dict("records")}))
