@@ -1,12 +1,145 @@
-"""``rasure hotspots ...`` sub-commands (filled in by the hot-spot engine)."""
+"""``rasure hotspots analyse`` (file in, file out, no database) and ``rasure hotspots build``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from typing import Any
+
+
+def _params(args: argparse.Namespace) -> Any:
+    from rasure.hotspots.analysis import HotspotParams
+
+    return HotspotParams(
+        cell_size_m=args.cell_size_m, shape=args.shape, top=args.top, window_months=args.window_months,
+        end=args.end, gi_permutations=args.permutations, seed=args.seed,
+        periods={"auto": "auto", "day-night": "day-night", "all": "all"}[args.periods],
+        min_spacing_m=args.min_spacing_m, min_count=args.min_count,
+    )
+
+
+def _print_summary(result: Any, labels: dict[str, str]) -> None:
+    err = sys.stderr
+    print(f"Window {result.window_start} to {result.window_end}: {result.n_records:,} serious-violence records "
+          f"with a location.", file=err)
+    for v in labels.values():
+        print(f"  {v}", file=err)
+    for n in result.notes:
+        print(f"  note: {n}", file=err)
+    for period, c in result.concentration.items():
+        print(f"  [{period}] {c.places_for_shares[0.5]:.2%} of cells ({round(c.places_for_shares[0.5] * c.n_places):,} "
+              f"of {c.n_places:,}) hold half of the serious violence; top 1% hold {c.top_shares[0.01]:.1%}, "
+              f"top 5% {c.top_shares[0.05]:.1%}.", file=err)
+    if not result.stability.empty:
+        for row in result.stability.itertuples():
+            print(f"  stability {row.previous_window} -> {row.window}: Spearman {row.spearman_rho:.2f}, "
+                  f"top-K overlap (Jaccard) {row.jaccard:.2f}", file=err)
+    hs = result.hotspots
+    if not hs.empty:
+        print(f"  {len(hs)} hot spots; {len(result.held_out)} institutional places held apart.", file=err)
+        for h in hs.head(10).itertuples():
+            print(f"   {h.hotspot_id} {h.name[:40]:<40} count {h.count:6.0f}  harm {h.harm:9,.0f}  "
+                  f"z {h.gi_z:5.1f}  {h.persistence}", file=err)
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from rasure import classify as sv
+    from rasure import harm as harm_mod
+    from rasure.hotspots.analysis import analyse, to_csv_frame, to_geojson
+    from rasure.ingest.common import expand_paths
+
+    files = expand_paths(args.paths)
+    if args.mapping:
+        from rasure.ingest.mapped import load_mapping, read_mapped
+
+        m = load_mapping(args.mapping)
+        parsed = [read_mapped(f, mapping=m) for f in files]
+    else:
+        from rasure.ingest.policeuk import read_policeuk
+
+        parsed = [read_policeuk(f) for f in files]
+        parsed = [p for p in parsed if p.kind == "street"]
+    records = pd.concat([p.records for p in parsed], ignore_index=True)
+    # a later file's row wins for a repeated reference (files are in name order: police.uk months)
+    records = records.drop_duplicates(subset=["source", "reference"], keep="last").reset_index(drop=True)
+    table = harm_mod.read_harm_file(args.harm) if args.harm else harm_mod.default_harm_table()
+    records = pd.concat([records, sv.classify(records), harm_mod.harm_days(records, table=table)], axis=1)
+    register = None
+    if args.institutions:
+        from rasure.institutions import read_institutions
+
+        register = read_institutions(args.institutions)
+    result = analyse(records, params=_params(args), register=register)
+    labels = {"serious_violence": sv.basis_label(records.loc[records["serious_violence"], "sv_basis"]),
+              "harm": table.label}
+    _print_summary(result, labels)
+    if args.format == "csv":
+        out = to_csv_frame(result)
+        if args.out:
+            out.to_csv(args.out, index=False)
+        else:
+            out.to_csv(sys.stdout, index=False)
+    else:
+        text = json.dumps(to_geojson(result, labels=labels), indent=1)
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            print(text)
+    if args.out:
+        print(f"Wrote {len(result.hotspots)} hot spots to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from rasure_web.cli import _django, _migrate
+
+    _django()
+    _migrate()
+    import os
+
+    from rasure_web.analysis.services import hotspots_build
+
+    run = hotspots_build(username=os.environ.get("USER", ""), params=_params(args))
+    print(f"Analysis run {run.pk}: {run.hotspots.count()} hot spots, window {run.window_start} to {run.window_end}, "
+          f"{run.records_in_window:,} records, input {run.input_sha256[:12]}, version {run.version}")
+    for n in run.notes:
+        print(f"  note: {n}")
+    for label in run.labels.values():
+        print(f"  {label}")
+    for h in run.hotspots.all()[:10]:
+        print(f"   {h.code} {h.name[:40]:<40} count {h.count:6.0f}  harm {h.harm:9,.0f}  {h.persistence}")
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cell-size-m", type=float, default=150.0)
+    p.add_argument("--shape", choices=["square", "hex"], default="square")
+    p.add_argument("--top", type=int, default=40, help="hot spots per period")
+    p.add_argument("--window-months", type=int, default=12)
+    p.add_argument("--end", help="last day of the window (YYYY-MM-DD); default: the last date in the data")
+    p.add_argument("--periods", choices=["auto", "day-night", "all"], default="auto")
+    p.add_argument("--min-spacing-m", type=float, default=500.0)
+    p.add_argument("--min-count", type=float, default=5.0, help="crimes a place needs in the window")
+    p.add_argument("--permutations", type=int, default=999, help="Gi* permutations (0 = analytic only)")
+    p.add_argument("--seed", type=int, default=20260401)
 
 
 def add_hotspot_commands(sub: Any) -> None:
     h = sub.add_parser("hotspots", help="hot-spot analysis")
-    h.add_subparsers(dest="hotspots_cmd", required=True)
-    _ = argparse
+    hs = h.add_subparsers(dest="hotspots_cmd", required=True)
+    a = hs.add_parser("analyse", help="file in, file out: hot spots from police.uk files or an export (no database)")
+    a.add_argument("paths", nargs="+")
+    a.add_argument("--mapping", help="TOML column mapping, for a force's own export")
+    a.add_argument("--harm", help="harm table (official CCHI .xlsx or .csv); default: built-in approximation")
+    a.add_argument("--institutions", help="institution register (.csv or .geojson) to hold apart")
+    a.add_argument("--out", help="output file (default: standard output)")
+    a.add_argument("--format", choices=["geojson", "csv"], default="geojson")
+    _common(a)
+    a.set_defaults(func=cmd_analyse)
+    b = hs.add_parser("build", help="analyse the database and store the hot spots for the app and dashboard")
+    _common(b)
+    b.set_defaults(func=cmd_build)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rasure_web.accounts",
     "rasure_web.crimes",
+    "rasure_web.analysis",
 ]
 
 MIDDLEWARE = [

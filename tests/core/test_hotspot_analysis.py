@@ -27,11 +27,12 @@ def _records(city: SyntheticCity) -> pd.DataFrame:
     return pd.concat([r, classify(r), harm_days(r)], axis=1)
 
 
-@lru_cache(maxsize=2)
-def _result(with_register: bool = True) -> HotspotAnalysis:
+@lru_cache(maxsize=3)
+def _result(with_register: bool = True, by_name: bool = True) -> HotspotAnalysis:
     city = _city()
     reg = make_register(city.institutions, source="synthetic") if with_register else None
-    return analyse(_records(city), params=HotspotParams(top=10, gi_permutations=99), register=reg)
+    params = HotspotParams(top=10, gi_permutations=99, detect_institutions_by_name=by_name)
+    return analyse(_records(city), params=params, register=reg)
 
 
 def _nearest_planted(x: float, y: float) -> tuple[str, float]:
@@ -60,8 +61,11 @@ def test_institutions_are_held_out_and_reported() -> None:
     for hs in res.hotspots.itertuples():
         for row in inst.itertuples():
             assert not hs.geometry.buffer(-1).contains(shapely.Point(row.easting, row.northing))
-    # without a register, the prison would top the day list
-    naive = _result(with_register=False).hotspots
+    # with no register, the prison is still found by its location name
+    by_name = _result(with_register=False).held_out
+    assert by_name["exclusion_reason"].str.contains("detected automatically").any()
+    # with neither, the prison would top the day list
+    naive = _result(with_register=False, by_name=False).hotspots
     top = naive[(naive["period"] == "day") & (naive["rank"] == 1)].iloc[0]
     d = np.hypot(inst["easting"] - top["easting"], inst["northing"] - top["northing"]).min()
     assert d < 200
@@ -123,3 +127,25 @@ def test_hexagons() -> None:
     res = analyse(_records(_city()), params=HotspotParams(top=5, shape="hex", gi_permutations=0))
     g = res.hotspots.iloc[0]
     assert g.geometry.area == pytest.approx(40_000 * g.patrol_areas, rel=1e-6)
+
+
+@pytest.mark.realdata
+def test_thames_valley_institutions_detected_by_name(shared_data: object) -> None:
+    """Real police.uk data, no register: prisons and Broadmoor are held out automatically."""
+    from pathlib import Path
+
+    from rasure.ingest.common import expand_paths
+    from rasure.ingest.policeuk import read_policeuk
+
+    files = expand_paths([str(Path(str(shared_data)) / "policeuk" / "thames-valley")])
+    recs = pd.concat([read_policeuk(f).records for f in files], ignore_index=True)
+    recs = pd.concat([recs, classify(recs), harm_days(recs)], axis=1)
+    res = analyse(recs, params=HotspotParams(window_months=5, gi_permutations=0))
+    assert set(res.hotspots["period"]) == {"all"}
+    reasons = " ".join(res.held_out["exclusion_reason"]).lower()
+    assert "broadmoor hospital" in reasons and "woodhill prison" in reasons
+    assert "hospital hill" not in reasons
+    names = " ".join(res.hotspots["name"]).lower()
+    assert "prison" not in names and "broadmoor" not in names
+    c = res.concentration["all"]
+    assert 0 < c.places_for_shares[0.5] < 0.02  # half of serious violence in under 2% of cells

@@ -292,7 +292,7 @@ def analyse(
         ranked["excluded"] = screened["excluded"].to_numpy()
         ranked["exclusion_reason"] = screened["reason"].to_numpy()
         if p.detect_institutions_by_name:
-            _detect_by_name(ranked, screened, p)
+            _detect_by_name(ranked, screen.review, p)
         all_rows.append(ranked)
         held.append(ranked[ranked["excluded"]].assign(period=period))
         chosen.append(
@@ -322,25 +322,30 @@ def analyse(
 
 
 _INSTITUTION_WORDS = re.compile(
-    r"\b(prison|hmp|hmyoi|young offender|hospital|a ?& ?e|accident and emergency|custody|secure unit)\b",
+    r"\b(?:prison|hmp|hmyoi|young offender|hospital|a ?& ?e|accident and emergency|custody|secure unit)\b"
+    r"(?!\s+(?:hill|road|street|lane|way|close|avenue|drive|walk|gardens|place|crescent|terrace|row|view|park))",
     re.IGNORECASE,
 )
 
 
-def _detect_by_name(ranked: pd.DataFrame, screened: pd.DataFrame, p: HotspotParams) -> None:
+def _detect_by_name(ranked: pd.DataFrame, review: pd.DataFrame, p: HotspotParams) -> None:
     """Automatic D5 detection without a register: a place where one location whose name says it is an
     institution (police.uk map points such as "On or near Prison") holds >= ``institution_share`` of
     the harm is held out, with that reason."""
-    loc = screened["dominant_location"].astype("string")
-    share = screened["location_harm_share"].astype(float).fillna(0.0)
-    hit = loc.str.contains(_INSTITUTION_WORDS).fillna(False).to_numpy(dtype=bool) & (
-        share.to_numpy() >= p.institution_share) & ~ranked["excluded"].to_numpy(dtype=bool)
-    for i in np.flatnonzero(hit):
-        ranked.loc[ranked.index[i], "excluded"] = True
-        ranked.loc[ranked.index[i], "exclusion_reason"] = (
-            f"one location, '{loc.iloc[i]}', holds {share.iloc[i]:.0%} of the harm and its name says it is an "
-            "institution (detected automatically; add it to the institution register to confirm)")
-        ranked.loc[ranked.index[i], "institution_share"] = share.iloc[i]
+    if review.empty or "key_type" not in review:
+        return
+    named = review[(review["key_type"] == "location_text")
+                   & review["location"].astype("string").str.contains(_INSTITUTION_WORDS).fillna(False)
+                   & (review["harm_share"] >= p.institution_share)]
+    named = named.sort_values("harm_share", ascending=False).drop_duplicates("cell_id").set_index("cell_id")
+    hit = ranked["cell"].isin(named.index) & ~ranked["excluded"].astype(bool)
+    for i in ranked.index[hit]:
+        row = named.loc[ranked.at[i, "cell"]]
+        ranked.at[i, "excluded"] = True
+        ranked.at[i, "exclusion_reason"] = (
+            f"one location, '{row['location']}', holds {row['harm_share']:.0%} of the harm and its name says it is "
+            "an institution (detected automatically; add it to the institution register to confirm)")
+        ranked.at[i, "institution_share"] = float(row["harm_share"])
 
 
 def _study_area(sv: pd.DataFrame, p: HotspotParams, notes: list[str]) -> pd.DataFrame:

@@ -214,6 +214,14 @@ def synthetic_city_load(*, scale: float = 1.0, seed: int = 20260401) -> dict[str
         inserted, updated = writer.upsert_records(recs, run_id=run.pk)
         writer.upsert_people(city.persons, city.links)
         _officer_accounts(city.officers)
+        from rasure_web.analysis.models import Institution
+
+        for inst in city.institutions.itertuples():
+            Institution.objects.update_or_create(
+                name=inst.name, type=inst.type,
+                defaults={"easting": inst.easting, "northing": inst.northing, "radius_m": inst.radius_m,
+                          "synthetic": True},
+            )
         run.inserted, run.updated = inserted, updated
         run.finished_at = timezone.now()
         run.save()

@@ -1,0 +1,86 @@
+"""Stored analysis runs and their hot spots, institutions held apart (D5).
+
+A run records its parameters, seed, package version and input hash, so a map or a trial
+allocation built from it can be reproduced exactly.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Institution(models.Model):
+    """A building that generates many crimes (prison, hospital, custody suite, A&E ...)."""
+
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=32)
+    easting = models.FloatField()
+    northing = models.FloatField()
+    radius_m = models.FloatField(default=25.0)
+    geometry_geojson = models.TextField(blank=True, help_text="optional footprint polygon, BNG metres")
+    synthetic = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "institution"
+        constraints = [models.UniqueConstraint(fields=["name", "type"], name="institution_name_type_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class AnalysisRun(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    username = models.CharField(max_length=150, blank=True)
+    params = models.JSONField()
+    seed = models.BigIntegerField()
+    version = models.CharField(max_length=64)
+    input_sha256 = models.CharField(max_length=64)
+    records_in_window = models.IntegerField()
+    window_start = models.DateField()
+    window_end = models.DateField()
+    notes = models.JSONField(default=list)
+    labels = models.JSONField(default=dict)  # serious-violence basis, harm table
+    summary = models.JSONField(default=dict)  # concentration, stability
+    held_out = models.JSONField(default=list)  # institutional places with their figures
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "analysis_run"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Hot-spot run {self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class HotSpot(models.Model):
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="hotspots")
+    code = models.CharField(max_length=16)  # e.g. N01 (night, rank 1)
+    period = models.CharField(max_length=8)  # day | night | all
+    rank = models.IntegerField()
+    name = models.CharField(max_length=200, blank=True)
+    count = models.FloatField()
+    harm = models.FloatField()
+    prev_count = models.FloatField(default=0)
+    prev_harm = models.FloatField(default=0)
+    gi_z = models.FloatField(null=True)
+    gi_q = models.FloatField(null=True)
+    persistence = models.CharField(max_length=32)
+    institution_share = models.FloatField(default=0)
+    patrol_areas = models.IntegerField(default=1)
+    easting = models.FloatField()
+    northing = models.FloatField()
+    lon = models.FloatField()
+    lat = models.FloatField()
+    geofence_geojson = models.TextField(help_text="polygon in BNG metres")
+    geofence_lonlat_geojson = models.TextField(help_text="polygon in WGS84 lon/lat, for maps and phones")
+    facts = models.JSONField(default=list)
+    main_offences = models.JSONField(default=list)
+    lpa_code = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        db_table = "hotspot"
+        ordering = ["run", "period", "rank"]
+        constraints = [models.UniqueConstraint(fields=["run", "code"], name="hotspot_run_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}".strip()
