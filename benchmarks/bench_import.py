@@ -57,11 +57,15 @@ def main(db: str) -> int:
     second = time.perf_counter() - t1
     changed = sum(r.inserted + r.updated for r in again)
     biggest = max(Path(f).stat().st_size for f in files)
-    print(f"import/{db}: {len(files)} files, {rows:,} rows (street + outcomes), {CrimeRecord.objects.count():,} records")
+    print(
+        f"import/{db}: {len(files)} files, {rows:,} rows (street + outcomes), {CrimeRecord.objects.count():,} records"
+    )
     print(f"import/{db}: first run {first:.2f} s = {rows / first:,.0f} rows/s end to end")
     print(f"import/{db}: second run {second:.2f} s = {rows / second:,.0f} rows/s, {changed} rows changed")
-    print(f"import/{db}: peak RSS {rss1 / 1024:.0f} MiB (before import {rss0 / 1024:.0f} MiB); "
-          f"largest file {biggest / 1024:.0f} KiB gzipped (files import one at a time)")
+    print(
+        f"import/{db}: peak RSS {rss1 / 1024:.0f} MiB (before import {rss0 / 1024:.0f} MiB); "
+        f"largest file {biggest / 1024:.0f} KiB gzipped (files import one at a time)"
+    )
     if db == "postgres":
         from django.db import connections
 

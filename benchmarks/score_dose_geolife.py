@@ -59,8 +59,16 @@ def main(argv: list[str]) -> int:
         print(confusion(scored).to_string())
         print(confusion(scored, detailed=True).to_string())
         if per == "segment":
-            cols = ["segment", "user", "true_mode", "predicted_mode", "n_fixes", "minutes", "median_speed_kmh"]
-            print((scored[cols + ["share_fast", "label_plausible"]]).round(2).to_string(index=False))
+            cols = [
+                "segment",
+                "user",
+                "true_mode",
+                "predicted_mode",
+                "n_fixes",
+                "minutes",
+                "median_speed_kmh",
+            ]
+            print((scored[[*cols, "share_fast", "label_plausible"]]).round(2).to_string(index=False))
         print()
 
     for every_s in (30, 60):
@@ -79,8 +87,12 @@ def main(argv: list[str]) -> int:
     print("== per fix: movement class (robust speed) by label, all labelled fixes")
     print(pd.crosstab(points["mode"], points["movement"]).to_string())
     fc = points[points["truth"].isin(["foot", "car"]) & points["label_plausible"]]
-    right = ((fc["truth"] == "foot") & (fc["speed_kmh"] < 7)) | ((fc["truth"] == "car") & (fc["speed_kmh"] >= 7))
-    print(f"walk (< 7 km/h) vs car (≥ 7 km/h) per fix, plausible labels: {right.mean():.3f} of {len(fc)} fixes")
+    right = ((fc["truth"] == "foot") & (fc["speed_kmh"] < 7)) | (
+        (fc["truth"] == "car") & (fc["speed_kmh"] >= 7)
+    )
+    print(
+        f"walk (< 7 km/h) vs car (≥ 7 km/h) per fix, plausible labels: {right.mean():.3f} of {len(fc)} fixes"
+    )
     return 0
 
 

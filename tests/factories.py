@@ -14,11 +14,19 @@ OUTCOME_HEADER = (
 )
 
 
-def street_row(crime_id: str = "abc1", month: str = "2024-03", lon: str = "-3.0", lat: str = "51.6",
-               crime_type: str = "Violence and sexual offences", outcome: str = "Under investigation",
-               location: str = "On or near High Street") -> str:
-    return (f"{crime_id},{month},Test Police,Test Police,{lon},{lat},{location},W01000001,Test 001A,"
-            f"{crime_type},{outcome},")
+def street_row(
+    crime_id: str = "abc1",
+    month: str = "2024-03",
+    lon: str = "-3.0",
+    lat: str = "51.6",
+    crime_type: str = "Violence and sexual offences",
+    outcome: str = "Under investigation",
+    location: str = "On or near High Street",
+) -> str:
+    return (
+        f"{crime_id},{month},Test Police,Test Police,{lon},{lat},{location},W01000001,Test 001A,"
+        f"{crime_type},{outcome},"
+    )
 
 
 def write_street(path: Path, rows: list[str], *, header: str = STREET_HEADER, gz: bool = False) -> Path:
@@ -31,7 +39,9 @@ def write_street(path: Path, rows: list[str], *, header: str = STREET_HEADER, gz
 
 
 def write_outcomes(path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    lines = [f"{cid},{month},Test Police,Test Police,-3.0,51.6,On or near High Street,W01000001,Test 001A,{out}"
-             for cid, month, out in rows]
+    lines = [
+        f"{cid},{month},Test Police,Test Police,-3.0,51.6,On or near High Street,W01000001,Test 001A,{out}"
+        for cid, month, out in rows
+    ]
     path.write_text(OUTCOME_HEADER + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -99,8 +99,10 @@ def classify(records: pd.DataFrame, *, scope: Scope | None = None) -> pd.DataFra
 
     pu = scope.policeuk.frame
     in_pu = pu.set_index("category")["in_scope"].str.lower().eq("true")
-    category = records["category"].astype("string") if "category" in records else pd.Series(
-        pd.NA, index=records.index, dtype="string"
+    category = (
+        records["category"].astype("string")
+        if "category" in records
+        else pd.Series(pd.NA, index=records.index, dtype="string")
     )
     in_by_cat = category.map(in_pu).fillna(False).astype(bool)
     group_by_cat = category.map(pu.set_index("category")["sv_group"]).astype("string")
@@ -108,7 +110,7 @@ def classify(records: pd.DataFrame, *, scope: Scope | None = None) -> pd.DataFra
     sv = pd.Series(False, index=records.index).mask(has_code, in_by_code).mask(~has_code, in_by_cat)
     sv = sv.astype(bool)
     basis = pd.Series(BASIS_POLICEUK, index=records.index, dtype="string").mask(has_code, BASIS_CODE)
-    group = group_by_code.where(has_code, group_by_cat).where(sv, pd.NA)
+    group = group_by_code.where(has_code, group_by_cat).where(sv)
     out = pd.DataFrame(
         {
             "serious_violence": sv,

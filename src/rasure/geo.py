@@ -43,3 +43,11 @@ def projected_to_lonlat(
     """Convert projected metres (default BNG) to WGS84 lon/lat degrees."""
     lon, lat = _transformer(crs, WGS84).transform(np.asarray(x, float), np.asarray(y, float))
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def reproject(
+    x: NDArray[np.float64], y: NDArray[np.float64], *, src: str, dst: str = BNG
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Convert coordinates between two CRSs (e.g. a force's local grid to BNG)."""
+    a, b = _transformer(src, dst).transform(np.asarray(x, float), np.asarray(y, float))
+    return np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

@@ -88,7 +88,9 @@ def read_harm_file(path: str | Path, *, source: str | None = None, official: boo
     """
     p = Path(path)
     if not p.exists():
-        raise InputFileError(str(p), "file not found", hint="give the path of the CCHI .xlsx or .csv you downloaded")
+        raise InputFileError(
+            str(p), "file not found", hint="give the path of the CCHI .xlsx or .csv you downloaded"
+        )
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         frame, header_row, sheet = _read_xlsx(p)
         where = f"{p} (sheet {sheet!r})"
@@ -96,7 +98,9 @@ def read_harm_file(path: str | Path, *, source: str | None = None, official: boo
         try:
             frame = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise InputFileError(str(p), "not UTF-8 text", hint="save it as 'CSV UTF-8' and load again") from exc
+            raise InputFileError(
+                str(p), "not UTF-8 text", hint="save it as 'CSV UTF-8' and load again"
+            ) from exc
         header_row, where = 1, str(p)
     else:
         raise InputFileError(str(p), f"unsupported file type {p.suffix!r}", hint="give an .xlsx or .csv file")
@@ -121,7 +125,9 @@ def read_harm_file(path: str | Path, *, source: str | None = None, official: boo
             days = float(raw)
         except ValueError:
             raise InputFileError(
-                where, f"field {days_col!r} is {raw!r}, not a number of days", line=header_row + 1 + i,
+                where,
+                f"field {days_col!r} is {raw!r}, not a number of days",
+                line=header_row + 1 + i,
                 hint="put the CCHI days as a number",
             ) from None
         if days < 0:
@@ -158,7 +164,9 @@ def _read_xlsx(p: Path) -> tuple[pd.DataFrame, int, str]:
                 header = [str(v) if v is not None else f"col{j}" for j, v in enumerate(row)]
                 body = [["" if v is None else v for v in rr] for rr in rows[r + 1 :]]
                 return pd.DataFrame(body, columns=header).astype(str), r + 1, ws.title
-    raise InputFileError(str(p), "no sheet has both an offence-code and a CCHI-days header in its first 30 rows")
+    raise InputFileError(
+        str(p), "no sheet has both an offence-code and a CCHI-days header in its first 30 rows"
+    )
 
 
 def harm_days(records: pd.DataFrame, *, table: HarmTable | None = None) -> pd.DataFrame:
@@ -172,8 +180,10 @@ def harm_days(records: pd.DataFrame, *, table: HarmTable | None = None) -> pd.Da
     [365.0, 7.5, nan]
     """
     table = table or default_harm_table()
-    code = records["offence_code"].astype("string").str.strip() if "offence_code" in records else pd.Series(
-        pd.NA, index=records.index, dtype="string"
+    code = (
+        records["offence_code"].astype("string").str.strip()
+        if "offence_code" in records
+        else pd.Series(pd.NA, index=records.index, dtype="string")
     )
     by_code = code.map(table.by_code).astype(float)
     by_cat = records["category"].astype("string").map(table.by_category).astype(float)

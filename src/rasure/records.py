@@ -108,8 +108,9 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         if col in frame.columns:
             out[col] = frame[col].astype(dtype)  # type: ignore[call-overload]
         else:
-            out[col] = pd.Series(pd.NA if dtype not in ("float64",) else float("nan"),
-                                 index=frame.index).astype(dtype)  # type: ignore[call-overload]
+            out[col] = pd.Series(
+                pd.NA if dtype not in ("float64",) else float("nan"), index=frame.index
+            ).astype(dtype)  # type: ignore[call-overload]
     return out.reset_index(drop=True)
 
 

@@ -57,8 +57,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.mapping:
             print("rasure import records: --mapping FILE is required (see --print-template)", file=sys.stderr)
             return 2
-        reports = services.records_import_mapped(paths=args.paths, mapping=args.mapping, username=user,
-                                                 progress=_progress)
+        reports = services.records_import_mapped(
+            paths=args.paths, mapping=args.mapping, username=user, progress=_progress
+        )
     rejected = [r for r in reports if not r.ok]
     if args.errors_out:
         n = services.write_errors_out(reports, args.errors_out)
@@ -66,14 +67,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     ins = sum(r.inserted for r in reports)
     upd = sum(r.updated for r in reports)
     unch = sum(r.unchanged for r in reports)
-    print(f"{len(reports) - len(rejected)} file(s) imported, {len(rejected)} rejected; "
-          f"records: {ins} new, {upd} updated, {unch} unchanged")
+    print(
+        f"{len(reports) - len(rejected)} file(s) imported, {len(rejected)} rejected; "
+        f"records: {ins} new, {upd} updated, {unch} unchanged"
+    )
     for r in rejected:
         print(f"\nREJECTED (nothing from it was imported): {r.error}", file=sys.stderr)
         for p in r.problems[:20]:
             print(f"  - {p}", file=sys.stderr)
         if len(r.problems) > 20:
-            print(f"  ... and {len(r.problems) - 20} more (use --errors-out FILE to get them all)", file=sys.stderr)
+            print(
+                f"  ... and {len(r.problems) - 20} more (use --errors-out FILE to get them all)",
+                file=sys.stderr,
+            )
     return 1 if rejected else 0
 
 
@@ -87,8 +93,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(json.dumps(s, indent=2, default=str))
         return 0
     print(f"Records: {s['records']:,} ({s['without_location']:,} without location, kept off maps)")
-    print(f"Serious violence: {s['serious_violence']:,}  harm: {s['harm_days']:,.1f} days"
-          f"  knife-enabled: {s['knife_enabled']:,}  gun crime: {s['gun_crime']:,}")
+    print(
+        f"Serious violence: {s['serious_violence']:,}  harm: {s['harm_days']:,.1f} days"
+        f"  knife-enabled: {s['knife_enabled']:,}  gun crime: {s['gun_crime']:,}"
+    )
     print(f"  basis: {s['serious_violence_basis']}")
     print(f"  {s['harm_weights']}")
     print(f"Period: {s['first_occurred']} to {s['last_occurred']}; last import {s['last_import']}")
@@ -104,8 +112,12 @@ def cmd_harm(args: argparse.Namespace) -> int:
     from rasure_web.crimes import services
 
     if args.harm_cmd == "load":
-        table = services.harm_load(path=args.file, username=os.environ.get("USER", ""), official=not args.unofficial)
-        print(f"Loaded {len(table.by_code)} offence-code weights from {args.file}; every record's harm recomputed.")
+        table = services.harm_load(
+            path=args.file, username=os.environ.get("USER", ""), official=not args.unofficial
+        )
+        print(
+            f"Loaded {len(table.by_code)} offence-code weights from {args.file}; every record's harm recomputed."
+        )
         print(table.label)
         return 0
     table = services.harm_table_current()
@@ -120,8 +132,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
-    argv = ["gunicorn", "rasure_web.wsgi:application", "--bind", f"{args.host}:{args.port}",
-            "--workers", str(args.workers), "--access-logfile", "-", "--timeout", "120"]
+    argv = [
+        "gunicorn",
+        "rasure_web.wsgi:application",
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--access-logfile",
+        "-",
+        "--timeout",
+        "120",
+    ]
     print(f"Rasure serving on http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
     os.execvp(argv[0], argv)
 
@@ -148,15 +170,21 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="synthetic city, demo users, hot spots, and the server")
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=8000)
-    d.add_argument("--scale", type=float, default=1.0, help="size of the synthetic city (1.0 = about 20k crimes)")
+    d.add_argument(
+        "--scale", type=float, default=1.0, help="size of the synthetic city (1.0 = about 20k crimes)"
+    )
     d.add_argument("--no-serve", action="store_true", help="load everything, then exit")
     d.set_defaults(func=cmd_demo)
 
     imp = sub.add_parser("import", help="import crime records")
     isub = imp.add_subparsers(dest="kind", required=True)
-    pu = isub.add_parser("police-uk", help="police.uk street and outcomes files (.csv, .csv.gz, folders, globs)")
+    pu = isub.add_parser(
+        "police-uk", help="police.uk street and outcomes files (.csv, .csv.gz, folders, globs)"
+    )
     pu.add_argument("paths", nargs="+")
-    pu.add_argument("--errors-out", metavar="FILE", help="write every rejected row, with its reason, to this CSV")
+    pu.add_argument(
+        "--errors-out", metavar="FILE", help="write every rejected row, with its reason, to this CSV"
+    )
     pu.set_defaults(func=cmd_import)
     rec = isub.add_parser("records", help="a force's own export through a TOML column mapping")
     rec.add_argument("paths", nargs="*")
@@ -177,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     hl.add_argument("file")
     hl.add_argument("--unofficial", action="store_true", help="a local table that is not the official CCHI")
     hl.set_defaults(func=cmd_harm)
-    hsub.add_parser("show", help="the table in force and where each value comes from").set_defaults(func=cmd_harm)
+    hsub.add_parser("show", help="the table in force and where each value comes from").set_defaults(
+        func=cmd_harm
+    )
 
     from rasure_web.cli_hotspots import add_hotspot_commands
 

@@ -12,35 +12,53 @@ def _params(args: argparse.Namespace) -> Any:
     from rasure.hotspots.analysis import HotspotParams
 
     return HotspotParams(
-        cell_size_m=args.cell_size_m, shape=args.shape, top=args.top, window_months=args.window_months,
-        end=args.end, gi_permutations=args.permutations, seed=args.seed,
+        cell_size_m=args.cell_size_m,
+        shape=args.shape,
+        top=args.top,
+        window_months=args.window_months,
+        end=args.end,
+        gi_permutations=args.permutations,
+        seed=args.seed,
         periods={"auto": "auto", "day-night": "day-night", "all": "all"}[args.periods],
-        min_spacing_m=args.min_spacing_m, min_count=args.min_count,
+        min_spacing_m=args.min_spacing_m,
+        min_count=args.min_count,
     )
 
 
 def _print_summary(result: Any, labels: dict[str, str]) -> None:
     err = sys.stderr
-    print(f"Window {result.window_start} to {result.window_end}: {result.n_records:,} serious-violence records "
-          f"with a location.", file=err)
+    print(
+        f"Window {result.window_start} to {result.window_end}: {result.n_records:,} serious-violence records "
+        f"with a location.",
+        file=err,
+    )
     for v in labels.values():
         print(f"  {v}", file=err)
     for n in result.notes:
         print(f"  note: {n}", file=err)
     for period, c in result.concentration.items():
-        print(f"  [{period}] {c.places_for_shares[0.5]:.2%} of cells ({round(c.places_for_shares[0.5] * c.n_places):,} "
-              f"of {c.n_places:,}) hold half of the serious violence; top 1% hold {c.top_shares[0.01]:.1%}, "
-              f"top 5% {c.top_shares[0.05]:.1%}.", file=err)
+        print(
+            f"  [{period}] {c.places_for_shares[0.5]:.2%} of cells ({round(c.places_for_shares[0.5] * c.n_places):,} "
+            f"of {c.n_places:,}) hold half of the serious violence; top 1% hold {c.top_shares[0.01]:.1%}, "
+            f"top 5% {c.top_shares[0.05]:.1%}.",
+            file=err,
+        )
     if not result.stability.empty:
         for row in result.stability.itertuples():
-            print(f"  stability {row.previous_window} -> {row.window}: Spearman {row.spearman_rho:.2f}, "
-                  f"top-K overlap (Jaccard) {row.jaccard:.2f}", file=err)
+            print(
+                f"  stability {row.previous_window} -> {row.window}: Spearman {row.spearman_rho:.2f}, "
+                f"top-K overlap (Jaccard) {row.jaccard:.2f}",
+                file=err,
+            )
     hs = result.hotspots
     if not hs.empty:
         print(f"  {len(hs)} hot spots; {len(result.held_out)} institutional places held apart.", file=err)
         for h in hs.head(10).itertuples():
-            print(f"   {h.hotspot_id} {h.name[:40]:<40} count {h.count:6.0f}  harm {h.harm:9,.0f}  "
-                  f"z {h.gi_z:5.1f}  {h.persistence}", file=err)
+            print(
+                f"   {h.hotspot_id} {h.name[:40]:<40} count {h.count:6.0f}  harm {h.harm:9,.0f}  "
+                f"z {h.gi_z:5.1f}  {h.persistence}",
+                file=err,
+            )
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
@@ -73,8 +91,10 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
         register = read_institutions(args.institutions)
     result = analyse(records, params=_params(args), register=register)
-    labels = {"serious_violence": sv.basis_label(records.loc[records["serious_violence"], "sv_basis"]),
-              "harm": table.label}
+    labels = {
+        "serious_violence": sv.basis_label(records.loc[records["serious_violence"], "sv_basis"]),
+        "harm": table.label,
+    }
     _print_summary(result, labels)
     if args.format == "csv":
         out = to_csv_frame(result)
@@ -104,8 +124,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     from rasure_web.analysis.services import hotspots_build
 
     run = hotspots_build(username=os.environ.get("USER", ""), params=_params(args))
-    print(f"Analysis run {run.pk}: {run.hotspots.count()} hot spots, window {run.window_start} to {run.window_end}, "
-          f"{run.records_in_window:,} records, input {run.input_sha256[:12]}, version {run.version}")
+    print(
+        f"Analysis run {run.pk}: {run.hotspots.count()} hot spots, window {run.window_start} to {run.window_end}, "
+        f"{run.records_in_window:,} records, input {run.input_sha256[:12]}, version {run.version}"
+    )
     for n in run.notes:
         print(f"  note: {n}")
     for label in run.labels.values():
@@ -131,7 +153,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 def add_hotspot_commands(sub: Any) -> None:
     h = sub.add_parser("hotspots", help="hot-spot analysis")
     hs = h.add_subparsers(dest="hotspots_cmd", required=True)
-    a = hs.add_parser("analyse", help="file in, file out: hot spots from police.uk files or an export (no database)")
+    a = hs.add_parser(
+        "analyse", help="file in, file out: hot spots from police.uk files or an export (no database)"
+    )
     a.add_argument("paths", nargs="+")
     a.add_argument("--mapping", help="TOML column mapping, for a force's own export")
     a.add_argument("--harm", help="harm table (official CCHI .xlsx or .csv); default: built-in approximation")

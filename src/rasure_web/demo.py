@@ -36,8 +36,10 @@ def ensure_demo_users() -> None:
 
 def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     if settings.PRODUCTION:
-        print("rasure demo refuses to run with RASURE_ENV=production (demo users have known passwords).",
-              file=sys.stderr)
+        print(
+            "rasure demo refuses to run with RASURE_ENV=production (demo users have known passwords).",
+            file=sys.stderr,
+        )
         return 2
     print("Preparing the database ...", flush=True)
     call_command("migrate", verbosity=0, interactive=False)
@@ -47,8 +49,11 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     if not CrimeRecord.objects.filter(source="synthetic").exists():
         print("Generating the synthetic city (invented data) ...", flush=True)
         stats = synthetic_city_load(scale=scale)
-        print(f"  {stats['records']:,} synthetic crimes, {stats['people']:,} synthetic people, "
-              f"{stats['areas']} areas", flush=True)
+        print(
+            f"  {stats['records']:,} synthetic crimes, {stats['people']:,} synthetic people, "
+            f"{stats['areas']} areas",
+            flush=True,
+        )
     else:
         print("Synthetic city already loaded.", flush=True)
     try:

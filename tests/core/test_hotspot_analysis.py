@@ -111,16 +111,29 @@ def test_outputs_and_determinism() -> None:
     res = _result()
     gj = to_geojson(res)
     f = gj["features"][0]
-    for key in ("rank", "count", "harm", "gi_z", "gi_q", "period", "persistence", "institution_share", "facts"):
+    for key in (
+        "rank",
+        "count",
+        "harm",
+        "gi_z",
+        "gi_q",
+        "period",
+        "persistence",
+        "institution_share",
+        "facts",
+    ):
         assert key in f["properties"]
     lon, lat = f["geometry"]["coordinates"][0][0]
     assert -2 < lon < 0 and 51 < lat < 52
     assert len(to_csv_frame(res)) == len(res.hotspots)
-    again = analyse(_records(_city()), params=res.params,
-                    register=make_register(_city().institutions, source="synthetic"))
+    again = analyse(
+        _records(_city()), params=res.params, register=make_register(_city().institutions, source="synthetic")
+    )
     assert again.input_hash == res.input_hash
-    pd.testing.assert_frame_equal(again.hotspots.drop(columns=["geometry", "facts", "cells", "main_offences"]),
-                                  res.hotspots.drop(columns=["geometry", "facts", "cells", "main_offences"]))
+    pd.testing.assert_frame_equal(
+        again.hotspots.drop(columns=["geometry", "facts", "cells", "main_offences"]),
+        res.hotspots.drop(columns=["geometry", "facts", "cells", "main_offences"]),
+    )
 
 
 def test_hexagons() -> None:

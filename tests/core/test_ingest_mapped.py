@@ -43,13 +43,16 @@ def _export(tmp_path: Path, rows: list[str]) -> Path:
 
 def test_bad_rows_are_all_reported(tmp_path: Path) -> None:
     good = EXAMPLE.read_text().splitlines()[1]
-    f = _export(tmp_path, [
-        good,
-        good.replace("SYN/0001/24", "SYN/9/24").replace("02/03/2024 23:10", "31/02/2024 25:00"),
-        good.replace("SYN/0001/24", "SYN/10/24").replace("Knife", "Crossbow"),
-        good.replace("SYN/0001/24", "SYN/11/24").replace("460120", "9999999"),
-        good.replace("SYN/0001/24", "SYN/12/24").replace("02/03/2024 23:20", "01/03/2024 23:20"),
-    ])
+    f = _export(
+        tmp_path,
+        [
+            good,
+            good.replace("SYN/0001/24", "SYN/9/24").replace("02/03/2024 23:10", "31/02/2024 25:00"),
+            good.replace("SYN/0001/24", "SYN/10/24").replace("Knife", "Crossbow"),
+            good.replace("SYN/0001/24", "SYN/11/24").replace("460120", "9999999"),
+            good.replace("SYN/0001/24", "SYN/12/24").replace("02/03/2024 23:20", "01/03/2024 23:20"),
+        ],
+    )
     with pytest.raises(InvalidRowsError) as exc:
         read_mapped(f, mapping=load_mapping(template_path()))
     got = {(p.line, p.field) for p in exc.value.problems}
@@ -60,7 +63,7 @@ def test_bad_rows_are_all_reported(tmp_path: Path) -> None:
 def test_mapping_names_a_missing_column(tmp_path: Path) -> None:
     f = tmp_path / "e.csv"
     f.write_text("Ref,When\nA,2024-01-01\n")
-    with pytest.raises(InputFileError, match="line 1: the mapping .* names column"):
+    with pytest.raises(InputFileError, match=r"line 1: the mapping .* names column"):
         read_mapped(f, mapping=load_mapping(template_path()))
 
 

@@ -13,13 +13,18 @@ from tests.factories import OUTCOME_HEADER, street_row, write_outcomes, write_st
 
 
 def test_reads_street_file_with_asb_no_location_and_repeats(tmp_path: Path) -> None:
-    f = write_street(tmp_path / "2024-03-test-street.csv", [
-        street_row("c1"),
-        street_row("c1"),  # same crime listed twice: merged
-        street_row("", crime_type="Anti-social behaviour", outcome=""),
-        street_row("", crime_type="Anti-social behaviour", outcome=""),  # identical ASB row: a second incident
-        street_row("c2", lon="", lat="", location="No Location"),
-    ])
+    f = write_street(
+        tmp_path / "2024-03-test-street.csv",
+        [
+            street_row("c1"),
+            street_row("c1"),  # same crime listed twice: merged
+            street_row("", crime_type="Anti-social behaviour", outcome=""),
+            street_row(
+                "", crime_type="Anti-social behaviour", outcome=""
+            ),  # identical ASB row: a second incident
+            street_row("c2", lon="", lat="", location="No Location"),
+        ],
+    )
     parsed = read_policeuk(f)
     recs = parsed.records
     assert parsed.rows_read == 5
@@ -30,7 +35,9 @@ def test_reads_street_file_with_asb_no_location_and_repeats(tmp_path: Path) -> N
     assert read_policeuk(f).records["reference"].tolist() == recs["reference"].tolist()  # stable keys
     c1 = recs[recs["reference"] == "c1"].iloc[0]
     assert c1["source"] == "police.uk:test-police" and c1["time_precision"] == "month"
-    assert str(c1["occurred_from"]) == "2024-03-01 00:00:00" and str(c1["occurred_to"]) == "2024-03-31 23:59:59"
+    assert (
+        str(c1["occurred_from"]) == "2024-03-01 00:00:00" and str(c1["occurred_to"]) == "2024-03-31 23:59:59"
+    )
     assert 300_000 < c1["easting"] < 340_000  # -3.0, 51.6 is in south Wales
 
 
@@ -51,7 +58,9 @@ def test_truncated_row_names_line(tmp_path: Path) -> None:
 
 
 def test_bad_coordinates_name_line_and_field(tmp_path: Path) -> None:
-    f = write_street(tmp_path / "s.csv", [street_row("c1"), street_row("c2", lon="abc"), street_row("c3", lat="95.1")])
+    f = write_street(
+        tmp_path / "s.csv", [street_row("c1"), street_row("c2", lon="abc"), street_row("c3", lat="95.1")]
+    )
     with pytest.raises(InvalidRowsError) as exc:
         read_policeuk(f)
     got = {(p.line, p.field) for p in exc.value.problems}
@@ -88,12 +97,20 @@ def test_empty_file(tmp_path: Path) -> None:
 
 
 def test_outcomes_file(tmp_path: Path) -> None:
-    f = write_outcomes(tmp_path / "2024-05-x-outcomes.csv", [("c1", "2024-05", "Suspect charged"),
-                                                             ("c1", "2024-05", "Local resolution")])
+    f = write_outcomes(
+        tmp_path / "2024-05-x-outcomes.csv",
+        [("c1", "2024-05", "Suspect charged"), ("c1", "2024-05", "Local resolution")],
+    )
     parsed = read_policeuk(f)
     assert parsed.kind == "outcomes"
-    assert parsed.outcomes.to_dict("records") == [{"source": "police.uk:test-police", "reference": "c1",
-                                                   "last_outcome": "Local resolution", "last_outcome_month": "2024-05"}]
+    assert parsed.outcomes.to_dict("records") == [
+        {
+            "source": "police.uk:test-police",
+            "reference": "c1",
+            "last_outcome": "Local resolution",
+            "last_outcome_month": "2024-05",
+        }
+    ]
     assert OUTCOME_HEADER.startswith("Crime ID")
 
 

@@ -24,7 +24,13 @@ def _user(role: str) -> User:
 
 
 def test_role_groups_exist() -> None:
-    assert set(Group.objects.values_list("name", flat=True)) >= {"officer", "supervisor", "analyst", "partner", "admin"}
+    assert set(Group.objects.values_list("name", flat=True)) >= {
+        "officer",
+        "supervisor",
+        "analyst",
+        "partner",
+        "admin",
+    }
 
 
 def test_access_log_is_append_only() -> None:
@@ -58,11 +64,15 @@ def test_login_and_role_pages(client: Client) -> None:
 def test_production_refuses_placeholder_secret() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RASURE_SECRET")}
     env.update(RASURE_ENV="production", DJANGO_SETTINGS_MODULE="rasure_web.settings")
-    out = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True
+    )
     assert out.returncode != 0 and "RASURE_SECRET_KEY" in out.stderr
     env["RASURE_SECRET_KEY"] = "x" * 50
     env["RASURE_DEBUG"] = "0"
-    ok = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
 
 

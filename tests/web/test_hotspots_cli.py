@@ -16,13 +16,22 @@ from rasure_web.cli import main
 def _policeuk_file(tmp_path: Path) -> Path:
     """The synthetic city written out as a police.uk street file (month-only, like the real thing)."""
     r = generate_city(end=date(2026, 10, 31), scale=0.5).records
-    df = pd.DataFrame({
-        "Crime ID": r["reference"], "Month": r["occurred_from"].dt.strftime("%Y-%m"),
-        "Reported by": "Synthetic Constabulary", "Falls within": "Synthetic Constabulary",
-        "Longitude": r["lon"].round(6), "Latitude": r["lat"].round(6), "Location": r["location_text"],
-        "LSOA code": r["lsoa_code"], "LSOA name": r["lsoa_name"], "Crime type": r["category"],
-        "Last outcome category": r["last_outcome"], "Context": "",
-    })
+    df = pd.DataFrame(
+        {
+            "Crime ID": r["reference"],
+            "Month": r["occurred_from"].dt.strftime("%Y-%m"),
+            "Reported by": "Synthetic Constabulary",
+            "Falls within": "Synthetic Constabulary",
+            "Longitude": r["lon"].round(6),
+            "Latitude": r["lat"].round(6),
+            "Location": r["location_text"],
+            "LSOA code": r["lsoa_code"],
+            "LSOA name": r["lsoa_name"],
+            "Crime type": r["category"],
+            "Last outcome category": r["last_outcome"],
+            "Context": "",
+        }
+    )
     path = tmp_path / "synthetic-street.csv"
     df.to_csv(path, index=False)
     return path
@@ -31,19 +40,47 @@ def _policeuk_file(tmp_path: Path) -> Path:
 def test_analyse_file_in_file_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = _policeuk_file(tmp_path)
     out = tmp_path / "hotspots.geojson"
-    assert main(["hotspots", "analyse", str(src), "--out", str(out), "--top", "8", "--permutations", "0"]) == 0
+    assert (
+        main(["hotspots", "analyse", str(src), "--out", str(out), "--top", "8", "--permutations", "0"]) == 0
+    )
     err = capsys.readouterr().err
     assert "police.uk approximation" in err and "APPROXIMATION" in err and "hold half" in err
     gj = json.loads(out.read_text())
     assert gj["type"] == "FeatureCollection" and 1 <= len(gj["features"]) <= 8
     props = gj["features"][0]["properties"]
-    for key in ("rank", "count", "harm", "gi_z", "gi_q", "period", "persistence", "institution_share", "facts"):
+    for key in (
+        "rank",
+        "count",
+        "harm",
+        "gi_z",
+        "gi_q",
+        "period",
+        "persistence",
+        "institution_share",
+        "facts",
+    ):
         assert key in props
     assert props["period"] == "all" and gj["properties"]["input_sha256"]
     assert "known only to the month" in " ".join(gj["properties"]["notes"])
     csv = tmp_path / "hotspots.csv"
-    assert main(["hotspots", "analyse", str(src), "--out", str(csv), "--format", "csv", "--top", "8",
-                 "--permutations", "0"]) == 0
+    assert (
+        main(
+            [
+                "hotspots",
+                "analyse",
+                str(src),
+                "--out",
+                str(csv),
+                "--format",
+                "csv",
+                "--top",
+                "8",
+                "--permutations",
+                "0",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(csv)
     assert len(table) == len(gj["features"]) and "geofence_wkt" in table
 

@@ -18,8 +18,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
 def _state() -> list[tuple[object, ...]]:
-    return list(CrimeRecord.objects.order_by("source", "reference").values_list(
-        "source", "reference", "category", "last_outcome", "last_outcome_month", "easting", "harm_days"))
+    return list(
+        CrimeRecord.objects.order_by("source", "reference").values_list(
+            "source", "reference", "category", "last_outcome", "last_outcome_month", "easting", "harm_days"
+        )
+    )
 
 
 def test_import_update_never_duplicate(tmp_path: Path) -> None:
@@ -31,7 +34,9 @@ def test_import_update_never_duplicate(tmp_path: Path) -> None:
     assert (r.inserted, r.updated, r.unchanged) == (0, 0, 2)
     assert _state() == first
     # an updated file (later month, new category) updates by (source, reference)
-    g = write_street(tmp_path / "2024-04-t-street.csv", [street_row("c1", month="2024-04", crime_type="Public order")])
+    g = write_street(
+        tmp_path / "2024-04-t-street.csv", [street_row("c1", month="2024-04", crime_type="Public order")]
+    )
     [r] = services.records_import_policeuk(paths=[str(g)])
     assert (r.inserted, r.updated) == (0, 1)
     assert CrimeRecord.objects.count() == 2
@@ -43,8 +48,10 @@ def test_import_update_never_duplicate(tmp_path: Path) -> None:
 
 def test_outcomes_update_and_never_roll_back(tmp_path: Path) -> None:
     f = write_street(tmp_path / "2024-03-t-street.csv", [street_row("c1", outcome="Under investigation")])
-    o5 = write_outcomes(tmp_path / "2024-05-t-outcomes.csv", [("c1", "2024-05", "Suspect charged"),
-                                                             ("zz", "2024-05", "Local resolution")])
+    o5 = write_outcomes(
+        tmp_path / "2024-05-t-outcomes.csv",
+        [("c1", "2024-05", "Suspect charged"), ("zz", "2024-05", "Local resolution")],
+    )
     o4 = write_outcomes(tmp_path / "2024-04-t-outcomes.csv", [("c1", "2024-04", "Awaiting court outcome")])
     reports = services.records_import_policeuk(paths=[str(tmp_path)])
     assert [r.kind for r in reports] == ["street", "outcomes", "outcomes"]
@@ -84,7 +91,9 @@ def test_bad_file_leaves_database_as_it_was(tmp_path: Path, case: str) -> None:
     assert "2024-03-bad-street.csv" in errors and "how_to_fix" in errors
 
 
-def test_failure_while_writing_rolls_back_the_whole_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_while_writing_rolls_back_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     f = EXAMPLES / "force-export-example.csv"
     from rasure.ingest.mapped import template_path
 
@@ -100,20 +109,28 @@ def test_failure_while_writing_rolls_back_the_whole_file(tmp_path: Path, monkeyp
 def test_force_export_with_people(tmp_path: Path) -> None:
     from rasure.ingest.mapped import template_path
 
-    code = main(["import", "records", str(EXAMPLES / "force-export-example.csv"), "--mapping", str(template_path())])
+    code = main(
+        ["import", "records", str(EXAMPLES / "force-export-example.csv"), "--mapping", str(template_path())]
+    )
     assert code == 0
     assert CrimeRecord.objects.count() == 4
     assert Person.objects.count() == 7
     assert CrimePersonLink.objects.filter(record__reference="SYN/0003/24", role="victim").count() == 3
     rec = CrimeRecord.objects.get(reference="SYN/0001/24")
-    assert rec.serious_violence and rec.knife_enabled and rec.harm_days == 365 and rec.sv_basis == "offence_code"
-    code = main(["import", "records", str(EXAMPLES / "force-export-example.csv"), "--mapping", str(template_path())])
+    assert (
+        rec.serious_violence and rec.knife_enabled and rec.harm_days == 365 and rec.sv_basis == "offence_code"
+    )
+    code = main(
+        ["import", "records", str(EXAMPLES / "force-export-example.csv"), "--mapping", str(template_path())]
+    )
     assert CrimePersonLink.objects.count() == 7 and CrimeRecord.objects.count() == 4
 
 
 def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    f = write_street(tmp_path / "2024-03-t-street.csv", [
-        street_row("c1"), street_row("c2", crime_type="Burglary"), street_row("c3", lon="", lat="")])
+    f = write_street(
+        tmp_path / "2024-03-t-street.csv",
+        [street_row("c1"), street_row("c2", crime_type="Burglary"), street_row("c3", lon="", lat="")],
+    )
     services.records_import_policeuk(paths=[str(f)])
     capsys.readouterr()
     assert main(["records", "summary", "--json"]) == 0
@@ -128,7 +145,9 @@ def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_harm_load_recomputes(tmp_path: Path) -> None:
     from rasure.ingest.mapped import template_path
 
-    services.records_import_mapped(paths=[str(EXAMPLES / "force-export-example.csv")], mapping=str(template_path()))
+    services.records_import_mapped(
+        paths=[str(EXAMPLES / "force-export-example.csv")], mapping=str(template_path())
+    )
     sheet = tmp_path / "cchi.csv"
     sheet.write_text("Offence code,Offence description,CCHI days\n8N,Assault with injury,120\n")
     assert main(["harm", "load", str(sheet)]) == 0
@@ -165,9 +184,13 @@ def test_gwent_loads_every_row_and_second_run_changes_nothing(shared_data: Path)
     reports = services.records_import_policeuk(paths=files)
     assert all(r.ok for r in reports)
     street = [r for r in reports if r.kind == "street"]
-    merged = sum(len(r.notes) and int(r.notes[0].split()[0]) if "repeated" in (r.notes[0] if r.notes else "") else 0
-                 for r in street)
-    assert CrimeRecord.objects.count() == sum(r.rows_read for r in street) - merged - sum(r.updated for r in street)
+    merged = sum(
+        len(r.notes) and int(r.notes[0].split()[0]) if "repeated" in (r.notes[0] if r.notes else "") else 0
+        for r in street
+    )
+    assert CrimeRecord.objects.count() == sum(r.rows_read for r in street) - merged - sum(
+        r.updated for r in street
+    )
     before = _state()
     again = services.records_import_policeuk(paths=files)
     assert sum(r.inserted + r.updated for r in again) == 0

@@ -60,8 +60,9 @@ from rasure.hotspots.places import (
     assign_cells,
     cell_centres,
     cell_polygons,
+    cell_weights,
+    grid_for,
 )
-from rasure.hotspots.places import cell_weights, grid_for
 from rasure.hottimes import day_night_shares, hot_times, peak_times
 from rasure.institutions import InstitutionRegister, screen_places
 
@@ -302,9 +303,7 @@ def analyse(
         )
     hotspots = pd.concat(chosen, ignore_index=True) if chosen else pd.DataFrame()
     stab = (
-        stability(endurance.attrs.get("counts"), top_k=p.top)
-        if "counts" in endurance.attrs
-        else pd.DataFrame()
+        stability(endurance.attrs["counts"], top_k=p.top) if "counts" in endurance.attrs else pd.DataFrame()
     )
     return HotspotAnalysis(
         hotspots=hotspots,
@@ -334,18 +333,21 @@ def _detect_by_name(ranked: pd.DataFrame, review: pd.DataFrame, p: HotspotParams
     the harm is held out, with that reason."""
     if review.empty or "key_type" not in review:
         return
-    named = review[(review["key_type"] == "location_text")
-                   & review["location"].astype("string").str.contains(_INSTITUTION_WORDS).fillna(False)
-                   & (review["harm_share"] >= p.institution_share)]
+    named = review[
+        (review["key_type"] == "location_text")
+        & review["location"].astype("string").str.contains(_INSTITUTION_WORDS).fillna(False)
+        & (review["harm_share"] >= p.institution_share)
+    ]
     named = named.sort_values("harm_share", ascending=False).drop_duplicates("cell_id").set_index("cell_id")
     hit = ranked["cell"].isin(named.index) & ~ranked["excluded"].astype(bool)
     for i in ranked.index[hit]:
-        row = named.loc[ranked.at[i, "cell"]]
+        row = named.loc[ranked.at[i, "cell"]]  # type: ignore[index]
         ranked.at[i, "excluded"] = True
         ranked.at[i, "exclusion_reason"] = (
             f"one location, '{row['location']}', holds {row['harm_share']:.0%} of the harm and its name says it is "
-            "an institution (detected automatically; add it to the institution register to confirm)")
-        ranked.at[i, "institution_share"] = float(row["harm_share"])
+            "an institution (detected automatically; add it to the institution register to confirm)"
+        )
+        ranked.at[i, "institution_share"] = row["harm_share"]
 
 
 def _study_area(sv: pd.DataFrame, p: HotspotParams, notes: list[str]) -> pd.DataFrame:
@@ -360,8 +362,10 @@ def _study_area(sv: pd.DataFrame, p: HotspotParams, notes: list[str]) -> pd.Data
     y0, y1 = y.quantile(q) - m, y.quantile(1 - q) + m
     inside = x.between(x0, x1) & y.between(y0, y1)
     if (~inside).any():
-        notes.append(f"{int((~inside).sum())} record(s) lie far outside the main study area (crimes recorded "
-                     f"by the force elsewhere) and are left out")
+        notes.append(
+            f"{int((~inside).sum())} record(s) lie far outside the main study area (crimes recorded "
+            f"by the force elsewhere) and are left out"
+        )
     return sv[inside].reset_index(drop=True)
 
 
@@ -457,7 +461,7 @@ def _select(
         if len(groups) >= p.top and all(len(g) >= p.max_patrol_areas for g in groups):
             break
         joined = False
-        for gi, g in enumerate(groups):
+        for g in groups:
             gx, gy = cell_centres(grid, np.array(g))
             d = np.hypot(gx - ex, gy - ny)
             if (d <= touch).any() and len(g) < p.max_patrol_areas:
@@ -584,11 +588,19 @@ def _facts(
         facts.append(
             f"Statistically significant cluster (Gi* z = {hs['gi_z']:.1f}, FDR q = {hs['gi_q']:.3f})."
         )
-    top_loc = recs["location_text"].astype("string").value_counts() if "location_text" in recs else pd.Series([])
-    if len(top_loc) and _RECORDING_ADDRESS.search(str(top_loc.index[0])) and top_loc.iloc[0] >= 0.3 * len(recs):
+    top_loc = (
+        recs["location_text"].astype("string").value_counts() if "location_text" in recs else pd.Series([])
+    )
+    if (
+        len(top_loc)
+        and _RECORDING_ADDRESS.search(str(top_loc.index[0]))
+        and top_loc.iloc[0] >= 0.3 * len(recs)
+    ):
         hs["review_location"] = True
-        facts.append(f"Check before patrolling: {top_loc.iloc[0] / len(recs):.0%} of these crimes are recorded at "
-                     f"'{top_loc.index[0]}', often a recording address rather than where the offence happened.")
+        facts.append(
+            f"Check before patrolling: {top_loc.iloc[0] / len(recs):.0%} of these crimes are recorded at "
+            f"'{top_loc.index[0]}', often a recording address rather than where the offence happened."
+        )
     if hs["patrol_areas"] > 1:
         facts.append(f"{hs['patrol_areas']} neighbouring cells patrolled as one hot spot.")
     return facts

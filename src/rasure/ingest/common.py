@@ -38,7 +38,9 @@ class ParsedFile:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def expand_paths(paths: list[str] | tuple[str, ...], *, patterns: tuple[str, ...] = ("*.csv", "*.csv.gz")) -> list[Path]:
+def expand_paths(
+    paths: list[str] | tuple[str, ...], *, patterns: tuple[str, ...] = ("*.csv", "*.csv.gz")
+) -> list[Path]:
     """Expand files, folders (recursively, matching ``patterns``) and globs into a sorted file list.
 
     Raises :class:`InputFileError` for a path that matches nothing, so a typo is not a silent no-op.
@@ -77,7 +79,9 @@ def read_bytes(path: Path) -> bytes:
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError) as exc:
-            raise InputFileError(str(path), f"not a valid gzip file ({exc})", hint="re-download the file") from exc
+            raise InputFileError(
+                str(path), f"not a valid gzip file ({exc})", hint="re-download the file"
+            ) from exc
     return raw
 
 
@@ -125,7 +129,9 @@ def read_csv_strict(path: Path, data: bytes, *, expected: list[str] | None = Non
         )
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
-        raise InputFileError(str(path), f"header repeats column(s) {dup}", line=1, hint="give each column a unique name")
+        raise InputFileError(
+            str(path), f"header repeats column(s) {dup}", line=1, hint="give each column a unique name"
+        )
     bad_rows = 0
 
     def on_invalid(_row: object) -> str:
@@ -139,14 +145,18 @@ def read_csv_strict(path: Path, data: bytes, *, expected: list[str] | None = Non
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except pa.ArrowInvalid as exc:
         raise InputFileError(str(path), f"not a readable CSV file ({exc})") from exc
     if bad_rows:
-        raise InvalidRowsError(str(path), _field_count_problems(path, data, len(header)), total_rows=data.count(b"\n"))
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+        raise InvalidRowsError(
+            str(path), _field_count_problems(path, data, len(header)), total_rows=data.count(b"\n")
+        )
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     return frame
 
 
@@ -158,12 +168,20 @@ def _field_count_problems(path: Path, data: bytes, n_fields: int) -> list[RowPro
         if len(row) != n_fields and row:
             problems.append(
                 RowProblem(
-                    file=str(path), line=i, field="", value=",".join(row)[:80],
+                    file=str(path),
+                    line=i,
+                    field="",
+                    value=",".join(row)[:80],
                     reason=f"has {len(row)} fields, the header has {n_fields} (truncated or extra commas?)",
                     hint="complete the row or quote fields that contain commas",
                 )
             )
     return problems
+
+
+def blank_to_na(s: pd.Series) -> pd.Series:
+    """Empty strings to missing (NA), other values unchanged."""
+    return s.where(s != "")
 
 
 def problems_frame(problems: list[RowProblem]) -> pd.DataFrame:

@@ -25,16 +25,34 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from rasure.errors import ConfigError, InputFileError, InvalidRowsError, RowProblem
-from rasure.geo import BNG, lonlat_to_projected, projected_to_lonlat
-from rasure.ingest.common import ParsedFile, read_bytes, read_csv_strict, sha256_of
+from rasure.geo import BNG, lonlat_to_projected, projected_to_lonlat, reproject
+from rasure.ingest.common import ParsedFile, blank_to_na, read_bytes, read_csv_strict, sha256_of
 from rasure.records import LinkRole, Weapon, conform, empty_links
 
 FIELDS = (
-    "reference", "offence_code", "offence_description", "category", "committed_from", "committed_to",
-    "reported", "easting", "northing", "lon", "lat", "location_text", "lsoa_code", "lsoa_name", "weapon",
-    "domestic", "outcome", "victim_ids", "offender_ids", "suspect_ids",
+    "reference",
+    "offence_code",
+    "offence_description",
+    "category",
+    "committed_from",
+    "committed_to",
+    "reported",
+    "easting",
+    "northing",
+    "lon",
+    "lat",
+    "location_text",
+    "lsoa_code",
+    "lsoa_name",
+    "weapon",
+    "domestic",
+    "outcome",
+    "victim_ids",
+    "offender_ids",
+    "suspect_ids",
 )
 _DEFAULT_WEAPON = {
     Weapon.KNIFE.value: ["knife", "knife or sharp instrument", "sharp instrument", "bladed article", "blade"],
@@ -73,7 +91,9 @@ def load_mapping(path: str | Path) -> Mapping:
     try:
         doc: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{p}: mapping file not found. Start from `rasure import records --print-template`.") from None
+        raise ConfigError(
+            f"{p}: mapping file not found. Start from `rasure import records --print-template`."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc}).") from exc
     src = doc.get("source", {})
@@ -85,7 +105,7 @@ def load_mapping(path: str | Path) -> Mapping:
         raise ConfigError(f'{p}: [source] needs name = "..." (the source key, e.g. "niche:my-force").')
     for req in ("reference", "committed_from"):
         if req not in cols:
-            raise ConfigError(f"{p}: [columns] needs {req} = \"<your export's header>\".")
+            raise ConfigError(f'{p}: [columns] needs {req} = "<your export\'s header>".')
     has_en = "easting" in cols and "northing" in cols
     has_ll = "lon" in cols and "lat" in cols
     if not (has_en or has_ll):
@@ -94,7 +114,9 @@ def load_mapping(path: str | Path) -> Mapping:
     weapon_map: dict[str, str] = {}
     for kind, words in (values.get("weapon") or _DEFAULT_WEAPON).items():
         if kind not in {w.value for w in Weapon}:
-            raise ConfigError(f"{p}: [values.weapon] key {kind!r} must be one of {[w.value for w in Weapon]}.")
+            raise ConfigError(
+                f"{p}: [values.weapon] key {kind!r} must be one of {[w.value for w in Weapon]}."
+            )
         for w in words:
             weapon_map[str(w).strip().lower()] = kind
     dom_map: dict[str, bool] = {}
@@ -104,10 +126,16 @@ def load_mapping(path: str | Path) -> Mapping:
         for w in words:
             dom_map[str(w).strip().lower()] = kind == "true"
     return Mapping(
-        path=str(p), source=str(src["name"]), force=str(src.get("force", "")),
-        delimiter=str(src.get("delimiter", ",")), datetime_format=src.get("datetime_format"),
-        date_format=src.get("date_format"), crs=str(src.get("crs", BNG)), columns=cols,
-        separator=str(doc.get("people", {}).get("separator", ";")), weapon_values=weapon_map,
+        path=str(p),
+        source=str(src["name"]),
+        force=str(src.get("force", "")),
+        delimiter=str(src.get("delimiter", ",")),
+        datetime_format=src.get("datetime_format"),
+        date_format=src.get("date_format"),
+        crs=str(src.get("crs", BNG)),
+        columns=cols,
+        separator=str(doc.get("people", {}).get("separator", ";")),
+        weapon_values=weapon_map,
         domestic_values=dom_map,
     )
 
@@ -146,8 +174,11 @@ def read_mapped(path: str | Path, *, mapping: Mapping) -> ParsedFile:
     missing = [f"{k} = {v!r}" for k, v in m.columns.items() if v not in frame.columns]
     if missing:
         raise InputFileError(
-            str(p), f"the mapping {m.path} names column(s) this file does not have: {missing}; the file's header "
-            f"is {list(frame.columns)}", line=1, hint="fix the right-hand side in the mapping, or the export",
+            str(p),
+            f"the mapping {m.path} names column(s) this file does not have: {missing}; the file's header "
+            f"is {list(frame.columns)}",
+            line=1,
+            hint="fix the right-hand side in the mapping, or the export",
         )
     col = {k: frame[v].str.strip() for k, v in m.columns.items()}
     n = len(frame)
@@ -156,19 +187,30 @@ def read_mapped(path: str | Path, *, mapping: Mapping) -> ParsedFile:
 
     def bad(mask: pd.Series, key: str, reason: str, hint: str) -> None:
         for i in np.flatnonzero(mask.to_numpy()):
-            problems.append(RowProblem(str(p), int(line[i]), m.columns[key], str(col[key].iloc[i]), reason, hint))
+            problems.append(
+                RowProblem(str(p), int(line[i]), m.columns[key], str(col[key].iloc[i]), reason, hint)
+            )
 
     bad(col["reference"] == "", "reference", "is empty", "every row needs its crime reference")
     t_from, from_has_time = _parse_times(col["committed_from"], m)
     fmt = m.datetime_format or "ISO 8601, e.g. 2024-03-31 22:15"
     bad(t_from.isna(), "committed_from", "is not a date-time", f"write it as {fmt}")
     if "committed_to" in col:
-        t_to, to_has_time = _parse_times(col["committed_to"], m)
-        bad(t_to.isna() & (col["committed_to"] != ""), "committed_to", "is not a date-time", f"write it as {fmt}")
-        bad(t_to.notna() & t_from.notna() & (t_to < t_from), "committed_to", "is before committed_from",
-            "swap the two, or correct the date")
+        t_to, _ = _parse_times(col["committed_to"], m)
+        bad(
+            t_to.isna() & (col["committed_to"] != ""),
+            "committed_to",
+            "is not a date-time",
+            f"write it as {fmt}",
+        )
+        bad(
+            t_to.notna() & t_from.notna() & (t_to < t_from),
+            "committed_to",
+            "is before committed_from",
+            "swap the two, or correct the date",
+        )
     else:
-        t_to, to_has_time = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]"), from_has_time
+        t_to = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
     reported = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
     if "reported" in col:
         reported, _ = _parse_times(col["reported"], m)
@@ -177,72 +219,140 @@ def read_mapped(path: str | Path, *, mapping: Mapping) -> ParsedFile:
         xk, yk, rng = "easting", "northing", ((0.0, 700_000.0), (0.0, 1_300_000.0))
     else:
         xk, yk, rng = "lon", "lat", ((-180.0, 180.0), (-90.0, 90.0))
-    xs = pd.to_numeric(col[xk].replace("", pd.NA), errors="coerce").astype(float)
-    ys = pd.to_numeric(col[yk].replace("", pd.NA), errors="coerce").astype(float)
+    xs = pd.to_numeric(blank_to_na(col[xk]), errors="coerce").astype(float)
+    ys = pd.to_numeric(blank_to_na(col[yk]), errors="coerce").astype(float)
     for key, raw, val, (lo, hi) in ((xk, col[xk], xs, rng[0]), (yk, col[yk], ys, rng[1])):
-        bad((raw != "") & (val.isna() | (val < lo) | (val > hi)), key, f"is not a valid {key} ({lo} to {hi})",
-            "fix the coordinate, or leave both coordinates empty if the location is unknown")
-    bad((col[xk] == "") != (col[yk] == ""), xk, "only one coordinate of the pair is given", "give both or neither")
+        bad(
+            (raw != "") & (val.isna() | (val < lo) | (val > hi)),
+            key,
+            f"is not a valid {key} ({lo} to {hi})",
+            "fix the coordinate, or leave both coordinates empty if the location is unknown",
+        )
+    bad(
+        (col[xk] == "") != (col[yk] == ""),
+        xk,
+        "only one coordinate of the pair is given",
+        "give both or neither",
+    )
     weapon = pd.Series(Weapon.UNKNOWN.value, index=frame.index, dtype="string")
     if "weapon" in col:
         weapon = col["weapon"].str.lower().map(m.weapon_values).astype("string")
-        bad(weapon.isna(), "weapon", "is not a known weapon value",
-            f"add it under [values.weapon] in {m.path} (knife, firearm, other, none or unknown)")
+        bad(
+            weapon.isna(),
+            "weapon",
+            "is not a known weapon value",
+            f"add it under [values.weapon] in {m.path} (knife, firearm, other, none or unknown)",
+        )
     domestic = pd.Series(pd.NA, index=frame.index, dtype="boolean")
     if "domestic" in col:
         domestic = col["domestic"].str.lower().map(m.domestic_values).astype("boolean")
-        bad(domestic.isna(), "domestic", "is not a known domestic flag", f"add it under [values.domestic] in {m.path}")
+        bad(
+            domestic.isna(),
+            "domestic",
+            "is not a known domestic flag",
+            f"add it under [values.domestic] in {m.path}",
+        )
     if problems:
         problems.sort(key=lambda q: q.line)
         raise InvalidRowsError(str(p), problems, total_rows=n)
 
+    east: NDArray[np.float64]
+    north: NDArray[np.float64]
     if xk == "easting":
-        east, north = xs.to_numpy(), ys.to_numpy()
+        east, north = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
         if m.crs != BNG:
-            from rasure.geo import _transformer
-
-            east, north = _transformer(m.crs, BNG).transform(east, north)
-        lon, lat = projected_to_lonlat(np.asarray(east), np.asarray(north))
+            east, north = reproject(east, north, src=m.crs)
+        lon, lat = projected_to_lonlat(east, north)
     else:
-        lon, lat = xs.to_numpy(), ys.to_numpy()
+        lon, lat = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
         east, north = lonlat_to_projected(lon, lat)
     precision = np.where(from_has_time, "minute", "day")
-    opt = {k: (col[k].replace("", pd.NA) if k in col else pd.NA) for k in
-           ("offence_code", "offence_description", "category", "location_text", "lsoa_code", "lsoa_name", "outcome")}
-    recs = pd.DataFrame({
-        "source": m.source, "reference": col["reference"],
-        "offence_code": opt["offence_code"], "offence_description": opt["offence_description"],
-        "category": opt["category"], "occurred_from": t_from,
-        "occurred_to": t_to.fillna(t_from), "time_precision": precision, "reported_date": reported,
-        "lon": lon, "lat": lat, "easting": east, "northing": north,
-        "location_text": opt["location_text"], "lsoa_code": opt["lsoa_code"], "lsoa_name": opt["lsoa_name"],
-        "weapon": weapon, "domestic": domestic, "last_outcome": opt["outcome"],
-        "last_outcome_month": pd.Series(reported.dt.strftime("%Y-%m"), index=frame.index).where(
-            opt["outcome"].notna() if isinstance(opt["outcome"], pd.Series) else False, pd.NA
-        ) if isinstance(opt["outcome"], pd.Series) else pd.NA,
-        "force": m.force or pd.NA,
-    })
+    opt = {
+        k: (blank_to_na(col[k]) if k in col else pd.NA)
+        for k in (
+            "offence_code",
+            "offence_description",
+            "category",
+            "location_text",
+            "lsoa_code",
+            "lsoa_name",
+            "outcome",
+        )
+    }
+    recs = pd.DataFrame(
+        {
+            "source": m.source,
+            "reference": col["reference"],
+            "offence_code": opt["offence_code"],
+            "offence_description": opt["offence_description"],
+            "category": opt["category"],
+            "occurred_from": t_from,
+            "occurred_to": t_to.fillna(t_from),
+            "time_precision": precision,
+            "reported_date": reported,
+            "lon": lon,
+            "lat": lat,
+            "easting": east,
+            "northing": north,
+            "location_text": opt["location_text"],
+            "lsoa_code": opt["lsoa_code"],
+            "lsoa_name": opt["lsoa_name"],
+            "weapon": weapon,
+            "domestic": domestic,
+            "last_outcome": opt["outcome"],
+            "last_outcome_month": pd.Series(reported.dt.strftime("%Y-%m"), index=frame.index).where(
+                opt["outcome"].notna() if isinstance(opt["outcome"], pd.Series) else False, pd.NA
+            )
+            if isinstance(opt["outcome"], pd.Series)
+            else pd.NA,
+            "force": m.force or pd.NA,
+        }
+    )
     links = _links(col, m)
     before = len(recs)
     recs = recs.drop_duplicates(subset=["reference"], keep="last")
     merged = before - len(recs)
     recs = conform(recs)
-    notes = (f"{merged} repeated reference row(s) merged (people combined, last row's values kept)",) if merged else ()
-    return ParsedFile(path=str(p), kind="records", records=recs, links=links, outcomes=pd.DataFrame(),
-                      rows_read=n, sha256=sha256_of(data), without_location=int(recs["easting"].isna().sum()),
-                      repeats_merged=merged, notes=notes)
+    notes = (
+        (f"{merged} repeated reference row(s) merged (people combined, last row's values kept)",)
+        if merged
+        else ()
+    )
+    return ParsedFile(
+        path=str(p),
+        kind="records",
+        records=recs,
+        links=links,
+        outcomes=pd.DataFrame(),
+        rows_read=n,
+        sha256=sha256_of(data),
+        without_location=int(recs["easting"].isna().sum()),
+        repeats_merged=merged,
+        notes=notes,
+    )
 
 
 def _links(col: dict[str, pd.Series], m: Mapping) -> pd.DataFrame:
     parts = []
-    for key, role in (("victim_ids", LinkRole.VICTIM), ("offender_ids", LinkRole.OFFENDER),
-                      ("suspect_ids", LinkRole.SUSPECT)):
+    for key, role in (
+        ("victim_ids", LinkRole.VICTIM),
+        ("offender_ids", LinkRole.OFFENDER),
+        ("suspect_ids", LinkRole.SUSPECT),
+    ):
         if key not in col:
             continue
         ids = col[key].str.split(m.separator).explode().str.strip()
         ids = ids[ids.notna() & (ids != "")]
-        parts.append(pd.DataFrame({"source": m.source, "reference": col["reference"].loc[ids.index].to_numpy(),
-                                   "person_id": ids.to_numpy(), "role": role.value}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source": m.source,
+                    "reference": col["reference"].loc[ids.index].to_numpy(),
+                    "person_id": ids.to_numpy(),
+                    "role": role.value,
+                }
+            )
+        )
     if not parts:
         return empty_links()
     return pd.concat(parts, ignore_index=True).drop_duplicates().astype("string").reset_index(drop=True)

@@ -33,16 +33,34 @@ import pandas as pd
 
 from rasure.errors import InputFileError, InvalidRowsError, RowProblem
 from rasure.geo import lonlat_to_projected
-from rasure.ingest.common import ParsedFile, read_bytes, read_csv_strict, sha256_of
+from rasure.ingest.common import ParsedFile, blank_to_na, read_bytes, read_csv_strict, sha256_of
 from rasure.records import conform, empty_links, empty_records
 
 STREET_COLUMNS = [
-    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
-    "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Crime type",
+    "Last outcome category",
+    "Context",
 ]
 OUTCOME_COLUMNS = [
-    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
-    "LSOA code", "LSOA name", "Outcome type",
+    "Crime ID",
+    "Month",
+    "Reported by",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "LSOA name",
+    "Outcome type",
 ]
 #: Generous box around the UK (police.uk covers England, Wales and Northern Ireland).
 UK_LON = (-9.0, 2.5)
@@ -98,21 +116,44 @@ def _validate_common(p: Path, f: pd.DataFrame) -> tuple[list[RowProblem], pd.Ser
     month = f["Month"].str.strip()
     bad_month = ~month.str.match(_MONTH).fillna(False)
     for i in f.index[bad_month]:
-        problems.append(RowProblem(str(p), int(line[i]), "Month", str(month[i]), "is not a month YYYY-MM",
-                                   "write the month as e.g. 2024-03"))
+        problems.append(
+            RowProblem(
+                str(p),
+                int(line[i]),
+                "Month",
+                str(month[i]),
+                "is not a month YYYY-MM",
+                "write the month as e.g. 2024-03",
+            )
+        )
     lon_s, lat_s = f["Longitude"].str.strip(), f["Latitude"].str.strip()
-    lon = pd.to_numeric(lon_s.replace("", pd.NA), errors="coerce").astype(float)
-    lat = pd.to_numeric(lat_s.replace("", pd.NA), errors="coerce").astype(float)
+    lon = pd.to_numeric(blank_to_na(lon_s), errors="coerce").astype(float)
+    lat = pd.to_numeric(blank_to_na(lat_s), errors="coerce").astype(float)
     for col, raw, val, (lo, hi) in (("Longitude", lon_s, lon, UK_LON), ("Latitude", lat_s, lat, UK_LAT)):
         bad = (raw != "") & (val.isna() | (val < lo) | (val > hi))
         for i in f.index[bad]:
-            problems.append(RowProblem(
-                str(p), int(line[i]), col, str(raw[i]), f"is not a {col.lower()} in the UK ({lo} to {hi})",
-                "fix the coordinate, or leave both Longitude and Latitude empty for 'No Location'"))
+            problems.append(
+                RowProblem(
+                    str(p),
+                    int(line[i]),
+                    col,
+                    str(raw[i]),
+                    f"is not a {col.lower()} in the UK ({lo} to {hi})",
+                    "fix the coordinate, or leave both Longitude and Latitude empty for 'No Location'",
+                )
+            )
     half = (lon_s == "") != (lat_s == "")
     for i in f.index[half]:
-        problems.append(RowProblem(str(p), int(line[i]), "Latitude" if lat_s[i] == "" else "Longitude", "",
-                                   "only one of Longitude/Latitude is given", "give both or neither"))
+        problems.append(
+            RowProblem(
+                str(p),
+                int(line[i]),
+                "Latitude" if lat_s[i] == "" else "Longitude",
+                "",
+                "only one of Longitude/Latitude is given",
+                "give both or neither",
+            )
+        )
     return problems, lon, lat
 
 
@@ -126,11 +167,22 @@ def _street(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
     ref = f["Crime ID"].str.strip()
     no_id = ref == ""
     if no_id.any():
-        key = (month + "|" + f["Longitude"] + "|" + f["Latitude"] + "|" + f["Location"] + "|"
-               + f["LSOA code"] + "|" + f["Crime type"])[no_id]
+        key = (
+            month
+            + "|"
+            + f["Longitude"]
+            + "|"
+            + f["Latitude"]
+            + "|"
+            + f["Location"]
+            + "|"
+            + f["LSOA code"]
+            + "|"
+            + f["Crime type"]
+        )[no_id]
         nth = key.groupby(key).cumcount().astype(str)
         ref = ref.copy()
-        ref[no_id] = [
+        ref[no_id] = [  # type: ignore[call-overload]
             "asb-" + hashlib.sha1(f"{k}|{j}".encode()).hexdigest()[:24] for k, j in zip(key, nth, strict=True)
         ]
     start = pd.to_datetime(month + "-01", format="%Y-%m-%d")
@@ -142,24 +194,29 @@ def _street(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
         e, nn = lonlat_to_projected(lon[has].to_numpy(), lat[has].to_numpy())
         east[has.to_numpy()] = e
         north[has.to_numpy()] = nn
-    outcome = f["Last outcome category"].str.strip().replace("", pd.NA)
-    recs = pd.DataFrame({
-        "source": force.map({f: source_for(f) for f in force.unique()}),
-        "reference": ref,
-        "category": f["Crime type"].str.strip(),
-        "occurred_from": start,
-        "occurred_to": end,
-        "time_precision": "month",
-        "lon": lon, "lat": lat, "easting": east, "northing": north,
-        "location_text": f["Location"].str.strip(),
-        "lsoa_code": f["LSOA code"].str.strip().replace("", pd.NA),
-        "lsoa_name": f["LSOA name"].str.strip().replace("", pd.NA),
-        "weapon": "unknown",
-        "last_outcome": outcome,
-        "last_outcome_month": month.where(outcome.notna(), pd.NA),
-        "force": force,
-        "as_of": month,
-    })
+    outcome = blank_to_na(f["Last outcome category"].str.strip())
+    recs = pd.DataFrame(
+        {
+            "source": force.map({f: source_for(f) for f in force.unique()}),
+            "reference": ref,
+            "category": f["Crime type"].str.strip(),
+            "occurred_from": start,
+            "occurred_to": end,
+            "time_precision": "month",
+            "lon": lon,
+            "lat": lat,
+            "easting": east,
+            "northing": north,
+            "location_text": f["Location"].str.strip(),
+            "lsoa_code": blank_to_na(f["LSOA code"].str.strip()),
+            "lsoa_name": blank_to_na(f["LSOA name"].str.strip()),
+            "weapon": "unknown",
+            "last_outcome": outcome,
+            "last_outcome_month": month.where(outcome.notna()),
+            "force": force,
+            "as_of": month,
+        }
+    )
     before = len(recs)
     recs = recs.drop_duplicates(subset=["source", "reference"], keep="first")
     merged = before - len(recs)
@@ -169,15 +226,27 @@ def _street(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
     if merged:
         notes.append(f"{merged} repeated Crime ID row(s) in this file merged into one record each")
     if int(no_id.sum()):
-        notes.append(f"{int(no_id.sum())} row(s) without a Crime ID (anti-social behaviour) kept with a stable key")
-    return ParsedFile(path=str(p), kind="street", records=recs, links=empty_links(), outcomes=_empty_outcomes(),
-                      rows_read=n, sha256=digest, without_location=without, repeats_merged=merged,
-                      notes=tuple(notes))
+        notes.append(
+            f"{int(no_id.sum())} row(s) without a Crime ID (anti-social behaviour) kept with a stable key"
+        )
+    return ParsedFile(
+        path=str(p),
+        kind="street",
+        records=recs,
+        links=empty_links(),
+        outcomes=_empty_outcomes(),
+        rows_read=n,
+        sha256=digest,
+        without_location=without,
+        repeats_merged=merged,
+        notes=tuple(notes),
+    )
 
 
 def _empty_outcomes() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in
-                         ("source", "reference", "last_outcome", "last_outcome_month")})
+    return pd.DataFrame(
+        {c: pd.Series(dtype="string") for c in ("source", "reference", "last_outcome", "last_outcome_month")}
+    )
 
 
 def _outcomes(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
@@ -186,22 +255,48 @@ def _outcomes(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
     outcome = f["Outcome type"].str.strip()
     line = np.arange(len(f)) + 2
     for i in np.flatnonzero((ref == "").to_numpy()):
-        problems.append(RowProblem(str(p), int(line[i]), "Crime ID", "", "is empty in an outcomes file",
-                                   "every outcome must name the crime it belongs to"))
+        problems.append(
+            RowProblem(
+                str(p),
+                int(line[i]),
+                "Crime ID",
+                "",
+                "is empty in an outcomes file",
+                "every outcome must name the crime it belongs to",
+            )
+        )
     for i in np.flatnonzero((outcome == "").to_numpy()):
-        problems.append(RowProblem(str(p), int(line[i]), "Outcome type", "", "is empty",
-                                   "give the outcome, or remove the row"))
+        problems.append(
+            RowProblem(
+                str(p), int(line[i]), "Outcome type", "", "is empty", "give the outcome, or remove the row"
+            )
+        )
     if problems:
         raise InvalidRowsError(str(p), problems, total_rows=len(f))
-    out = pd.DataFrame({
-        "source": f["Falls within"].str.strip().map(lambda x: source_for(str(x))).astype("string"),
-        "reference": ref,
-        "last_outcome": outcome,
-        "last_outcome_month": f["Month"].str.strip(),
-    })
+    out = pd.DataFrame(
+        {
+            "source": f["Falls within"].str.strip().map(lambda x: source_for(str(x))).astype("string"),
+            "reference": ref,
+            "last_outcome": outcome,
+            "last_outcome_month": f["Month"].str.strip(),
+        }
+    )
     before = len(out)
     out = out.drop_duplicates(subset=["source", "reference"], keep="last").reset_index(drop=True)
     merged = before - len(out)
-    notes = (f"{merged} crime(s) with more than one outcome in this file: the last listed is kept",) if merged else ()
-    return ParsedFile(path=str(p), kind="outcomes", records=empty_records(), links=empty_links(), outcomes=out,
-                      rows_read=len(f), sha256=digest, repeats_merged=merged, notes=notes)
+    notes = (
+        (f"{merged} crime(s) with more than one outcome in this file: the last listed is kept",)
+        if merged
+        else ()
+    )
+    return ParsedFile(
+        path=str(p),
+        kind="outcomes",
+        records=empty_records(),
+        links=empty_links(),
+        outcomes=out,
+        rows_read=len(f),
+        sha256=digest,
+        repeats_merged=merged,
+        notes=notes,
+    )

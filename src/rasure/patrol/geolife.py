@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -259,7 +260,7 @@ def score(
     *,
     params: DoseParams | None = None,
     scoring: ScoreParams | None = None,
-    per: str = "segment",
+    per: Literal["segment", "window"] = "segment",
 ) -> pd.DataFrame:
     """Classify each segment (``per="segment"``) or each window of a segment (``per="window"``).
 

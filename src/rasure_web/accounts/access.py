@@ -52,7 +52,9 @@ def logs_personal_data(
         @functools.wraps(view)
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             ref = str(kwargs.get(ref_kwarg, "")) if ref_kwarg else ""
-            access_log_record(user=request.user, action=action, resource=resource, object_ref=ref, request=request)
+            access_log_record(
+                user=request.user, action=action, resource=resource, object_ref=ref, request=request
+            )
             return view(request, *args, **kwargs)
 
         return inner

@@ -14,10 +14,14 @@ def home(request: HttpRequest) -> HttpResponse:
         from rasure_web.crimes.models import CrimeRecord
         from rasure_web.crimes.selectors import records_summary
 
-        return render(request, "rasure/home.html", {
-            "summary": records_summary(user=request.user),
-            "synthetic": CrimeRecord.objects.filter(source="synthetic").exists(),
-        })
+        return render(
+            request,
+            "rasure/home.html",
+            {
+                "summary": records_summary(user=request.user),
+                "synthetic": CrimeRecord.objects.filter(source="synthetic").exists(),
+            },
+        )
     if has_role(request.user, OFFICER):
         return render(request, "rasure/officer_home.html")
     raise PermissionDenied("Your account has no role that can see this page. Ask an administrator.")

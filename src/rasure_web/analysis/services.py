@@ -17,9 +17,22 @@ from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.models import Area, CrimeRecord
 
 _FRAME_COLUMNS = [
-    "source", "reference", "offence_code", "offence_description", "category", "occurred_from", "occurred_to",
-    "time_precision", "easting", "northing", "location_text", "lsoa_code", "weapon", "serious_violence",
-    "sv_basis", "harm_days",
+    "source",
+    "reference",
+    "offence_code",
+    "offence_description",
+    "category",
+    "occurred_from",
+    "occurred_to",
+    "time_precision",
+    "easting",
+    "northing",
+    "location_text",
+    "lsoa_code",
+    "weapon",
+    "serious_violence",
+    "sv_basis",
+    "harm_days",
 ]
 
 
@@ -54,36 +67,63 @@ def _lpa_for(x: float, y: float, lpas: list[tuple[str, Any]]) -> str:
     return ""
 
 
-def hotspots_store(result: HotspotAnalysis, *, username: str = "", labels: dict[str, str] | None = None
-                   ) -> AnalysisRun:
+def hotspots_store(
+    result: HotspotAnalysis, *, username: str = "", labels: dict[str, str] | None = None
+) -> AnalysisRun:
     """Store a result as the current run (older runs stay, marked not current)."""
     gj = to_geojson(result)
     lon_geoms = {f["properties"]["hotspot_id"]: f["geometry"] for f in gj["features"]}
-    lpas = [(a.code, shapely.from_geojson(a.geometry_geojson))
-            for a in Area.objects.filter(kind=Area.Kind.LPA).exclude(geometry_geojson="")]
+    lpas = [
+        (a.code, shapely.from_geojson(a.geometry_geojson))
+        for a in Area.objects.filter(kind=Area.Kind.LPA).exclude(geometry_geojson="")
+    ]
     with transaction.atomic():
         AnalysisRun.objects.filter(is_current=True).update(is_current=False)
         run = AnalysisRun.objects.create(
-            username=username, params=asdict(result.params), seed=result.params.seed, version=result.version,
-            input_sha256=result.input_hash, records_in_window=result.n_records,
-            window_start=result.window_start, window_end=result.window_end, notes=list(result.notes),
-            labels=labels or {}, summary=json.loads(summary_json(result)),
-            held_out=gj["properties"]["held_out_institutional"], is_current=True,
+            username=username,
+            params=asdict(result.params),
+            seed=result.params.seed,
+            version=result.version,
+            input_sha256=result.input_hash,
+            records_in_window=result.n_records,
+            window_start=result.window_start,
+            window_end=result.window_end,
+            notes=list(result.notes),
+            labels=labels or {},
+            summary=json.loads(summary_json(result)),
+            held_out=gj["properties"]["held_out_institutional"],
+            is_current=True,
         )
-        HotSpot.objects.bulk_create([
-            HotSpot(
-                run=run, code=h["hotspot_id"], period=h["period"], rank=h["rank"], name=h.get("name", "")[:200],
-                count=h["count"], harm=h["harm"], prev_count=h["prev_count"], prev_harm=h["prev_harm"],
-                gi_z=h["gi_z"], gi_q=h["gi_q"], persistence=h["persistence"],
-                institution_share=h["institution_share"], patrol_areas=h["patrol_areas"],
-                easting=h["easting"], northing=h["northing"], lon=h["lon"], lat=h["lat"],
-                geofence_geojson=shapely.to_geojson(h["geometry"]),
-                geofence_lonlat_geojson=json.dumps(lon_geoms[h["hotspot_id"]]),
-                facts=h["facts"], main_offences=h["main_offences"],
-                lpa_code=_lpa_for(h["easting"], h["northing"], lpas),
-            )
-            for h in result.hotspots.to_dict("records")
-        ])
+        HotSpot.objects.bulk_create(
+            [
+                HotSpot(
+                    run=run,
+                    code=h["hotspot_id"],
+                    period=h["period"],
+                    rank=h["rank"],
+                    name=h.get("name", "")[:200],
+                    count=h["count"],
+                    harm=h["harm"],
+                    prev_count=h["prev_count"],
+                    prev_harm=h["prev_harm"],
+                    gi_z=h["gi_z"],
+                    gi_q=h["gi_q"],
+                    persistence=h["persistence"],
+                    institution_share=h["institution_share"],
+                    patrol_areas=h["patrol_areas"],
+                    easting=h["easting"],
+                    northing=h["northing"],
+                    lon=h["lon"],
+                    lat=h["lat"],
+                    geofence_geojson=shapely.to_geojson(h["geometry"]),
+                    geofence_lonlat_geojson=json.dumps(lon_geoms[h["hotspot_id"]]),
+                    facts=h["facts"],
+                    main_offences=h["main_offences"],
+                    lpa_code=_lpa_for(h["easting"], h["northing"], lpas),
+                )
+                for h in result.hotspots.to_dict("records")
+            ]
+        )
     return run
 
 
@@ -103,6 +143,8 @@ def hotspots_build(*, username: str = "", params: HotspotParams | None = None) -
 def hotspots_build_demo() -> str:
     run = hotspots_build(username="demo", params=HotspotParams(top=20))
     n = run.hotspots.count()
-    return (f"{n} hot spots ({run.hotspots.filter(period='day').count()} day, "
-            f"{run.hotspots.filter(period='night').count()} night), {len(run.held_out)} institutional places "
-            f"held apart; window {run.window_start} to {run.window_end}")
+    return (
+        f"{n} hot spots ({run.hotspots.filter(period='day').count()} day, "
+        f"{run.hotspots.filter(period='night').count()} night), {len(run.held_out)} institutional places "
+        f"held apart; window {run.window_start} to {run.window_end}"
+    )

@@ -5,7 +5,15 @@ from rasure_web.crimes.models import Area, CrimeRecord, HarmTableInfo, HarmWeigh
 
 @admin.register(CrimeRecord)
 class CrimeRecordAdmin(admin.ModelAdmin):
-    list_display = ("reference", "source", "category", "offence_code", "occurred_from", "serious_violence", "harm_days")
+    list_display = (
+        "reference",
+        "source",
+        "category",
+        "offence_code",
+        "occurred_from",
+        "serious_violence",
+        "harm_days",
+    )
     list_filter = ("serious_violence", "sv_basis", "category", "time_precision", "weapon")
     search_fields = ("reference", "location_text", "lsoa_code")
     readonly_fields = ("import_run", "updated_at")

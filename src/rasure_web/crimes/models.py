@@ -21,8 +21,12 @@ class Area(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     code = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    geometry_geojson = models.TextField(blank=True, help_text="GeoJSON geometry in the projected CRS (metres)")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    geometry_geojson = models.TextField(
+        blank=True, help_text="GeoJSON geometry in the projected CRS (metres)"
+    )
     synthetic = models.BooleanField(default=False)
 
     class Meta:
@@ -101,7 +105,9 @@ class CrimeRecord(models.Model):
 
     class Meta:
         db_table = "crime_record"
-        constraints = [models.UniqueConstraint(fields=["source", "reference"], name="crime_source_reference_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "reference"], name="crime_source_reference_unique")
+        ]
         indexes = [
             models.Index(fields=["serious_violence", "occurred_from"], name="crime_sv_time"),
             models.Index(fields=["occurred_from"], name="crime_time"),
@@ -140,7 +146,9 @@ class CrimePersonLink(models.Model):
 
     class Meta:
         db_table = "crime_person_link"
-        constraints = [models.UniqueConstraint(fields=["record", "person", "role"], name="crime_person_role_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "person", "role"], name="crime_person_role_unique")
+        ]
 
 
 class HarmWeight(models.Model):

@@ -27,10 +27,14 @@ def records_summary(*, user: Any = None) -> dict[str, Any]:
         n_gun=Count("id", filter=Q(gun_crime=True)),
     )
     by_cat = {
-        (r["category"] or "(none)"): {"records": r["n"], "serious_violence": r["sv"], "harm_days": r["harm"] or 0.0}
-        for r in qs.values("category").annotate(
-            n=Count("id"), sv=Count("id", filter=Q(serious_violence=True)), harm=Sum("harm_days")
-        ).order_by("-n")
+        (r["category"] or "(none)"): {
+            "records": r["n"],
+            "serious_violence": r["sv"],
+            "harm_days": r["harm"] or 0.0,
+        }
+        for r in qs.values("category")
+        .annotate(n=Count("id"), sv=Count("id", filter=Q(serious_violence=True)), harm=Sum("harm_days"))
+        .order_by("-n")
     }
     bases = list(qs.filter(serious_violence=True).values_list("sv_basis", flat=True).distinct())
     import pandas as pd

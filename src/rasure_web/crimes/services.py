@@ -60,28 +60,53 @@ def harm_table_current() -> harm_mod.HarmTable:
     info = HarmTableInfo.objects.order_by("-loaded_at").first()
     if info is None:
         return harm_mod.default_harm_table()
-    rows = pd.DataFrame(list(HarmWeight.objects.values("key_type", "key", "description", "cchi_days", "source")))
+    rows = pd.DataFrame(
+        list(HarmWeight.objects.values("key_type", "key", "description", "cchi_days", "source"))
+    )
     return harm_mod._from_rows(rows, official=info.official, origin=info.origin)
 
 
-def enrich(records: pd.DataFrame, *, scope: sv.Scope | None = None,
-           table: harm_mod.HarmTable | None = None) -> pd.DataFrame:
+def enrich(
+    records: pd.DataFrame, *, scope: sv.Scope | None = None, table: harm_mod.HarmTable | None = None
+) -> pd.DataFrame:
     """Canonical records plus the derived columns stored with them (classification, harm)."""
-    out = pd.concat([records, sv.classify(records, scope=scope), harm_mod.harm_days(records, table=table)], axis=1)
+    out = pd.concat(
+        [records, sv.classify(records, scope=scope), harm_mod.harm_days(records, table=table)], axis=1
+    )
     return out
 
 
-def _save_parsed(parsed: ParsedFile, *, username: str, table: harm_mod.HarmTable, scope: sv.Scope,
-                 persons: pd.DataFrame | None = None) -> ImportReport:
-    report = ImportReport(path=parsed.path, kind=parsed.kind, ok=True, rows_read=parsed.rows_read,
-                          without_location=parsed.without_location, notes=list(parsed.notes))
+def _save_parsed(
+    parsed: ParsedFile,
+    *,
+    username: str,
+    table: harm_mod.HarmTable,
+    scope: sv.Scope,
+    persons: pd.DataFrame | None = None,
+) -> ImportReport:
+    report = ImportReport(
+        path=parsed.path,
+        kind=parsed.kind,
+        ok=True,
+        rows_read=parsed.rows_read,
+        without_location=parsed.without_location,
+        notes=list(parsed.notes),
+    )
     with transaction.atomic():
-        run = ImportRun.objects.create(username=username, kind=parsed.kind, path=parsed.path, sha256=parsed.sha256,
-                                       rows_read=parsed.rows_read, without_location=parsed.without_location)
+        run = ImportRun.objects.create(
+            username=username,
+            kind=parsed.kind,
+            path=parsed.path,
+            sha256=parsed.sha256,
+            rows_read=parsed.rows_read,
+            without_location=parsed.without_location,
+        )
         if parsed.kind == "outcomes":
             report.updated, report.outcomes_not_found = writer.apply_outcomes(parsed.outcomes, run_id=run.pk)
             if report.outcomes_not_found:
-                report.notes.append(f"{report.outcomes_not_found} outcome(s) for crimes not imported (skipped)")
+                report.notes.append(
+                    f"{report.outcomes_not_found} outcome(s) for crimes not imported (skipped)"
+                )
         else:
             recs = enrich(parsed.records, scope=scope, table=table)
             report.inserted, report.updated = writer.upsert_records(recs, run_id=run.pk)
@@ -98,13 +123,20 @@ def _reject(path: str, kind: str, exc: RasureError, username: str) -> ImportRepo
     problems = exc.problems if isinstance(exc, InvalidRowsError) else []
     if isinstance(exc, InputFileError):
         problems = [RowProblem(exc.file, exc.line or 0, "", "", exc.reason, exc.hint)]
-    ImportRun.objects.create(username=username, kind=kind, path=path, status=ImportRun.Status.REJECTED,
-                             error=str(exc)[:5000], finished_at=timezone.now())
+    ImportRun.objects.create(
+        username=username,
+        kind=kind,
+        path=path,
+        status=ImportRun.Status.REJECTED,
+        error=str(exc)[:5000],
+        finished_at=timezone.now(),
+    )
     return ImportReport(path=path, kind=kind, ok=False, error=str(exc), problems=problems)
 
 
-def records_import_policeuk(*, paths: list[str], username: str = "", progress: Progress | None = None
-                            ) -> list[ImportReport]:
+def records_import_policeuk(
+    *, paths: list[str], username: str = "", progress: Progress | None = None
+) -> list[ImportReport]:
     """Import police.uk street and outcomes files: all street files first (month order), then outcomes."""
     from rasure.ingest.policeuk import read_policeuk
 
@@ -113,8 +145,9 @@ def records_import_policeuk(*, paths: list[str], username: str = "", progress: P
     return _run_files(files, read=read_policeuk, username=username, progress=progress)
 
 
-def records_import_mapped(*, paths: list[str], mapping: str, username: str = "",
-                          progress: Progress | None = None) -> list[ImportReport]:
+def records_import_mapped(
+    *, paths: list[str], mapping: str, username: str = "", progress: Progress | None = None
+) -> list[ImportReport]:
     """Import a force's own export through a TOML column mapping."""
     from rasure.ingest.mapped import load_mapping, read_mapped
 
@@ -123,8 +156,9 @@ def records_import_mapped(*, paths: list[str], mapping: str, username: str = "",
     return _run_files(files, read=lambda f: read_mapped(f, mapping=m), username=username, progress=progress)
 
 
-def _run_files(files: list[Path], *, read: Callable[[Path], ParsedFile], username: str,
-               progress: Progress | None) -> list[ImportReport]:
+def _run_files(
+    files: list[Path], *, read: Callable[[Path], ParsedFile], username: str, progress: Progress | None
+) -> list[ImportReport]:
     table, scope = harm_table_current(), sv.load_scope()
     reports = []
     for i, f in enumerate(files, start=1):
@@ -153,8 +187,13 @@ def harm_load(*, path: str, username: str = "", official: bool = True) -> harm_m
     with transaction.atomic():
         HarmWeight.objects.all().delete()
         HarmWeight.objects.bulk_create(
-            HarmWeight(key_type=r.key_type, key=r.key, description=str(r.description)[:300],
-                       cchi_days=float(r.cchi_days), source=str(r.source)[:300])
+            HarmWeight(
+                key_type=r.key_type,
+                key=r.key,
+                description=str(r.description)[:300],
+                cchi_days=float(r.cchi_days),
+                source=str(r.source)[:300],
+            )
             for r in table.rows.itertuples()
         )
         HarmTableInfo.objects.all().delete()
@@ -169,10 +208,14 @@ def harm_recompute() -> int:
 
     table = harm_table_current()
     with connection.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS tmp_harm (key_type text, hkey text, days double precision)")
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS tmp_harm (key_type text, hkey text, days double precision)"
+        )
         cur.execute("DELETE FROM tmp_harm")
-        cur.executemany("INSERT INTO tmp_harm VALUES (%s, %s, %s)",
-                        [(r.key_type, r.key, float(r.cchi_days)) for r in table.rows.itertuples()])
+        cur.executemany(
+            "INSERT INTO tmp_harm VALUES (%s, %s, %s)",
+            [(r.key_type, r.key, float(r.cchi_days)) for r in table.rows.itertuples()],
+        )
         code = "(SELECT days FROM tmp_harm h WHERE h.key_type = 'offence_code' AND h.hkey = crime_record.offence_code)"
         cat = "(SELECT days FROM tmp_harm h WHERE h.key_type = 'category' AND h.hkey = crime_record.category)"
         cur.execute(
@@ -198,17 +241,22 @@ def synthetic_city_load(*, scale: float = 1.0, seed: int = 20260401) -> dict[str
     city = generate_city(seed=seed, scale=scale)
     table, scope = harm_table_current(), sv.load_scope()
     with transaction.atomic():
-        run = ImportRun.objects.create(kind="synthetic", path=f"rasure.synth seed={seed} scale={scale}",
-                                       rows_read=len(city.records))
+        run = ImportRun.objects.create(
+            kind="synthetic", path=f"rasure.synth seed={seed} scale={scale}", rows_read=len(city.records)
+        )
         by_code: dict[str, Area] = {}
         order = {"force": 0, "lpa": 1, "neighbourhood": 2}
         areas = city.areas.assign(_o=city.areas["kind"].map(order)).sort_values("_o")
         for row in areas.itertuples():
             by_code[row.code], _ = Area.objects.update_or_create(
-                kind=row.kind, code=row.code,
-                defaults={"name": row.name, "parent": by_code.get(row.parent_code) if isinstance(row.parent_code, str) else None,
-                          "synthetic": True,
-                          "geometry_geojson": json.dumps(mapping(row.geometry)) if row.geometry is not None else ""},
+                kind=row.kind,
+                code=row.code,
+                defaults={
+                    "name": row.name,
+                    "parent": by_code.get(row.parent_code) if isinstance(row.parent_code, str) else None,
+                    "synthetic": True,
+                    "geometry_geojson": json.dumps(mapping(row.geometry)) if row.geometry is not None else "",
+                },
             )
         recs = enrich(city.records, scope=scope, table=table)
         inserted, updated = writer.upsert_records(recs, run_id=run.pk)
@@ -218,15 +266,24 @@ def synthetic_city_load(*, scale: float = 1.0, seed: int = 20260401) -> dict[str
 
         for inst in city.institutions.itertuples():
             Institution.objects.update_or_create(
-                name=inst.name, type=inst.type,
-                defaults={"easting": inst.easting, "northing": inst.northing, "radius_m": inst.radius_m,
-                          "synthetic": True},
+                name=inst.name,
+                type=inst.type,
+                defaults={
+                    "easting": inst.easting,
+                    "northing": inst.northing,
+                    "radius_m": inst.radius_m,
+                    "synthetic": True,
+                },
             )
         run.inserted, run.updated = inserted, updated
         run.finished_at = timezone.now()
         run.save()
-    return {"records": len(city.records), "people": len(city.persons),
-            "areas": len(city.areas), "officers": len(city.officers)}
+    return {
+        "records": len(city.records),
+        "people": len(city.persons),
+        "areas": len(city.areas),
+        "officers": len(city.officers),
+    }
 
 
 def _officer_accounts(officers: pd.DataFrame) -> None:

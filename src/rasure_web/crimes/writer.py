@@ -21,11 +21,35 @@ from django.db import connection
 from rasure.records import RECORD_COLUMNS
 
 RECORD_DB_COLUMNS = [
-    "source", "reference", "offence_code", "offence_description", "category", "occurred_from",
-    "occurred_to", "time_precision", "reported_date", "lon", "lat", "easting", "northing",
-    "location_text", "lsoa_code", "lsoa_name", "weapon", "domestic", "last_outcome",
-    "last_outcome_month", "force", "as_of", "serious_violence", "sv_group", "sv_basis", "knife_enabled",
-    "gun_crime", "harm_days", "harm_basis",
+    "source",
+    "reference",
+    "offence_code",
+    "offence_description",
+    "category",
+    "occurred_from",
+    "occurred_to",
+    "time_precision",
+    "reported_date",
+    "lon",
+    "lat",
+    "easting",
+    "northing",
+    "location_text",
+    "lsoa_code",
+    "lsoa_name",
+    "weapon",
+    "domestic",
+    "last_outcome",
+    "last_outcome_month",
+    "force",
+    "as_of",
+    "serious_violence",
+    "sv_group",
+    "sv_basis",
+    "knife_enabled",
+    "gun_crime",
+    "harm_days",
+    "harm_basis",
 ]
 _DATETIMES = ("occurred_from", "occurred_to", "reported_date")
 _OUTCOME = ("last_outcome", "last_outcome_month")
@@ -37,7 +61,9 @@ def _utc_strings(s: pd.Series) -> pd.Series:
     """Local wall-clock times (the force's time zone) to UTC ISO strings, None for missing."""
     s = pd.to_datetime(s)
     if s.dt.tz is None:
-        s = s.dt.tz_localize(settings.TIME_ZONE, ambiguous=np.zeros(len(s), dtype=bool), nonexistent="shift_forward")
+        s = s.dt.tz_localize(
+            settings.TIME_ZONE, ambiguous=np.zeros(len(s), dtype=bool), nonexistent="shift_forward"
+        )
     s = s.dt.tz_convert("UTC")
     out = s.dt.strftime("%Y-%m-%d %H:%M:%S")
     if connection.vendor == "postgresql":
@@ -52,9 +78,7 @@ def to_rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]
         s = frame[c]
         if c in _DATETIMES:
             cols[c] = _utc_strings(s)
-        elif s.dtype == "boolean":
-            cols[c] = s.astype(object).where(s.notna(), None)
-        elif s.dtype.kind == "f":
+        elif s.dtype == "boolean" or s.dtype.kind == "f":
             cols[c] = s.astype(object).where(s.notna(), None)
         elif s.dtype.kind in "bi":
             cols[c] = s.astype(object)
@@ -139,7 +163,9 @@ def upsert_records(frame: pd.DataFrame, *, run_id: int) -> tuple[int, int]:
     """
     if frame.empty:
         return 0, 0
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") + ("+00:00" if connection.vendor == "postgresql" else "")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") + (
+        "+00:00" if connection.vendor == "postgresql" else ""
+    )
     frame = frame.assign(row_hash=row_hashes(frame))
     with connection.cursor() as cur:
         existing = _existing(cur, frame)
@@ -167,18 +193,26 @@ def _insert_batch(cur: Any, frame: pd.DataFrame, *, run_id: int, now: str) -> No
             for row in rows:
                 copy.write_row(row)
         return
-    cur.executemany(f"INSERT INTO crime_record ({cols}) VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})", rows)
+    cur.executemany(
+        f"INSERT INTO crime_record ({cols}) VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))})", rows
+    )
 
 
 def _upsert_batch(cur: Any, rows: list[tuple[Any, ...]], *, run_id: int, now: str) -> int:
     cols = ", ".join(f'"{c}"' for c in [*RECORD_DB_COLUMNS, "row_hash"])
     if connection.vendor == "postgresql":
-        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS tmp_crime AS SELECT {cols} FROM crime_record WITH NO DATA")
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS tmp_crime AS SELECT {cols} FROM crime_record WITH NO DATA"
+        )
         cur.execute("TRUNCATE tmp_crime")
         with cur.cursor.copy(f"COPY tmp_crime ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute(_upsert_sql(f"SELECT {cols}, {int(run_id)}, '{now}'::timestamptz FROM tmp_crime", run_id=run_id, now=now))
+        cur.execute(
+            _upsert_sql(
+                f"SELECT {cols}, {int(run_id)}, '{now}'::timestamptz FROM tmp_crime", run_id=run_id, now=now
+            )
+        )
         return int(cur.rowcount)
     placeholders = ", ".join(["%s"] * (len(RECORD_DB_COLUMNS) + 1))
     sql = _upsert_sql(f"VALUES ({placeholders}, {int(run_id)}, '{now}')", run_id=run_id, now=now)
@@ -261,7 +295,9 @@ def upsert_people(persons: pd.DataFrame, links: pd.DataFrame) -> int:
 
 
 def _ensure_link_people(cur: Any, links: pd.DataFrame) -> None:
-    ids: Iterable[tuple[str, str]] = links[["person_id", "source"]].drop_duplicates().itertuples(index=False, name=None)
+    ids: Iterable[tuple[str, str]] = (
+        links[["person_id", "source"]].drop_duplicates().itertuples(index=False, name=None)
+    )
     cur.executemany(
         "INSERT INTO person (person_id, source, display_name, synthetic) VALUES (%s, %s, '', false) "
         "ON CONFLICT (person_id) DO NOTHING",

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,22 +14,47 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AccessLog',
+            name="AccessLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('username', models.CharField(max_length=150)),
-                ('action', models.CharField(choices=[('view', 'Viewed'), ('export', 'Exported'), ('search', 'Searched'), ('refused', 'Refused'), ('import', 'Imported')], max_length=16)),
-                ('resource', models.CharField(max_length=100)),
-                ('object_ref', models.CharField(blank=True, max_length=200)),
-                ('detail', models.TextField(blank=True)),
-                ('path', models.CharField(blank=True, max_length=500)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("username", models.CharField(max_length=150)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("view", "Viewed"),
+                            ("export", "Exported"),
+                            ("search", "Searched"),
+                            ("refused", "Refused"),
+                            ("import", "Imported"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("resource", models.CharField(max_length=100)),
+                ("object_ref", models.CharField(blank=True, max_length=200)),
+                ("detail", models.TextField(blank=True)),
+                ("path", models.CharField(blank=True, max_length=500)),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'access_log',
-                'ordering': ['-at'],
+                "db_table": "access_log",
+                "ordering": ["-at"],
             },
         ),
     ]

@@ -12,5 +12,8 @@ def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0002_append_only_trigger"), ("auth", "0012_alter_user_first_name_max_length")]
+    dependencies = [
+        ("accounts", "0002_append_only_trigger"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

@@ -5,86 +5,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AnalysisRun',
+            name="AnalysisRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('username', models.CharField(blank=True, max_length=150)),
-                ('params', models.JSONField()),
-                ('seed', models.BigIntegerField()),
-                ('version', models.CharField(max_length=64)),
-                ('input_sha256', models.CharField(max_length=64)),
-                ('records_in_window', models.IntegerField()),
-                ('window_start', models.DateField()),
-                ('window_end', models.DateField()),
-                ('notes', models.JSONField(default=list)),
-                ('labels', models.JSONField(default=dict)),
-                ('summary', models.JSONField(default=dict)),
-                ('held_out', models.JSONField(default=list)),
-                ('is_current', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("username", models.CharField(blank=True, max_length=150)),
+                ("params", models.JSONField()),
+                ("seed", models.BigIntegerField()),
+                ("version", models.CharField(max_length=64)),
+                ("input_sha256", models.CharField(max_length=64)),
+                ("records_in_window", models.IntegerField()),
+                ("window_start", models.DateField()),
+                ("window_end", models.DateField()),
+                ("notes", models.JSONField(default=list)),
+                ("labels", models.JSONField(default=dict)),
+                ("summary", models.JSONField(default=dict)),
+                ("held_out", models.JSONField(default=list)),
+                ("is_current", models.BooleanField(default=True)),
             ],
             options={
-                'db_table': 'analysis_run',
-                'ordering': ['-created_at'],
+                "db_table": "analysis_run",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Institution',
+            name="Institution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('type', models.CharField(max_length=32)),
-                ('easting', models.FloatField()),
-                ('northing', models.FloatField()),
-                ('radius_m', models.FloatField(default=25.0)),
-                ('geometry_geojson', models.TextField(blank=True, help_text='optional footprint polygon, BNG metres')),
-                ('synthetic', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("type", models.CharField(max_length=32)),
+                ("easting", models.FloatField()),
+                ("northing", models.FloatField()),
+                ("radius_m", models.FloatField(default=25.0)),
+                (
+                    "geometry_geojson",
+                    models.TextField(blank=True, help_text="optional footprint polygon, BNG metres"),
+                ),
+                ("synthetic", models.BooleanField(default=False)),
             ],
             options={
-                'db_table': 'institution',
-                'constraints': [models.UniqueConstraint(fields=('name', 'type'), name='institution_name_type_unique')],
+                "db_table": "institution",
+                "constraints": [
+                    models.UniqueConstraint(fields=("name", "type"), name="institution_name_type_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HotSpot',
+            name="HotSpot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16)),
-                ('period', models.CharField(max_length=8)),
-                ('rank', models.IntegerField()),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('count', models.FloatField()),
-                ('harm', models.FloatField()),
-                ('prev_count', models.FloatField(default=0)),
-                ('prev_harm', models.FloatField(default=0)),
-                ('gi_z', models.FloatField(null=True)),
-                ('gi_q', models.FloatField(null=True)),
-                ('persistence', models.CharField(max_length=32)),
-                ('institution_share', models.FloatField(default=0)),
-                ('patrol_areas', models.IntegerField(default=1)),
-                ('easting', models.FloatField()),
-                ('northing', models.FloatField()),
-                ('lon', models.FloatField()),
-                ('lat', models.FloatField()),
-                ('geofence_geojson', models.TextField(help_text='polygon in BNG metres')),
-                ('geofence_lonlat_geojson', models.TextField(help_text='polygon in WGS84 lon/lat, for maps and phones')),
-                ('facts', models.JSONField(default=list)),
-                ('main_offences', models.JSONField(default=list)),
-                ('lpa_code', models.CharField(blank=True, max_length=64)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hotspots', to='analysis.analysisrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16)),
+                ("period", models.CharField(max_length=8)),
+                ("rank", models.IntegerField()),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("count", models.FloatField()),
+                ("harm", models.FloatField()),
+                ("prev_count", models.FloatField(default=0)),
+                ("prev_harm", models.FloatField(default=0)),
+                ("gi_z", models.FloatField(null=True)),
+                ("gi_q", models.FloatField(null=True)),
+                ("persistence", models.CharField(max_length=32)),
+                ("institution_share", models.FloatField(default=0)),
+                ("patrol_areas", models.IntegerField(default=1)),
+                ("easting", models.FloatField()),
+                ("northing", models.FloatField()),
+                ("lon", models.FloatField()),
+                ("lat", models.FloatField()),
+                ("geofence_geojson", models.TextField(help_text="polygon in BNG metres")),
+                (
+                    "geofence_lonlat_geojson",
+                    models.TextField(help_text="polygon in WGS84 lon/lat, for maps and phones"),
+                ),
+                ("facts", models.JSONField(default=list)),
+                ("main_offences", models.JSONField(default=list)),
+                ("lpa_code", models.CharField(blank=True, max_length=64)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="hotspots",
+                        to="analysis.analysisrun",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'hotspot',
-                'ordering': ['run', 'period', 'rank'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'code'), name='hotspot_run_code_unique')],
+                "db_table": "hotspot",
+                "ordering": ["run", "period", "rank"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "code"), name="hotspot_run_code_unique")
+                ],
             },
         ),
     ]

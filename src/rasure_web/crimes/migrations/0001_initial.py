@@ -5,167 +5,261 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='HarmTableInfo',
+            name="HarmTableInfo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('official', models.BooleanField(default=False)),
-                ('origin', models.TextField()),
-                ('loaded_at', models.DateTimeField(auto_now=True)),
-                ('username', models.CharField(blank=True, max_length=150)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("official", models.BooleanField(default=False)),
+                ("origin", models.TextField()),
+                ("loaded_at", models.DateTimeField(auto_now=True)),
+                ("username", models.CharField(blank=True, max_length=150)),
             ],
             options={
-                'db_table': 'harm_table_info',
+                "db_table": "harm_table_info",
             },
         ),
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('username', models.CharField(blank=True, max_length=150)),
-                ('kind', models.CharField(max_length=32)),
-                ('path', models.TextField()),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('rows_read', models.IntegerField(default=0)),
-                ('inserted', models.IntegerField(default=0)),
-                ('updated', models.IntegerField(default=0)),
-                ('unchanged', models.IntegerField(default=0)),
-                ('without_location', models.IntegerField(default=0)),
-                ('notes', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('ok', 'Imported'), ('rejected', 'Rejected (nothing imported)')], default='ok', max_length=16)),
-                ('error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("username", models.CharField(blank=True, max_length=150)),
+                ("kind", models.CharField(max_length=32)),
+                ("path", models.TextField()),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("rows_read", models.IntegerField(default=0)),
+                ("inserted", models.IntegerField(default=0)),
+                ("updated", models.IntegerField(default=0)),
+                ("unchanged", models.IntegerField(default=0)),
+                ("without_location", models.IntegerField(default=0)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("ok", "Imported"), ("rejected", "Rejected (nothing imported)")],
+                        default="ok",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'db_table': 'import_run',
-                'ordering': ['-started_at'],
+                "db_table": "import_run",
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('person_id', models.CharField(max_length=64, unique=True)),
-                ('source', models.CharField(max_length=64)),
-                ('display_name', models.CharField(blank=True, max_length=200)),
-                ('year_of_birth', models.IntegerField(blank=True, null=True)),
-                ('synthetic', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("person_id", models.CharField(max_length=64, unique=True)),
+                ("source", models.CharField(max_length=64)),
+                ("display_name", models.CharField(blank=True, max_length=200)),
+                ("year_of_birth", models.IntegerField(blank=True, null=True)),
+                ("synthetic", models.BooleanField(default=False)),
             ],
             options={
-                'db_table': 'person',
+                "db_table": "person",
             },
         ),
         migrations.CreateModel(
-            name='HarmWeight',
+            name="HarmWeight",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_type', models.CharField(max_length=16)),
-                ('key', models.CharField(max_length=100)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('cchi_days', models.FloatField()),
-                ('source', models.CharField(max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key_type", models.CharField(max_length=16)),
+                ("key", models.CharField(max_length=100)),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("cchi_days", models.FloatField()),
+                ("source", models.CharField(max_length=300)),
             ],
             options={
-                'db_table': 'harm_weight',
-                'constraints': [models.UniqueConstraint(fields=('key_type', 'key'), name='harm_key_unique')],
+                "db_table": "harm_weight",
+                "constraints": [models.UniqueConstraint(fields=("key_type", "key"), name="harm_key_unique")],
             },
         ),
         migrations.CreateModel(
-            name='CrimeRecord',
+            name="CrimeRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=64)),
-                ('reference', models.CharField(max_length=128)),
-                ('offence_code', models.CharField(blank=True, max_length=16, null=True)),
-                ('offence_description', models.CharField(blank=True, max_length=300, null=True)),
-                ('category', models.CharField(blank=True, max_length=100, null=True)),
-                ('occurred_from', models.DateTimeField(null=True)),
-                ('occurred_to', models.DateTimeField(null=True)),
-                ('time_precision', models.CharField(max_length=8)),
-                ('reported_date', models.DateTimeField(blank=True, null=True)),
-                ('lon', models.FloatField(null=True)),
-                ('lat', models.FloatField(null=True)),
-                ('easting', models.FloatField(null=True)),
-                ('northing', models.FloatField(null=True)),
-                ('location_text', models.CharField(blank=True, max_length=300, null=True)),
-                ('lsoa_code', models.CharField(blank=True, max_length=16, null=True)),
-                ('lsoa_name', models.CharField(blank=True, max_length=100, null=True)),
-                ('weapon', models.CharField(default='unknown', max_length=8)),
-                ('domestic', models.BooleanField(null=True)),
-                ('last_outcome', models.CharField(blank=True, max_length=200, null=True)),
-                ('last_outcome_month', models.CharField(blank=True, max_length=7, null=True)),
-                ('force', models.CharField(blank=True, max_length=100, null=True)),
-                ('as_of', models.CharField(blank=True, max_length=32, null=True)),
-                ('row_hash', models.BigIntegerField(editable=False, null=True)),
-                ('serious_violence', models.BooleanField(default=False)),
-                ('sv_group', models.CharField(blank=True, max_length=64, null=True)),
-                ('sv_basis', models.CharField(default='none', max_length=32)),
-                ('knife_enabled', models.BooleanField(default=False)),
-                ('gun_crime', models.BooleanField(default=False)),
-                ('harm_days', models.FloatField(null=True)),
-                ('harm_basis', models.CharField(default='none', max_length=16)),
-                ('updated_at', models.DateTimeField(null=True)),
-                ('import_run', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='crimes.importrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=64)),
+                ("reference", models.CharField(max_length=128)),
+                ("offence_code", models.CharField(blank=True, max_length=16, null=True)),
+                ("offence_description", models.CharField(blank=True, max_length=300, null=True)),
+                ("category", models.CharField(blank=True, max_length=100, null=True)),
+                ("occurred_from", models.DateTimeField(null=True)),
+                ("occurred_to", models.DateTimeField(null=True)),
+                ("time_precision", models.CharField(max_length=8)),
+                ("reported_date", models.DateTimeField(blank=True, null=True)),
+                ("lon", models.FloatField(null=True)),
+                ("lat", models.FloatField(null=True)),
+                ("easting", models.FloatField(null=True)),
+                ("northing", models.FloatField(null=True)),
+                ("location_text", models.CharField(blank=True, max_length=300, null=True)),
+                ("lsoa_code", models.CharField(blank=True, max_length=16, null=True)),
+                ("lsoa_name", models.CharField(blank=True, max_length=100, null=True)),
+                ("weapon", models.CharField(default="unknown", max_length=8)),
+                ("domestic", models.BooleanField(null=True)),
+                ("last_outcome", models.CharField(blank=True, max_length=200, null=True)),
+                ("last_outcome_month", models.CharField(blank=True, max_length=7, null=True)),
+                ("force", models.CharField(blank=True, max_length=100, null=True)),
+                ("as_of", models.CharField(blank=True, max_length=32, null=True)),
+                ("row_hash", models.BigIntegerField(editable=False, null=True)),
+                ("serious_violence", models.BooleanField(default=False)),
+                ("sv_group", models.CharField(blank=True, max_length=64, null=True)),
+                ("sv_basis", models.CharField(default="none", max_length=32)),
+                ("knife_enabled", models.BooleanField(default=False)),
+                ("gun_crime", models.BooleanField(default=False)),
+                ("harm_days", models.FloatField(null=True)),
+                ("harm_basis", models.CharField(default="none", max_length=16)),
+                ("updated_at", models.DateTimeField(null=True)),
+                (
+                    "import_run",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="crimes.importrun",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'crime_record',
+                "db_table": "crime_record",
             },
         ),
         migrations.CreateModel(
-            name='CrimePersonLink',
+            name="CrimePersonLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('victim', 'Victim'), ('suspect', 'Suspect'), ('offender', 'Offender')], max_length=16)),
-                ('record', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='people', to='crimes.crimerecord')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='crimes', to='crimes.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("victim", "Victim"), ("suspect", "Suspect"), ("offender", "Offender")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "record",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="people",
+                        to="crimes.crimerecord",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="crimes", to="crimes.person"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'crime_person_link',
+                "db_table": "crime_person_link",
             },
         ),
         migrations.CreateModel(
-            name='Area',
+            name="Area",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('force', 'Force'), ('lpa', 'Local policing area'), ('neighbourhood', 'Neighbourhood (LSOA)')], max_length=16)),
-                ('code', models.CharField(max_length=64)),
-                ('name', models.CharField(max_length=200)),
-                ('geometry_geojson', models.TextField(blank=True, help_text='GeoJSON geometry in the projected CRS (metres)')),
-                ('synthetic', models.BooleanField(default=False)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='crimes.area')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("force", "Force"),
+                            ("lpa", "Local policing area"),
+                            ("neighbourhood", "Neighbourhood (LSOA)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("code", models.CharField(max_length=64)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "geometry_geojson",
+                    models.TextField(blank=True, help_text="GeoJSON geometry in the projected CRS (metres)"),
+                ),
+                ("synthetic", models.BooleanField(default=False)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="crimes.area",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'area',
-                'ordering': ['kind', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'code'), name='area_kind_code_unique')],
+                "db_table": "area",
+                "ordering": ["kind", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "code"), name="area_kind_code_unique")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='crimerecord',
-            index=models.Index(fields=['serious_violence', 'occurred_from'], name='crime_sv_time'),
+            model_name="crimerecord",
+            index=models.Index(fields=["serious_violence", "occurred_from"], name="crime_sv_time"),
         ),
         migrations.AddIndex(
-            model_name='crimerecord',
-            index=models.Index(fields=['occurred_from'], name='crime_time'),
+            model_name="crimerecord",
+            index=models.Index(fields=["occurred_from"], name="crime_time"),
         ),
         migrations.AddIndex(
-            model_name='crimerecord',
-            index=models.Index(fields=['lsoa_code'], name='crime_lsoa'),
+            model_name="crimerecord",
+            index=models.Index(fields=["lsoa_code"], name="crime_lsoa"),
         ),
         migrations.AddConstraint(
-            model_name='crimerecord',
-            constraint=models.UniqueConstraint(fields=('source', 'reference'), name='crime_source_reference_unique'),
+            model_name="crimerecord",
+            constraint=models.UniqueConstraint(
+                fields=("source", "reference"), name="crime_source_reference_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='crimepersonlink',
-            constraint=models.UniqueConstraint(fields=('record', 'person', 'role'), name='crime_person_role_unique'),
+            model_name="crimepersonlink",
+            constraint=models.UniqueConstraint(
+                fields=("record", "person", "role"), name="crime_person_role_unique"
+            ),
         ),
     ]
