@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "rasure_web.accounts",
     "rasure_web.crimes",
     "rasure_web.analysis",
+    "rasure_web.trials",
+    "rasure_web.patrols",
 ]
 
 MIDDLEWARE = [

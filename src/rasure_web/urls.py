@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from rasure_web.accounts.views import home
+from rasure_web.api import api
 
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("trials/", include("rasure_web.trials.urls")),
+    path("patrol/", include("rasure_web.patrols.urls")),
 ]
