@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "rasure_web.analysis",
     "rasure_web.trials",
     "rasure_web.patrols",
+    "rasure_web.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -93,7 +94,10 @@ else:
             "OPTIONS": {
                 # WAL lets readers carry on while an import writes; FULL syncs every commit,
                 # so a patrol record acknowledged to a phone survives a power cut.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                    "PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;"
+                ),
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
@@ -126,6 +130,10 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Base map tiles for the dashboard map. Empty = no base map (boundaries and data still show).
+RASURE_MAP_TILES = os.environ.get("RASURE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+RASURE_MAP_ATTRIBUTION = os.environ.get("RASURE_MAP_ATTRIBUTION", "© OpenStreetMap contributors")
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("trials/", include("rasure_web.trials.urls")),
     path("patrol/", include("rasure_web.patrols.urls")),
+    path("dashboard/", include("rasure_web.dashboard.urls")),
 ]

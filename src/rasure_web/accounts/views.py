@@ -3,25 +3,18 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
 
 from rasure_web.accounts.roles import ADMIN, ANALYST, OFFICER, SUPERVISOR, has_role
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Analysts and supervisors land on the dashboard overview; officers on the patrol app."""
     if has_role(request.user, ANALYST, SUPERVISOR, ADMIN):
-        from rasure_web.crimes.models import CrimeRecord
-        from rasure_web.crimes.selectors import records_summary
+        from rasure_web.dashboard.views import overview
 
-        return render(
-            request,
-            "rasure/home.html",
-            {
-                "summary": records_summary(user=request.user),
-                "synthetic": CrimeRecord.objects.filter(source="synthetic").exists(),
-            },
-        )
+        return overview(request)
     if has_role(request.user, OFFICER):
-        return render(request, "rasure/officer_home.html")
+        return redirect("/patrol/")
     raise PermissionDenied("Your account has no role that can see this page. Ask an administrator.")

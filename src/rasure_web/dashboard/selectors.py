@@ -1,0 +1,457 @@
+"""Selectors (reads) for the dashboard. Every selector takes the acting user and checks the role here.
+
+Aggregates only, except :func:`hotspot_crimes`, which lists crime records (no people) and is
+logged in the access log by the view that shows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from rasure.geo import projected_to_lonlat
+from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
+from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
+from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
+
+DASHBOARD_ROLES = (ANALYST, SUPERVISOR, ADMIN)
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _day_name(d: Any) -> str:
+    try:
+        return DAY_NAMES[int(d)]
+    except (TypeError, ValueError, IndexError):
+        return str(d)
+
+
+def require_dashboard(user: Any) -> None:
+    if not has_role(user, *DASHBOARD_ROLES):
+        raise PermissionDenied("The dashboard is for analysts and supervisors.")
+
+
+@dataclass(frozen=True)
+class AreaChoice:
+    code: str
+    name: str
+    kind: str
+
+
+def area_choices(*, user: Any) -> list[AreaChoice]:
+    require_dashboard(user)
+    out = [AreaChoice("", "Whole force", "force")]
+    out += [
+        AreaChoice(a.code, a.name, a.kind) for a in Area.objects.filter(kind=Area.Kind.LPA).order_by("name")
+    ]
+    return out
+
+
+def _lsoas_in(area_code: str) -> list[str] | None:
+    if not area_code:
+        return None
+    return list(
+        Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent__code=area_code).values_list(
+            "code", flat=True
+        )
+    )
+
+
+def _sv_records(area_code: str = "") -> Any:
+    qs = CrimeRecord.objects.filter(serious_violence=True)
+    lsoas = _lsoas_in(area_code)
+    if lsoas is not None:
+        qs = qs.filter(lsoa_code__in=lsoas)
+    return qs
+
+
+def current_run(*, user: Any) -> AnalysisRun | None:
+    require_dashboard(user)
+    return AnalysisRun.objects.filter(is_current=True).first()
+
+
+def hotspots_for(*, user: Any, area_code: str = "", period: str = "") -> list[HotSpot]:
+    run = current_run(user=user)
+    if run is None:
+        return []
+    qs = run.hotspots.all()
+    if area_code:
+        qs = qs.filter(lpa_code=area_code)
+    if period:
+        qs = qs.filter(period=period)
+    return list(qs.order_by("period", "rank"))
+
+
+def monthly_series(*, user: Any, area_code: str = "") -> pd.DataFrame:
+    """Serious violence count and harm per month (of occurrence) for the last 24 months of data."""
+    require_dashboard(user)
+    qs = _sv_records(area_code)
+    last = qs.aggregate(m=Max("occurred_from"))["m"]
+    if last is None:
+        return pd.DataFrame(columns=["month", "count", "harm"])
+    start = (last - dt.timedelta(days=760)).replace(day=1)
+    rows = (
+        qs.filter(occurred_from__gte=start)
+        .annotate(month=TruncMonth("occurred_from"))
+        .values("month")
+        .annotate(count=Count("id"), harm=Sum("harm_days"))
+        .order_by("month")
+    )
+    df = pd.DataFrame(list(rows), columns=["month", "count", "harm"])
+    if not df.empty:
+        df["month"] = (
+            pd.to_datetime(df["month"], utc=True)
+            .dt.tz_convert(timezone.get_current_timezone())
+            .dt.strftime("%Y-%m")
+        )
+        df = df.groupby("month", as_index=False).sum()
+        df["harm"] = df["harm"].astype(float)
+    return df
+
+
+def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
+    """Last 12 months against the 12 before, from :func:`monthly_series`."""
+    if series.empty:
+        return {"count": 0, "harm": 0.0, "prev_count": 0, "prev_harm": 0.0, "change": None}
+    months = sorted(series["month"])
+    cur = set(months[-12:])
+    prev = set(months[-24:-12])
+    c = series[series["month"].isin(cur)]
+    p = series[series["month"].isin(prev)]
+    pc = int(p["count"].sum())
+    return {
+        "count": int(c["count"].sum()),
+        "harm": float(c["harm"].sum()),
+        "prev_count": pc,
+        "prev_harm": float(p["harm"].sum()),
+        "change": (int(c["count"].sum()) - pc) / pc if pc else None,
+        "months": len(cur),
+        "prev_months": len(prev),
+    }
+
+
+def hot_times_matrix(*, user: Any, area_code: str = "", months: int = 12) -> dict[str, Any]:
+    """7 × 24 aoristic matrix (day starting 06:00) of serious violence with known times."""
+    from rasure.hottimes import hot_times
+
+    require_dashboard(user)
+    qs = _sv_records(area_code)
+    last = qs.aggregate(m=Max("occurred_from"))["m"]
+    if last is None:
+        return {"rows": [], "n_used": 0, "n_month_only": 0}
+    qs = qs.filter(occurred_from__gte=last - dt.timedelta(days=30 * months))
+    rows = list(qs.values_list("occurred_from", "occurred_to", "time_precision"))
+    df = pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision"])
+    tz = timezone.get_current_timezone()
+    for c in ("occurred_from", "occurred_to"):
+        df[c] = pd.to_datetime(df[c], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    ht = hot_times(df, day_start_hour=6)
+    mat = ht.matrix
+    peak = float(mat.to_numpy().max()) or 1.0
+    out_rows = []
+    for day, row in mat.iterrows():
+        out_rows.append(
+            {"day": _day_name(day), "cells": [(float(v), float(v) / peak) for v in row.to_numpy()]}
+        )
+    return {
+        "rows": out_rows,
+        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(0, 6)]]
+        if len(mat.columns) == 24
+        else list(mat.columns),
+        "n_used": ht.n_used,
+        "n_month_only": ht.n_excluded_month_only,
+    }
+
+
+def freshness(*, user: Any) -> dict[str, Any]:
+    from rasure_web.crimes.selectors import records_summary
+
+    require_dashboard(user)
+    s = records_summary(user=user)
+    last = ImportRun.objects.filter(status=ImportRun.Status.OK).order_by("-finished_at").first()
+    rejected = ImportRun.objects.filter(status=ImportRun.Status.REJECTED).count()
+    return {**s, "last_import_run": last, "rejected_files": rejected}
+
+
+def hotspot_detail(*, user: Any, pk: int) -> HotSpot:
+    require_dashboard(user)
+    return HotSpot.objects.select_related("run").get(pk=pk)
+
+
+def _in_geofence(hs: HotSpot) -> Any:
+    geom = shapely.from_geojson(hs.geofence_geojson)
+    x0, y0, x1, y1 = geom.bounds
+    qs = CrimeRecord.objects.filter(
+        serious_violence=True, easting__gte=x0, easting__lte=x1, northing__gte=y0, northing__lte=y1
+    )
+    return qs, geom
+
+
+def hotspot_crimes(*, user: Any, hs: HotSpot, limit: int = 50) -> list[dict[str, Any]]:
+    """Serious-violence records inside the hot spot's geofence, newest first (no people)."""
+    require_dashboard(user)
+    qs, geom = _in_geofence(hs)
+    rows = list(
+        qs.order_by("-occurred_from").values(
+            "reference",
+            "occurred_from",
+            "time_precision",
+            "offence_description",
+            "category",
+            "location_text",
+            "weapon",
+            "harm_days",
+            "last_outcome",
+            "easting",
+            "northing",
+        )[: limit * 3]
+    )
+    inside = [r for r in rows if geom.covers(shapely.Point(r["easting"], r["northing"]))]
+    return inside[:limit]
+
+
+def hotspot_trend(*, user: Any, hs: HotSpot) -> pd.DataFrame:
+    """Monthly count and harm inside the geofence (all months in the data)."""
+    require_dashboard(user)
+    qs, geom = _in_geofence(hs)
+    rows = list(qs.values_list("occurred_from", "easting", "northing", "harm_days"))
+    df = pd.DataFrame(rows, columns=["t", "x", "y", "harm"])
+    if df.empty:
+        return pd.DataFrame(columns=["month", "count", "harm"])
+    keep = shapely.covers(geom, shapely.points(df["x"].to_numpy(), df["y"].to_numpy()))
+    df = df[keep]
+    df["month"] = (
+        pd.to_datetime(df["t"], utc=True).dt.tz_convert(timezone.get_current_timezone()).dt.strftime("%Y-%m")
+    )
+    out = df.groupby("month").agg(count=("t", "size"), harm=("harm", "sum")).reset_index()
+    out["harm"] = out["harm"].astype(float)
+    return out
+
+
+def hotspot_hot_times(*, user: Any, hs: HotSpot) -> dict[str, Any]:
+    from rasure.hottimes import hot_times
+
+    require_dashboard(user)
+    qs, geom = _in_geofence(hs)
+    rows = list(qs.values_list("occurred_from", "occurred_to", "time_precision", "easting", "northing"))
+    df = pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision", "x", "y"])
+    if df.empty:
+        return {"rows": [], "n_used": 0, "n_month_only": 0}
+    df = df[shapely.covers(geom, shapely.points(df["x"].to_numpy(), df["y"].to_numpy()))]
+    tz = timezone.get_current_timezone()
+    for c in ("occurred_from", "occurred_to"):
+        df[c] = pd.to_datetime(df[c], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    ht = hot_times(df, day_start_hour=6)
+    peak = float(ht.matrix.to_numpy().max()) or 1.0
+    return {
+        "rows": [
+            {"day": _day_name(d), "cells": [(float(v), float(v) / peak) for v in r.to_numpy()]}
+            for d, r in ht.matrix.iterrows()
+        ],
+        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(0, 6)]],
+        "n_used": ht.n_used,
+        "n_month_only": ht.n_excluded_month_only,
+    }
+
+
+# ----------------------------------------------------------------------------------------- map layers
+
+
+def _lonlat_geojson(geom: Any) -> dict[str, Any]:
+    g = shapely.transform(geom, lambda xy: np.column_stack(projected_to_lonlat(xy[:, 0], xy[:, 1])))
+    return json.loads(shapely.to_geojson(g))
+
+
+def map_areas(*, user: Any) -> dict[str, Any]:
+    require_dashboard(user)
+    feats = []
+    for a in Area.objects.exclude(geometry_geojson="").exclude(kind=Area.Kind.FORCE):
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": _lonlat_geojson(shapely.from_geojson(a.geometry_geojson)),
+                "properties": {"code": a.code, "name": a.name, "kind": a.kind},
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def map_hotspots(*, user: Any, area_code: str = "", period: str = "") -> dict[str, Any]:
+    feats = []
+    for h in hotspots_for(user=user, area_code=area_code, period=period):
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(h.geofence_lonlat_geojson),
+                "properties": {
+                    "id": h.pk,
+                    "code": h.code,
+                    "name": h.name,
+                    "rank": h.rank,
+                    "period": h.period,
+                    "count": round(h.count, 1),
+                    "harm": round(h.harm, 1),
+                    "persistence": h.persistence,
+                    "url": f"/dashboard/hotspots/{h.pk}/",
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def map_institutions(*, user: Any) -> dict[str, Any]:
+    require_dashboard(user)
+    feats = []
+    for i in Institution.objects.all():
+        lon, lat = projected_to_lonlat(np.array([i.easting]), np.array([i.northing]))
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [float(lon[0]), float(lat[0])]},
+                "properties": {"name": i.name, "type": i.type, "registered": True},
+            }
+        )
+    run = AnalysisRun.objects.filter(is_current=True).first()
+    for h in run.held_out if run else []:
+        e, n = h.get("easting"), h.get("northing")
+        if e is None or n is None:
+            continue
+        lon, lat = projected_to_lonlat(np.array([e]), np.array([n]))
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [float(lon[0]), float(lat[0])]},
+                "properties": {
+                    "name": (h.get("institution") or h.get("dominant_location") or "held out"),
+                    "reason": h.get("exclusion_reason", ""),
+                    "count": h.get("count"),
+                    "harm": h.get("harm"),
+                    "registered": False,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def map_crimes(
+    *,
+    user: Any,
+    bbox: tuple[float, float, float, float] | None,
+    zoom: int,
+    months: int = 12,
+    category: str = "",
+    daynight: str = "",
+    area_code: str = "",
+) -> dict[str, Any]:
+    """Crimes as points at high zoom, as counts in grid clusters at low zoom (server-side clustering)."""
+    require_dashboard(user)
+    qs = CrimeRecord.objects.filter(easting__isnull=False)
+    qs = qs.filter(serious_violence=True) if not category else qs.filter(category=category)
+    lsoas = _lsoas_in(area_code)
+    if lsoas is not None:
+        qs = qs.filter(lsoa_code__in=lsoas)
+    last = qs.aggregate(m=Max("occurred_from"))["m"]
+    if last is None:
+        return {"type": "FeatureCollection", "features": [], "properties": {"clustered": False}}
+    qs = qs.filter(occurred_from__gte=last - dt.timedelta(days=30.44 * months))
+    if bbox:
+        w, s, e, n = bbox
+        qs = qs.filter(lon__gte=w, lon__lte=e, lat__gte=s, lat__lte=n)
+    rows = list(
+        qs.values_list("lon", "lat", "occurred_from", "time_precision", "offence_description", "category")
+    )
+    df = pd.DataFrame(rows, columns=["lon", "lat", "t", "prec", "offence", "category"])
+    if daynight in ("day", "night") and not df.empty:
+        hours = pd.to_datetime(df["t"], utc=True).dt.tz_convert(timezone.get_current_timezone()).dt.hour
+        timed = df["prec"] == "minute"
+        day = hours.between(6, 17)
+        df = df[timed & (day if daynight == "day" else ~day)]
+    clustered = zoom < 15 and len(df) > 300
+    feats = []
+    if clustered:
+        size = 360 / 2**zoom * 0.25  # about a quarter of a 256-px tile
+        gx = np.floor(df["lon"] / size)
+        gy = np.floor(df["lat"] / size)
+        g = (
+            df.assign(gx=gx, gy=gy)
+            .groupby(["gx", "gy"])
+            .agg(n=("lon", "size"), lon=("lon", "mean"), lat=("lat", "mean"))
+        )
+        for r in g.itertuples():
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                    "properties": {"n": int(r.n)},
+                }
+            )
+    else:
+        for r in df.head(3000).itertuples():
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                    "properties": {"n": 1, "offence": r.offence or r.category},
+                }
+            )
+    return {
+        "type": "FeatureCollection",
+        "features": feats,
+        "properties": {"clustered": clustered, "records": int(len(df))},
+    }
+
+
+def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[bytes, list[list[float]]]:
+    """The kernel density surface of serious violence as a transparent PNG and its lon/lat bounds."""
+    from rasure.hotspots.density import kernel_density
+    from rasure_web.dashboard.png import heat_png
+
+    require_dashboard(user)
+    qs = _sv_records(area_code).filter(easting__isnull=False)
+    last = qs.aggregate(m=Max("occurred_from"))["m"]
+    if last is None:
+        return heat_png(np.zeros((1, 1))), [[0, 0], [0, 0]]
+    qs = qs.filter(occurred_from__gte=last - dt.timedelta(days=30.44 * months))
+    xy = np.array(list(qs.values_list("easting", "northing")), dtype=float)
+    x, y = xy[:, 0], xy[:, 1]
+    lo_x, hi_x = np.quantile(x, [0.005, 0.995])
+    lo_y, hi_y = np.quantile(y, [0.005, 0.995])
+    span = max(hi_x - lo_x, hi_y - lo_y, 1000.0)
+    cell = max(25.0, span / 400)
+    surf = kernel_density(
+        x,
+        y,
+        cell_size_m=cell,
+        bounds=(lo_x - 1000, lo_y - 1000, hi_x + 1000, hi_y + 1000),
+        bandwidth_m=max(150.0, 3 * cell),
+    )
+    d = surf.density
+    png = heat_png(d[::-1, :])  # row 0 of the image is the north edge
+    x0, y0 = surf.x0, surf.y0
+    x1 = x0 + d.shape[1] * surf.cell_size_m
+    y1 = y0 + d.shape[0] * surf.cell_size_m
+    lon, lat = projected_to_lonlat(np.array([x0, x1]), np.array([y0, y1]))
+    return png, [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
+
+
+def categories(*, user: Any) -> list[str]:
+    require_dashboard(user)
+    return list(
+        CrimeRecord.objects.exclude(category__isnull=True)
+        .values_list("category", flat=True)
+        .distinct()
+        .order_by("category")
+    )
+
+
+def sv_count_filter() -> Q:
+    return Q(serious_violence=True)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from rasure_web.dashboard import views
+
+app_name = "dashboard"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("map/", views.map_page, name="map"),
+    path("map/<str:layer>.json", views.map_data, name="map-data"),
+    path("hotspots/<int:pk>/", views.hotspot_page, name="hotspot"),
+    path("hotspots/<int:pk>/sheet/", views.briefing_sheet, name="briefing-sheet"),
+    path("export/hotspots.<str:fmt>", views.export_hotspots, name="export-hotspots"),
+]

@@ -1,0 +1,291 @@
+"""Dashboard pages for analysts and supervisors (D3, D4, D5, D7, S2). Views are thin: parse, select, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html import escape
+from typing import Any
+
+import pandas as pd
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+
+from rasure_web.accounts.access import access_log_record
+from rasure_web.dashboard import selectors as sel
+from rasure_web.dashboard.charts import line_chart
+
+
+def _area(request: HttpRequest) -> str:
+    return request.GET.get("area", "")[:64]
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    sel.require_dashboard(user)
+    area = _area(request)
+    series = sel.monthly_series(user=user, area_code=area)
+    yoy = sel.year_on_year(series)
+    chart = ""
+    if not series.empty:
+        last12 = series.tail(12).reset_index(drop=True)
+        prev = series.set_index("month")
+        prior = [prev["count"].get(f"{int(m[:4]) - 1}{m[4:]}", 0) for m in last12["month"]]
+        prior_h = [prev["harm"].get(f"{int(m[:4]) - 1}{m[4:]}", 0) for m in last12["month"]]
+        df = last12.assign(prior=prior, prior_harm=prior_h)
+        chart = line_chart(
+            df,
+            x="month",
+            ys=[("count", "Last 12 months", "#0b3d91"), ("prior", "Same months a year before", "#8a94a6")],
+            title="Serious violence per month",
+        )
+        harm_chart = line_chart(
+            df,
+            x="month",
+            ys=[("harm", "Harm, last 12 months", "#c8102e"), ("prior_harm", "Harm, year before", "#8a94a6")],
+            title="Harm (CCHI days) per month",
+        )
+    else:
+        harm_chart = ""
+    run = sel.current_run(user=user)
+    ctx = {
+        "areas": sel.area_choices(user=user),
+        "area": area,
+        "yoy": yoy,
+        "chart": mark_safe(chart),
+        "harm_chart": mark_safe(harm_chart),
+        "run": run,
+        "hotspots": sel.hotspots_for(user=user, area_code=area)[:20],
+        "conc_rows": _conc_rows(run),
+        "synthetic": _synthetic(),
+        "hot_times": sel.hot_times_matrix(user=user, area_code=area),
+        "fresh": sel.freshness(user=user),
+        "series_rows": series.tail(24).to_dict("records"),
+    }
+    return render(request, "dashboard/overview.html", ctx)
+
+
+def _synthetic() -> bool:
+    from rasure_web.crimes.models import CrimeRecord
+
+    return CrimeRecord.objects.filter(source="synthetic").exists()
+
+
+def _conc_rows(run: Any) -> list[dict[str, Any]]:
+    if run is None:
+        return []
+    rows = []
+    cell = (
+        f"{run.params.get('cell_size_m', 150):.0f} m"
+        if run.params.get("shape", "square") == "square"
+        else "hex"
+    )
+    for period, c in run.summary.get("concentration", {}).items():
+        half = float(c["places_for_shares"].get("0.5", 0))
+        rows.append(
+            {
+                "period": period,
+                "half_pct": 100 * half,
+                "n_half": round(half * c["n_places"]),
+                "n_places": c["n_places"],
+                "top1_pct": 100 * float(c["top_shares"].get("0.01", 0)),
+                "cell": cell,
+            }
+        )
+    return rows
+
+
+@login_required
+def map_page(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    sel.require_dashboard(user)
+    from django.conf import settings
+
+    return render(
+        request,
+        "dashboard/map.html",
+        {
+            "areas": sel.area_choices(user=user),
+            "categories": sel.categories(user=user),
+            "tiles": getattr(settings, "RASURE_MAP_TILES", ""),
+            "tiles_attribution": getattr(settings, "RASURE_MAP_ATTRIBUTION", ""),
+            "run": sel.current_run(user=user),
+        },
+    )
+
+
+@login_required
+def map_data(request: HttpRequest, layer: str) -> HttpResponse:
+    user = request.user
+    area = _area(request)
+    if layer == "areas":
+        return JsonResponse(sel.map_areas(user=user))
+    if layer == "hotspots":
+        return JsonResponse(sel.map_hotspots(user=user, area_code=area, period=request.GET.get("period", "")))
+    if layer == "institutions":
+        return JsonResponse(sel.map_institutions(user=user))
+    if layer == "crimes":
+        bbox = None
+        if request.GET.get("bbox"):
+            w, s, e, n = (float(v) for v in request.GET["bbox"].split(",")[:4])
+            bbox = (w, s, e, n)
+        return JsonResponse(
+            sel.map_crimes(
+                user=user,
+                bbox=bbox,
+                zoom=int(request.GET.get("zoom", "12")),
+                months=int(request.GET.get("months", "12")),
+                category=request.GET.get("category", ""),
+                daynight=request.GET.get("daynight", ""),
+                area_code=area,
+            )
+        )
+    if layer == "density":
+        png, bounds = sel.density_png(user=user, months=int(request.GET.get("months", "12")), area_code=area)
+        if request.GET.get("format") == "bounds":
+            return JsonResponse({"bounds": bounds})
+        return HttpResponse(png, content_type="image/png")
+    return JsonResponse({"error": f"unknown layer {layer!r}"}, status=404)
+
+
+@login_required
+def hotspot_page(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    hs = sel.hotspot_detail(user=user, pk=pk)
+    access_log_record(
+        user=user, action="view", resource="hotspot_crimes", object_ref=hs.code, request=request
+    )
+    trend = sel.hotspot_trend(user=user, hs=hs)
+    ctx: dict[str, Any] = {
+        "hs": hs,
+        "trend": mark_safe(
+            line_chart(
+                trend,
+                x="month",
+                ys=[("count", "Crimes per month", "#0b3d91")],
+                title=f"Serious violence per month in {hs.code}",
+            )
+        ),
+        "hot_times": sel.hotspot_hot_times(user=user, hs=hs),
+        "crimes": sel.hotspot_crimes(user=user, hs=hs, limit=500 if request.GET.get("all") else 50),
+        "all_crimes": bool(request.GET.get("all")),
+        "geofence": hs.geofence_lonlat_geojson,
+        "extra": _hotspot_extras(user=user, hs=hs, request=request),
+    }
+    return render(request, "dashboard/hotspot.html", ctx)
+
+
+def _hotspot_extras(*, user: Any, hs: Any, request: HttpRequest) -> dict[str, Any]:
+    """Briefing, trial arm and patrol history from the trials and patrols apps, when they provide them."""
+    out: dict[str, Any] = {}
+    try:
+        from rasure_web.dashboard.integrations import hotspot_integrations
+    except ImportError:
+        return out
+    return hotspot_integrations(user=user, hs=hs, request=request)
+
+
+# ------------------------------------------------------------------------------------------- exports
+
+
+def _export_rows(user: Any, area: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": h.code,
+            "name": h.name,
+            "period": h.period,
+            "rank": h.rank,
+            "count": round(h.count, 1),
+            "harm_cchi_days": round(h.harm, 1),
+            "gi_z": round(h.gi_z or 0, 2),
+            "gi_q": h.gi_q,
+            "persistence": h.persistence,
+            "institution_share": round(h.institution_share, 3),
+            "patrol_areas": h.patrol_areas,
+            "lpa": h.lpa_code,
+            "lon": round(h.lon, 6),
+            "lat": round(h.lat, 6),
+            "why_hot": " ".join(h.facts),
+        }
+        for h in sel.hotspots_for(user=user, area_code=area)
+    ]
+
+
+@login_required
+def export_hotspots(request: HttpRequest, fmt: str) -> HttpResponse:
+    user = request.user
+    area = _area(request)
+    rows = _export_rows(user, area)
+    access_log_record(
+        user=user, action="export", resource="hotspots", object_ref=f"{fmt} {area}".strip(), request=request
+    )
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["code"])
+        w.writeheader()
+        w.writerows(rows)
+        resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    elif fmt == "geojson":
+        gj = sel.map_hotspots(user=user, area_code=area)
+        by_code = {r["code"]: r for r in rows}
+        for f in gj["features"]:
+            f["properties"] = by_code.get(f["properties"]["code"], f["properties"])
+        resp = HttpResponse(json.dumps(gj), content_type="application/geo+json")
+    elif fmt == "kml":
+        resp = HttpResponse(
+            _kml(sel.map_hotspots(user=user, area_code=area), rows),
+            content_type="application/vnd.google-earth.kml+xml",
+        )
+    else:
+        return HttpResponse("Unknown format: use csv, geojson or kml.", status=404, content_type="text/plain")
+    resp["Content-Disposition"] = f'attachment; filename="rasure-hotspots.{fmt}"'
+    return resp
+
+
+def _kml(gj: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    by_code = {r["code"]: r for r in rows}
+    marks = []
+    for f in gj["features"]:
+        p = f["properties"]
+        ring = (
+            f["geometry"]["coordinates"][0]
+            if f["geometry"]["type"] == "Polygon"
+            else f["geometry"]["coordinates"][0][0]
+        )
+        coords = " ".join(f"{x:.6f},{y:.6f},0" for x, y in ring)
+        desc = escape(by_code.get(p["code"], {}).get("why_hot", ""))
+        marks.append(
+            f"<Placemark><name>{escape(p['code'])} {escape(p['name'])}</name><description>{desc}</description>"
+            f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{coords}</coordinates></LinearRing>"
+            f"</outerBoundaryIs></Polygon></Placemark>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"<name>Rasure hot spots</name>{''.join(marks)}</Document></kml>"
+    )
+
+
+@login_required
+def briefing_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    hs = sel.hotspot_detail(user=user, pk=pk)
+    access_log_record(
+        user=user, action="export", resource="briefing_sheet", object_ref=hs.code, request=request
+    )
+    return render(
+        request,
+        "dashboard/briefing_sheet.html",
+        {
+            "hs": hs,
+            "hot_times": sel.hotspot_hot_times(user=user, hs=hs),
+            "extra": _hotspot_extras(user=user, hs=hs, request=request),
+        },
+    )
+
+
+def series_table(series: pd.DataFrame) -> list[dict[str, Any]]:
+    return series.to_dict("records")

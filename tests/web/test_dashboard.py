@@ -1,0 +1,99 @@
+"""Dashboard pages: access by role, layers, exports, and the access log."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from rasure.hotspots.analysis import HotspotParams
+from rasure_web.accounts.models import AccessLog
+from rasure_web.analysis.models import HotSpot
+from rasure_web.analysis.services import hotspots_build
+from rasure_web.crimes.services import synthetic_city_load
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def city() -> None:
+    synthetic_city_load(scale=0.3)
+    hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+
+
+def _client(role: str) -> Client:
+    u = User.objects.create_user(username=f"t-{role}", password="a-long-test-password")
+    u.groups.add(Group.objects.get(name=role))
+    c = Client()
+    c.force_login(u)
+    return c
+
+
+@pytest.mark.parametrize("role", ["officer", "partner"])
+def test_dashboard_refused_to_officers_and_partners(city: None, role: str) -> None:
+    c = _client(role)
+    for url in (
+        "/dashboard/",
+        "/dashboard/map/",
+        "/dashboard/map/crimes.json",
+        "/dashboard/export/hotspots.csv",
+        f"/dashboard/hotspots/{HotSpot.objects.first().pk}/",
+    ):
+        assert c.get(url).status_code == 403, url
+
+
+def test_overview_and_map_layers(city: None) -> None:
+    c = _client("analyst")
+    page = c.get("/dashboard/").content.decode()
+    for text in (
+        "Serious violence overview",
+        "Law of concentration",
+        "Top hot spots",
+        "Hot times",
+        "Synthetic",
+        "approximate",
+        "Mon",
+    ):
+        assert text in page, text
+    assert c.get("/dashboard/map/").status_code == 200
+    areas = c.get("/dashboard/map/areas.json").json()
+    assert {f["properties"]["kind"] for f in areas["features"]} == {"lpa", "neighbourhood"}
+    hs = c.get("/dashboard/map/hotspots.json?period=night").json()
+    assert hs["features"] and {f["properties"]["period"] for f in hs["features"]} == {"night"}
+    inst = c.get("/dashboard/map/institutions.json").json()
+    assert any("HMP" in f["properties"]["name"] for f in inst["features"])
+    low = c.get("/dashboard/map/crimes.json?zoom=11").json()
+    assert (
+        low["properties"]["clustered"]
+        and sum(f["properties"]["n"] for f in low["features"]) == low["properties"]["records"]
+    )
+    one = hs["features"][0]["geometry"]["coordinates"][0][0]
+    bbox = f"{one[0] - 0.01},{one[1] - 0.01},{one[0] + 0.01},{one[1] + 0.01}"
+    high = c.get(f"/dashboard/map/crimes.json?zoom=17&bbox={bbox}").json()
+    assert not high["properties"]["clustered"] and all(f["properties"]["n"] == 1 for f in high["features"])
+    night = c.get("/dashboard/map/crimes.json?zoom=11&daynight=night").json()
+    assert 0 < night["properties"]["records"] < low["properties"]["records"]
+    png = c.get("/dashboard/map/density.json")
+    assert png["Content-Type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(c.get("/dashboard/map/density.json?format=bounds").json()["bounds"]) == 2
+
+
+def test_hotspot_page_logs_access_and_exports(city: None) -> None:
+    c = _client("supervisor")
+    hs = HotSpot.objects.get(period="night", rank=1)
+    page = c.get(f"/dashboard/hotspots/{hs.pk}/").content.decode()
+    assert "Why it is hot" in page and hs.facts[0][:30] in page and "Crimes in the hot spot" in page
+    assert AccessLog.objects.filter(
+        resource="hotspot_crimes", object_ref=hs.code, username="t-supervisor"
+    ).exists()
+    csv = c.get("/dashboard/export/hotspots.csv").content.decode().splitlines()
+    assert csv[0].startswith("code,name,period,rank") and len(csv) == HotSpot.objects.count() + 1
+    gj = json.loads(c.get("/dashboard/export/hotspots.geojson").content)
+    assert gj["features"][0]["properties"]["why_hot"]
+    kml = c.get("/dashboard/export/hotspots.kml").content.decode()
+    assert kml.count("<Placemark>") == HotSpot.objects.count() and "<coordinates>" in kml
+    assert AccessLog.objects.filter(action="export", resource="hotspots").count() == 3
+    sheet = c.get(f"/dashboard/hotspots/{hs.pk}/sheet/").content.decode()
+    assert "Hot-spot briefing" in sheet and "OFFICIAL-SENSITIVE" in sheet
