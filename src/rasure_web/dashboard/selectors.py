@@ -164,7 +164,7 @@ def hot_times_matrix(*, user: Any, area_code: str = "", months: int = 12) -> dic
         )
     return {
         "rows": out_rows,
-        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(0, 6)]]
+        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(6)]]
         if len(mat.columns) == 24
         else list(mat.columns),
         "n_used": ht.n_used,
@@ -257,7 +257,7 @@ def hotspot_hot_times(*, user: Any, hs: HotSpot) -> dict[str, Any]:
             {"day": _day_name(d), "cells": [(float(v), float(v) / peak) for v in r.to_numpy()]}
             for d, r in ht.matrix.iterrows()
         ],
-        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(0, 6)]],
+        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(6)]],
         "n_used": ht.n_used,
         "n_month_only": ht.n_excluded_month_only,
     }
@@ -406,7 +406,7 @@ def map_crimes(
     return {
         "type": "FeatureCollection",
         "features": feats,
-        "properties": {"clustered": clustered, "records": int(len(df))},
+        "properties": {"clustered": clustered, "records": len(df)},
     }
 
 
