@@ -49,3 +49,12 @@ def _access_log_trigger_allows_test_flush(request: pytest.FixtureRequest) -> Ite
     yield
     if connection.vendor == "sqlite":
         _append_only.remove(connection)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Dashboard aggregates are cached by data version; test databases reuse primary keys, so start clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

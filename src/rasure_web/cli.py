@@ -37,6 +37,12 @@ def _progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _warm_dashboard() -> None:
+    from rasure_web.dashboard.selectors import warm_cache
+
+    warm_cache()
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     if getattr(args, "print_template", False):
         from rasure.ingest.mapped import template_path
@@ -61,6 +67,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             paths=args.paths, mapping=args.mapping, username=user, progress=_progress
         )
     rejected = [r for r in reports if not r.ok]
+    _warm_dashboard()
     if args.errors_out:
         n = services.write_errors_out(reports, args.errors_out)
         print(f"{n} rejected row(s) written to {args.errors_out}", file=sys.stderr)

@@ -124,6 +124,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     from rasure_web.analysis.services import hotspots_build
 
     run = hotspots_build(username=os.environ.get("USER", ""), params=_params(args))
+    from rasure_web.cli import _warm_dashboard
+
+    _warm_dashboard()
     print(
         f"Analysis run {run.pk}: {run.hotspots.count()} hot spots, window {run.window_start} to {run.window_end}, "
         f"{run.records_in_window:,} records, input {run.input_sha256[:12]}, version {run.version}"

@@ -63,6 +63,13 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     if hotspots_build_demo is not None:
         print("Building hot spots ...", flush=True)
         print("  " + hotspots_build_demo(), flush=True)
+        from rasure_web.trials.services import trial_demo_commit
+
+        print("Committing a demonstration trial (synthetic, starts today) ...", flush=True)
+        print("  " + trial_demo_commit(), flush=True)
+    from rasure_web.dashboard.selectors import warm_cache
+
+    warm_cache()
     ensure_demo_users()
     base = f"http://{host}:{port}"
     print("\n" + "=" * 72)

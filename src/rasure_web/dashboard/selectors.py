@@ -35,6 +35,49 @@ def _day_name(d: Any) -> str:
         return str(d)
 
 
+def data_version() -> str:
+    """Changes whenever the data behind the dashboard changes (an import, a harm table, a hot-spot run)."""
+    from rasure_web.crimes.models import HarmTableInfo
+
+    last_import = ImportRun.objects.aggregate(m=Max("pk"))["m"]
+    harm = HarmTableInfo.objects.aggregate(m=Max("loaded_at"))["m"]
+    run = AnalysisRun.objects.aggregate(m=Max("pk"))["m"]
+    return f"{last_import}:{harm}:{run}"
+
+
+def _cached(key: str, compute: Any, timeout: int = 3600) -> Any:
+    """Aggregates over all records are recomputed only when the data change (see :func:`data_version`)."""
+    from django.core.cache import cache
+
+    full = f"rasure-dash:{data_version()}:{key}"
+    value = cache.get(full)
+    if value is None:
+        value = compute()
+        cache.set(full, value, timeout)
+    return value
+
+
+def warm_cache() -> None:
+    """Compute the cached aggregates now (called after imports and hot-spot builds), so the first
+    person to open the dashboard does not wait for them."""
+    from rasure_web.crimes.selectors import records_summary
+
+    codes = ["", *Area.objects.filter(kind=Area.Kind.LPA).values_list("code", flat=True)]
+    _cached("summary", lambda: records_summary())
+    for code in codes:
+        _cached(f"series:{code}", lambda c=code: _monthly_series(c))
+        _cached(f"hottimes:{code}:12", lambda c=code: _hot_times_matrix(c, 12))
+    _cached(
+        "categories",
+        lambda: list(
+            CrimeRecord.objects.exclude(category__isnull=True)
+            .values_list("category", flat=True)
+            .distinct()
+            .order_by("category")
+        ),
+    )
+
+
 def require_dashboard(user: Any) -> None:
     if not has_role(user, *DASHBOARD_ROLES):
         raise PermissionDenied("The dashboard is for analysts and supervisors.")
@@ -94,6 +137,10 @@ def hotspots_for(*, user: Any, area_code: str = "", period: str = "") -> list[Ho
 def monthly_series(*, user: Any, area_code: str = "") -> pd.DataFrame:
     """Serious violence count and harm per month (of occurrence) for the last 24 months of data."""
     require_dashboard(user)
+    return _cached(f"series:{area_code}", lambda: _monthly_series(area_code))  # type: ignore[no-any-return]
+
+
+def _monthly_series(area_code: str) -> pd.DataFrame:
     qs = _sv_records(area_code)
     last = qs.aggregate(m=Max("occurred_from"))["m"]
     if last is None:
@@ -141,9 +188,13 @@ def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
 
 def hot_times_matrix(*, user: Any, area_code: str = "", months: int = 12) -> dict[str, Any]:
     """7 × 24 aoristic matrix (day starting 06:00) of serious violence with known times."""
+    require_dashboard(user)
+    return _cached(f"hottimes:{area_code}:{months}", lambda: _hot_times_matrix(area_code, months))  # type: ignore[no-any-return]
+
+
+def _hot_times_matrix(area_code: str, months: int) -> dict[str, Any]:
     from rasure.hottimes import hot_times
 
-    require_dashboard(user)
     qs = _sv_records(area_code)
     last = qs.aggregate(m=Max("occurred_from"))["m"]
     if last is None:
@@ -176,7 +227,7 @@ def freshness(*, user: Any) -> dict[str, Any]:
     from rasure_web.crimes.selectors import records_summary
 
     require_dashboard(user)
-    s = records_summary(user=user)
+    s = _cached("summary", lambda: records_summary(user=user))
     last = ImportRun.objects.filter(status=ImportRun.Status.OK).order_by("-finished_at").first()
     rejected = ImportRun.objects.filter(status=ImportRun.Status.REJECTED).count()
     return {**s, "last_import_run": last, "rejected_files": rejected}
@@ -445,11 +496,14 @@ def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[by
 
 def categories(*, user: Any) -> list[str]:
     require_dashboard(user)
-    return list(
-        CrimeRecord.objects.exclude(category__isnull=True)
-        .values_list("category", flat=True)
-        .distinct()
-        .order_by("category")
+    return _cached(  # type: ignore[no-any-return]
+        "categories",
+        lambda: list(
+            CrimeRecord.objects.exclude(category__isnull=True)
+            .values_list("category", flat=True)
+            .distinct()
+            .order_by("category")
+        ),
     )
 
 
