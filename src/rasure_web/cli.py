@@ -140,6 +140,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     call_command("collectstatic", interactive=False, verbosity=0)
     argv = [
+        sys.executable,
+        "-m",
         "gunicorn",
         "rasure_web.wsgi:application",
         "--bind",
@@ -152,7 +154,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "120",
     ]
     print(f"Rasure serving on http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
-    os.execvp(argv[0], argv)
+    os.execv(argv[0], argv)
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
