@@ -143,6 +143,7 @@ def _existing(cur: Any, frame: pd.DataFrame) -> pd.DataFrame:
         with cur.cursor.copy("COPY tmp_keys FROM STDIN") as copy:
             for k in keys:
                 copy.write_row(k)
+        cur.execute("ANALYZE tmp_keys")  # temp tables have no statistics: without them the join plan is quadratic
     else:
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS tmp_keys (source text, reference text)")
         cur.execute("DELETE FROM tmp_keys")
@@ -236,6 +237,7 @@ def apply_outcomes(outcomes: pd.DataFrame, *, run_id: int) -> tuple[int, int]:
             with cur.cursor.copy("COPY tmp_outcome FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+            cur.execute("ANALYZE tmp_outcome")
             cur.execute(
                 "SELECT COUNT(*) FROM tmp_outcome t LEFT JOIN crime_record c "
                 "ON c.source = t.source AND c.reference = t.reference WHERE c.id IS NULL"
