@@ -31,24 +31,37 @@ def shared_data() -> Path:
     return path
 
 
+_SQLITE_TRIGGERS: dict[str, str] = {}
+
+
 @pytest.fixture(autouse=True)
-def _access_log_trigger_allows_test_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+def _triggers_allow_test_flush(request: pytest.FixtureRequest) -> Iterator[None]:
     """Transactional tests end with Django flushing every table. On SQLite that is a DELETE, which
-    the access log's append-only trigger refuses (on PostgreSQL flush is a TRUNCATE, which row
-    triggers do not see). Drop the SQLite triggers just for the flush, and put them back."""
+    our protective triggers refuse (append-only access log, committed trials). On PostgreSQL flush
+    is a TRUNCATE, which row triggers do not see. So on SQLite: drop the triggers just for the
+    flush, remember their SQL, and put them back before the next database test."""
     marker = request.node.get_closest_marker("django_db")
-    if marker is None or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+    if marker is None:
         yield
         return
-    request.getfixturevalue("transactional_db")
+    transactional = bool(marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    request.getfixturevalue("transactional_db" if transactional else "db")
     from django.db import connection
 
-    from rasure_web.accounts.migrations import _append_only
-
-    _append_only.install(connection)
+    if connection.vendor == "sqlite" and _SQLITE_TRIGGERS:
+        with connection.cursor() as cur:
+            cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            present = {r[0] for r in cur.fetchall()}
+            for name, sql in _SQLITE_TRIGGERS.items():
+                if name not in present:
+                    cur.execute(sql)
     yield
-    if connection.vendor == "sqlite":
-        _append_only.remove(connection)
+    if transactional and connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            for name, sql in cur.fetchall():
+                _SQLITE_TRIGGERS[name] = sql
+                cur.execute(f'DROP TRIGGER IF EXISTS "{name}"')
 
 
 @pytest.fixture(autouse=True)

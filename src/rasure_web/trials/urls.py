@@ -1,4 +1,10 @@
 from django.urls import path
 
+from rasure_web.trials import views
+
 app_name = "trials"
-urlpatterns: list[path] = []  # type: ignore[valid-type]
+urlpatterns = [
+    path("", views.trial_list, name="list"),
+    path("<int:trial_id>/", views.trial_detail, name="detail"),
+    path("<int:trial_id>/commitment.json", views.trial_commitment, name="commitment"),
+]

@@ -1,0 +1,31 @@
+"""Read-only trial pages for analysts, supervisors and administrators (officers get 403)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from rasure_web.trials import selectors, services
+
+
+@login_required
+def trial_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "trials/trial_list.html", {"trials": selectors.trial_list_for(user=request.user)})
+
+
+@login_required
+def trial_detail(request: HttpRequest, trial_id: int) -> HttpResponse:
+    return render(
+        request, "trials/trial_detail.html", selectors.trial_detail_for(user=request.user, trial_id=trial_id)
+    )
+
+
+@login_required
+def trial_commitment(request: HttpRequest, trial_id: int) -> HttpResponse:
+    """The commitment document to publish (no seed, no schedule)."""
+    detail = selectors.trial_detail_for(user=request.user, trial_id=trial_id)
+    doc = services.trial_commitment(trial=detail["trial"]).to_json()
+    response = HttpResponse(doc + "\n", content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="trial-{trial_id}-commitment.json"'
+    return response
