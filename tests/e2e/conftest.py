@@ -63,3 +63,20 @@ def phone(browser: Any) -> Iterator[Any]:
     p = ctx.new_page()
     yield p
     ctx.close()
+
+
+def make_user(role: str, *, username: str | None = None) -> Any:
+    """A user in the role's group whose password is the demo one (``rasure-demo-<role>``)."""
+    from django.contrib.auth.models import Group, User
+
+    u = User.objects.create_user(username=username or role, password=f"rasure-demo-{role}")
+    u.groups.add(Group.objects.get_or_create(name=role)[0])
+    return u
+
+
+def login(page: Any, base: str, role: str, *, username: str | None = None) -> None:
+    """Sign in through the real login form."""
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username or role)
+    page.get_by_label("Password").fill(f"rasure-demo-{role}")
+    page.get_by_role("button", name="Sign in").click()

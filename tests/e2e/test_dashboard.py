@@ -6,35 +6,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.test import override_settings
 
 from rasure.hotspots.analysis import HotspotParams
 from rasure_web.analysis.services import hotspots_build
 from rasure_web.crimes.services import synthetic_city_load
+from tests.e2e.conftest import login, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-
-def _user(role: str) -> None:
-    u = User.objects.create_user(username=role, password=f"rasure-demo-{role}")
-    u.groups.add(Group.objects.get_or_create(name=role)[0])
-
-
-def _login(page: Any, base: str, role: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(role)
-    page.get_by_label("Password").fill(f"rasure-demo-{role}")
-    page.get_by_role("button", name="Sign in").click()
 
 
 @override_settings(RASURE_MAP_TILES="")  # no tile server here: the map must still show data
 def test_analyst_filters_map_and_opens_hotspot(page: Any, live_server: Any) -> None:
     synthetic_city_load(scale=0.3)
     hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
-    _user("analyst")
-    _login(page, live_server.url, "analyst")
+    make_user("analyst")
+    login(page, live_server.url, "analyst")
     page.get_by_role("heading", name="Serious violence overview").wait_for()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "dashboard-overview.png"), full_page=True)
@@ -54,7 +42,7 @@ def test_analyst_filters_map_and_opens_hotspot(page: Any, live_server: Any) -> N
 
 
 def test_officer_is_refused_the_dashboard(page: Any, live_server: Any) -> None:
-    _user("officer")
-    _login(page, live_server.url, "officer")
+    make_user("officer")
+    login(page, live_server.url, "officer")
     resp = page.goto(f"{live_server.url}/dashboard/")
     assert resp is not None and resp.status == 403

@@ -6,37 +6,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+
+from tests.e2e.conftest import login, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-def _make(role: str) -> None:
-    u = User.objects.create_user(username=role, password=f"rasure-demo-{role}")
-    u.groups.add(Group.objects.get_or_create(name=role)[0])
-
-
-def _login(page: Any, base: str, role: str) -> None:
-    page.goto(f"{base}/")
-    page.get_by_label("Username").fill(role)
-    page.get_by_label("Password").fill(f"rasure-demo-{role}")
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_analyst_signs_in_and_sees_overview(page: Any, live_server: Any) -> None:
-    _make("analyst")
+    make_user("analyst")
     page.goto(f"{live_server.url}/")
     assert "/accounts/login/" in page.url
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "login.png"))
-    _login(page, live_server.url, "analyst")
+    login(page, live_server.url, "analyst")
     page.get_by_role("heading", name="Serious violence overview").wait_for()
     page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
 
 
 def test_wrong_password_is_refused(page: Any, live_server: Any) -> None:
-    _make("analyst")
+    make_user("analyst")
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("analyst")
     page.get_by_label("Password").fill("wrong")
