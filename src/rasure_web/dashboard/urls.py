@@ -9,5 +9,7 @@ urlpatterns = [
     path("map/<str:layer>.json", views.map_data, name="map-data"),
     path("hotspots/<int:pk>/", views.hotspot_page, name="hotspot"),
     path("hotspots/<int:pk>/sheet/", views.briefing_sheet, name="briefing-sheet"),
+    path("hotspots/<int:pk>/briefing/", views.briefing_edit, name="briefing-edit"),
+    path("patrols/", views.patrols_page, name="patrols"),
     path("export/hotspots.<str:fmt>", views.export_hotspots, name="export-hotspots"),
 ]

@@ -189,6 +189,33 @@ def _hotspot_extras(*, user: Any, hs: Any, request: HttpRequest) -> dict[str, An
     return hotspot_integrations(user=user, hs=hs, request=request)
 
 
+@login_required
+def briefing_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.shortcuts import redirect
+
+    from rasure_web.dashboard.integrations import BriefingForm
+    from rasure_web.patrols.services import briefing_update
+
+    hs = sel.hotspot_detail(user=request.user, pk=pk)
+    if request.method != "POST":
+        return redirect(f"/dashboard/hotspots/{hs.pk}/#briefing")
+    form = BriefingForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Invalid briefing: " + form.errors.as_text(), status=400, content_type="text/plain")
+    briefing_update(user=request.user, hotspot_id=hs.pk, **form.cleaned_data)
+    return redirect(f"/dashboard/hotspots/{hs.pk}/?saved=1#briefing")
+
+
+@login_required
+def patrols_page(request: HttpRequest) -> HttpResponse:
+    from rasure_web.dashboard.integrations import patrol_monitoring
+
+    sel.require_dashboard(request.user)
+    access_log_record(user=request.user, action="view", resource="patrol_monitoring", request=request)
+    weeks = max(1, min(52, int(request.GET.get("weeks", "8") or 8)))
+    return render(request, "dashboard/patrols.html", {"m": patrol_monitoring(weeks=weeks, lpa=_area(request))})
+
+
 # ------------------------------------------------------------------------------------------- exports
 
 
