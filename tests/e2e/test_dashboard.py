@@ -46,3 +46,39 @@ def test_officer_is_refused_the_dashboard(page: Any, live_server: Any) -> None:
     login(page, live_server.url, "officer")
     resp = page.goto(f"{live_server.url}/dashboard/")
     assert resp is not None and resp.status == 403
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_briefing_edited_in_dashboard_shows_in_patrol_app(browser: Any, page: Any, live_server: Any) -> None:
+    """Issue 6: an analyst edits a hot spot's briefing; an officer opening the patrol app reads it."""
+    from rasure_web.analysis.models import HotSpot
+    from rasure_web.patrols.selectors import hotspots_nearest
+
+    synthetic_city_load(scale=0.3)
+    hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    make_user("analyst")
+    officer = make_user("officer")
+    listed = hotspots_nearest(user=officer, lat=51.43, lon=-1.13, limit=50).hotspots
+    hs = HotSpot.objects.get(pk=listed[0]["id"])  # on the officer's list at this hour
+
+    login(page, live_server.url, "analyst")
+    page.goto(f"{live_server.url}/dashboard/hotspots/{hs.pk}/")
+    page.get_by_label("Background").fill("Fights at the taxi rank when the bars close (synthetic).")
+    page.get_by_label("Point of contact").fill("PS Synthetic Rowan")
+    page.get_by_role("button", name="Save briefing").click()
+    page.get_by_text("Saved. Officers see it in the patrol app.").wait_for()
+
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                              geolocation={"latitude": hs.lat, "longitude": hs.lon, "accuracy": 10},
+                              permissions=["geolocation"], locale="en-GB")
+    phone = ctx.new_page()
+    try:
+        login(phone, live_server.url, "officer")
+        phone.goto(f"{live_server.url}/patrol/")
+        spot = phone.locator("ol.spots > li").filter(has_text=hs.name).first
+        spot.get_by_role("button").click()
+        phone.get_by_role("heading", name="Why it is a hot spot").wait_for()
+        body = phone.locator("main").inner_text()
+        assert "Fights at the taxi rank when the bars close" in body and "PS Synthetic Rowan" in body
+    finally:
+        ctx.close()
