@@ -21,7 +21,7 @@ def test_python_blocks_run(doc: str, capsys: pytest.CaptureFixture[str]) -> None
     os.chdir(ROOT)
     try:
         for block in blocks:
-            exec(compile(block, f"{doc}", "exec"), namespace)  # noqa: S102 - our own documentation
+            exec(compile(block, f"{doc}", "exec"), namespace)
     finally:
         os.chdir(cwd)
     assert "hot cells" in capsys.readouterr().out

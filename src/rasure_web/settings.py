@@ -145,6 +145,10 @@ STORAGES = {
 RASURE_MAP_TILES = os.environ.get("RASURE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 RASURE_MAP_ATTRIBUTION = os.environ.get("RASURE_MAP_ATTRIBUTION", "© OpenStreetMap contributors")
 
+# Tests only: the patrol app stamps positions with the page's (simulated) clock so browser tests can
+# walk through a geofence in seconds. Ignored when RASURE_ENV=production.
+RASURE_PATROL_SIMULATION = False
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -68,9 +68,14 @@ def test_briefing_edited_in_dashboard_shows_in_patrol_app(browser: Any, page: An
     page.get_by_role("button", name="Save briefing").click()
     page.get_by_text("Saved. Officers see it in the patrol app.").wait_for()
 
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                              geolocation={"latitude": hs.lat, "longitude": hs.lon, "accuracy": 10},
-                              permissions=["geolocation"], locale="en-GB")
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        geolocation={"latitude": hs.lat, "longitude": hs.lon, "accuracy": 10},
+        permissions=["geolocation"],
+        locale="en-GB",
+    )
     phone = ctx.new_page()
     try:
         login(phone, live_server.url, "officer")

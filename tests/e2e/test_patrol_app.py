@@ -84,6 +84,16 @@ def _geo(context: Any, f: Fix) -> None:
     context.set_geolocation({"latitude": f.lat, "longitude": f.lon, "accuracy": 6})
 
 
+def _small_targets(page: Any) -> list[str]:
+    """Buttons, button-like links and form inputs smaller than 48 × 48 CSS px (inline text links excepted)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('button, a.btn, input:not([type=checkbox]), textarea')]
+            .filter((el) => el.offsetParent !== null)
+            .filter((el) => { const r = el.getBoundingClientRect(); return r.height < 48 || r.width < 48; })
+            .map((el) => el.outerHTML.slice(0, 80))"""
+    )
+
+
 def _pings_shown(page: Any) -> int:
     return int(page.locator("#ping-count").inner_text())
 
@@ -111,6 +121,7 @@ def _three_taps_and_start(page: Any, context: Any, base: str, hs: Any, route: li
     first.wait_for()
     assert hs.name in first.inner_text()
     assert re.search(r"\d+ m · \d+ min walk", first.inner_text())
+    assert _small_targets(page) == []
     if shot:
         page.screenshot(path=str(SHOTS / f"{shot}-1-list.png"))
     # Tap 2: the briefing.
@@ -119,6 +130,7 @@ def _three_taps_and_start(page: Any, context: Any, base: str, hs: Any, route: li
     assert hs.facts[0] in page.locator("ul.facts").first.inner_text()
     assert "Speak to the shop managers" in page.locator("ol.tasks").inner_text()
     assert "PCSO Sam Patel" in page.locator(".contact").inner_text()
+    assert _small_targets(page) == []
     if shot:
         page.screenshot(path=str(SHOTS / f"{shot}-2-briefing.png"))
     # Tap 3: directions open the maps app (here: the web maps link, in a new tab).
@@ -149,6 +161,7 @@ def _finish(page: Any, *, shot: str, spoken: int, searched: int, colleague: str 
         page.get_by_label("Find a colleague").fill(colleague)
         page.locator("#crew-list input[type=checkbox]").first.check()
     page.get_by_label("Note (optional)").fill("Spoke to shop staff; quiet.")
+    assert _small_targets(page) == []
     if shot:
         page.screenshot(path=str(SHOTS / f"{shot}-5-form.png"), full_page=True)
     page.get_by_role("button", name="Send").click()
@@ -195,6 +208,7 @@ def test_walk_in_lose_signal_send_form_one_foot_visit(
     _login(page, live_server.url, "officer", "rasure-demo-officer")
     _three_taps_and_start(page, context, live_server.url, hs, route, shot="patrol")
     page.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
+    assert _small_targets(page) == []
     fence = shapely.from_geojson(hs.geofence_geojson)
     offline_from, offline_to = len(route) // 2, len(route) // 2 + 8
     shot_inside = False
@@ -253,3 +267,41 @@ def test_drive_through(phone: Any, live_server: Any, patrol_world: dict[str, Any
     assert visit.mode == "drive_through" and visit.dose_minutes < 1
     assert Ping.objects.count() == len(route)
     assert "drive-through" in page.locator("#result").inner_text()
+
+
+def test_app_opens_without_signal_from_what_the_phone_saved(
+    phone: Any, live_server: Any, patrol_world: dict[str, Any]
+) -> None:
+    """The service worker keeps the app shell, today's list and the briefings: the app opens offline."""
+    officer = patrol_world["officer"]
+    hs, route = _target(officer, lambda h: walk_route(h.easting, h.northing))
+    page = phone
+    context = page.context
+    context.grant_permissions(["geolocation"], origin=live_server.url)
+    _geo(context, route[0])
+    _login(page, live_server.url, "officer", "rasure-demo-officer")
+    page.locator("ol.spots > li").first.wait_for()
+    # Once the service worker has taken over, the list and the briefings of the listed hot spots are
+    # fetched again through it and saved (the app does this in the background).
+    saved = "caches.open('rasure-data-v1').then((c) => c.keys()).then((k) => k.map((r) => r.url))"
+    for _ in range(100):
+        urls = page.evaluate(saved)
+        if any(u.endswith("/nearest") for u in urls) and any(
+            f"/hotspots/{hs.pk}/briefing" in u for u in urls
+        ):
+            break
+        page.wait_for_timeout(200)
+    else:
+        raise AssertionError(f"the list and briefing were not saved for offline use: {urls}")
+    context.set_offline(True)
+    page.reload()
+    first = page.locator("ol.spots > li").first
+    first.wait_for()
+    assert "No signal" in page.locator("#screen").inner_text()
+    assert hs.name in first.inner_text()
+    first.get_by_role("button").click()
+    page.get_by_role("heading", name="Why it is a hot spot").wait_for()
+    assert page.get_by_role("link", name=re.compile("^Directions to")).is_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "patrol-7-offline-briefing.png"))
+    context.set_offline(False)

@@ -104,10 +104,15 @@ def test_briefing_edit_reaches_the_patrol_app(city: None) -> None:
 
     c = _client("analyst")
     hs = HotSpot.objects.get(period="night", rank=1)
-    r = c.post(f"/dashboard/hotspots/{hs.pk}/briefing/", {
-        "background": "Late-night fights outside the bars at closing time.",
-        "tasks": "Speak to door staff\\nCheck the taxi rank", "contact_name": "PS Synthetic Oak",
-        "contact_details": "ext 1234"})
+    r = c.post(
+        f"/dashboard/hotspots/{hs.pk}/briefing/",
+        {
+            "background": "Late-night fights outside the bars at closing time.",
+            "tasks": "Speak to door staff\\nCheck the taxi rank",
+            "contact_name": "PS Synthetic Oak",
+            "contact_details": "ext 1234",
+        },
+    )
     assert r.status_code == 302 and r["Location"].endswith("?saved=1#briefing")
     page = c.get(r["Location"]).content.decode()
     assert "Saved. Officers see it in the patrol app." in page and "Late-night fights" in page
@@ -115,7 +120,10 @@ def test_briefing_edit_reaches_the_patrol_app(city: None) -> None:
     officer.groups.add(Group.objects.get(name="officer"))
     briefing = json.dumps(hotspot_briefing(user=officer, hotspot_id=hs.pk), default=str)
     assert "Late-night fights" in briefing and "PS Synthetic Oak" in briefing
-    assert _client("officer").post(f"/dashboard/hotspots/{hs.pk}/briefing/", {"background": "x"}).status_code == 403
+    assert (
+        _client("officer").post(f"/dashboard/hotspots/{hs.pk}/briefing/", {"background": "x"}).status_code
+        == 403
+    )
 
 
 def test_patrol_monitoring_page(city: None) -> None:
@@ -126,14 +134,30 @@ def test_patrol_monitoring_page(city: None) -> None:
     from rasure_web.patrols.models import Visit
 
     hs = HotSpot.objects.get(period="night", rank=1)
-    officer = User.objects.create_user(username="pc-mon", password="a-long-test-password", first_name="PC Synthetic Elm")
+    officer = User.objects.create_user(
+        username="pc-mon", password="a-long-test-password", first_name="PC Synthetic Elm"
+    )
     now = timezone.now()
-    Visit.objects.create(visit_id=uuid.uuid4(), start_client_id=uuid.uuid4(), officer=officer, hotspot=hs,
-                         trial_day=timezone.localdate(), started_at=now, start_received_at=now, dose_minutes=16.5,
-                         mode="foot", status="ended")
+    Visit.objects.create(
+        visit_id=uuid.uuid4(),
+        start_client_id=uuid.uuid4(),
+        officer=officer,
+        hotspot=hs,
+        trial_day=timezone.localdate(),
+        started_at=now,
+        start_received_at=now,
+        dose_minutes=16.5,
+        mode="foot",
+        status="ended",
+    )
     c = _client("supervisor")
     page = c.get("/dashboard/patrols/").content.decode()
-    assert "Patrol monitoring" in page and hs.code in page and "PC Synthetic Elm" in page and "Top contributors" in page
+    assert (
+        "Patrol monitoring" in page
+        and hs.code in page
+        and "PC Synthetic Elm" in page
+        and "Top contributors" in page
+    )
     hs_page = c.get(f"/dashboard/hotspots/{hs.pk}/").content.decode()
     assert "Patrol history" in hs_page and "16.5" in hs_page
     assert _client("officer").get("/dashboard/patrols/").status_code == 403

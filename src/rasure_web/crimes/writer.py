@@ -143,7 +143,9 @@ def _existing(cur: Any, frame: pd.DataFrame) -> pd.DataFrame:
         with cur.cursor.copy("COPY tmp_keys FROM STDIN") as copy:
             for k in keys:
                 copy.write_row(k)
-        cur.execute("ANALYZE tmp_keys")  # temp tables have no statistics: without them the join plan is quadratic
+        cur.execute(
+            "ANALYZE tmp_keys"
+        )  # temp tables have no statistics: without them the join plan is quadratic
     else:
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS tmp_keys (source text, reference text)")
         cur.execute("DELETE FROM tmp_keys")

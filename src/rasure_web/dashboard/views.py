@@ -201,7 +201,9 @@ def briefing_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"/dashboard/hotspots/{hs.pk}/#briefing")
     form = BriefingForm(request.POST)
     if not form.is_valid():
-        return HttpResponse("Invalid briefing: " + form.errors.as_text(), status=400, content_type="text/plain")
+        return HttpResponse(
+            "Invalid briefing: " + form.errors.as_text(), status=400, content_type="text/plain"
+        )
     briefing_update(user=request.user, hotspot_id=hs.pk, **form.cleaned_data)
     return redirect(f"/dashboard/hotspots/{hs.pk}/?saved=1#briefing")
 
@@ -213,7 +215,9 @@ def patrols_page(request: HttpRequest) -> HttpResponse:
     sel.require_dashboard(request.user)
     access_log_record(user=request.user, action="view", resource="patrol_monitoring", request=request)
     weeks = max(1, min(52, int(request.GET.get("weeks", "8") or 8)))
-    return render(request, "dashboard/patrols.html", {"m": patrol_monitoring(weeks=weeks, lpa=_area(request))})
+    return render(
+        request, "dashboard/patrols.html", {"m": patrol_monitoring(weeks=weeks, lpa=_area(request))}
+    )
 
 
 # ------------------------------------------------------------------------------------------- exports

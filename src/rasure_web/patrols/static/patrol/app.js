@@ -190,17 +190,17 @@ async function briefing(id) {
   return null;
 }
 
-let prefetching = false;
-async function prefetch() {
-  // Fetch the briefings of today's list and the colleague list once, so they are on the phone offline.
-  if (prefetching || !state.list) return;
-  prefetching = true;
-  try {
-    for (const s of state.list.hotspots) await briefing(s.id);
-    await colleagues();
-  } finally {
-    prefetching = false;
-  }
+let prefetchQueue = Promise.resolve();
+function prefetch() {
+  // Fetch the briefings of today's list and the colleague list, so they are on the phone offline.
+  // Runs one after another: a run queued after the service worker took over fetches everything again.
+  prefetchQueue = prefetchQueue
+    .then(async () => {
+      if (!state.list) return;
+      for (const s of state.list.hotspots) await briefing(s.id);
+      await colleagues();
+    })
+    .catch(() => {});
 }
 
 async function colleagues() {
@@ -470,6 +470,14 @@ document.getElementById("logout-form").addEventListener("submit", async (e) => {
 async function boot() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(body.dataset.sw, { scope: "/patrol/" }).catch(() => {});
+    // The first visit's list and briefings were fetched before the service worker took over: fetch
+    // them again through it, so they are saved on the phone for use without signal.
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      state.briefings.clear();
+      state.colleagues = null;
+      state.listPos = null;
+      loadList();
+    });
   }
   askPersistence();
   await deviceId();
