@@ -284,7 +284,7 @@ def test_app_opens_without_signal_from_what_the_phone_saved(
     # Once the service worker has taken over, the list and the briefings of the listed hot spots are
     # fetched again through it and saved (the app does this in the background).
     saved = "caches.open('rasure-data-v1').then((c) => c.keys()).then((k) => k.map((r) => r.url))"
-    for _ in range(100):
+    for _ in range(200):
         urls = page.evaluate(saved)
         if any(u.endswith("/nearest") for u in urls) and any(
             f"/hotspots/{hs.pk}/briefing" in u for u in urls

@@ -25,6 +25,7 @@ const state = {
   fromCache: false,
   listPos: null,
   briefings: new Map(),
+  generation: 0,
   colleagues: null,
   visit: null,
   last: null,
@@ -178,10 +179,13 @@ async function loadList() {
 
 async function briefing(id) {
   if (state.briefings.has(id)) return state.briefings.get(id);
+  // A fetch that started before the service worker took over must not fill the in-memory map after it
+  // was cleared, or the refetch through the worker would skip it and it would not be saved offline.
+  const generation = state.generation;
   try {
     const r = await getJSON(`/api/patrol/hotspots/${id}/briefing`);
     if (r.status === 200) {
-      state.briefings.set(id, r.body);
+      if (generation === state.generation) state.briefings.set(id, r.body);
       return r.body;
     }
   } catch (err) {
@@ -205,9 +209,10 @@ function prefetch() {
 
 async function colleagues() {
   if (state.colleagues) return state.colleagues;
+  const generation = state.generation;
   try {
     const r = await getJSON("/api/patrol/colleagues");
-    if (r.status === 200) state.colleagues = r.body;
+    if (r.status === 200 && generation === state.generation) state.colleagues = r.body;
   } catch (err) {
     if (!(err instanceof NetworkError)) throw err;
   }
@@ -473,6 +478,7 @@ async function boot() {
     // The first visit's list and briefings were fetched before the service worker took over: fetch
     // them again through it, so they are saved on the phone for use without signal.
     navigator.serviceWorker.addEventListener("controllerchange", () => {
+      state.generation += 1;
       state.briefings.clear();
       state.colleagues = null;
       state.listPos = null;
