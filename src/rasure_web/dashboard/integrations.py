@@ -170,12 +170,14 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "") -> dict[str, Any]:
         df["week"] = pd.to_datetime(df["trial_day"]).dt.to_period("W-SUN").dt.start_time.dt.date
         df["arm"] = df["arm"].replace("", "no trial")
         df["met"] = df["dose_minutes"] >= target
+        df["is_control"] = df["arm"] == "control"
+        df["is_form"] = df["status"] != "open"
         g = df.groupby(["hotspot_id", "hotspot__code", "hotspot__name", "week"])
         tab = g.agg(
             visits=("dose_minutes", "size"),
             dose=("dose_minutes", "sum"),
             met=("met", "sum"),
-            control_visits=("arm", lambda a: int((a == "control").sum())),
+            control_visits=("is_control", "sum"),
         ).reset_index()
         tab = (
             tab.merge(plan.reset_index(), on=["hotspot_id", "week"], how="left")
@@ -192,7 +194,7 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "") -> dict[str, Any]:
                 visits=("dose_minutes", "size"),
                 minutes=("dose_minutes", "sum"),
                 met=("met", "sum"),
-                forms=("status", lambda s: int((s != "open").sum())),
+                forms=("is_form", "sum"),
                 people=("spoken_to", "sum"),
             )
             .reset_index()
