@@ -228,9 +228,9 @@ def test_trial_day_converts_aware_timestamps_to_local_time() -> None:
     assert design().trial_day_of(ts) == date(2025, 7, 2)
 
 
-def test_week_index_counts_seven_trial_days_from_start() -> None:
-    d = design(end=date(2025, 4, 30))
-    assert [d.week_index(date(2025, 4, n)) for n in (1, 7, 8, 30)] == [0, 0, 1, 4]
+def test_week_index_counts_calendar_weeks_like_the_patrol_app() -> None:
+    d = design(end=date(2025, 4, 30))  # 1 April 2025 is a Tuesday
+    assert [d.week_index(date(2025, 4, n)) for n in (1, 6, 7, 8, 30)] == [0, 0, 1, 1, 4]
 
 
 # --- validation ----------------------------------------------------------------------------------

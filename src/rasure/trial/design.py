@@ -146,8 +146,8 @@ class TrialDesign:
     list into the stratum instead (e.g. ``"Oxford/night"``).
 
     Patrol rules (read by the patrol app, part of the commitment): at most ``cap_per_day`` patrols
-    per hot spot per trial day and ``cap_per_week`` per trial week (weeks are 7-trial-day blocks
-    counted from ``start``, see :meth:`week_index`); ``target_dose`` of presence per treated day
+    per hot spot per trial day and ``cap_per_week`` per week (calendar weeks of trial days, Monday to
+    Sunday, as the patrol app enforces them and patrol monitoring reports them; see :meth:`week_index`); ``target_dose`` of presence per treated day
     (default 15 minutes, methods.md §8).
 
     >>> d = TrialDesign(kind="daily", start=date(2025, 4, 1), end=date(2025, 9, 29), cap_per_day=2)
@@ -279,10 +279,18 @@ class TrialDesign:
         return self.shifts if self.strata_by_shift else ("",)
 
     def week_index(self, day: date) -> int:
-        """0-based trial week of ``day`` (7-trial-day blocks from ``start``), for ``cap_per_week``."""
+        """0-based week of trial day ``day`` for ``cap_per_week``: calendar weeks, Monday to Sunday,
+        counted from the week holding ``start`` (the patrol app's cap counters use the same weeks).
+
+        >>> d = TrialDesign(kind="daily", start=date(2025, 4, 1), end=date(2025, 4, 30), cap_per_day=2)
+        >>> [d.week_index(date(2025, 4, n)) for n in (1, 6, 7, 30)]
+        [0, 0, 1, 4]
+        """
         if not self.start <= day <= self.end:
             raise TrialDesignError(f"{day} is outside the trial ({self.start} to {self.end}).")
-        return (day - self.start).days // 7
+        monday = day - timedelta(days=day.weekday())
+        first_monday = self.start - timedelta(days=self.start.weekday())
+        return (monday - first_monday).days // 7
 
     def trial_day_of(self, ts: datetime) -> date:
         """The trial day of ``ts`` under this design's ``day_start`` and ``timezone``."""
