@@ -61,10 +61,10 @@ def _norm(s: str) -> str:
 def default_harm_table() -> HarmTable:
     """The built-in approximation (``rasure/data/harm_default.csv``), every row with its source."""
     t = load_table(None, builtin="harm_default.csv", required=["key_type", "key", "cchi_days", "source"])
-    return _from_rows(t.frame, official=False, origin=t.path)
+    return harm_table_from_rows(t.frame, official=False, origin=t.path)
 
 
-def _from_rows(rows: pd.DataFrame, *, official: bool, origin: str) -> HarmTable:
+def harm_table_from_rows(rows: pd.DataFrame, *, official: bool, origin: str) -> HarmTable:
     rows = rows.copy()
     rows["cchi_days"] = pd.to_numeric(rows["cchi_days"], errors="raise").astype(float)
     code_rows = rows[rows["key_type"] == "offence_code"]
@@ -144,7 +144,9 @@ def read_harm_file(path: str | Path, *, source: str | None = None, official: boo
     loaded = pd.DataFrame(rows, columns=["key_type", "key", "description", "cchi_days", "source"])
     cats = default_harm_table().rows
     cats = cats[cats["key_type"] == "category"]
-    return _from_rows(pd.concat([loaded, cats], ignore_index=True), official=official, origin=str(p))
+    return harm_table_from_rows(
+        pd.concat([loaded, cats], ignore_index=True), official=official, origin=str(p)
+    )
 
 
 def _read_xlsx(p: Path) -> tuple[pd.DataFrame, int, str]:

@@ -15,6 +15,7 @@ from rasure.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse, su
 from rasure.institutions import InstitutionRegister, make_register
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.models import Area, CrimeRecord
+from rasure_web.crimes.selectors import local_naive
 
 _FRAME_COLUMNS = [
     "source",
@@ -38,14 +39,13 @@ _FRAME_COLUMNS = [
 
 def records_frame(*, serious_violence_only: bool = True) -> pd.DataFrame:
     """Records from the database as a frame for the core (times in the force's local time, naive)."""
-    from django.conf import settings
 
     qs = CrimeRecord.objects.all()
     if serious_violence_only:
         qs = qs.filter(serious_violence=True)
     df = pd.DataFrame.from_records(list(qs.values_list(*_FRAME_COLUMNS)), columns=_FRAME_COLUMNS)
     for c in ("occurred_from", "occurred_to"):
-        df[c] = pd.to_datetime(df[c], utc=True).dt.tz_convert(settings.TIME_ZONE).dt.tz_localize(None)
+        df[c] = local_naive(df[c])
     for c in ("easting", "northing", "harm_days"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
     df["serious_violence"] = df["serious_violence"].astype(bool)

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from django.db.models import Count, Max, Min, Q, Sum
 
 from rasure import classify as sv
 from rasure_web.crimes.models import CrimeRecord, ImportRun
+
+
+def local_naive(times: Any) -> pd.Series:
+    """Stored (UTC) date-times as the force's local wall-clock times without a zone: what the core
+    expects (hour of day, day of week, month of occurrence)."""
+    from django.conf import settings
+
+    return pd.to_datetime(times, utc=True).dt.tz_convert(settings.TIME_ZONE).dt.tz_localize(None)
 
 
 def records_summary(*, user: Any = None) -> dict[str, Any]:
@@ -37,8 +46,6 @@ def records_summary(*, user: Any = None) -> dict[str, Any]:
         .order_by("-n")
     }
     bases = list(qs.filter(serious_violence=True).values_list("sv_basis", flat=True).distinct())
-    import pandas as pd
-
     table = harm_table_current()
     last = ImportRun.objects.filter(status=ImportRun.Status.OK).order_by("-finished_at").first()
     span = qs.aggregate(first=Min("occurred_from"), last=Max("occurred_to"))

@@ -7,7 +7,6 @@ written to an ``--errors-out`` CSV.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +62,7 @@ def harm_table_current() -> harm_mod.HarmTable:
     rows = pd.DataFrame(
         list(HarmWeight.objects.values("key_type", "key", "description", "cchi_days", "source"))
     )
-    return harm_mod._from_rows(rows, official=info.official, origin=info.origin)
+    return harm_mod.harm_table_from_rows(rows, official=info.official, origin=info.origin)
 
 
 def enrich(
@@ -223,10 +222,6 @@ def harm_recompute() -> int:
             f"WHEN {code} IS NOT NULL THEN 'offence_code' WHEN {cat} IS NOT NULL THEN 'category' ELSE 'none' END"
         )
         return int(cur.rowcount)
-
-
-def today_utc() -> dt.date:
-    return timezone.now().date()
 
 
 def synthetic_city_load(*, scale: float = 1.0, seed: int = 20260401) -> dict[str, int]:

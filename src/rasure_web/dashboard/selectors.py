@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from rasure.geo import projected_to_lonlat
 from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
+from rasure_web.crimes.selectors import local_naive
 
 DASHBOARD_ROLES = (ANALYST, SUPERVISOR, ADMIN)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -193,31 +194,30 @@ def hot_times_matrix(*, user: Any, area_code: str = "", months: int = 12) -> dic
 
 
 def _hot_times_matrix(area_code: str, months: int) -> dict[str, Any]:
-    from rasure.hottimes import hot_times
-
     qs = _sv_records(area_code)
     last = qs.aggregate(m=Max("occurred_from"))["m"]
     if last is None:
         return {"rows": [], "n_used": 0, "n_month_only": 0}
     qs = qs.filter(occurred_from__gte=last - dt.timedelta(days=30 * months))
     rows = list(qs.values_list("occurred_from", "occurred_to", "time_precision"))
-    df = pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision"])
-    tz = timezone.get_current_timezone()
-    for c in ("occurred_from", "occurred_to"):
-        df[c] = pd.to_datetime(df[c], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    return _heatmap(pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision"]))
+
+
+def _heatmap(df: pd.DataFrame) -> dict[str, Any]:
+    """Records (times as stored, UTC) to the 7 × 24 heatmap rows the templates draw (days from 06:00)."""
+    from rasure.hottimes import hot_times
+
+    if df.empty:
+        return {"rows": [], "n_used": 0, "n_month_only": 0}
+    df = df.assign(occurred_from=local_naive(df["occurred_from"]), occurred_to=local_naive(df["occurred_to"]))
     ht = hot_times(df, day_start_hour=6)
-    mat = ht.matrix
-    peak = float(mat.to_numpy().max()) or 1.0
-    out_rows = []
-    for day, row in mat.iterrows():
-        out_rows.append(
-            {"day": _day_name(day), "cells": [(float(v), float(v) / peak) for v in row.to_numpy()]}
-        )
+    peak = float(ht.matrix.to_numpy().max()) or 1.0
     return {
-        "rows": out_rows,
-        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(6)]]
-        if len(mat.columns) == 24
-        else list(mat.columns),
+        "rows": [
+            {"day": _day_name(d), "cells": [(float(v), float(v) / peak) for v in r.to_numpy()]}
+            for d, r in ht.matrix.iterrows()
+        ],
+        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(6)]],
         "n_used": ht.n_used,
         "n_month_only": ht.n_excluded_month_only,
     }
@@ -280,41 +280,20 @@ def hotspot_trend(*, user: Any, hs: HotSpot) -> pd.DataFrame:
         return pd.DataFrame(columns=["month", "count", "harm"])
     keep = shapely.covers(geom, shapely.points(df["x"].to_numpy(), df["y"].to_numpy()))
     df = df[keep]
-    df["month"] = (
-        pd.to_datetime(df["t"], utc=True).dt.tz_convert(timezone.get_current_timezone()).dt.strftime("%Y-%m")
-    )
+    df["month"] = local_naive(df["t"]).dt.strftime("%Y-%m")
     out = df.groupby("month").agg(count=("t", "size"), harm=("harm", "sum")).reset_index()
     out["harm"] = out["harm"].astype(float)
     return out
 
 
 def hotspot_hot_times(*, user: Any, hs: HotSpot) -> dict[str, Any]:
-    from rasure.hottimes import hot_times
-
     require_dashboard(user)
     qs, geom = _in_geofence(hs)
     rows = list(qs.values_list("occurred_from", "occurred_to", "time_precision", "easting", "northing"))
     df = pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision", "x", "y"])
     if df.empty:
-        return {"rows": [], "n_used": 0, "n_month_only": 0}
-    df = df[shapely.covers(geom, shapely.points(df["x"].to_numpy(), df["y"].to_numpy()))]
-    tz = timezone.get_current_timezone()
-    for c in ("occurred_from", "occurred_to"):
-        df[c] = pd.to_datetime(df[c], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
-    ht = hot_times(df, day_start_hour=6)
-    peak = float(ht.matrix.to_numpy().max()) or 1.0
-    return {
-        "rows": [
-            {"day": _day_name(d), "cells": [(float(v), float(v) / peak) for v in r.to_numpy()]}
-            for d, r in ht.matrix.iterrows()
-        ],
-        "hours": [f"{h:02d}" for h in [*range(6, 24), *range(6)]],
-        "n_used": ht.n_used,
-        "n_month_only": ht.n_excluded_month_only,
-    }
-
-
-# ----------------------------------------------------------------------------------------- map layers
+        return _heatmap(df)
+    return _heatmap(df[shapely.covers(geom, shapely.points(df["x"].to_numpy(), df["y"].to_numpy()))])
 
 
 def _lonlat_geojson(geom: Any) -> dict[str, Any]:
@@ -422,7 +401,7 @@ def map_crimes(
     )
     df = pd.DataFrame(rows, columns=["lon", "lat", "t", "prec", "offence", "category"])
     if daynight in ("day", "night") and not df.empty:
-        hours = pd.to_datetime(df["t"], utc=True).dt.tz_convert(timezone.get_current_timezone()).dt.hour
+        hours = local_naive(df["t"]).dt.hour
         timed = df["prec"] == "minute"
         day = hours.between(6, 17)
         df = df[timed & (day if daynight == "day" else ~day)]
@@ -505,7 +484,3 @@ def categories(*, user: Any) -> list[str]:
             .order_by("category")
         ),
     )
-
-
-def sv_count_filter() -> Q:
-    return Q(serious_violence=True)

@@ -8,7 +8,6 @@ import json
 from html import escape
 from typing import Any
 
-import pandas as pd
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -316,7 +315,3 @@ def briefing_sheet(request: HttpRequest, pk: int) -> HttpResponse:
             "extra": _hotspot_extras(user=user, hs=hs, request=request),
         },
     )
-
-
-def series_table(series: pd.DataFrame) -> list[dict[str, Any]]:
-    return series.to_dict("records")
