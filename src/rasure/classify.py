@@ -1,4 +1,4 @@
-"""Serious-violence scope (mission D2): which records count, and knife/gun flags.
+"""Serious-violence scope (requirement D2; docs/methods.md §9): which records count, and knife/gun flags.
 
 Two bases, never mixed silently:
 
@@ -104,7 +104,9 @@ def classify(records: pd.DataFrame, *, scope: Scope | None = None) -> pd.DataFra
         if "category" in records
         else pd.Series(pd.NA, index=records.index, dtype="string")
     )
-    in_by_cat = category.map(in_pu).fillna(False).astype(bool)
+    # isin, not map + fillna: under pandas 3 mapping a pyarrow-backed string series whose values
+    # are all missing from the table gives a null[pyarrow] series, and fillna(False) raises.
+    in_by_cat = category.isin(list(in_pu.index[in_pu.to_numpy(dtype=bool)])).astype(bool)
     group_by_cat = category.map(pu.set_index("category")["sv_group"]).astype("string")
 
     sv = pd.Series(False, index=records.index).mask(has_code, in_by_code).mask(~has_code, in_by_cat)
@@ -133,7 +135,7 @@ def basis_label(bases: pd.Series) -> str:
     """
     kinds = set(bases.dropna().unique())
     if kinds == {BASIS_CODE}:
-        return "serious violence by Home Office offence code (D2 scope)"
+        return "serious violence by Home Office offence code"
     if BASIS_POLICEUK in kinds and BASIS_CODE in kinds:
         return "mixed: some records by offence code, some by " + APPROXIMATION_LABEL
     if BASIS_POLICEUK in kinds:

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from rasure_web.patrols.api import router as patrol_router
 
-api = NinjaAPI(title="Rasure API", version="1", urls_namespace="api", docs_url="/docs")
+_DOCS_TEMPLATE = "rasure/api_docs.html"
+
+
+class LocalSwagger(Swagger):
+    """The /api/docs page with Swagger UI from our vendored static files, never a CDN (police
+    networks often have no internet). ninja renders ``template`` when "ninja" is an installed app
+    and the file ``template_cdn`` otherwise; both are our template, which uses ``{% static %}``."""
+
+    template = _DOCS_TEMPLATE
+    template_cdn = str(Path(__file__).resolve().parent / "templates" / _DOCS_TEMPLATE)
+
+
+# validatorUrl None: no badge fetched from validator.swagger.io.
+docs = LocalSwagger(settings={"validatorUrl": None})
+api = NinjaAPI(title="Rasure API", version="1", urls_namespace="api", docs_url="/docs", docs=docs)
 
 
 @api.exception_handler(PermissionDenied)
