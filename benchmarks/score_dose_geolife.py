@@ -5,7 +5,8 @@ Usage: ``.venv/bin/python benchmarks/score_dose_geolife.py [path/to/geolife_mode
 Prints, per labelled segment and per 2-minute window, the accuracy on walk versus car (taxi) and the
 confusion matrices (truth groups and raw modes), and per fix the movement class against the label.
 Method and rules: :mod:`rasure.patrol.geolife`. The data are GeoLife 1.3 (Microsoft Research Asia,
-research and non-commercial terms), see ../shared/data/PROVENANCE.md §5a.
+research and non-commercial terms; users 010 and 020 as redistributed in trackintel's test data),
+read from the shared data folder beside the clone (``../shared/data/gps/geolife/geolife_modes``) when no path is given.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Harm weights: the Cambridge Crime Harm Index (CCHI), mission D6.
+"""Harm weights: the Cambridge Crime Harm Index (CCHI), requirement D6.
 
 CCHI weight = days of imprisonment at the sentencing-guideline starting point for a
 first offender (Sherman, Neyroud & Neyroud 2016, *Policing* 10(3):171-183). A record's
 harm is the weight of its Home Office offence code; a record without a code (police.uk)
 takes its broad category's weight. Place harm is the plain sum, ``H_c = Σ_{i∈c} w_i``
-(methods.md §1.3). Counts are always reported beside harm.
+(docs/methods.md §1.3). Counts are always reported beside harm.
 
 The official table is a spreadsheet a force downloads (cambridge-ebp.co.uk/chi). Until it
 is loaded with ``rasure harm load FILE`` the built-in table is used, and every output

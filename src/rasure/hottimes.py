@@ -1,4 +1,4 @@
-"""Hot times: 7 × 24 day-of-week × hour matrices with aoristic weighting (methods.md §3).
+"""Hot times: 7 × 24 day-of-week × hour matrices with aoristic weighting (docs/methods.md §3).
 
 A crime known only to lie somewhere in ``[t_s, t_e)`` spreads its weight of 1 over the
 hour blocks the window overlaps, in proportion to the overlap (Ratcliffe 2002, *Journal of
@@ -18,7 +18,7 @@ and counted, never put at midnight. Times are the recorded local clock times (no
 saving correction: a window crossing a clock change is at most one hour off).
 
 Rows of every matrix are days, Monday = 0; columns are clock hours. With
-``day_start_hour=6`` (the TVP convention, methods.md §3) a row is a "police day" running
+``day_start_hour=6`` (the TVP convention, docs/methods.md §3) a row is a "police day" running
 06:00 to 06:00, so Friday night's small hours stay on Friday's row.
 """
 
@@ -414,7 +414,7 @@ def peak_times(
     weight, then the largest not overlapping it, and so on (ties → earliest in the week).
     ``share`` is the window's weight over the week's total. Days follow the result's
     ``day_start_hour``. ``night_share`` is the weight from ``night_start_hour`` to
-    ``night_end_hour``. Shade or caveat anything based on few crimes (methods.md §3).
+    ``night_end_hour``. Shade or caveat anything based on few crimes (docs/methods.md §3).
 
     >>> recs = pd.DataFrame({"occurred_from": pd.to_datetime(["2024-01-05 22:00"] * 3 + ["2024-01-03 09:00"]),
     ...                      "occurred_to": pd.NaT, "time_precision": "minute"})

@@ -1,4 +1,4 @@
-"""Hot institutions: screening places whose harm happens at one institution (methods.md §1.2, mission D5).
+"""Hot institutions: screening places whose harm happens at one institution (docs/methods.md §1.2; requirement D5).
 
 Street patrol cannot deter violence inside a prison, a custody suite, an A&E department or a
 secure hospital. Thames Valley removed hot spots *centred on a prison* and those where *a
@@ -6,7 +6,7 @@ prison or hospital accounted for the crimes* [V]; Sacramento excluded hospitals 
 courthouse [V]. Such places belong on a "hot institutions" list (risky facilities: Clarke &
 Eck 2007, POP Tool Guide 6), not on a patrol list.
 
-The rule (methods.md §1.2 and §8, a [U] proposal): a place is excluded when
+The rule (docs/methods.md §1.2 and §8, a [U] proposal): a place is excluded when
 
 - one institution holds ``inst_share = H_inst / H_place ≥ 0.5`` of the place's harm, or
 - the place's centroid falls inside a prison / custody suite / hospital footprint.
@@ -54,7 +54,7 @@ INSTITUTION_TYPES: Final[frozenset[str]] = frozenset(
         "other",
     }
 )
-#: Types whose footprint excludes a place whose centroid falls inside it (methods.md §1.2).
+#: Types whose footprint excludes a place whose centroid falls inside it (docs/methods.md §1.2).
 FOOTPRINT_TYPES: Final[frozenset[str]] = frozenset(
     {
         "prison",
@@ -797,7 +797,7 @@ def screen_places(
     dominant_location: Literal["exclude", "review", "ignore"] = "review",
     min_events: int = 3,
 ) -> PlaceScreen:
-    """Screen hot places for institutions (methods.md §1.2).
+    """Screen hot places for institutions (docs/methods.md §1.2).
 
     ``places``: ``place_column``, ``easting``, ``northing`` (the centroid), in rank order.
     ``records``: ``place_column``, ``easting``, ``northing``, ``harm_column`` and optionally
@@ -926,7 +926,7 @@ def screen_places(
 
 def institution_totals(register: InstitutionRegister, inst_ids: ArrayLike, harm: ArrayLike) -> pd.DataFrame:
     """Hot-institutions panel: records and harm per institution, busiest first, with shares of the
-    institutional total and the cumulative share curve (methods.md §1.2 step 4).
+    institutional total and the cumulative share curve (docs/methods.md §1.2 step 4).
 
     >>> reg = make_register(pd.DataFrame({"name": ["A", "B"], "type": ["prison", "hospital"],
     ...                                   "easting": [0.0, 500.0], "northing": [0.0, 0.0]}))

@@ -1,4 +1,4 @@
-"""Near repeats: the Knox test with Monte-Carlo p-values (methods.md §4).
+"""Near repeats: the Knox test with Monte-Carlo p-values (docs/methods.md §4).
 
 For every pair of events ``i < j`` the spatial distance ``d_ij`` (Manhattan by default, as in
 Ratcliffe's Near Repeat Calculator and ``wsteenbeek/NearRepeat``) and the time distance
@@ -13,7 +13,7 @@ permuted R times (default 999) and the table recounted, ``E^(r)[s, t]``:
 Knox (1964), *Applied Statistics* 13(1):25-29; Johnson et al. (2007) for the permutation
 form used in near-repeat work; Ratcliffe & Rengert (2008), *Security Journal* 21:58-76.
 
-Default bands (methods.md §4, a [U] proposal for violence): distance 0–1 m (same location),
+Default bands (docs/methods.md §4, a [U] proposal for violence): distance 0–1 m (same location),
 1–100, 100–200, 200–400, 400–800 m, 800 m+; time 0–2, 3–7, 8–14, 15–28, 29–56, 57+ days,
 i.e. the whole-day breaks 0, 3, 8, 15, 29, 57, ∞ in ``[a, b)`` form. Report only cells
 with O ≥ 5.

@@ -130,6 +130,7 @@ def cmd_harm(args: argparse.Namespace) -> int:
     table = services.harm_table_current()
     print(table.label)
     print(table.rows[["key_type", "key", "description", "cchi_days", "source"]].to_string(index=False))
+    print("Sources and method: docs/methods.md §1.3 (in the Rasure repository)")
     return 0
 
 

@@ -60,7 +60,7 @@ def test_make_register_kinds_areas_and_default_radius(register: InstitutionRegis
     t = register.table
     assert t["kind"].tolist() == ["polygon", "polygon", "point", "point"]
     assert t["type"].tolist() == ["prison", "hospital", "a_and_e", "school"]
-    assert t["radius_m"].iloc[3] == 25.0  # the 25 m snap of methods.md §1.2
+    assert t["radius_m"].iloc[3] == 25.0  # the 25 m snap of docs/methods.md §1.2
     assert t["area_m2"].iloc[0] == pytest.approx(40_000)
     assert t["area_m2"].iloc[2] == pytest.approx(math.pi * 900)
     assert len(register) == 4

@@ -104,7 +104,7 @@ def test_hex_assignment_is_nearest_centre_brute_force(orientation: str) -> None:
 @pytest.mark.parametrize("orientation", ["pointy", "flat"])
 def test_hex_area_equals_requested(orientation: str) -> None:
     g = grid_for_bounds((0.0, 0.0, 2000.0, 2000.0), shape="hex", hex_area_m2=40_000, orientation=orientation)  # type: ignore[arg-type]
-    # s = √(2·40,000/(3·√3)) = 124.08 m, about the TVP figure (methods.md §0).
+    # s = √(2·40,000/(3·√3)) = 124.08 m, about the TVP figure (docs/methods.md §0).
     assert g.cell_size_m == pytest.approx(math.sqrt(80_000 / (3 * math.sqrt(3))))
     assert g.cell_area_m2 == pytest.approx(40_000)
     polys = cell_polygons(g, all_cells(g))
@@ -269,7 +269,7 @@ def test_thames_valley_lsoas_match_policeuk_lsoa_codes(shared_data: Path) -> Non
     )
     assert len(layer.ids) == 1415 == len(set(layer.ids))
     total_km2 = sum(p.area for p in layer.polygons) / 1e6
-    assert 5000 < total_km2 < 6500  # Thames Valley is about 5,700 km² (methods.md §0)
+    assert 5000 < total_km2 < 6500  # Thames Valley is about 5,700 km² (docs/methods.md §0)
     crimes = pd.read_csv(
         shared_data / "policeuk" / "thames-valley" / "street" / "2018-10-thames-valley-street.csv",
         usecols=["Longitude", "Latitude", "LSOA code"],

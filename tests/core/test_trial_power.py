@@ -1,4 +1,4 @@
-"""Power / MDE formulas (methods.md §5.2) and the rate and dispersion estimators, on hand-made inputs."""
+"""Power / MDE formulas (docs/methods.md §5.2) and the rate and dispersion estimators, on hand-made inputs."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from rasure.trial import (
 )
 from rasure.trial.power import Approach, nb_variances
 
-# methods.md §5.2 worked examples: place-days per arm, alpha .05 two-sided, power .8, r = 1,
-# approach 3; columns theta = 0.5 / 1 / 5 (k = 2 / 1 / 0.2). The note rounds to the nearest day.
+# docs/methods.md §5.2 worked examples: place-days per arm, alpha .05 two-sided, power .8, r = 1,
+# approach 3; columns theta = 0.5 / 1 / 5 (k = 2 / 1 / 0.2). The table there is rounded to the nearest day.
 METHODS_TABLE = {
     (0.05, 0.7): (3178, 3055, 2956),
     (0.05, 0.8): (7663, 7347, 7095),

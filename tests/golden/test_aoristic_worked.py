@@ -1,4 +1,4 @@
-"""Aoristic hot times against a worked example computed by hand (Ratcliffe 2002; methods.md §3).
+"""Aoristic hot times against a worked example computed by hand (Ratcliffe 2002; docs/methods.md §3).
 
 Calendar: 1 January 2024 was a Monday, so 5 Jan is a Friday, 7 Jan a Sunday. Hour-of-week
 unit u = 24 × day + hour, Monday 00:00–01:00 being u = 0.

@@ -1,4 +1,4 @@
-"""The mode classifier against real labelled GPS (GeoLife 1.3, users 010 and 020; PROVENANCE.md §5a).
+"""The mode classifier against real labelled GPS (GeoLife 1.3, users 010 and 020, from trackintel's test data).
 
 Reference: the volunteers' own transport-mode labels, independent of our code. Measured when this
 test was written: walk vs car 9/9 segments and 19/19 two-minute windows right; per fix, 99 % of walk
@@ -37,7 +37,7 @@ def segments(shared_data: Path) -> pd.DataFrame:
 
 def test_reader_matches_provenance_counts(segments: pd.DataFrame) -> None:
     counts = segments["mode"].value_counts().to_dict()
-    # PROVENANCE.md §5a: the labelled ground truth, with overlapping labels read "later start wins".
+    # the labelled ground truth as published with the data, overlapping labels read "later start wins"
     assert counts == {"walk": 644, "bike": 649, "taxi": 213, "bus": 266, "train": 2360}
 
 

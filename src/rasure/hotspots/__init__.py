@@ -1,4 +1,4 @@
-"""Hot spots: places, Getis-Ord Gi*, concentration, kernel density and endurance (methods.md §1).
+"""Hot spots: places, Getis-Ord Gi*, concentration, kernel density and endurance (docs/methods.md §1).
 
 Typical use, all in projected metres::
 

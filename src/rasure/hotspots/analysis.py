@@ -1,6 +1,6 @@
 r"""From serious-violence records to a list of hot spots, each explaining why it is hot.
 
-:func:`analyse` is the whole hot-spot build (methods.md §1, §3; mission D3, D5, D6, D7):
+:func:`analyse` is the whole hot-spot build (docs/methods.md §1, §3; requirements D3, D5, D6, D7):
 
 1. **Scope and window.** Serious-violence records with a location, in the window of
    ``window_months`` ending at ``end`` (default: the last date in the data). The previous
@@ -13,7 +13,7 @@ r"""From serious-violence records to a list of hot spots, each explaining why it
 3. **Places.** Square cells (default 150 m) or hexagons (default 0.04 km²) in metres.
 4. **Ranking.** By harm (CCHI days), ties by count; count is always reported beside harm. So
    that one homicide does not make a hot spot, each crime's harm is capped at the
-   ``harm_cap_quantile`` (default p99) of the window's harm for ranking only (methods.md §1.3),
+   ``harm_cap_quantile`` (default p99) of the window's harm for ranking only (docs/methods.md §1.3),
    and a place needs at least ``min_count`` crimes in the window. Reported harm is uncapped.
 5. **Gi\*.** Getis-Ord Gi* over every cell of the study grid (zeros included), queen
    contiguity with the cell itself (:func:`rasure.hotspots.gistar.gi_star`). ``gi_q`` is the
@@ -92,7 +92,7 @@ class HotspotParams:
     endurance_windows: int = 3
     endurance_m: int = 2
     min_count: float = 5.0  # a place needs at least this many crimes in the window to be a hot spot [U]
-    harm_cap_quantile: float | None = 0.99  # cap each crime's harm at this quantile for ranking (methods 1.3)
+    harm_cap_quantile: float | None = 0.99  # cap each crime's harm for ranking (docs/methods.md §1.3)
     outlier_quantile: float = 0.005  # study area = this quantile box of the points plus outlier_margin_m
     outlier_margin_m: float = 2_000.0
     detect_institutions_by_name: bool = True  # hold out places dominated by e.g. "On or near Prison"

@@ -1,6 +1,6 @@
 """Concentration of crime (or harm) at places: the dashboard's "law of concentration" tile.
 
-methods.md §1.4: top-x% shares, the smallest share of places holding 25% and 50% of crime
+docs/methods.md §1.4: top-x% shares, the smallest share of places holding 25% and 50% of crime
 (Weisburd 2015, *Criminology* 53:133), the Lorenz curve and Gini, the generalized Gini for
 sparse counts (Bernasco & Steenbeek 2017, *J Quant Criminol* 33:451), and PAI/PEI for checking
 a hot-spot list on later data (Chainey, Tompson & Uhlig 2008, *Security Journal* 21:4).
@@ -100,7 +100,7 @@ def concentration(
     ``values`` are counts (or harm) per place; with ``n_places`` the missing places count as 0.
     With the ``N`` values sorted descending, ``y_[1] ≥ … ≥ y_[N]``, and ``n = Σy``:
 
-    * ``S(p) = Σ_{k ≤ ⌈p·N⌉} y_[k] / n`` (methods.md §1.4);
+    * ``S(p) = Σ_{k ≤ ⌈p·N⌉} y_[k] / n`` (docs/methods.md §1.4);
     * places for share ``s``: ``k*/N`` with ``k* = min{k : Σ_{j ≤ k} y_[j] ≥ s·n}``;
     * ``gini``: :func:`gini`;
     * ``gini_generalized = max(1, N/n)·(G − 1) + 1``, which is 0 when ``n < N`` crimes are spread

@@ -1,6 +1,6 @@
 """Do hot spots endure? Hot places per time window, stability between windows, and classes.
 
-methods.md §1.7: a place should be patrolled only if it is hot in at least 2 of the last 3
+docs/methods.md §1.7: a place should be patrolled only if it is hot in at least 2 of the last 3
 years; report Spearman's ρ of place counts and the Jaccard overlap of the top-K sets between
 consecutive windows; classify places as persistent, emerging, intermittent or cooling (after
 sfhotspot's ``hotspot_classify``, with our own, stated rules).
@@ -139,7 +139,7 @@ def hot_places(
 
 
 def hot_in_m_of_n(hot: pd.DataFrame, *, m: int = 2, n: int = 3) -> pd.Series:
-    """True for places hot in at least ``m`` of the last ``n`` windows (default 2 of 3, methods.md §8).
+    """True for places hot in at least ``m`` of the last ``n`` windows (default 2 of 3, docs/methods.md §8).
 
     >>> h = pd.DataFrame({"y1": [True, True], "y2": [False, True], "y3": [True, False]}, index=["a", "b"])
     >>> hot_in_m_of_n(h).tolist()

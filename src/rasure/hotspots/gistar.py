@@ -1,4 +1,4 @@
-"""Getis-Ord Gi* local hot-spot statistic with permutation and FDR-adjusted p-values (methods.md §1.5).
+"""Getis-Ord Gi* local hot-spot statistic with permutation and FDR-adjusted p-values (docs/methods.md §1.5).
 
 Our own vectorised implementation on a scipy sparse weights matrix. The z-scores equal
 PySAL esda's ``G_Local(y, w, transform="B", star=True).Zs`` (tests/golden/test_gistar_esda.py).

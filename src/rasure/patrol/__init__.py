@@ -1,8 +1,8 @@
 """Patrol dose: pings → visits → minutes in a hot spot and the mode of presence.
 
-- :mod:`rasure.patrol.dose` — the dose method (methods.md §6.3) for one officer's pings and a geofence.
+- :mod:`rasure.patrol.dose` — the dose method (docs/methods.md §6.3) for one officer's pings and a geofence.
 - :mod:`rasure.patrol.avls` — radio / vehicle location (AVLS, Airwave) CSV files, and presence in every
-  hot spot at once with the same dose code (untasked presence, mission P8).
+  hot spot at once with the same dose code (untasked presence, requirement P8).
 - :mod:`rasure.patrol.geolife` — the labelled GeoLife GPS tracks, used to score the mode classifier.
 """
 

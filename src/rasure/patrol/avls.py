@@ -1,7 +1,7 @@
 """Untasked presence: radio and vehicle location pings (AVLS / Airwave ARLS style CSV) in every hot spot.
 
-Mission P8 and methods.md §6.1 ("background presence matters … measure dosage in control spots
-too"). :func:`read_avls` reads and validates one export, all-or-nothing; :func:`presence_in_hotspots`
+Requirement P8 and docs/methods.md §6.1 (background presence matters, so dose is measured in control
+hot spots too). :func:`read_avls` reads and validates one export, all-or-nothing; :func:`presence_in_hotspots`
 runs the dose method of :mod:`rasure.patrol.dose` (unchanged) for every officer or call sign against
 every hot spot, treated or control, at once.
 
@@ -17,7 +17,7 @@ that does not exist or happens twice at a clock change is rejected, since which 
 be known — export in UTC or with offsets. Every bad field of every row is reported (file, line,
 field, value, how to fix) and nothing is imported from a file with any bad row.
 
-**Sparse pings and what they do to dose and mode** (methods.md §6.2: radios report every 30 s to
+**Sparse pings and what they do to dose and mode** (docs/methods.md §6.2: radios report every 30 s to
 5 min, force-configurable):
 
 - A car crossing a 150 m cell at 30 mph is inside for ~11 s, so with 30–60 s pings most

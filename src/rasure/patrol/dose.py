@@ -1,10 +1,10 @@
 """Dose from pings: when an officer was in a hot spot, for how long, and how.
 
-The method follows methods.md §6.3 (a proposal, every parameter configurable in :class:`DoseParams`).
+The method follows docs/methods.md §6.3 (a proposal, every parameter configurable in :class:`DoseParams`).
 Input is the pings of **one** officer or device: a DataFrame with ``fix_time`` (tz-aware, or naive
 meaning UTC), ``x`` and ``y`` in metres in a projected CRS (the geofence's CRS), and optionally
 ``accuracy_m`` (reported horizontal accuracy) and ``speed_mps`` (the device's own speed, m/s).
-Times should already be corrected for device clock skew (reliability.md §2.3:
+Times should already be corrected for device clock skew (docs/reliability.md §2.3:
 ``corrected_time = fix_time + (received_at − device_now_at_send)``): :func:`correct_clock` does that
 and flags suspect pings for review without dropping any; the steps below only sort the times.
 
@@ -15,7 +15,7 @@ The steps, each a rule a statistician can check:
    does not depend on input order). Fixes with ``accuracy_m > max_accuracy_m`` (50 m) are dropped.
    Jumps: a fix is dropped when the implied speed **to and from** it exceeds ``max_speed_kmh``
    (150 km/h) while its two neighbours are consistent with each other (a spike out and back); the
-   first or last fix when it alone disagrees with the next two. Deviations from methods.md §6.3, and
+   first or last fix when it alone disagrees with the next two. Deviations from docs/methods.md §6.3, and
    why: (a) fixes at the same place at different times are *kept* — deleting them would make a parked
    phone look like a signal gap; (b) a sustained speed above 150 km/h (a pursuit) is kept, only
    out-and-back spikes are removed.
@@ -37,7 +37,7 @@ The steps, each a rule a statistician can check:
    at the end of the data.
 5. **Time credited** (the dose). For each pair of consecutive fixes in one run, ``min(Δt, carry_gap)``
    is credited when both fixes are in the visit, and half of that when one is (the crossing is
-   placed at the midpoint, as "plus half the sampling interval at each end" in §6.3). The state is
+   placed at the midpoint: half the sampling interval at each end, docs/methods.md §6.3). The state is
    carried across gaps up to ``carry_gap`` (2 min); a gap between ``carry_gap`` and ``max_gap`` keeps
    the visit open but credits only ``carry_gap`` of it. So the dose can never exceed the time between
    the first and last fix. ``start`` and ``end`` of a visit are its first in-fence fix minus its
@@ -59,7 +59,7 @@ The steps, each a rule a statistician can check:
    from a car in traffic.
 
 :func:`dose_summary` adds up visits per day (or lists them per visit) against a target dose
-(15 min: Koper 1995, methods.md §6.1).
+(15 min: Koper 1995, docs/methods.md §6.1).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class PingsError(RasureError):
 
 @dataclass(frozen=True)
 class DoseParams:
-    """Every parameter of the dose method (defaults: methods.md §6.3 and §8). See the module docstring."""
+    """Every parameter of the dose method (defaults: docs/methods.md §6.3 and §8). See the module docstring."""
 
     max_accuracy_m: float = 50.0
     max_speed_kmh: float = 150.0
@@ -208,7 +208,7 @@ def correct_clock(
     max_offset: timedelta = timedelta(seconds=120),
     max_speed_mps: float = 50.0,
 ) -> pd.DataFrame:
-    """Phone clock correction and flags (reliability.md §2.3); never drops a ping.
+    """Phone clock correction and flags (docs/reliability.md §2.3); never drops a ping.
 
     With ``device_now_at_send`` (the phone's clock when it sent the batch) and ``received_at`` (the
     server's clock) on every ping, ``clock_offset_s = received_at − device_now_at_send`` and
@@ -719,7 +719,7 @@ def dose_summary(
     by: Sequence[str] | None = None,
     day_tz: str = "Europe/London",
 ) -> pd.DataFrame:
-    """Dose per day (or per visit) against a target (methods.md §6.1: 15 min; §6.3 step 6).
+    """Dose per day (or per visit) against a target (docs/methods.md §6.1: 15 min; §6.3 step 6).
 
     ``visits`` is the output of :func:`find_visits` (or of
     :func:`rasure.patrol.avls.presence_in_hotspots`). A visit belongs to the local calendar day

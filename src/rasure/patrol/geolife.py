@@ -1,7 +1,7 @@
 """GeoLife GPS tracks with transport-mode labels: the real-data check of the mode classifier.
 
 Reads Microsoft Research Asia's GeoLife 1.3 files (Zheng et al. 2009/2010; research and
-non-commercial terms) as redistributed in trackintel's test data (PROVENANCE.md §5a):
+non-commercial terms) as redistributed in the trackintel project's test data (users 010 and 020):
 
 - ``<user>/Trajectory/*.plt``: 6 header lines, then ``lat, lon, 0, altitude_ft, days_since_1899,
   date, time`` in GMT, sampled every 1–5 s (sometimes sparser).
@@ -13,7 +13,7 @@ Rules, so the score can be checked:
 - A fix takes the mode of the label interval (inclusive) that contains it. Labels overlap in these
   files: a 4-hour "walk" contains an 8-minute "taxi" and runs 52 minutes into a "train" that starts
   before it ends. The label that **starts later** wins — a new label means the volunteer began a new
-  leg and left the previous one open (the same reading gives the per-mode counts in PROVENANCE.md).
+  leg and left the previous one open (this reading gives the per-mode fix counts the golden test checks).
   Two labels starting at the same second with different modes make the fix *ambiguous*: it is left
   unlabelled.
 - Positions are projected to metres with the UTM zone of each file's median longitude (user 010

@@ -1,6 +1,6 @@
 """Tamper-evident commitment to a trial before it starts, and its verification afterwards.
 
-Protocol ``rasure-commitment-v1`` (reliability.md §3.1; hash commitments as in the verifiable-
+Protocol ``rasure-commitment-v1`` (docs/reliability.md §3.1; hash commitments as in the verifiable-
 randomisation recipe cited there). Before the trial:
 
 1. The **public manifest** is a JSON object with the protocol name, an optional trial label and code
@@ -20,7 +20,7 @@ that does the same check independently of this package.
 
 A commitment stops the schedule being changed after publication. It cannot stop a team trying many
 seeds *before* publishing and keeping one they like; to rule that out derive the seed from a public
-randomness beacon round fixed in advance (:func:`seed_from_beacon`, reliability.md §3.1 step 3).
+randomness beacon round fixed in advance (:func:`seed_from_beacon`, docs/reliability.md §3.1 step 3).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def seed_from_beacon(*, salt: str, beacon_randomness: str) -> str:
     """``SHA-256(salt ‖ beacon)`` as hex: a seed fixed by a public beacon round (e.g. drand).
 
     Commit to ``SHA-256(salt)`` and the future round number first; once the round is out, anyone can
-    check the seed was not chosen (reliability.md §3.1, step 3). Both inputs are hex text.
+    check the seed was not chosen (docs/reliability.md §3.1, step 3). Both inputs are hex text.
 
     >>> seed_from_beacon(salt="00" * 16, beacon_randomness="ff" * 32)[:16]
     'd03d098dd666459f'

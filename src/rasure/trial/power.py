@@ -1,4 +1,4 @@
-"""Power and minimum detectable effect for a place-day count outcome (methods.md §5.2).
+"""Power and minimum detectable effect for a place-day count outcome (docs/methods.md §5.2).
 
 Counts per place-day are taken as negative binomial (NB2): ``Var(Y) = μ + k·μ²`` with dispersion
 ``k = 1/θ`` (R's ``theta`` or ``size``; ``k = 0`` is Poisson). Two arms, control mean ``μ0`` per place-
@@ -17,7 +17,7 @@ negative binomial rates*, Stat Med 33(3):376-387, as implemented in ``MKmisc::po
 (``z_{1−α}`` for a one-sided test.) ``V1/n`` is the large-sample variance of the log rate ratio from
 an NB regression with a treatment indicator.
 
-Caveats (methods.md §5.2): place-days are clustered within places and deterrence can carry over into
+Caveats (docs/methods.md §5.2): place-days are clustered within places and deterrence can carry over into
 control days (Sherman 2022), both of which the formula ignores. ``design_effect`` divides the
 effective number of place-days for a crude allowance; powering by simulation from historical counts
 is better. Every figure is a formula output for assumed inputs, not a finding.

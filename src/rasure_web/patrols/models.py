@@ -1,9 +1,9 @@
 """The patrol app's records: briefings, visits, GPS pings, cap counters, sync receipts, AVLS presence.
 
 Every record a phone sends carries a client-generated UUID (``client_id``) and is stored idempotently
-(reliability.md §2.2): the UUID is UNIQUE in the database and the record, its effects and its receipt are
+(docs/reliability.md §2.2): the UUID is UNIQUE in the database and the record, its effects and its receipt are
 written in one transaction, so a retry never duplicates and a changed payload under the same id is refused.
-Caps (mission P7) are counter rows incremented by a conditional UPDATE inside the visit-start transaction,
+Caps (requirement P7) are counter rows incremented by a conditional UPDATE inside the visit-start transaction,
 so two officers cannot both take the last slot, whichever app server they reach.
 
 The trial's place-day panel reads :class:`Visit` through ``apps.get_model("patrols", "Visit")`` and relies

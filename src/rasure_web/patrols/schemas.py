@@ -14,7 +14,7 @@ MAX_SEQ = 2**62
 
 
 def _plausible(value: datetime) -> datetime:
-    # Phones' clocks can be years out (reliability.md §2.3), so this is wide; it only keeps arithmetic
+    # Phones' clocks can be years out (docs/reliability.md §2.3), so this is wide; it only keeps arithmetic
     # on the value from overflowing.
     if not 1990 <= value.year <= 2200:
         raise ValueError("time is not plausible (year must be 1990–2200)")

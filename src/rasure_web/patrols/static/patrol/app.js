@@ -466,7 +466,7 @@ document.getElementById("logout-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     return;
   }
-  // Briefings and lists are cleared from the phone at sign out; the outbox stays (reliability.md §2.2).
+  // Briefings and lists are cleared from the phone at sign out; the outbox stays (docs/reliability.md §2.2).
   if (navigator.serviceWorker && navigator.serviceWorker.controller) {
     navigator.serviceWorker.controller.postMessage({ type: "clear-data" });
   }

@@ -1,6 +1,6 @@
 // The outbox: every record the phone makes (visit start, pings, visit end + form) is written to
 // IndexedDB first, with a client UUID and a per-device sequence number, in one transaction. It is
-// sent when there is a connection and deleted only when the server acknowledges it (reliability.md §2.2):
+// sent when there is a connection and deleted only when the server acknowledges it (docs/reliability.md §2.2):
 //
 //   200                     → stored (or a replay of an earlier send): delete
 //   409 cap_reached/not_tasked on a start → the server's answer to that record: delete, tell the app

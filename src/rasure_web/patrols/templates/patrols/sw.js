@@ -3,7 +3,7 @@
 // - Today's list, briefings, the colleague list and today's rules: network first, the last answer
 //   kept for offline use ("X-Rasure-Cached: 1" marks an answer from the cache).
 // - Records (POST) are never touched here: the app's own IndexedDB outbox sends them (outbox.js),
-//   because a queue in the service worker alone is not a durability guarantee (reliability.md §2.1).
+//   because a queue in the service worker alone is not a durability guarantee (docs/reliability.md §2.1).
 const VERSION = "{{ version }}";
 const SHELL = `rasure-shell-${VERSION}`;
 const DATA = "rasure-data-v1";
