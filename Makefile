@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/rasure demo
 
+# Tests run on every core (pytest-xdist: one test database and cache per worker) in a random order
+# (pytest-randomly prints the seed; rerun an order with -p randomly -p "randomly_seed=N").
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

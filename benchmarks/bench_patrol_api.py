@@ -26,13 +26,14 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DB = "rasure_bench_patrol"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 PASSWORD = "rasure-bench-officer-1"
+CITY_END = date(2026, 10, 31)  # a fixed synthetic city, so runs compare
 SATURATION_S = 8.0
 SATURATION_THREADS = 8
 RATE = 200
@@ -60,7 +61,7 @@ def prepare() -> list[tuple[float, float]]:
     django.setup()
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
-    from django.utils import timezone
+    from rasure_web import clock
 
     from rasure.hotspots.analysis import HotspotParams
     from rasure_web.analysis.models import HotSpot
@@ -69,7 +70,7 @@ def prepare() -> list[tuple[float, float]]:
     from rasure_web.patrols.selectors import patrol_rules_at
 
     call_command("migrate", verbosity=0)
-    synthetic_city_load(scale=1.0)
+    synthetic_city_load(scale=1.0, end=CITY_END)
     hotspots_build(params=HotspotParams(top=20, gi_permutations=0))
     officer = User.objects.create_user(username="bench-officer", password=PASSWORD)
     officer.groups.add(Group.objects.get_or_create(name="officer")[0])
@@ -79,12 +80,12 @@ def prepare() -> list[tuple[float, float]]:
     try:
         from rasure_web.trials.services import trial_commit, trial_create
 
-        day = patrol_rules_at(when=timezone.now()).trial_day
+        day = patrol_rules_at(when=clock.now()).trial_day
         trial = trial_create(
             name="Benchmark trial", start=day, end=day + timedelta(days=27), user=analyst, synthetic=True
         )
         trial_commit(trial_id=trial.pk, user=analyst, allow_past_start=True)
-        trial_note = f"committed trial {trial.pk} (daily allocation, cap {patrol_rules_at(when=timezone.now()).cap_per_day}/day)"
+        trial_note = f"committed trial {trial.pk} (daily allocation, cap {patrol_rules_at(when=clock.now()).cap_per_day}/day)"
     except Exception as exc:  # the trial app is optional here: measure without it rather than not at all
         trial_note = f"no trial ({type(exc).__name__}: {exc})"
     spots = list(HotSpot.objects.values_list("lat", "lon"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,20 @@ def shared_data_dir() -> Path | None:
     env = os.environ.get("RASURE_SHARED_DATA")
     path = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
     return path if path.is_dir() else None
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """Pin "now" at :data:`tests.city.TEST_NOW` for the test (time-machine; time still ticks on from
+    there, so timeouts and durations behave). Everything in rasure_web reads time through
+    ``rasure_web.clock``, so trial days, cap weeks and the patrol list all agree with the test.
+    Yields the traveller: ``clock.move_to(...)`` jumps, e.g. across midnight or a clock change."""
+    import time_machine
+
+    from tests.city import TEST_NOW
+
+    with time_machine.travel(TEST_NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +77,26 @@ def _triggers_allow_test_flush(request: pytest.FixtureRequest) -> Iterator[None]
             for name, sql in cur.fetchall():
                 _SQLITE_TRIGGERS[name] = sql
                 cur.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_per_worker() -> Iterator[None]:
+    """Under pytest-xdist each worker has its own test database (pytest-django adds ``_gw0``...) and
+    so must have its own file cache: the dashboard's cache keys are data versions, which repeat
+    across databases."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield
+        return
+    from django.conf import settings
+    from django.test import override_settings
+
+    caches = {name: dict(conf) for name, conf in settings.CACHES.items()}
+    for conf in caches.values():
+        if "LOCATION" in conf:
+            conf["LOCATION"] = f"{conf['LOCATION']}-{worker}"
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ location text ends "(synthetic)".
 What the town is meant to show (each is a planted, documented feature, so a test or a demo can
 check that the analysis finds it):
 
-- **Concentration** (mission D3, D7): about half of serious violence falls in about 5% of the town's
+- **Concentration** (requirements D3, D7): about half of serious violence falls in about 5% of the town's
   150 m cells. Sources: a night-time economy (NTE) strip, six persistent street hot spots, a prison
   and a hospital A&E, laid over dispersed domestic and street violence that follows where people live.
   Weisburd's "law of crime concentration" (Weisburd 2015, Criminology 53(2)) reports roughly 50% of
@@ -649,13 +649,13 @@ def default_end(today: date) -> date:
 
 
 def generate_city(
-    *, seed: int = DEFAULT_SEED, years: int = 3, end: date | None = None, scale: float = 1.0
+    *, end: date, seed: int = DEFAULT_SEED, years: int = 3, scale: float = 1.0
 ) -> SyntheticCity:
     """Generate Rasure Demo Town (SYNTHETIC DATA) for ``years`` years ending on ``end`` (inclusive).
 
-    ``end`` defaults to :func:`default_end` of today's date: the only place the clock is read, so
-    pass ``end`` for reproducible output. The same ``seed``, ``years``, ``end`` and ``scale`` always
-    give identical frames. ``scale`` multiplies every rate and pool size (1.0 gives about 7,900
+    ``end`` is required: the core never reads the clock. A caller that wants "the newest complete
+    month" passes ``default_end(today)`` with the ``today`` it was given. The same ``seed``,
+    ``years``, ``end`` and ``scale`` always give identical frames. ``scale`` multiplies every rate and pool size (1.0 gives about 7,900
     records a year, so about 24,000 for three years).
 
     Concentration: about half of the records with a code in :data:`SERIOUS_VIOLENCE_CODES` fall in
@@ -667,7 +667,7 @@ def generate_city(
         raise ValueError(f"years must be at least 1, got {years}")
     if not (scale > 0 and math.isfinite(scale)):
         raise ValueError(f"scale must be a positive number, got {scale}")
-    end_date = default_end(date.today()) if end is None else end
+    end_date = end
     start_date = (pd.Timestamp(end_date) - pd.DateOffset(years=years) + pd.Timedelta(days=1)).date()
     rng = np.random.default_rng(seed)
     layout = _Layout()

@@ -53,9 +53,11 @@ def _clock(text: str) -> time:
 
 def cmd_create(args: argparse.Namespace) -> int:
     _db()
+    from rasure_web import clock
     from rasure_web.trials.services import trial_create
 
-    start = args.start or date.today() + timedelta(days=1)
+    # default: tomorrow's date where the trial runs (its time zone), so a commitment precedes day 1
+    start = args.start or clock.local_today(args.timezone) + timedelta(days=1)
     end = args.end or start + timedelta(days=args.days - 1)
     trial = trial_create(
         name=args.name,

@@ -48,7 +48,10 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
 
     if not CrimeRecord.objects.filter(source="synthetic").exists():
         print("Generating the synthetic city (invented data) ...", flush=True)
-        stats = synthetic_city_load(scale=scale)
+        from rasure.synth import default_end
+        from rasure_web import clock
+
+        stats = synthetic_city_load(scale=scale, end=default_end(clock.local_today()))
         print(
             f"  {stats['records']:,} synthetic crimes, {stats['people']:,} synthetic people, "
             f"{stats['areas']} areas",

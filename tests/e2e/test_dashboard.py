@@ -8,9 +8,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from rasure.hotspots.analysis import HotspotParams
-from rasure_web.analysis.services import hotspots_build
-from rasure_web.crimes.services import synthetic_city_load
+from tests.city import store_city_with_hotspots
 from tests.e2e.conftest import login, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -19,8 +17,7 @@ SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 @override_settings(RASURE_MAP_TILES="")  # no tile server here: the map must still show data
 def test_analyst_filters_map_and_opens_hotspot(page: Any, live_server: Any) -> None:
-    synthetic_city_load(scale=0.3)
-    hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    store_city_with_hotspots()
     make_user("analyst")
     login(page, live_server.url, "analyst")
     page.get_by_role("heading", name="Serious violence overview").wait_for()
@@ -54,8 +51,7 @@ def test_briefing_edited_in_dashboard_shows_in_patrol_app(browser: Any, page: An
     from rasure_web.analysis.models import HotSpot
     from rasure_web.patrols.selectors import hotspots_nearest
 
-    synthetic_city_load(scale=0.3)
-    hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    store_city_with_hotspots()
     make_user("analyst")
     officer = make_user("officer")
     listed = hotspots_nearest(user=officer, lat=51.43, lon=-1.13, limit=50).hotspots

@@ -31,13 +31,10 @@ STEP_MS = 15_000
 
 @pytest.fixture
 def patrol_world(settings: Any) -> dict[str, Any]:
-    from rasure.hotspots.analysis import HotspotParams
-    from rasure_web.analysis.services import hotspots_build
-    from rasure_web.crimes.services import synthetic_city_load
+    from tests.city import store_city_with_hotspots
 
     settings.RASURE_PATROL_SIMULATION = True
-    synthetic_city_load(scale=0.3)
-    run = hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    run = store_city_with_hotspots()
     officer = make_user("officer", password="rasure-demo-officer")
     officer.first_name, officer.last_name = "Alex", "Morgan"
     officer.save()

@@ -8,19 +8,16 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from rasure.hotspots.analysis import HotspotParams
 from rasure_web.accounts.models import AccessLog
 from rasure_web.analysis.models import HotSpot
-from rasure_web.analysis.services import hotspots_build
-from rasure_web.crimes.services import synthetic_city_load
+from tests.city import store_city_with_hotspots
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 
 
 @pytest.fixture
 def city() -> None:
-    synthetic_city_load(scale=0.3)
-    hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    store_city_with_hotspots()
 
 
 def _client(role: str) -> Client:
@@ -129,21 +126,22 @@ def test_briefing_edit_reaches_the_patrol_app(city: None) -> None:
 def test_patrol_monitoring_page(city: None) -> None:
     import uuid
 
-    from django.utils import timezone
-
+    from rasure_web import clock
     from rasure_web.patrols.models import Visit
 
     hs = HotSpot.objects.get(period="night", rank=1)
     officer = User.objects.create_user(
         username="pc-mon", password="a-long-test-password", first_name="PC Synthetic Elm"
     )
-    now = timezone.now()
+    from rasure_web.trials.selectors import patrol_rules_for
+
+    now = clock.now()
     Visit.objects.create(
         visit_id=uuid.uuid4(),
         start_client_id=uuid.uuid4(),
         officer=officer,
         hotspot=hs,
-        trial_day=timezone.localdate(),
+        trial_day=patrol_rules_for(when=now).trial_day,
         started_at=now,
         start_received_at=now,
         dose_minutes=16.5,

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from rasure.synth import generate_city
 from rasure_web.cli import main
+from tests.city import city
 
 
 def _policeuk_file(tmp_path: Path) -> Path:
     """The synthetic city written out as a police.uk street file (month-only, like the real thing)."""
-    r = generate_city(end=date(2026, 10, 31), scale=0.5).records
+    r = city(0.5).records
     df = pd.DataFrame(
         {
             "Crime ID": r["reference"],
@@ -88,9 +87,9 @@ def test_analyse_file_in_file_out(tmp_path: Path, capsys: pytest.CaptureFixture[
 @pytest.mark.django_db
 def test_build_stores_a_reproducible_run(capsys: pytest.CaptureFixture[str]) -> None:
     from rasure_web.analysis.models import AnalysisRun, HotSpot
-    from rasure_web.crimes.services import synthetic_city_load
+    from tests.city import store_city
 
-    synthetic_city_load(scale=0.5)
+    store_city(0.5)
     assert main(["hotspots", "build", "--top", "6", "--permutations", "0"]) == 0
     run = AnalysisRun.objects.get(is_current=True)
     assert run.params["top"] == 6 and run.seed == 20260401 and run.version.startswith("0.")

@@ -13,7 +13,7 @@ from rasure_web.patrols.models import AvlsImport, AvlsPresence
 from rasure_web.patrols.services import avls_import
 from tests.web.test_patrol_routes import T0, drive_route, load_city, walk_route
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 
 
 @pytest.fixture

@@ -107,7 +107,7 @@ def test_two_processes_racing_for_the_last_slot_exactly_one_wins(city: Any) -> N
 
 
 def test_one_record_sent_by_eight_threads_at_once_is_stored_once(city: Any) -> None:
-    """reliability.md §5 row 4: concurrent duplicate sends of one record → exactly one row, all 200."""
+    """docs/reliability.md §5 row 4: concurrent duplicate sends of one record → exactly one row, all 200."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 

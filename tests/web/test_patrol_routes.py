@@ -137,12 +137,9 @@ def load_city() -> Any:
 
     Each test module declares its own ``city`` fixture calling this (a fixture imported from another
     module would shadow the test arguments that name it)."""
-    from rasure.hotspots.analysis import HotspotParams
-    from rasure_web.analysis.services import hotspots_build
-    from rasure_web.crimes.services import synthetic_city_load
+    from tests.city import store_city_with_hotspots
 
-    synthetic_city_load(scale=0.3)
-    return hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    return store_city_with_hotspots()
 
 
 def make_user(username: str, role: str = "officer", password: str | None = None) -> Any:

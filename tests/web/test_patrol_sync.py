@@ -1,4 +1,4 @@
-"""Offline sync without loss or duplicates (reliability.md §2.2, §5 rows 1, 3, 4, 5).
+"""Offline sync without loss or duplicates (docs/reliability.md §2.2, §5 rows 1, 3, 4, 5).
 
 A Python model of the phone's outbox (the same rules as static/patrol/outbox.js: send in sequence
 order, batch consecutive pings, delete on 200, keep on 404 ``visit_unknown``, quarantine on 409/422,
@@ -26,7 +26,7 @@ from rasure_web.analysis.models import HotSpot
 from rasure_web.patrols.models import CapCounter, Ping, SyncRecord, Visit
 from tests.web.test_patrol_routes import T0, client_for, iso, load_city, make_user, walk_route
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 
 
 @pytest.fixture

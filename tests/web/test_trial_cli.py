@@ -15,7 +15,6 @@ import pytest
 import shapely
 from django.utils import timezone
 
-from rasure.hotspots.analysis import HotspotParams
 from rasure_web.cli import main
 from rasure_web.crimes.models import CrimeRecord
 from rasure_web.trials.models import Trial, TrialHotSpot
@@ -25,11 +24,9 @@ LONDON = ZoneInfo("Europe/London")
 
 @pytest.fixture
 def city() -> None:
-    from rasure_web.analysis.services import hotspots_build
-    from rasure_web.crimes.services import synthetic_city_load
+    from tests.city import store_city_with_hotspots
 
-    synthetic_city_load(scale=0.3)
-    hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    store_city_with_hotspots()
 
 
 def _seed(out: str) -> str:
@@ -39,6 +36,7 @@ def _seed(out: str) -> str:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock")
 def test_create_commit_schedule_verify(
     city: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -145,6 +143,7 @@ def test_power_with_given_rates(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock")
 def test_power_from_data(city: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         main(["trial", "power", "--from-data", "--hotspots", "34", "--days", "182", "--rate-ratio", "0.7"])
@@ -157,6 +156,7 @@ def test_power_from_data(city: None, capsys: pytest.CaptureFixture[str]) -> None
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("clock")
 def test_export_panel_csv_and_parquet(city: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # a rehearsal trial over the last 14 days of the synthetic data, so outcomes are known
     last = CrimeRecord.objects.filter(serious_violence=True).order_by("-occurred_from").first()

@@ -11,24 +11,21 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
-from rasure.hotspots.analysis import HotspotParams
 from rasure.trial import Commitment, verify
 from rasure_web.accounts.models import AccessLog
 from rasure_web.trials import services
 from rasure_web.trials.models import ScheduleEntry, Trial
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 SEED = "c3" * 32
 PASSWORD = "a-long-test-password"
 
 
 @pytest.fixture
 def trial() -> Trial:
-    from rasure_web.analysis.services import hotspots_build
-    from rasure_web.crimes.services import synthetic_city_load
+    from tests.city import store_city_with_hotspots
 
-    synthetic_city_load(scale=0.3)
-    hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    store_city_with_hotspots()
     today = timezone.now().astimezone(ZoneInfo("Europe/London")) - dt.timedelta(hours=6)
     start = today.date()
     t = services.trial_create(name="PAGE-TRIAL", start=start, end=start + dt.timedelta(days=9))

@@ -23,7 +23,7 @@ from rasure_web.trials import services
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialCommittedError, TrialHotSpot
 from rasure_web.trials.selectors import hotspot_arms_for, patrol_rules_for, treated_hotspots_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 
 LONDON = ZoneInfo("Europe/London")
 SEED = "5e" * 32
@@ -31,11 +31,9 @@ SEED = "5e" * 32
 
 @pytest.fixture
 def city() -> None:
-    from rasure_web.analysis.services import hotspots_build
-    from rasure_web.crimes.services import synthetic_city_load
+    from tests.city import store_city_with_hotspots
 
-    synthetic_city_load(scale=0.3)
-    hotspots_build(params=HotspotParams(top=6, gi_permutations=0))
+    store_city_with_hotspots()
 
 
 def _user(role: str) -> User:

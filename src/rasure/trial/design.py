@@ -1,22 +1,22 @@
-"""What a trial is: the frozen set of hot spots and the design (issue 4; methods.md §5.1, §8).
+"""What a trial is: the frozen set of hot spots and the design (issue 4; docs/methods.md §5.1, §8).
 
 A trial is fixed before it starts: which hot spots take part (:class:`FrozenHotSpot`, each with
 the exact text of its geofence so the commitment can hash it), and how they are allocated
-(:class:`TrialDesign`). Three designs (methods.md §5.1):
+(:class:`TrialDesign`). Three designs (docs/methods.md §5.1):
 
 ``"daily"``
     Repeat crossover: every trial day, within each stratum (local policing area, and shift
     when ``strata_by_shift``), an exact share of the hot spots is treated. Thames Valley's
-    whole-force trial randomised half the hot spots each day [V, methods.md §0].
+    whole-force trial randomised half the hot spots each day [V, docs/methods.md §0].
 ``"fixed"``
     Parallel track: the same share of each stratum is treated for the whole trial.
 ``"blocked"``
     Places matched in pairs or blocks (``pair_or_block``), the share treated within each block,
     re-drawn every day (``block_allocation="per_day"``) or once (``"fixed"``). For pairs and
-    ``treated_share=0.5`` this is exactly one of each pair, as in Sacramento [V, methods.md §5.1].
+    ``treated_share=0.5`` this is exactly one of each pair, as in Sacramento [V, docs/methods.md §5.1].
 
 The trial day runs from ``day_start`` (default 06:00) to one second before it the next morning,
-as in the Thames Valley protocol ("experimental day = 06:00:00–05:59:59") [V, methods.md §0].
+as in the Thames Valley protocol ("experimental day = 06:00:00–05:59:59") [V, docs/methods.md §0].
 
 Everything here is plain data with validation; the schedule is made in
 :mod:`rasure.trial.schedule` and committed to in :mod:`rasure.trial.commitment`.
@@ -143,12 +143,12 @@ class TrialDesign:
     (the patrol app decides which hours each covers); they stratify the allocation only when
     ``strata_by_shift`` is true, in which case each hot spot is allocated separately per shift.
     If the day and night lists are *different* places, leave ``strata_by_shift`` off and put the
-    list into the stratum instead (e.g. ``"Oxford/night"``).
+    list into the stratum instead (e.g. ``"night/Oxford"``).
 
     Patrol rules (read by the patrol app, part of the commitment): at most ``cap_per_day`` patrols
     per hot spot per trial day and ``cap_per_week`` per week (calendar weeks of trial days, Monday to
     Sunday, as the patrol app enforces them and patrol monitoring reports them; see :meth:`week_index`); ``target_dose`` of presence per treated day
-    (default 15 minutes, methods.md §8).
+    (default 15 minutes, docs/methods.md §8).
 
     >>> d = TrialDesign(kind="daily", start=date(2025, 4, 1), end=date(2025, 9, 29), cap_per_day=2)
     >>> d.n_days, d.share_fraction

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 from django.db import transaction
-from django.utils import timezone
 
 from rasure import classify as sv
 from rasure import harm as harm_mod
 from rasure.errors import InputFileError, InvalidRowsError, RasureError, RowProblem
 from rasure.ingest.common import ParsedFile, expand_paths, problems_frame
+from rasure.synth import SyntheticCity
+from rasure_web import clock
 from rasure_web.crimes import writer
 from rasure_web.crimes.models import HarmTableInfo, HarmWeight, ImportRun
 
@@ -113,7 +115,7 @@ def _save_parsed(
             writer.upsert_people(persons if persons is not None else pd.DataFrame(), parsed.links)
         run.inserted, run.updated, run.unchanged = report.inserted, report.updated, report.unchanged
         run.notes = "\n".join(report.notes)
-        run.finished_at = timezone.now()
+        run.finished_at = clock.now()
         run.save()
     return report
 
@@ -128,7 +130,7 @@ def _reject(path: str, kind: str, exc: RasureError, username: str) -> ImportRepo
         path=path,
         status=ImportRun.Status.REJECTED,
         error=str(exc)[:5000],
-        finished_at=timezone.now(),
+        finished_at=clock.now(),
     )
     return ImportReport(path=path, kind=kind, ok=False, error=str(exc), problems=problems)
 
@@ -224,20 +226,30 @@ def harm_recompute() -> int:
         return int(cur.rowcount)
 
 
-def synthetic_city_load(*, scale: float = 1.0, seed: int = 20260401) -> dict[str, int]:
-    """Generate the synthetic city (core) and store it: areas, records, people, links. One transaction."""
+def synthetic_city_load(*, end: date, scale: float = 1.0, seed: int = 20260401) -> dict[str, int]:
+    """Generate the synthetic city (core) ending on ``end`` (inclusive) and store it (see
+    :func:`synthetic_city_store`). ``end`` is explicit so the same call always stores the same city;
+    the demo passes the newest complete month (``rasure.synth.default_end`` of today)."""
+    from rasure.synth import generate_city
+
+    return synthetic_city_store(generate_city(seed=seed, scale=scale, end=end))
+
+
+def synthetic_city_store(city: SyntheticCity) -> dict[str, int]:
+    """Store a generated synthetic city: areas, records, people, links, officers' accounts and
+    institutions, in one transaction. The city's frames are read, never modified."""
     import json
 
     from shapely.geometry import mapping
 
-    from rasure.synth import generate_city
     from rasure_web.crimes.models import Area
 
-    city = generate_city(seed=seed, scale=scale)
     table, scope = harm_table_current(), sv.load_scope()
     with transaction.atomic():
         run = ImportRun.objects.create(
-            kind="synthetic", path=f"rasure.synth seed={seed} scale={scale}", rows_read=len(city.records)
+            kind="synthetic",
+            path=f"rasure.synth seed={city.seed} scale={city.scale} end={city.end}",
+            rows_read=len(city.records),
         )
         by_code: dict[str, Area] = {}
         order = {"force": 0, "lpa": 1, "neighbourhood": 2}
@@ -271,7 +283,7 @@ def synthetic_city_load(*, scale: float = 1.0, seed: int = 20260401) -> dict[str
                 },
             )
         run.inserted, run.updated = inserted, updated
-        run.finished_at = timezone.now()
+        run.finished_at = clock.now()
         run.save()
     return {
         "records": len(city.records),

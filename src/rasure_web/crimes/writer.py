@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 
 from rasure.records import RECORD_COLUMNS
+from rasure_web import clock
 
 RECORD_DB_COLUMNS = [
     "source",
@@ -166,7 +167,7 @@ def upsert_records(frame: pd.DataFrame, *, run_id: int) -> tuple[int, int]:
     """
     if frame.empty:
         return 0, 0
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") + (
+    now = clock.now().astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") + (
         "+00:00" if connection.vendor == "postgresql" else ""
     )
     frame = frame.assign(row_hash=row_hashes(frame))

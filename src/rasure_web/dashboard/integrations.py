@@ -16,9 +16,10 @@ from django import forms
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from rasure.trial import TrialDesign
+from rasure_web import clock
 from rasure_web.accounts.roles import ADMIN, ANALYST, has_role
 
 
@@ -71,7 +72,7 @@ def _trial_html(*, user: Any, hs: Any) -> str:
     if not entries.exists():
         return ""
     trial = entries.first().trial  # type: ignore[union-attr]
-    today = timezone.localdate()
+    today = TrialDesign.from_json_dict(trial.design).trial_day_of(clock.now())
     counts = entries.aggregate(
         treated=Count("id", filter=Q(arm="treatment")), days=Count("trial_day", distinct=True)
     )
@@ -86,7 +87,7 @@ def _cap_status(*, hs: Any) -> dict[str, Any]:
     from rasure_web.patrols.models import CapCounter
     from rasure_web.trials.selectors import patrol_rules_for
 
-    rules = patrol_rules_for(when=timezone.now())
+    rules = patrol_rules_for(when=clock.now())
     day = CapCounter.objects.filter(hotspot=hs, kind="day", period_start=rules.trial_day).first()
     return {"cap": rules.cap_per_day, "used": day.visits if day else 0, "day": rules.trial_day}
 
@@ -111,7 +112,7 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "") -> dict[str, Any]:
     from rasure_web.trials.models import ScheduleEntry, Trial
     from rasure_web.trials.selectors import patrol_rules_for
 
-    rules = patrol_rules_for(when=timezone.now())
+    rules = patrol_rules_for(when=clock.now())
     since = rules.trial_day - dt.timedelta(days=7 * weeks)
     qs = Visit.objects.filter(trial_day__gte=since)
     if lpa:

@@ -1,6 +1,6 @@
 """Writes for the patrol app: visit start (takes a cap slot), pings, visit end and form, dose, AVLS.
 
-**Idempotency** (reliability.md §2.2). Each record from the phone carries a client UUID. The receipt
+**Idempotency** (docs/reliability.md §2.2). Each record from the phone carries a client UUID. The receipt
 (:class:`~rasure_web.patrols.models.SyncRecord`, or the :class:`~rasure_web.patrols.models.Ping` row
 itself) is inserted *first* in the record's transaction, under a UNIQUE constraint, then the effects are
 written, then the answer is stored on the receipt. A concurrent duplicate blocks on the unique index and
@@ -39,11 +39,11 @@ import shapely
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from rasure.geo import lonlat_to_projected
 from rasure.patrol.avls import presence_in_hotspots, read_avls
 from rasure.patrol.dose import DoseParams, correct_clock, find_visits
+from rasure_web import clock
 from rasure_web.accounts.roles import OFFICER, has_role
 from rasure_web.analysis.models import HotSpot
 from rasure_web.patrols.models import (
@@ -63,7 +63,7 @@ from rasure_web.patrols.selectors import (
     week_start,
 )
 
-#: Dose parameters for phone pings (methods.md §6.3 defaults).
+#: Dose parameters for phone pings (docs/methods.md §6.3 defaults).
 DOSE_PARAMS = DoseParams()
 MAX_CREW = 12
 
@@ -235,7 +235,7 @@ def visit_start(
     ``slot=False`` instead, so the visit the officer already made is never lost.
     """
     officer_required(user)
-    received_at = received_at or timezone.now()
+    received_at = received_at or clock.now()
     digest = payload_sha256(
         {
             "visit_id": visit_id,
@@ -347,7 +347,7 @@ def pings_record(
     pings get their dose computed again.
     """
     officer_required(user)
-    received_at = received_at or timezone.now()
+    received_at = received_at or clock.now()
     digests: dict[uuid.UUID, str] = {}
     unique: list[PingData] = []
     for p in pings:
@@ -474,7 +474,7 @@ def visit_end(
 ) -> Outcome:
     """End a visit with its form (P6) and compute its dose from the pings, in one transaction."""
     officer_required(user)
-    received_at = received_at or timezone.now()
+    received_at = received_at or clock.now()
     for name, value in (("spoken_to", spoken_to), ("searched", searched), ("arrested", arrested)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise PatrolRecordError(f"{name} must be a whole number, 0 or more", field=name)
@@ -524,7 +524,7 @@ def visit_end(
 
 
 def visit_dose_compute(*, visit: Visit, params: DoseParams = DOSE_PARAMS) -> Visit:
-    """Dose, entry, exit and mode of a visit from its stored pings (methods.md §6.3), saved on the visit."""
+    """Dose, entry, exit and mode of a visit from its stored pings (docs/methods.md §6.3), saved on the visit."""
     rows = list(
         Ping.objects.filter(visit_id=visit.visit_id, officer_id=visit.officer_id).values_list(
             "seq", "fix_time", "device_sent_at", "received_at", "x", "y", "accuracy_m", "speed_mps"
@@ -575,7 +575,7 @@ def visit_dose_compute(*, visit: Visit, params: DoseParams = DOSE_PARAMS) -> Vis
             visit.n_segments = len(found)
             by_mode = found.groupby("mode")["minutes"].sum()
             visit.mode = str(by_mode.idxmax()) if by_mode.max() > 0 else str(found["mode"].iloc[0])
-    visit.dose_computed_at = timezone.now()
+    visit.dose_computed_at = clock.now()
     visit.save(
         update_fields=[
             "n_pings",
@@ -637,7 +637,7 @@ def avls_import(*, path: str | Path) -> AvlsImport:
     existing = AvlsImport.objects.filter(sha256=avls.sha256).first()
     if existing is not None:
         return existing
-    now = timezone.now()
+    now = clock.now()
     ids = set(HotSpot.objects.filter(run__is_current=True).values_list("pk", flat=True))
     ids |= set(hotspot_arms_at(when=now) or {})
     geometries = {

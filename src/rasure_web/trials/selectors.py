@@ -1,4 +1,4 @@
-"""Reads for trials (design.md: selectors are keyword-only, named <entity>_<action>).
+"""Reads for trials (like every selector here: keyword-only, named <entity>_<action>).
 
 Two are read by the patrol app and take no user, because they only say *how* to patrol now:
 :func:`hotspot_arms_for` and :func:`patrol_rules_for`. Officer-facing lists go through
@@ -17,6 +17,7 @@ from django.db.models import Count
 
 from rasure.errors import RasureError
 from rasure.trial import TrialDesign, trial_day_of
+from rasure_web import clock
 from rasure_web.accounts.roles import ADMIN, ANALYST, OFFICER, SUPERVISOR, has_role
 from rasure_web.analysis.models import AnalysisRun, HotSpot
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialHotSpot
@@ -156,7 +157,6 @@ def trial_list_for(*, user: Any) -> list[dict[str, Any]]:
 def trial_detail_for(*, user: Any, trial_id: int, when: datetime.datetime | None = None) -> dict[str, Any]:
     """One trial for its page: design and patrol rules, frozen set by stratum, today's allocation counts
     per stratum (counts only: which hot spot is in which arm is not shown), commitment, power."""
-    from django.utils import timezone
 
     from rasure_web.trials import services
 
@@ -168,7 +168,7 @@ def trial_detail_for(*, user: Any, trial_id: int, when: datetime.datetime | None
 
         raise Http404(f"no trial {trial_id}") from exc
     design = TrialDesign.from_json_dict(trial.design)
-    when = when or timezone.now()
+    when = when or clock.now()
     today = design.trial_day_of(when)
     members = list(TrialHotSpot.objects.filter(trial=trial).order_by("stratum", "hotspot_code"))
     strata: dict[str, int] = {}

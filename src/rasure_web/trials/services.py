@@ -1,7 +1,8 @@
 """Services (writes) for trials: create, commit, verify, complete, power, panel export (issue 4).
 
-Keyword-only, named ``<entity>_<action>`` (design.md). The schedule, commitment and power figures come
-from the pure core :mod:`rasure.trial`; this module stores and reads them.
+Keyword-only, named ``<entity>_<action>``, like every service and selector in ``rasure_web``. The
+schedule, commitment and power figures come from the pure core :mod:`rasure.trial`; this module stores
+and reads them.
 
 Refusals: every attempt to change a committed trial through a service raises
 :class:`~rasure_web.trials.models.TrialCommittedError` and appends an access-log entry with action
@@ -55,6 +56,7 @@ from rasure.trial import (
     verify,
 )
 from rasure.trial.design import check_label
+from rasure_web import clock
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 from rasure_web.analysis.models import AnalysisRun, HotSpot
@@ -140,12 +142,6 @@ def _code_revision() -> str:
         return check_label(text, what="code revision") if out.returncode == 0 and text else ""
     except HotSpotSetError:
         return ""
-
-
-def _local_today(tz: str) -> date:
-    from zoneinfo import ZoneInfo
-
-    return dj_timezone.now().astimezone(ZoneInfo(tz)).date()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -255,7 +251,10 @@ def _stratum(h: HotSpot, rule: str) -> str:
     if rule == Trial.Strata.LPA:
         return lpa
     if rule == Trial.Strata.LPA_PERIOD:
-        return f"{lpa}/{h.period}"
+        # The list first: groups are ranked by label (rasure.trial.schedule, step 3), so the areas of
+        # one list get consecutive ranks and their odd-size alternation is staggered within the list,
+        # and an officer's day or night list is not left with no treated hot spot on alternate days.
+        return f"{h.period}/{lpa}"
     if rule == Trial.Strata.NONE:
         return "all"
     raise TrialDesignError(f"strata must be one of {list(Trial.Strata.values)}, got {rule!r}.")
@@ -454,7 +453,7 @@ def trial_commit(
     if trial.is_frozen:
         raise _refuse(user=user, trial_id=trial.pk, what="a second commit")
     design = trial_design(trial=trial)
-    today = design.trial_day_of(dj_timezone.now())
+    today = design.trial_day_of(clock.now())
     if design.start < today and not allow_past_start:
         raise TrialDesignError(
             f"the trial starts on {design.start}, before today's trial day {today}: a commitment must be "
@@ -500,7 +499,7 @@ def trial_commit(
                 manifest_json=commitment.manifest_json,
                 schedule_sha256=hashlib.sha256(schedule_to_csv(schedule)).hexdigest(),
                 code_revision=revision,
-                committed_at=dj_timezone.now(),
+                committed_at=clock.now(),
                 committed_by=_username(user),
             )
     except TrialCommittedError:
@@ -555,7 +554,7 @@ def trial_complete(*, trial_id: int, seed: str, user: Any, early: bool = False) 
     if trial.status != Trial.Status.COMMITTED:
         raise TrialError(f"trial {trial.pk} is {trial.status}; only a committed trial can be completed.")
     design = trial_design(trial=trial)
-    if design.trial_day_of(dj_timezone.now()) <= design.end and not early:
+    if design.trial_day_of(clock.now()) <= design.end and not early:
         raise TrialError(
             f"trial {trial.pk} runs until {design.end}: revealing the seed now would reveal the rest of the "
             "schedule. Wait, or pass early=True (--early) if the trial was stopped."
@@ -564,7 +563,7 @@ def trial_complete(*, trial_id: int, seed: str, user: Any, early: bool = False) 
     if not (check.result.commitment_ok and check.result.schedule_ok):
         raise TrialError("the seed does not verify against the commitment and schedule:\n" + check.report())
     Trial.objects.filter(pk=trial.pk, status=Trial.Status.COMMITTED).update(
-        status=Trial.Status.COMPLETED, revealed_seed=seed, completed_at=dj_timezone.now()
+        status=Trial.Status.COMPLETED, revealed_seed=seed, completed_at=clock.now()
     )
     return check
 
@@ -802,7 +801,7 @@ def trial_power(
     design_effect: float = 1.0,
     rate_ratios: Sequence[float] = (0.8,),
 ) -> PowerReport:
-    """Minimum detectable effect and required place-days (Zhu & Lakkis 2014, methods.md §5.2).
+    """Minimum detectable effect and required place-days (Zhu & Lakkis 2014, docs/methods.md §5.2).
 
     Sizes default to the trial's (``trial_id``) or 34 hot spots × 182 days × half treated. With
     ``from_data`` the base rate and dispersion are estimated from the imported serious violence in the
@@ -1027,7 +1026,7 @@ def trial_demo_commit(*, days: int = 91) -> str:
     """
     from rasure_web.trials.selectors import hotspot_arms_for
 
-    now = dj_timezone.now()
+    now = clock.now()
     if hotspot_arms_for(when=now) is not None:
         return "a committed trial already covers today (kept)"
     start = TrialDesign(
@@ -1039,6 +1038,8 @@ def trial_demo_commit(*, days: int = 91) -> str:
             start=start,
             end=start + timedelta(days=days - 1),
             user=CliActor(username="demo"),
+            # by area and day/night list: both of an officer's lists have treated hot spots every day
+            strata=Trial.Strata.LPA_PERIOD,
             synthetic=True,
         )
         result = trial_commit(trial_id=trial.pk, user=CliActor(username="demo"))
