@@ -106,7 +106,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     )
     print(f"  basis: {s['serious_violence_basis']}")
     print(f"  {s['harm_weights']}")
-    print(f"Period: {s['first_occurred']} to {s['last_occurred']}; last import {s['last_import']}")
+    print(f"Period: {s['first_day']} to {s['last_day']} (local dates); last import {s['last_import_local']}")
     print(f"\n{'Category':<40}{'records':>10}{'serious viol.':>15}{'harm (days)':>15}")
     for cat, v in s["by_category"].items():
         print(f"{cat:<40}{v['records']:>10,}{v['serious_violence']:>15,}{v['harm_days']:>15,.1f}")

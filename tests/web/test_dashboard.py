@@ -82,6 +82,7 @@ def test_hotspot_page_logs_access_and_exports(city: None) -> None:
     hs = HotSpot.objects.get(period="night", rank=1)
     page = c.get(f"/dashboard/hotspots/{hs.pk}/").content.decode()
     assert "Why it is hot" in page and hs.facts[0][:30] in page and "Crimes in the hot spot" in page
+    assert "Night-time hot spot, rank 1" in page and "Night hot spot" not in page
     assert AccessLog.objects.filter(
         resource="hotspot_crimes", object_ref=hs.code, username="t-supervisor"
     ).exists()

@@ -60,6 +60,13 @@ def test_analyse_file_in_file_out(tmp_path: Path, capsys: pytest.CaptureFixture[
     ):
         assert key in props
     assert props["period"] == "all" and gj["properties"]["input_sha256"]
+    # police.uk publishes one category for all violence: say so instead of a "mix" at 100 %
+    facts = " ".join(props["facts"])
+    assert (
+        "All recorded as \u201cviolence and sexual offences\u201d (the offence type is not published)."
+        in facts
+    )
+    assert "(100%)" not in facts
     assert "known only to the month" in " ".join(gj["properties"]["notes"])
     csv = tmp_path / "hotspots.csv"
     assert (

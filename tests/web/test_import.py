@@ -126,6 +126,30 @@ def test_force_export_with_people(tmp_path: Path) -> None:
     assert CrimePersonLink.objects.count() == 7 and CrimeRecord.objects.count() == 4
 
 
+def test_repeats_and_the_period_are_reported_in_plain_terms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A repeated Crime ID is merged and the import says so; the summary gives the period as the
+    force's calendar months (July 2022 is 1 July, not 30 June 23:00 UTC)."""
+    f = write_street(
+        tmp_path / "2022-07-t-street.csv",
+        [
+            street_row("r1", month="2022-07"),
+            street_row("r1", month="2022-07"),
+            street_row("r2", month="2022-07"),
+        ],
+    )
+    assert main(["import", "police-uk", str(f)]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "3 rows, 2 new" in err
+        and "note: 1 repeated Crime ID row(s) in this file merged into one record each" in err
+    )
+    assert main(["records", "summary"]) == 0
+    out = capsys.readouterr().out
+    assert "Period: 2022-07-01 to 2022-07-31 (local dates)" in out and "+00:00" not in out
+
+
 def test_summary_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = write_street(
         tmp_path / "2024-03-t-street.csv",

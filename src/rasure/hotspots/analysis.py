@@ -562,7 +562,12 @@ def _facts(
         f"({hs['share_of_count']:.1%} of the area's), harm {hs['harm']:,.0f} CCHI days."
     ]
     mix = _offence_mix(recs, w)
-    if mix:
+    if len(mix) == 1 and recs["offence_description"].isna().all():
+        # police.uk data: one published category, no offence types, so no "mix" to speak of
+        facts.append(
+            f"All recorded as \u201c{mix[0]['offence'].lower()}\u201d (the offence type is not published)."
+        )
+    elif mix:
         facts.append("Mainly " + ", ".join(f"{m['offence'].lower()} ({m['share']:.0%})" for m in mix) + ".")
     timed = recs[recs["time_precision"].astype("string") != "month"]
     if len(timed) >= 5:

@@ -19,6 +19,10 @@ def local_naive(times: Any) -> pd.Series:
     return pd.to_datetime(times, utc=True).dt.tz_convert(settings.TIME_ZONE).dt.tz_localize(None)
 
 
+def _local_day(when: Any) -> str | None:
+    return None if when is None else str(local_naive(pd.Series([when])).iloc[0].date())
+
+
 def records_summary(*, user: Any = None) -> dict[str, Any]:
     """Counts by category, serious violence, harm, rows without location, with labels saying
     whether serious violence is by offence code or the police.uk approximation and whether the
@@ -61,7 +65,15 @@ def records_summary(*, user: Any = None) -> dict[str, Any]:
         "serious_violence_basis": sv.basis_label(pd.Series(bases, dtype="string")),
         "harm_weights": table.label,
         "harm_weights_official": table.official,
+        # the period as the force's calendar days (the ISO instants beside them are UTC)
+        "first_day": _local_day(span["first"]),
+        "last_day": _local_day(span["last"]),
         "first_occurred": span["first"].isoformat() if span["first"] else None,
         "last_occurred": span["last"].isoformat() if span["last"] else None,
         "last_import": last.finished_at.isoformat() if last and last.finished_at else None,
+        "last_import_local": (
+            f"{local_naive(pd.Series([last.finished_at])).iloc[0]:%Y-%m-%d %H:%M}"
+            if last and last.finished_at
+            else None
+        ),
     }

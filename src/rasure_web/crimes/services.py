@@ -50,10 +50,12 @@ class ImportReport:
             if self.outcomes_not_found:
                 s += f", {self.outcomes_not_found} for crimes not imported"
             return s
-        return (
+        s = (
             f"{self.path}: {self.rows_read} rows, {self.inserted} new, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.without_location} without location"
         )
+        # what the reader did that changes the arithmetic (merged repeats, skipped rows ...)
+        return s + "".join(f"\n    note: {n}" for n in self.notes)
 
 
 def harm_table_current() -> harm_mod.HarmTable:
