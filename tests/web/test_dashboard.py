@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -160,3 +161,16 @@ def test_patrol_monitoring_page(city: None) -> None:
     hs_page = c.get(f"/dashboard/hotspots/{hs.pk}/").content.decode()
     assert "Patrol history" in hs_page and "16.5" in hs_page
     assert _client("officer").get("/dashboard/patrols/").status_code == 403
+
+
+def test_hot_times_say_why_they_are_empty_for_month_only_data(tmp_path: Path) -> None:
+    """police.uk data carry only the month: the overview explains the missing grid, it does not draw
+    an empty one."""
+    from rasure_web.crimes import services
+    from tests.factories import street_row, write_street
+
+    f = write_street(tmp_path / "2024-03-t-street.csv", [street_row(f"m{i}") for i in range(6)])
+    services.records_import_policeuk(paths=[str(f)])
+    page = _client("analyst").get("/dashboard/").content.decode()
+    assert 'class="heatmap"' not in page
+    assert "No crimes with known times (6 are known only to the month, as in police.uk data)" in page

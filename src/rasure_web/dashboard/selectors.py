@@ -211,6 +211,8 @@ def _heatmap(df: pd.DataFrame) -> dict[str, Any]:
         return {"rows": [], "n_used": 0, "n_month_only": 0}
     df = df.assign(occurred_from=local_naive(df["occurred_from"]), occurred_to=local_naive(df["occurred_to"]))
     ht = hot_times(df, day_start_hour=6)
+    if ht.n_used == 0:  # e.g. police.uk data, all month-only: say why, do not draw an empty grid
+        return {"rows": [], "n_used": 0, "n_month_only": ht.n_excluded_month_only}
     peak = float(ht.matrix.to_numpy().max()) or 1.0
     return {
         "rows": [
