@@ -31,7 +31,10 @@ def test_demo_loads_synthetic_city_and_users(capsys: pytest.CaptureFixture[str])
     run_demo(host="127.0.0.1", port=8000, serve=False, scale=0.3)
     assert CrimeRecord.objects.count() == n
     c = Client()
-    c.login(username="analyst", password="rasure-demo-analyst")
+    assert (
+        c.post("/accounts/login/", {"username": "analyst", "password": "rasure-demo-analyst"}).status_code
+        == 302
+    )
     page = c.get("/").content.decode()
     assert "Synthetic demonstration data" in page
 
