@@ -244,6 +244,7 @@ def test_partner_is_told_partner_pages_are_coming_and_whom_to_ask(settings: Any)
         assert "Pages for partner organisations are coming" in text
         assert "the Thames Valley analysis team (analysis@example.org)" in text
         assert 'href="/patrol/"' not in text
+    assert "Nothing in Rasure is open to your account yet." in c.get("/").content.decode()
 
 
 def test_sign_out_from_the_refusal_page_works() -> None:

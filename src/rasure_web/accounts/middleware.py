@@ -27,6 +27,9 @@ from rasure_web.accounts.signin import LOGOUT_REASON_ATTR
 
 SESSION_KEY = "rasure_last_seen"
 PATROL_PREFIXES = ("/patrol/", "/api/patrol/")
+#: The last-seen time is written at most once a minute, so a phone sending pings does not write its
+#: session row on every request; the limit is therefore kept to within a minute.
+TOUCH_EVERY_S = 60
 
 
 def idle_limit_minutes(path: str) -> int:
@@ -58,6 +61,6 @@ class IdleTimeoutMiddleware:
                 if not request.path.startswith("/api/"):
                     messages.info(request, f"{text} Sign in again to carry on.")
                     return redirect_to_login(request.get_full_path())
-            else:
+            elif not isinstance(last, int | float) or now - last >= TOUCH_EVERY_S:
                 request.session[SESSION_KEY] = now
         return self.get_response(request)

@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return overview(request)
     if has_role(request.user, OFFICER):
         return redirect("/patrol/")
-    raise PermissionDenied("Your account has no role that can see this page.")
+    raise PermissionDenied("Nothing in Rasure is open to your account yet.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
