@@ -5,11 +5,15 @@
 - ``RASURE_HOME``: the data folder (default ``./var``).
 - ``RASURE_ENV``: ``production`` refuses to start with a placeholder secret key or DEBUG on.
 - ``RASURE_SECRET_KEY``, ``RASURE_ALLOWED_HOSTS`` (comma separated), ``RASURE_DEBUG``.
+- Sign-in (docs/signing-in.md): ``RASURE_LOGIN_FAILURE_LIMIT`` (5), ``RASURE_LOGIN_LOCKOUT_MINUTES`` (30),
+  ``RASURE_SESSION_IDLE_MINUTES`` (30), ``RASURE_PATROL_SESSION_IDLE_MINUTES`` (600),
+  ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "rasure_web.accounts",
     "rasure_web.crimes",
     "rasure_web.analysis",
@@ -60,7 +65,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "rasure_web.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused (locked-out) sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "rasure_web.urls"
@@ -148,6 +156,47 @@ RASURE_MAP_ATTRIBUTION = os.environ.get("RASURE_MAP_ATTRIBUTION", "© OpenStreet
 # Tests only: the patrol app stamps positions with the page's (simulated) clock so browser tests can
 # walk through a geofence in seconds. Ignored when RASURE_ENV=production.
 RASURE_PATROL_SIMULATION = False
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be 1 or more, got {value}.")
+    return value
+
+
+# Sign-in lockout (django-axes, docs/signing-in.md): after RASURE_LOGIN_FAILURE_LIMIT wrong passwords
+# for one username from one address, that username is refused from that address for
+# RASURE_LOGIN_LOCKOUT_MINUTES, even with the right password. A wrong password during the lock starts
+# the lock again. Administrators lift a lock early with `rasure manage axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+RASURE_LOGIN_FAILURE_LIMIT = _positive_int("RASURE_LOGIN_FAILURE_LIMIT", 5)
+RASURE_LOGIN_LOCKOUT_MINUTES = _positive_int("RASURE_LOGIN_LOCKOUT_MINUTES", 30)
+AXES_FAILURE_LIMIT = RASURE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=RASURE_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "rasure_web.accounts.views.locked_out"  # registration/locked_out.html, status 429
+AXES_RESET_ON_SUCCESS = True
+# Rasure's own access log records every sign-in (rasure_web.accounts.signin); axes keeps only the
+# failed attempts it needs to count.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Idle timeout (rasure_web.accounts.middleware): a dashboard session ends after
+# RASURE_SESSION_IDLE_MINUTES without a request; the patrol app (/patrol/ and /api/patrol/) allows
+# RASURE_PATROL_SESSION_IDLE_MINUTES (default a 10-hour shift), since an officer keeps it open through
+# a 15-minute visit without touching it.
+# Whom people should ask for an account, a role or an unlock (shown on the refusal and lockout pages).
+RASURE_SUPPORT_CONTACT = os.environ.get("RASURE_SUPPORT_CONTACT", "your force's Rasure administrator")
+RASURE_SESSION_IDLE_MINUTES = _positive_int("RASURE_SESSION_IDLE_MINUTES", 30)
+RASURE_PATROL_SESSION_IDLE_MINUTES = _positive_int("RASURE_PATROL_SESSION_IDLE_MINUTES", 600)
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -15,3 +15,6 @@ urlpatterns = [
     path("patrol/", include("rasure_web.patrols.urls")),
     path("dashboard/", include("rasure_web.dashboard.urls")),
 ]
+
+# A refusal page a person can read (JSON under /api/); see rasure_web.accounts.views.permission_denied.
+handler403 = "rasure_web.accounts.views.permission_denied"

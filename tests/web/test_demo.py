@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import authenticate
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from rasure_web.crimes.models import Area, CrimeRecord, Person
 from rasure_web.demo import demo_users, run_demo
@@ -18,7 +18,9 @@ def test_demo_loads_synthetic_city_and_users(capsys: pytest.CaptureFixture[str])
     assert "SYNTHETIC DATA ONLY" in out and "http://127.0.0.1:8000/accounts/login/" in out
     for username, password, _role in demo_users():
         assert password in out
-        assert authenticate(username=username, password=password) is not None
+        # django-axes (sign-in lockout) needs the request, as the sign-in form passes it.
+        request = RequestFactory().post("/accounts/login/")
+        assert authenticate(request, username=username, password=password) is not None
     assert CrimeRecord.objects.filter(source="synthetic").count() > 3000
     assert CrimeRecord.objects.exclude(source="synthetic").count() == 0
     assert Person.objects.filter(synthetic=False).count() == 0
@@ -31,7 +33,10 @@ def test_demo_loads_synthetic_city_and_users(capsys: pytest.CaptureFixture[str])
     run_demo(host="127.0.0.1", port=8000, serve=False, scale=0.3)
     assert CrimeRecord.objects.count() == n
     c = Client()
-    c.login(username="analyst", password="rasure-demo-analyst")
+    assert (
+        c.post("/accounts/login/", {"username": "analyst", "password": "rasure-demo-analyst"}).status_code
+        == 302
+    )
     page = c.get("/").content.decode()
     assert "Synthetic demonstration data" in page
 

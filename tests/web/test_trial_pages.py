@@ -38,7 +38,7 @@ def _client(role: str, *, staff: bool = False) -> Client:
     u = User.objects.create_user(username=f"p-{role}", password=PASSWORD, is_staff=staff, is_superuser=staff)
     u.groups.add(Group.objects.get_or_create(name=role)[0])
     c = Client()
-    assert c.login(username=u.username, password=PASSWORD)
+    assert c.post("/accounts/login/", {"username": u.username, "password": PASSWORD}).status_code == 302
     return c
 
 

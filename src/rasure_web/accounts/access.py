@@ -29,11 +29,15 @@ def access_log_record(
     object_ref: str = "",
     detail: str = "",
     request: HttpRequest | None = None,
+    username: str | None = None,
 ) -> AccessLog:
-    """Append one entry. Raises if it cannot be written, so the data is not shown unlogged."""
+    """Append one entry. Raises if it cannot be written, so the data is not shown unlogged.
+
+    ``username`` overrides the user's name: a failed sign-in records the name that was tried, which
+    may belong to no account."""
     return AccessLog.objects.create(
         user=user if getattr(user, "pk", None) else None,
-        username=getattr(user, "username", "") or "(system)",
+        username=(username if username is not None else getattr(user, "username", "") or "(system)")[:150],
         action=action,
         resource=resource,
         object_ref=str(object_ref)[:200],

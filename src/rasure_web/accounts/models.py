@@ -24,6 +24,9 @@ class AccessLog(models.Model):
         SEARCH = "search", "Searched"
         REFUSED = "refused", "Refused"
         IMPORT = "import", "Imported"
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGN_OUT = "sign_out", "Signed out"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

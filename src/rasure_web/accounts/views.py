@@ -1,11 +1,33 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 
-from rasure_web.accounts.roles import ADMIN, ANALYST, OFFICER, SUPERVISOR, has_role
+from rasure_web.accounts.roles import (
+    ADMIN,
+    ALL_ROLES,
+    ANALYST,
+    OFFICER,
+    PARTNER,
+    ROLE_DESCRIPTIONS,
+    SUPERVISOR,
+    has_role,
+    user_roles,
+)
+
+#: How the refusal page names a person by role ("You are signed in as a patrol officer.").
+ROLE_NOUNS = {
+    ADMIN: "an administrator",
+    ANALYST: "a crime analyst",
+    SUPERVISOR: "a supervisor",
+    OFFICER: "a patrol officer",
+    PARTNER: "a partner organisation user",
+}
 
 
 @login_required
@@ -17,4 +39,49 @@ def home(request: HttpRequest) -> HttpResponse:
         return overview(request)
     if has_role(request.user, OFFICER):
         return redirect("/patrol/")
-    raise PermissionDenied("Your account has no role that can see this page. Ask an administrator.")
+    raise PermissionDenied("Nothing in Rasure is open to your account yet.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's handler403: a page a person can read; JSON under /api/ (the API keeps JSON errors)."""
+    reason = str(exception) if exception is not None and str(exception) else "You may not see this page."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": reason, "code": "forbidden"}, status=403)
+    user = getattr(request, "user", None)
+    roles = [r for r in ALL_ROLES if r in user_roles(user)]
+    if roles:
+        who = " and ".join(ROLE_NOUNS[r] for r in roles)
+        signed_in_as = f"You are signed in as {who}."
+    else:
+        signed_in_as = "Your account has no role yet."
+    context: dict[str, Any] = {
+        "reason": reason,
+        "signed_in_as": signed_in_as,
+        "roles": [(r, ROLE_DESCRIPTIONS[r]) for r in roles],
+        "full_name": user.get_full_name() if user is not None and user.is_authenticated else "",
+        "is_officer": OFFICER in roles,
+        "is_partner": PARTNER in roles,
+        "is_dashboard_user": bool({ANALYST, SUPERVISOR, ADMIN} & set(roles)),
+        "contact": settings.RASURE_SUPPORT_CONTACT,
+    }
+    return render(request, "403.html", context, status=403)
+
+
+def locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """django-axes' lockout response (AXES_LOCKOUT_CALLABLE): the lockout page in the site's layout."""
+    username = ""
+    if credentials:
+        username = str(credentials.get("username") or "")
+    elif request.method == "POST":
+        username = str(request.POST.get("username") or "")
+    context = {
+        "username": username,
+        "failure_limit": settings.RASURE_LOGIN_FAILURE_LIMIT,
+        "lockout_minutes": settings.RASURE_LOGIN_LOCKOUT_MINUTES,
+        "contact": settings.RASURE_SUPPORT_CONTACT,
+    }
+    return render(request, "registration/locked_out.html", context, status=429)

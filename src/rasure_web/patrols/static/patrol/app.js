@@ -64,23 +64,42 @@ async function updateSync() {
   syncBox.dataset.level = t.level;
   syncBox.dataset.waiting = String(st.waiting);
   sendNow.hidden = st.waiting === 0 && st.quarantined === 0;
+  signedOutBanner(st);
   const changed = st.waiting !== lastStatus.waiting;
   lastStatus = st;
   if (changed && screenName() === "done") render();
+}
+
+// The session ended (idle timeout, signed out elsewhere, server restarted): the outbox keeps every
+// record (outbox.js never deletes on 401/403) and the officer is asked to sign in again; after signing
+// in, the app opens again and sends the outbox.
+const SIGN_IN = { href: "/accounts/login/?next=/patrol/", text: "Sign in again" };
+function signedOutBanner(st) {
+  const el = document.getElementById("banner");
+  if (st.signedOut && el.dataset.kind !== "signed-out") {
+    const kept = st.waiting ? ` ${st.waiting} record(s) are kept on this phone and are sent once you have signed in.` : "";
+    banner(`You have been signed out.${kept}`, "bad", SIGN_IN);
+    el.dataset.kind = "signed-out";
+  } else if (!st.signedOut && el.dataset.kind === "signed-out") {
+    banner(null);
+  }
 }
 
 sendNow.addEventListener("click", () => {
   sync.flush({ force: true });
 });
 
-function banner(text, level = "warn") {
+function banner(text, level = "warn", link = null) {
   const el = document.getElementById("banner");
   if (!text) {
     el.hidden = true;
+    delete el.dataset.kind;
     return;
   }
+  delete el.dataset.kind;
   el.replaceChildren(
     V.h("span", {}, text),
+    ...(link ? [" ", V.h("a", { href: link.href, class: "signin" }, link.text)] : []),
     V.h("button", { type: "button", class: "link", onclick: () => banner(null), "aria-label": "Dismiss message" }, "✕"),
   );
   el.dataset.level = level;
@@ -168,7 +187,7 @@ async function loadList() {
       updateDistances();
       prefetch();
     } else if (r.status === 401 || r.status === 403) {
-      banner("You have been signed out. Sign in again to refresh the list.", "bad");
+      banner("You have been signed out. Sign in again to refresh the list.", "bad", SIGN_IN);
     }
   } catch (err) {
     if (!(err instanceof NetworkError)) throw err;
