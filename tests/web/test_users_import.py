@@ -318,3 +318,22 @@ def test_colleagues_carry_collar_and_team_and_stay_within_the_force(forces: dict
         "1001",
         "4821",
     }
+
+
+def test_line_numbers_count_quoted_line_breaks_and_ragged_rows(
+    forces: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        ",".join(COLUMNS) + "\n"
+        'syn.one,"Synthetic\nOne",,1,SYNA,,,officer\n'  # lines 2-3
+        "syn.two,Synthetic Two,bad-email,2,SYNA,,,officer\n"  # line 4
+        "syn.three,Synthetic Three,,3,SYNA\n",  # line 5: too few values
+        encoding="utf-8",
+    )
+    with pytest.raises(UsersImportError) as exc:
+        run(path)
+    got = [(p.line, p.field) for p in exc.value.problems]
+    assert got == [(4, "email"), (5, "")]
+    assert "5 values, the header 8" in str(exc.value.problems[1])
+    assert not User.objects.filter(username__startswith="syn.").exists()

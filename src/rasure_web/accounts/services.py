@@ -9,7 +9,9 @@ file changes nothing.
 from __future__ import annotations
 
 import csv
+import io
 import re
+import secrets
 import zoneinfo
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import Group
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -164,7 +166,7 @@ def _read(path: Path) -> list[tuple[int, dict[str, str]]]:
         raise InputFileError(name, "file not found", hint="check the path") from exc
     except UnicodeDecodeError as exc:
         raise InputFileError(name, "not UTF-8 text", hint="save the file as CSV UTF-8") from exc
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header:
         raise InputFileError(
@@ -185,7 +187,10 @@ def _read(path: Path) -> list[tuple[int, dict[str, str]]]:
             name, f"unknown column(s) {', '.join(unknown)}", line=1, hint=f"use only: {','.join(COLUMNS)}"
         )
     rows = []
-    for lineno, values in enumerate(reader, start=2):
+    end_of_previous = reader.line_num
+    for values in reader:
+        lineno = end_of_previous + 1  # the line the record starts on (a quoted value may span lines)
+        end_of_previous = reader.line_num
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(cols):
@@ -477,7 +482,7 @@ def _apply(rows: list[UserRow], report: UsersImportReport, *, when: datetime, dr
                 last_name=row.last_name,
                 email=row.email,
                 is_active=True,
-                password=make_password(None),
+                password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),  # as make_password(None)
             )
             new_users.append(u)
             report.created.append(row.username)
@@ -519,6 +524,7 @@ def _apply(rows: list[UserRow], report: UsersImportReport, *, when: datetime, dr
     clear_first: list[Profile] = []
     add_groups: list[Any] = []
     drop_groups: list[tuple[int, int]] = []
+    created = set(report.created)
     for row in rows:
         u = users_after.get(row.username)
         diffs = changed_fields.setdefault(row.username, [])
@@ -543,7 +549,7 @@ def _apply(rows: list[UserRow], report: UsersImportReport, *, when: datetime, dr
                 changed_profiles.append(p)
                 diffs.extend(k.removesuffix("_id") for k in pdiff)
         have = memberships.get(u.pk, set()) if u is not None and u.pk is not None else set()
-        if row.username not in report.created and have != set(row.roles):
+        if row.username not in created and have != set(row.roles):
             diffs.append("roles")
         if u is not None and u.pk is not None:
             add_groups.extend(
@@ -551,7 +557,7 @@ def _apply(rows: list[UserRow], report: UsersImportReport, *, when: datetime, dr
             )
             drop_groups.extend((u.pk, role_groups[r].pk) for r in sorted(have - row.roles))
     for row in rows:
-        if row.username in report.created:
+        if row.username in created:
             continue
         diffs = changed_fields.get(row.username, [])
         if diffs:
