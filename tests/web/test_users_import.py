@@ -337,3 +337,17 @@ def test_line_numbers_count_quoted_line_breaks_and_ragged_rows(
     assert got == [(4, "email"), (5, "")]
     assert "5 values, the header 8" in str(exc.value.problems[1])
     assert not User.objects.filter(username__startswith="syn.").exists()
+
+
+def test_an_existing_account_without_a_profile_gets_one(forces: dict[str, Any], tmp_path: Path) -> None:
+    existing = User.objects.create_user(
+        "syn.officer00000", password="syn-kept-password-1", first_name="Synthetic Officer", last_name="00000"
+    )
+    existing.email = "syn.officer00000@example.invalid"
+    existing.save()
+    existing.groups.add(Group.objects.get(name="officer"), Group.objects.get(name="supervisor"))
+    report = run(write_csv(tmp_path / "u.csv", synthetic_rows(1)))
+    assert report.updated == [("syn.officer00000", ["profile"])]
+    assert Profile.objects.get(user=existing).collar_number == "10000"
+    existing.refresh_from_db()
+    assert existing.check_password("syn-kept-password-1")  # an existing password is left alone

@@ -538,6 +538,8 @@ def _apply(rows: list[UserRow], report: UsersImportReport, *, when: datetime, dr
         if p is None:
             if u is not None and u.pk is not None:
                 new_profiles.append(Profile(user_id=u.pk, updated_at=when, **want))
+                if row.username not in created:
+                    diffs.append("profile")
         else:
             pdiff = [k for k, v in want.items() if getattr(p, k) != v]
             if pdiff:
