@@ -11,6 +11,8 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ["bench_import.py", "sqlite"],
     ["bench_import.py", "postgres"],
+    ["bench_users_import.py", "sqlite"],
+    ["bench_users_import.py", "postgres"],
 ]
 
 

@@ -32,6 +32,37 @@ def ensure_demo_users() -> None:
         user.is_superuser = role == "admin"
         user.save()
         user.groups.set([Group.objects.get_or_create(name=role)[0]])
+    _demo_profiles()
+
+
+# Demo users in the synthetic force: the officer and supervisor on a Central response team, with collar
+# numbers outside the synthetic officers' range (1000-9999).
+_DEMO_COLLARS = {"officer": ("0001", "C-RT1"), "supervisor": ("0002", "C-RT1")}
+
+
+def _demo_profiles() -> None:
+    from rasure_web.accounts.models import Force, Organisation, Profile, Team
+    from rasure_web.accounts.services import DEMO_FORCE
+    from rasure_web.clock import now
+
+    force = Force.objects.filter(code=DEMO_FORCE).first()
+    if force is None:
+        return
+    org = Organisation.objects.filter(code=DEMO_FORCE).first()
+    user_model = get_user_model()
+    for username, _password, role in demo_users():
+        collar, team_code = _DEMO_COLLARS.get(role, ("", ""))
+        team = Team.objects.filter(force=force, code=team_code).first() if team_code else None
+        Profile.objects.update_or_create(
+            user=user_model.objects.get(username=username),
+            defaults={
+                "force": force,
+                "organisation": org,
+                "team": team,
+                "collar_number": collar,
+                "updated_at": now(),
+            },
+        )
 
 
 def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:

@@ -28,10 +28,25 @@ def test_demo_loads_synthetic_city_and_users(capsys: pytest.CaptureFixture[str])
     sv = CrimeRecord.objects.filter(serious_violence=True)
     assert sv.filter(sv_basis="offence_code").count() == sv.count() > 0
     assert CrimeRecord.objects.filter(knife_enabled=True).exists()
+    # one synthetic force, its organisation, teams for each LPA, profiles for the synthetic officers
+    from rasure_web.accounts.models import Force, Profile, Team
+
+    force = Force.objects.get()
+    assert (force.code, force.synthetic) == ("DEMO", True) and "synthetic" in force.name
+    lpas = set(Area.objects.filter(kind="lpa").values_list("code", flat=True))
+    assert set(Team.objects.values_list("lpa_code", flat=True)) == lpas
+    assert Team.objects.filter(force=force).count() == 15  # 3 LPAs x (4 response + 1 neighbourhood)
+    officers = Profile.objects.filter(user__username__startswith="pc", force=force)
+    assert officers.count() == 40
+    assert not officers.filter(collar_number="").exists() and not officers.filter(team=None).exists()
+    for p in officers.select_related("user"):
+        assert p.user.username == f"pc{p.collar_number}"
+    assert Profile.objects.get(user__username="officer").collar_number == "0001"
     # idempotent: a second run does not duplicate
     n = CrimeRecord.objects.count()
     run_demo(host="127.0.0.1", port=8000, serve=False, scale=0.3)
     assert CrimeRecord.objects.count() == n
+    assert Force.objects.count() == 1 and Team.objects.count() == 15
     c = Client()
     assert (
         c.post("/accounts/login/", {"username": "analyst", "password": "rasure-demo-analyst"}).status_code

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from rasure_web.accounts.models import AccessLog
+from rasure_web.accounts.models import AccessLog, Force, Organisation, Profile, Team
 
 
 @admin.register(AccessLog)
@@ -22,3 +22,32 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Force)
+class ForceAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "time_zone", "crs", "synthetic")
+    search_fields = ("code", "name")
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "force")
+    list_filter = ("kind", "force")
+    search_fields = ("code", "name")
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("force", "code", "name", "kind", "specialist_unit", "lpa_code")
+    list_filter = ("force", "kind", "specialist_unit")
+    search_fields = ("code", "name", "lpa_code")
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "collar_number", "force", "organisation", "team", "updated_at")
+    list_filter = ("force", "organisation", "team")
+    search_fields = ("user__username", "user__first_name", "user__last_name", "collar_number")
+    list_select_related = ("user", "force", "organisation", "team")
+    raw_id_fields = ("user",)

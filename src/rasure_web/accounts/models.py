@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -52,3 +53,133 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.resource} {self.object_ref}"
+
+
+# --- who uses it: forces, organisations, teams, officers' profiles ------------------------------------
+
+FORCE_CODE_RE = r"^[A-Z][A-Z0-9]{1,15}$"
+TEAM_CODE_RE = r"^[A-Z0-9][A-Z0-9_-]{0,31}$"
+
+
+class Force(models.Model):
+    """A police force using this installation (the unit every record will later be scoped by)."""
+
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        validators=[RegexValidator(FORCE_CODE_RE, "a short uppercase code such as TVP (letters and digits)")],
+        help_text="Short uppercase code, e.g. TVP",
+    )
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="Europe/London")
+    crs = models.CharField(
+        max_length=32,
+        default="EPSG:27700",
+        validators=[RegexValidator(r"^EPSG:\d{4,6}$", "an EPSG code such as EPSG:27700")],
+        help_text="Projected coordinate reference system in metres, e.g. EPSG:27700 (British National Grid)",
+    )
+    synthetic = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "force"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Organisation(models.Model):
+    """A force or a partner organisation (council, health, education, charity, VRU ...)."""
+
+    class Kind(models.TextChoices):
+        FORCE = "force", "Police force"
+        COUNCIL = "council", "Council"
+        HEALTH = "health", "Health"
+        EDUCATION = "education", "Education"
+        CHARITY = "charity", "Charity"
+        VRU = "vru", "Violence reduction unit"
+        OTHER = "other", "Other"
+
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        validators=[RegexValidator(TEAM_CODE_RE, "uppercase letters, digits, '-' or '_'")],
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    force = models.ForeignKey(
+        Force, null=True, blank=True, on_delete=models.PROTECT, related_name="organisations"
+    )
+
+    class Meta:
+        db_table = "organisation"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Team(models.Model):
+    """A team within a force: neighbourhood, response or a specialist unit."""
+
+    class Kind(models.TextChoices):
+        NEIGHBOURHOOD = "neighbourhood", "Neighbourhood"
+        RESPONSE = "response", "Response"
+        SPECIALIST = "specialist", "Specialist"
+
+    class Unit(models.TextChoices):
+        NONE = "", "(none)"
+        DOGS = "dogs", "Dogs"
+        FIREARMS = "firearms", "Firearms"
+        ROADS = "roads", "Roads policing"
+        JOINT = "joint", "Joint operations"
+        OTHER = "other", "Other specialist unit"
+
+    force = models.ForeignKey(Force, on_delete=models.PROTECT, related_name="teams")
+    code = models.CharField(
+        max_length=32, validators=[RegexValidator(TEAM_CODE_RE, "uppercase letters, digits, '-' or '_'")]
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    specialist_unit = models.CharField(max_length=16, choices=Unit.choices, blank=True, default="")
+    lpa_code = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Code of the local policing area (Area of kind 'lpa')",
+    )
+
+    class Meta:
+        db_table = "team"
+        ordering = ["force__code", "code"]
+        constraints = [models.UniqueConstraint(fields=["force", "code"], name="team_force_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.force.code}/{self.code} {self.name}"
+
+
+class Profile(models.Model):
+    """Who a user is at work: their force, organisation, team and collar number."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    force = models.ForeignKey(Force, null=True, blank=True, on_delete=models.PROTECT, related_name="profiles")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="profiles"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="profiles")
+    collar_number = models.CharField(max_length=16, blank=True, default="")
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "profile"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["force", "collar_number"],
+                condition=~models.Q(collar_number=""),
+                name="profile_collar_unique_in_force",
+            )
+        ]
+
+    def __str__(self) -> str:
+        collar = f" {self.collar_number}" if self.collar_number else ""
+        return f"{self.user}{collar}"

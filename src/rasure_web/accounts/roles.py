@@ -9,7 +9,8 @@ SUPERVISOR = "supervisor"
 ANALYST = "analyst"
 PARTNER = "partner"
 ADMIN = "admin"
-ALL_ROLES = (OFFICER, SUPERVISOR, ANALYST, PARTNER, ADMIN)
+RESEARCHER = "researcher"
+ALL_ROLES = (OFFICER, SUPERVISOR, ANALYST, PARTNER, ADMIN, RESEARCHER)
 
 ROLE_DESCRIPTIONS = {
     OFFICER: "Patrol officer: uses the patrol app",
@@ -17,6 +18,7 @@ ROLE_DESCRIPTIONS = {
     ANALYST: "Crime analyst: dashboard, imports, hot spots, trial set-up",
     PARTNER: "Partner organisation: sees only what is shared with partners",
     ADMIN: "System administrator: accounts and settings",
+    RESEARCHER: "Researcher or evaluator: no pages of its own yet (checks trials offline)",
 }
 
 

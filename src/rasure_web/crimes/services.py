@@ -311,3 +311,6 @@ def _officer_accounts(officers: pd.DataFrame) -> None:
             user.set_unusable_password()
             user.save()
             user.groups.add(group)
+    from rasure_web.accounts.services import synthetic_force_store
+
+    synthetic_force_store(officers, when=clock.now())

@@ -123,6 +123,8 @@ class ColleagueOut(Schema):
     id: int
     username: str
     name: str
+    collar_number: str = Field("", description="collar number in the force; empty when not known")
+    team: str = Field("", description="team name; empty when not known")
 
 
 class VisitStartIn(Schema):

@@ -323,20 +323,35 @@ def patrol_today(*, user: Any, when: datetime | None = None) -> dict[str, Any]:
 
 
 def colleagues_list(*, user: Any) -> list[dict[str, Any]]:
-    """Officer accounts the acting officer can say they were crewed with (active, not themselves)."""
+    """Officer accounts the acting officer can say they were crewed with (active, not themselves), with
+    collar number and team. An officer whose profile names a force sees only colleagues of that force;
+    one without a profile sees every officer account."""
+    from rasure_web.accounts.models import Profile
+
     officer_required(user)
+    qs = get_user_model().objects.filter(is_active=True, groups__name=OFFICER).exclude(pk=user.pk)
+    force_id = Profile.objects.filter(user_id=user.pk).values_list("force_id", flat=True).first()
+    if force_id is not None:
+        qs = qs.filter(profile__force_id=force_id)
     rows = (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=OFFICER)
-        .exclude(pk=user.pk)
-        .order_by("username")
-        .values_list("pk", "username", "first_name", "last_name")
+        qs.order_by("username")
+        .values_list(
+            "pk", "username", "first_name", "last_name", "profile__collar_number", "profile__team__name"
+        )
         .distinct()
     )
     out = []
-    for pk, username, first, last in rows:
+    for pk, username, first, last, collar, team in rows:
         name = " ".join(p for p in (first, last) if p and p != "(synthetic)").strip()
-        out.append({"id": pk, "username": username, "name": name or username})
+        out.append(
+            {
+                "id": pk,
+                "username": username,
+                "name": name or username,
+                "collar_number": collar or "",
+                "team": team or "",
+            }
+        )
     return out
 
 

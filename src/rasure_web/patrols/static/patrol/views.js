@@ -330,6 +330,13 @@ export function wholeNumber(text) {
   return n <= 10000 ? n : null;
 }
 
+/** Does a colleague match what the officer typed (part of the name or username, or the collar number)? */
+export function colleagueMatches(c, q) {
+  if (!q) return true;
+  const collar = (c.collar_number || "").toLowerCase();
+  return c.name.toLowerCase().includes(q) || c.username.toLowerCase().includes(q) || (collar !== "" && collar.startsWith(q));
+}
+
 export function endScreen({ v, colleagues, onSubmit, onBack }) {
   const chosen = new Set();
   const filter = h("input", { id: "crew-filter", type: "search", placeholder: "Type a name or collar number", autocomplete: "off" });
@@ -337,7 +344,7 @@ export function endScreen({ v, colleagues, onSubmit, onBack }) {
   const list = h("ul", { class: "crew", id: "crew-list" });
   const renderCrew = () => {
     const q = filter.value.trim().toLowerCase();
-    const rows = (colleagues || []).filter((c) => !q || c.name.toLowerCase().includes(q) || c.username.toLowerCase().includes(q));
+    const rows = (colleagues || []).filter((c) => colleagueMatches(c, q));
     list.replaceChildren(
       ...rows.slice(0, 60).map((c) =>
         h(
@@ -356,7 +363,12 @@ export function endScreen({ v, colleagues, onSubmit, onBack }) {
                 renderChips();
               },
             }),
-            h("span", {}, c.name, h("span", { class: "muted" }, ` · ${c.username}`)),
+            h(
+              "span",
+              {},
+              c.name,
+              h("span", { class: "muted" }, ` · ${[c.collar_number ? `collar ${c.collar_number}` : c.username, c.team].filter(Boolean).join(" · ")}`),
+            ),
           ),
         ),
       ),
