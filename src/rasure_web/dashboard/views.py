@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
+from rasure.spreadsheet import neutralise_rows
 from rasure_web.accounts.access import access_log_record
 from rasure_web.dashboard import selectors as sel
 from rasure_web.dashboard.charts import line_chart
@@ -257,7 +258,7 @@ def export_hotspots(request: HttpRequest, fmt: str) -> HttpResponse:
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["code"])
         w.writeheader()
-        w.writerows(rows)
+        w.writerows(neutralise_rows(rows))  # CSV formula injection (rasure.spreadsheet)
         resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
     elif fmt == "geojson":
         gj = sel.map_hotspots(user=user, area_code=area)
