@@ -36,8 +36,11 @@ def _get_full(url: str) -> tuple[int, Any, bytes]:
 
 
 def _production_env(tmp_path: Path) -> dict[str, str]:
+    # Not the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE (set in tests/e2e/conftest.py when they run in
+    # the same session): a deployment never has it, and the deploy check rightly refuses it.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {
-        **os.environ,
+        **inherited,
         "RASURE_HOME": str(tmp_path),
         "RASURE_ENV": "production",
         "RASURE_DEBUG": "0",
