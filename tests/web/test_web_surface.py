@@ -163,3 +163,15 @@ def test_no_front_end_script_writes_html_from_strings() -> None:
         writes = re.findall(r"(innerHTML\s*=|insertAdjacentHTML|outerHTML\s*=|document\.write)", text)
         assert not writes, (js, writes)
         assert not re.search(r"bind(Popup|Tooltip)\(\s*`", text), js
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query", ["bbox=a,b,c,d", "bbox=1,2", "zoom=x", "months=nan", "months=", "bbox=nan,nan,nan,nan&zoom=-3"]
+)
+def test_malformed_map_parameters_are_a_bad_request(query: str) -> None:
+    c = _client("analyst")
+    c.raise_request_exception = False
+    r = c.get(f"/dashboard/map/crimes.json?{query}")
+    assert r.status_code in (200, 400), (query, r.status_code)
+    assert r["Content-Type"].startswith("application/json")

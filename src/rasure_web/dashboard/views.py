@@ -120,6 +120,13 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def map_data(request: HttpRequest, layer: str) -> HttpResponse:
+    try:
+        return _map_data(request, layer)
+    except ValueError as exc:  # a malformed bbox, zoom or months: the request is wrong, not the server
+        return JsonResponse({"error": f"bad parameter: {exc}"}, status=400)
+
+
+def _map_data(request: HttpRequest, layer: str) -> HttpResponse:
     user = request.user
     area = _area(request)
     if layer == "areas":
