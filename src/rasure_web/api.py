@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI, Swagger
 
 from rasure_web.patrols.api import router as patrol_router
@@ -31,6 +32,23 @@ api = NinjaAPI(title="Rasure API", version="1", urls_namespace="api", docs_url="
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(
         request, {"detail": str(exc) or "You may not do this.", "code": "forbidden"}, status=403
+    )
+
+
+@api.exception_handler(MultiPartParserError)
+def _unreadable_form(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    """A form body Django cannot read (multipart without a boundary, a broken part): 415, not 500.
+
+    Django's own handler answers these with 400, but ninja catches every exception raised while it
+    authenticates (the session auth's CSRF check reads ``request.POST``, which parses the form) and
+    would answer 500. The API takes JSON bodies only, so the media type is what is wrong."""
+    return api.create_response(
+        request,
+        {
+            "detail": f"This API takes application/json bodies; the form body could not be read ({exc}).",
+            "code": "unsupported_media_type",
+        },
+        status=415,
     )
 
 

@@ -97,7 +97,9 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     }
     _print_summary(result, labels)
     if args.format == "csv":
-        out = to_csv_frame(result)
+        from rasure.spreadsheet import neutralise_frame
+
+        out = neutralise_frame(to_csv_frame(result))  # CSV formula injection: text cells made safe
         if args.out:
             out.to_csv(args.out, index=False)
         else:

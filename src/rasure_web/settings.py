@@ -8,6 +8,8 @@
 - Sign-in (docs/signing-in.md): ``RASURE_LOGIN_FAILURE_LIMIT`` (5), ``RASURE_LOGIN_LOCKOUT_MINUTES`` (30),
   ``RASURE_SESSION_IDLE_MINUTES`` (30), ``RASURE_PATROL_SESSION_IDLE_MINUTES`` (600),
   ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
+- HTTPS in production (docs/deploy.md): ``RASURE_BEHIND_PROXY``, ``RASURE_SSL_REDIRECT``,
+  ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -55,11 +58,13 @@ INSTALLED_APPS = [
     "rasure_web.trials",
     "rasure_web.patrols",
     "rasure_web.dashboard",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -67,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "rasure_web.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "rasure_web.middleware.NoStoreMiddleware",
     # Last, as django-axes asks: turns a refused (locked-out) sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -208,11 +214,65 @@ SESSION_COOKIE_AGE = 12 * 3600  # one shift
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+
+def _flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
 if PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_HSTS_SECONDS = 31536000
+    # HTTPS only (docs/deploy.md). Behind a TLS-terminating proxy (nginx, a load balancer) that sets
+    # X-Forwarded-Proto and strips it from clients, RASURE_BEHIND_PROXY=1 lets Django see the request
+    # was HTTPS; never set it without such a proxy, or any client could claim HTTPS.
+    if _flag("RASURE_BEHIND_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _flag("RASURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("RASURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("RASURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _flag("RASURE_HSTS_PRELOAD", True)
     CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RASURE_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+
+def tile_source(template: str) -> list[str]:
+    """The CSP source for a tile URL template: its scheme and host, ``{s}`` subdomains as ``*``.
+
+    >>> tile_source("https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    ['https://*.tile.example.org']
+    >>> tile_source("")
+    []
+    """
+    from urllib.parse import urlsplit
+
+    if not template.strip():
+        return []
+    parts = urlsplit(template.replace("{s}", "subdomain-placeholder"))
+    if not parts.scheme or not parts.netloc:
+        return []
+    host = parts.netloc.replace("subdomain-placeholder", "*")
+    return [f"{parts.scheme}://{host}"]
+
+
+# Content-Security-Policy (django-csp 4): scripts and styles from our own static files only (no inline
+# script, no eval, no inline style attributes); images also as data: URLs (Leaflet) and from the map's
+# tile server. Leaflet and Swagger UI set styles through the CSSOM, which style-src does not govern.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *tile_source(RASURE_MAP_TILES)],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "manifest-src": [SELF],
+        "worker-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

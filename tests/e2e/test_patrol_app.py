@@ -98,7 +98,9 @@ def _pings_shown(page: Any) -> int:
 def _step(page: Any, context: Any, f: Fix, expected_pings: int, *, online: bool = True) -> None:
     _geo(context, f)
     page.clock.run_for(STEP_MS)
-    page.wait_for_function(f"Number(document.querySelector('#ping-count')?.textContent) >= {expected_pings}")
+    page.wait_for_function(
+        f"() => Number(document.querySelector('#ping-count')?.textContent) >= {expected_pings}"
+    )
     if online:
         # Let the send finish in real time before the page clock jumps again: a 15 s jump would fire
         # the request's own 15 s timeout while it is still on the wire.
@@ -106,7 +108,7 @@ def _step(page: Any, context: Any, f: Fix, expected_pings: int, *, online: bool 
 
 
 def _drained(page: Any) -> None:
-    page.wait_for_function("document.querySelector('#sync').dataset.waiting === '0'")
+    page.wait_for_function("() => document.querySelector('#sync').dataset.waiting === '0'")
 
 
 def _three_taps_and_start(page: Any, context: Any, base: str, hs: Any, route: list[Fix], shot: str) -> None:
@@ -141,7 +143,7 @@ def _three_taps_and_start(page: Any, context: Any, base: str, hs: Any, route: li
     # Start the visit (the first position is taken at once).
     page.get_by_role("button", name="Start visit").click()
     page.locator("#ping-count").wait_for()
-    page.wait_for_function("Number(document.querySelector('#ping-count').textContent) >= 1")
+    page.wait_for_function("() => Number(document.querySelector('#ping-count').textContent) >= 1")
     _drained(page)
 
 
@@ -163,8 +165,8 @@ def _finish(page: Any, *, shot: str, spoken: int, searched: int, colleague: str 
         page.screenshot(path=str(SHOTS / f"{shot}-5-form.png"), full_page=True)
     page.get_by_role("button", name="Send").click()
     page.locator("#result").wait_for()
-    page.wait_for_function("document.querySelector('#result')?.textContent.includes('min inside')")
-    page.wait_for_function("document.querySelector('#sync-text').textContent.includes('All sent')")
+    page.wait_for_function("() => document.querySelector('#result')?.textContent.includes('min inside')")
+    page.wait_for_function("() => document.querySelector('#sync-text').textContent.includes('All sent')")
     if shot:
         page.screenshot(path=str(SHOTS / f"{shot}-6-done.png"), full_page=True)
 

@@ -19,6 +19,7 @@ from rasure import classify as sv
 from rasure import harm as harm_mod
 from rasure.errors import InputFileError, InvalidRowsError, RasureError, RowProblem
 from rasure.ingest.common import ParsedFile, expand_paths, problems_frame
+from rasure.spreadsheet import neutralise_frame
 from rasure.synth import SyntheticCity
 from rasure_web import clock
 from rasure_web.crimes import writer
@@ -180,7 +181,8 @@ def _run_files(
 def write_errors_out(reports: list[ImportReport], path: str) -> int:
     """Write every rejected row of every file to ``path`` (CSV); returns the number written."""
     problems = [p for r in reports for p in r.problems]
-    problems_frame(problems).to_csv(path, index=False)
+    # Rejected rows hold raw text from the input file: made safe for spreadsheets (rasure.spreadsheet).
+    neutralise_frame(problems_frame(problems)).to_csv(path, index=False)
     return len(problems)
 
 

@@ -399,9 +399,17 @@ def map_crimes(
         w, s, e, n = bbox
         qs = qs.filter(lon__gte=w, lon__lte=e, lat__gte=s, lat__lte=n)
     rows = list(
-        qs.values_list("lon", "lat", "occurred_from", "time_precision", "offence_description", "category")
+        qs.values_list(
+            "lon",
+            "lat",
+            "occurred_from",
+            "time_precision",
+            "offence_description",
+            "category",
+            "location_text",
+        )
     )
-    df = pd.DataFrame(rows, columns=["lon", "lat", "t", "prec", "offence", "category"])
+    df = pd.DataFrame(rows, columns=["lon", "lat", "t", "prec", "offence", "category", "location"])
     if daynight in ("day", "night") and not df.empty:
         hours = local_naive(df["t"]).dt.hour
         timed = df["prec"] == "minute"
@@ -432,7 +440,8 @@ def map_crimes(
                 {
                     "type": "Feature",
                     "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
-                    "properties": {"n": 1, "offence": r.offence or r.category},
+                    # Text from a force export: the map shows it as text only (dashboard/map.js).
+                    "properties": {"n": 1, "offence": r.offence or r.category, "location": r.location or ""},
                 }
             )
     return {

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
+from rasure.spreadsheet import neutralise_rows
 from rasure_web.accounts.access import access_log_record
 from rasure_web.dashboard import selectors as sel
 from rasure_web.dashboard.charts import line_chart
@@ -119,6 +120,13 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def map_data(request: HttpRequest, layer: str) -> HttpResponse:
+    try:
+        return _map_data(request, layer)
+    except ValueError as exc:  # a malformed bbox, zoom or months: the request is wrong, not the server
+        return JsonResponse({"error": f"bad parameter: {exc}"}, status=400)
+
+
+def _map_data(request: HttpRequest, layer: str) -> HttpResponse:
     user = request.user
     area = _area(request)
     if layer == "areas":
@@ -257,7 +265,7 @@ def export_hotspots(request: HttpRequest, fmt: str) -> HttpResponse:
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["code"])
         w.writeheader()
-        w.writerows(rows)
+        w.writerows(neutralise_rows(rows))  # CSV formula injection (rasure.spreadsheet)
         resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
     elif fmt == "geojson":
         gj = sel.map_hotspots(user=user, area_code=area)

@@ -50,6 +50,7 @@ WRITE_ERRORS: dict[int, Any] = {
     403: ErrorOut,
     404: ErrorOut,
     409: ErrorOut,
+    415: ErrorOut,
     422: ErrorOut,
 }
 

@@ -9,6 +9,8 @@ export function h(tag, attrs = {}, ...children) {
     if (k === "class") el.className = v;
     else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(el.dataset, v);
+    // Through the CSSOM: the Content-Security-Policy blocks style attributes set as markup.
+    else if (k === "style") el.style.cssText = String(v);
     else el.setAttribute(k, v === true ? "" : String(v));
   }
   for (const c of children.flat()) {
