@@ -69,8 +69,8 @@ def test_pick_a_colleague_by_collar_number(phone: Any, live_server: Any, crew_wo
     assert "Robin Synthetic" in page.locator("#crew-chosen").inner_text()
     page.get_by_role("button", name="Send").click()
     # the result screen shows once the end record is in the outbox; then wait until it has been sent
-    page.wait_for_function("document.querySelector('#result')?.textContent.includes('min inside')")
-    page.wait_for_function("document.querySelector('#sync-text').textContent.includes('All sent')")
+    page.wait_for_function("() => document.querySelector('#result')?.textContent.includes('min inside')")
+    page.wait_for_function("() => document.querySelector('#sync-text').textContent.includes('All sent')")
     visit = Visit.objects.get()
     assert visit.status == "ended"
     assert list(visit.crewed_with.values_list("username", flat=True)) == ["syn-mate"]
