@@ -5,6 +5,7 @@
 - ``RASURE_HOME``: the data folder (default ``./var``).
 - ``RASURE_ENV``: ``production`` refuses to start with a placeholder secret key or DEBUG on.
 - ``RASURE_SECRET_KEY``, ``RASURE_ALLOWED_HOSTS`` (comma separated), ``RASURE_DEBUG``.
+- ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/sign-in.md); unset = local passwords only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from rasure_web.accounts.sso_config import SsoConfigError, oidc_from_env
 
 BASE_DIR = Path(__file__).resolve().parent
 RASURE_HOME = Path(os.environ.get("RASURE_HOME", Path.cwd() / "var")).resolve()
@@ -148,6 +151,17 @@ RASURE_MAP_ATTRIBUTION = os.environ.get("RASURE_MAP_ATTRIBUTION", "© OpenStreet
 # Tests only: the patrol app stamps positions with the page's (simulated) clock so browser tests can
 # walk through a geofence in seconds. Ignored when RASURE_ENV=production.
 RASURE_PATROL_SIMULATION = False
+
+# Single sign-on (OpenID Connect): None = off. Read at request time by rasure_web.accounts.sso.
+try:
+    RASURE_OIDC = oidc_from_env(os.environ)
+except SsoConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+# The OpenID Connect backend only ever answers a callback from the configured provider.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "rasure_web.accounts.sso.RasureOIDCBackend",
+]
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

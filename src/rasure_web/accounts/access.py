@@ -29,11 +29,13 @@ def access_log_record(
     object_ref: str = "",
     detail: str = "",
     request: HttpRequest | None = None,
+    username: str | None = None,
 ) -> AccessLog:
-    """Append one entry. Raises if it cannot be written, so the data is not shown unlogged."""
+    """Append one entry. Raises if it cannot be written, so the data is not shown unlogged.
+    ``username`` names who it was when there is no account (e.g. a refused sign-in)."""
     return AccessLog.objects.create(
         user=user if getattr(user, "pk", None) else None,
-        username=getattr(user, "username", "") or "(system)",
+        username=getattr(user, "username", "") or username or "(system)",
         action=action,
         resource=resource,
         object_ref=str(object_ref)[:200],

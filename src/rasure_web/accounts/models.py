@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from rasure_web import clock
+
 
 class AppendOnlyError(Exception):
     """Raised when code tries to change or delete an access-log entry."""
@@ -24,6 +26,7 @@ class AccessLog(models.Model):
         SEARCH = "search", "Searched"
         REFUSED = "refused", "Refused"
         IMPORT = "import", "Imported"
+        SIGN_IN = "sign_in", "Signed in"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
@@ -49,3 +52,25 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.resource} {self.object_ref}"
+
+
+class SsoIdentity(models.Model):
+    """Which account a person at an identity provider signs in to: matched on (issuer, subject), never on
+    the username, so single sign-on cannot take over a local account that happens to share a name."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=clock.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sso_identity"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_issuer_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
