@@ -97,8 +97,8 @@ def _synthetic_patrol_year() -> int:
 
     import numpy as np
     from django.contrib.auth.models import Group, User
-    from rasure_web import clock
 
+    from rasure_web import clock
     from rasure_web.analysis.models import HotSpot
     from rasure_web.patrols.models import Visit
 

@@ -61,9 +61,9 @@ def prepare() -> list[tuple[float, float]]:
     django.setup()
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
-    from rasure_web import clock
 
     from rasure.hotspots.analysis import HotspotParams
+    from rasure_web import clock
     from rasure_web.analysis.models import HotSpot
     from rasure_web.analysis.services import hotspots_build
     from rasure_web.crimes.services import synthetic_city_load
