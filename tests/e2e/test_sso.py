@@ -8,11 +8,13 @@ Node and npm absent: skipped, unless RASURE_REQUIRE_BROWSER=1 (CI), where that f
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,10 +77,16 @@ def idp_users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def provider(live_server: Any, idp_users_file: Path) -> Iterator[str]:
     """Start the OpenID Provider; yields its issuer (http://127.0.0.1:<port>)."""
     node, npm = _need("node"), _need("npm")
-    if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=OIDC_DIR, check=True, timeout=600
-        )
+    # One `npm ci` even when pytest-xdist workers arrive together.
+    with open(Path(tempfile.gettempdir()) / "rasure-oidc-npm.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=OIDC_DIR,
+                check=True,
+                timeout=600,
+            )
     idp_users_file.write_text(json.dumps(USERS), encoding="utf-8")
     env = {
         **os.environ,
@@ -87,22 +95,24 @@ def provider(live_server: Any, idp_users_file: Path) -> Iterator[str]:
         "OIDC_CLIENT_SECRET": CLIENT_SECRET,
         "OIDC_USERS_FILE": str(idp_users_file),
     }
-    proc = subprocess.Popen(
-        [node, "provider.mjs"],
-        cwd=OIDC_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Output to a file, not a pipe nobody reads (a full pipe would block the provider).
+    out_path = idp_users_file.parent / "provider.log"
+    with open(out_path, "w") as out:
+        proc = subprocess.Popen(
+            [node, "provider.mjs"], cwd=OIDC_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # "READY <issuer>", or "" if it died
-        if not line.startswith("READY "):
+        issuer = ""
+        deadline = time.monotonic() + 60
+        while not issuer and time.monotonic() < deadline and proc.poll() is None:
+            issuer = next(
+                (ln.split()[1] for ln in out_path.read_text().splitlines() if ln.startswith("READY ")), ""
+            )
+            time.sleep(0.05)
+        if not issuer:
             proc.kill()
-            _, err = proc.communicate(timeout=10)
-            pytest.fail(f"the OpenID Provider did not start: {line!r} {err}")
-        yield line.split()[1]
+            pytest.fail(f"the OpenID Provider did not start:\n{out_path.read_text()}")
+        yield issuer
     finally:
         proc.terminate()
         try:
@@ -210,9 +220,11 @@ def test_analyst_signs_in_with_sso_and_lands_on_dashboard(
 
 
 def test_officer_lands_on_patrol_app(page: Any, live_server: Any, sso: dict[str, Any]) -> None:
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if r.url.endswith("/patrol/") else None)
     sso_sign_in(page, live_server.url, "ollie.officer")
     page.wait_for_url(f"{live_server.url}/patrol/")
-    assert "Rasure patrol" in page.title()
+    assert statuses == [200]  # the app itself, not the "not an officer" page (403)
     assert _roles("ollie.officer@test-constabulary.example") == {"officer"}
 
 
