@@ -69,8 +69,11 @@ def _need(tool: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def idp_users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("idp") / "users.json"
+def idp_users_file() -> Iterator[Path]:
+    # Its own folder, not pytest's basetemp, which another pytest session of the same user may prune.
+    folder = Path(tempfile.mkdtemp(prefix="rasure-idp-"))
+    yield folder / "users.json"
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
