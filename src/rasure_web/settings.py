@@ -10,6 +10,7 @@
   ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
 - HTTPS in production (docs/deploy.md): ``RASURE_BEHIND_PROXY``, ``RASURE_SSL_REDIRECT``,
   ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
+- ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/sign-in.md); unset = local passwords only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from rasure_web.accounts.sso_config import SsoConfigError, oidc_from_env
 
 BASE_DIR = Path(__file__).resolve().parent
 RASURE_HOME = Path(os.environ.get("RASURE_HOME", Path.cwd() / "var")).resolve()
@@ -203,6 +206,13 @@ AXES_VERBOSE = False
 RASURE_SUPPORT_CONTACT = os.environ.get("RASURE_SUPPORT_CONTACT", "your force's Rasure administrator")
 RASURE_SESSION_IDLE_MINUTES = _positive_int("RASURE_SESSION_IDLE_MINUTES", 30)
 RASURE_PATROL_SESSION_IDLE_MINUTES = _positive_int("RASURE_PATROL_SESSION_IDLE_MINUTES", 600)
+# Single sign-on (OpenID Connect): None = off. Read at request time by rasure_web.accounts.sso.
+try:
+    RASURE_OIDC = oidc_from_env(os.environ)
+except SsoConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+# The OpenID Connect backend only ever answers a callback from the configured provider.
+AUTHENTICATION_BACKENDS.append("rasure_web.accounts.sso.RasureOIDCBackend")
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from rasure_web.accounts.views import home
+from rasure_web.accounts.sso import SsoCallback, SsoStart
+from rasure_web.accounts.views import SignInView, home
 from rasure_web.api import api
 
 urlpatterns = [
     path("", home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    path("accounts/oidc/start/", SsoStart.as_view(), name="oidc_authentication_init"),
+    path("accounts/oidc/callback/", SsoCallback.as_view(), name="oidc_authentication_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from rasure_web import clock
+
 
 class AppendOnlyError(Exception):
     """Raised when code tries to change or delete an access-log entry."""
@@ -183,3 +185,23 @@ class Profile(models.Model):
     def __str__(self) -> str:
         collar = f" {self.collar_number}" if self.collar_number else ""
         return f"{self.user}{collar}"
+class SsoIdentity(models.Model):
+    """Which account a person at an identity provider signs in to: matched on (issuer, subject), never on
+    the username, so single sign-on cannot take over a local account that happens to share a name."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=clock.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sso_identity"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_issuer_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

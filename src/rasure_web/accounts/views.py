@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from rasure_web.accounts.roles import (
     ADMIN,
@@ -85,3 +88,19 @@ def locked_out(
         "contact": settings.RASURE_SUPPORT_CONTACT,
     }
     return render(request, "registration/locked_out.html", context, status=429)
+
+
+class SignInView(LoginView):
+    """The password form, with a "Sign in with <label>" button above it when single sign-on is on."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        from rasure_web.accounts import sso
+
+        ctx: dict[str, Any] = super().get_context_data(**kwargs)
+        cfg = sso.config()
+        if cfg is not None:
+            url = reverse("oidc_authentication_init")
+            next_url = ctx.get("next")
+            ctx["sso_button"] = sso.button_text(cfg)
+            ctx["sso_url"] = f"{url}?{urlencode({'next': next_url})}" if next_url else url
+        return ctx
