@@ -17,9 +17,11 @@ demo: $(STAMP)
 
 # Tests run on every core (pytest-xdist: one test database and cache per worker) in a random order
 # (pytest-randomly prints the seed; rerun an order with -p randomly -p "randomly_seed=N").
+# TESTS narrows the run to some paths (default: the whole suite).
 TEST_WORKERS ?= auto
+TESTS ?=
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(TEST_WORKERS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) $(TESTS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

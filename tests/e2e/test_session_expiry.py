@@ -67,7 +67,9 @@ def test_outbox_survives_an_expired_session(
     page.get_by_role("spinbutton", name="People spoken to").fill("3")
     page.get_by_role("button", name="Send", exact=True).click()
     page.locator("#result").wait_for()
-    page.wait_for_function("() => document.querySelector('#sync-text').textContent.startsWith('Sign in again')")
+    page.wait_for_function(
+        "() => document.querySelector('#sync-text').textContent.startsWith('Sign in again')"
+    )
     # The outbox holds the pings made after the session ended and the end of the visit with its form.
     held = len(route) - expire_at + 1
     page.wait_for_function(f"() => document.querySelector('#sync').dataset.waiting === '{held}'")
@@ -82,7 +84,9 @@ def test_outbox_survives_an_expired_session(
     assert Ping.objects.count() == expire_at and Visit.objects.get().status != "ended"
     # A "Send now" while signed out still keeps everything.
     page.get_by_role("button", name="Send now").click()
-    page.wait_for_function("() => document.querySelector('#sync-text').textContent.startsWith('Sign in again')")
+    page.wait_for_function(
+        "() => document.querySelector('#sync-text').textContent.startsWith('Sign in again')"
+    )
     assert page.evaluate(OUTBOX_COUNT) == held
 
     # Sign in again from the banner: the app opens and sends the outbox.

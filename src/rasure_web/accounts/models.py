@@ -185,6 +185,8 @@ class Profile(models.Model):
     def __str__(self) -> str:
         collar = f" {self.collar_number}" if self.collar_number else ""
         return f"{self.user}{collar}"
+
+
 class SsoIdentity(models.Model):
     """Which account a person at an identity provider signs in to: matched on (issuer, subject), never on
     the username, so single sign-on cannot take over a local account that happens to share a name."""
