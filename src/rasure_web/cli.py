@@ -37,6 +37,17 @@ def _progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def print_problems(problems: Sequence[object], *, limit: int) -> None:
+    """The first ``limit`` problems of a rejected file on stderr, and how to get the rest."""
+    for p in problems[:limit]:
+        print(f"  - {p}", file=sys.stderr)
+    if len(problems) > limit:
+        print(
+            f"  ... and {len(problems) - limit} more (use --errors-out FILE to get them all)",
+            file=sys.stderr,
+        )
+
+
 def _warm_dashboard() -> None:
     from rasure_web.dashboard.selectors import warm_cache
 
@@ -80,13 +91,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     for r in rejected:
         print(f"\nREJECTED (nothing from it was imported): {r.error}", file=sys.stderr)
-        for p in r.problems[:20]:
-            print(f"  - {p}", file=sys.stderr)
-        if len(r.problems) > 20:
-            print(
-                f"  ... and {len(r.problems) - 20} more (use --errors-out FILE to get them all)",
-                file=sys.stderr,
-            )
+        print_problems(r.problems, limit=20)
     return 1 if rejected else 0
 
 

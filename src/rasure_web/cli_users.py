@@ -50,6 +50,7 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     from rasure.errors import InputFileError
     from rasure_web import clock
     from rasure_web.accounts.services import UsersImportError, users_import, write_problems
+    from rasure_web.cli import print_problems
 
     try:
         report = users_import(
@@ -65,13 +66,7 @@ def cmd_users_import(args: argparse.Namespace) -> int:
         return 1
     except UsersImportError as exc:
         print(f"REJECTED (nothing was changed): {exc}", file=sys.stderr)
-        for p in exc.problems[:50]:
-            print(f"  - {p}", file=sys.stderr)
-        if len(exc.problems) > 50:
-            print(
-                f"  ... and {len(exc.problems) - 50} more (use --errors-out FILE to get them all)",
-                file=sys.stderr,
-            )
+        print_problems(exc.problems, limit=50)
         if args.errors_out:
             n = write_problems(exc.problems, args.errors_out)
             print(f"{n} problem(s) written to {args.errors_out}", file=sys.stderr)
