@@ -109,10 +109,15 @@ function clusterIcon(n) {
   return L.divIcon({ className: "cluster", html: el("span", {}, String(n)), iconSize: [26, 26] });
 }
 
+let crimesAsked = 0; // each request's number: a slow answer for an earlier view must not replace a newer one
+
 async function loadCrimes() {
+  const asked = ++crimesAsked;
   const b = map.getBounds();
+  const zoom = map.getZoom();
   const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
-  const data = await getJSON("crimes", `&bbox=${bbox}&zoom=${map.getZoom()}`);
+  const data = await getJSON("crimes", `&bbox=${bbox}&zoom=${zoom}`);
+  if (asked !== crimesAsked) return;
   groups.crimes.clearLayers();
   L.geoJSON(data, {
     pointToLayer: (f, ll) =>
@@ -122,6 +127,7 @@ async function loadCrimes() {
     onEachFeature: (f, l) => f.properties.offence && l.bindTooltip(crimeTooltip(f.properties)),
   }).addTo(groups.crimes);
   $("status").textContent = `${data.properties.records} crimes in view${data.properties.clustered ? " (clustered)" : ""}.`;
+  $("map").dataset.crimesZoom = String(zoom);
 }
 
 async function refresh() {
@@ -134,7 +140,11 @@ async function refresh() {
   }
 }
 $("filters").addEventListener("change", refresh);
-map.on("moveend", () => loadCrimes().catch(() => {}));
+map.on("moveend", () =>
+  loadCrimes().catch((e) => {
+    $("status").textContent = `Could not load the crimes in view: ${e.message}`;
+  }),
+);
 const q = new URLSearchParams(location.search);
 if (q.get("area")) $("f-area").value = q.get("area");
 window.rasureMap = map; // for browser tests and the console
