@@ -10,7 +10,7 @@
   ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
 - HTTPS in production (docs/deploy.md): ``RASURE_BEHIND_PROXY``, ``RASURE_SSL_REDIRECT``,
   ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
-- ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/sign-in.md); unset = local passwords only.
+- ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/signing-in.md); unset = local passwords only.
 """
 
 from __future__ import annotations
