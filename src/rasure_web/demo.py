@@ -72,6 +72,8 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
             file=sys.stderr,
         )
         return 2
+    from rasure_web import clock
+
     print("Preparing the database ...", flush=True)
     call_command("migrate", verbosity=0, interactive=False)
     from rasure_web.crimes.models import CrimeRecord
@@ -80,7 +82,6 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     if not CrimeRecord.objects.filter(source="synthetic").exists():
         print("Generating the synthetic city (invented data) ...", flush=True)
         from rasure.synth import default_end
-        from rasure_web import clock
 
         stats = synthetic_city_load(scale=scale, end=default_end(clock.local_today()))
         print(
@@ -102,9 +103,12 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
         print("Committing a demonstration trial (synthetic, starts today) ...", flush=True)
         print("  " + trial_demo_commit(), flush=True)
     from rasure_web.dashboard.selectors import warm_cache
+    from rasure_web.programme.demo import programme_demo_store
 
     warm_cache()
     ensure_demo_users()
+    print("Programme examples (synthetic operations, training, delivery model) ...", flush=True)
+    print("  " + programme_demo_store(today=clock.local_today()), flush=True)
     base = f"http://{host}:{port}"
     print("\n" + "=" * 72)
     print(" Rasure demo — SYNTHETIC DATA ONLY (no real crimes or people)")

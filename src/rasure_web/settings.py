@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "rasure_web.trials",
     "rasure_web.patrols",
     "rasure_web.dashboard",
+    "rasure_web.programme",
     "csp",
 ]
 
