@@ -15,7 +15,10 @@ from tests.city import TEST_NOW, store_city_with_hotspots
 TODAY = TEST_NOW.date()
 
 
-def visit(officer: Any, hs: Any, day: date, minutes: float, arm: str = "", spoken: int = 0) -> None:
+def visit(
+    officer: Any, hs: Any, day: date, minutes: float, arm: str = "", spoken: int = 0, status: str = "ended"
+) -> None:
+    """One patrol visit on ``day`` (noon) with ``minutes`` of dose."""
     at = datetime(day.year, day.month, day.day, 12, tzinfo=TEST_NOW.tzinfo)
     Visit.objects.create(
         visit_id=uuid.uuid4(),
@@ -28,7 +31,7 @@ def visit(officer: Any, hs: Any, day: date, minutes: float, arm: str = "", spoke
         start_received_at=at,
         dose_minutes=minutes,
         spoken_to=spoken,
-        status="ended",
+        status=status,
     )
 
 

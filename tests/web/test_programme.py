@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from rasure_web.programme.demo import programme_demo_store
 from rasure_web.programme.models import Course, Operation, StepStatus, TrainingRecord
 from rasure_web.programme.services import outputs_window, programme_outputs, refresher_due, training_picture
 from tests.city import TEST_NOW, store_city_with_hotspots
+from tests.programme_data import visit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -29,21 +29,6 @@ def _user(name: str, role: str) -> User:
     u = User.objects.create_user(username=name, password=f"rasure-demo-{role}")
     u.groups.add(Group.objects.get_or_create(name=role)[0])
     return u
-
-
-def _visit(officer: Any, hs: HotSpot, day: date, status: str = "ended") -> Visit:
-    at = datetime(day.year, day.month, day.day, 12, tzinfo=TEST_NOW.tzinfo)
-    return Visit.objects.create(
-        visit_id=uuid.uuid4(),
-        start_client_id=uuid.uuid4(),
-        officer=officer,
-        hotspot=hs,
-        trial_day=day,
-        started_at=at,
-        start_received_at=at,
-        dose_minutes=15.0,
-        status=status,
-    )
 
 
 def test_window_is_full_weeks_before_this_one() -> None:
@@ -72,12 +57,12 @@ def _scenario() -> dict[str, Any]:
     # in the window: 7 ended visits by the demo force's officers and 2 by the other force's; outside
     # it (this week, and the day before the window) and open visits do not count
     for i in range(7):
-        _visit(pcs[i % len(pcs)], hs[i % 2], first + timedelta(days=i * 11))
-    _visit(outsider, hs[0], last)
-    _visit(outsider, hs[1], first)
-    _visit(pcs[0], hs[0], TODAY)
-    _visit(pcs[0], hs[0], first - timedelta(days=1))
-    _visit(pcs[1], hs[1], first + timedelta(days=3), status="open")
+        visit(pcs[i % len(pcs)], hs[i % 2], first + timedelta(days=i * 11), 15.0)
+    visit(outsider, hs[0], last, 15.0)
+    visit(outsider, hs[1], first, 15.0)
+    visit(pcs[0], hs[0], TODAY, 15.0)
+    visit(pcs[0], hs[0], first - timedelta(days=1), 15.0)
+    visit(pcs[1], hs[1], first + timedelta(days=3), 15.0, status="open")
     course = Course.objects.create(
         force=force, name="Hot-spot policing", kind="hot_spot_policing", refresher_months=12
     )
