@@ -279,7 +279,7 @@ def _harm_entry(pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules
     if score <= 0:  # zero-harm scores are never listed
         return None
     months = rules.harm_window_days * 12 // 365
-    top = "; ".join(f"{c.offence} on {c.occurred.isoformat()}: {c.points:.0f}" for c in parts[:3])
+    top = "; ".join(f"{c.offence} on {c.occurred.isoformat()} ({c.points:.0f} points)" for c in parts[:3])
     reasons = [
         f"harm score {score:.0f} from {_plural(len(parts), 'offence')} in {months} months "
         f"(CCHI days, halving every {rules.half_life_days:.0f} days)",
