@@ -56,7 +56,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from rasure.errors import ConfigError
-from rasure.records import LinkRole, Weapon
+from rasure.records import LinkRole
 
 #: The only inputs to the scores and rules (shown on the people pages).
 SCORE_INPUTS = (
@@ -134,12 +134,21 @@ class Rules:
     review_days: int = 90
 
     def __post_init__(self) -> None:
-        positive = ("half_life_days", "harm_window_days", "knife_window_days", "knife_expiry_days")
-        positive += ("repeat_window_days", "overlap_window_days", "review_days", "harm_top_k")
+        positive = (
+            *("half_life_days", "harm_window_days", "knife_window_days", "knife_expiry_days"),
+            *("repeat_window_days", "overlap_window_days", "review_days", "harm_top_k"),
+        )
         for name in positive:
             if not getattr(self, name) > 0:
-                raise ConfigError(f"hot-people rule {name} must be greater than 0 (got {getattr(self, name)}).")
-        for name in ("offender_weight", "suspect_weight", "repeat_min_harm_days", "vulnerable_high_harm_days"):
+                raise ConfigError(
+                    f"hot-people rule {name} must be greater than 0 (got {getattr(self, name)})."
+                )
+        for name in (
+            "offender_weight",
+            "suspect_weight",
+            "repeat_min_harm_days",
+            "vulnerable_high_harm_days",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"hot-people rule {name} must not be negative (got {getattr(self, name)}).")
         if not 1 <= self.knife_min_proven <= self.knife_min_events:
@@ -196,7 +205,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def harm_contributions(involvements: Iterable[Involvement], *, as_of: date, rules: Rules) -> list[Contribution]:
+def harm_contributions(
+    involvements: Iterable[Involvement], *, as_of: date, rules: Rules
+) -> list[Contribution]:
     """The offence-level parts of one person's harm score (see the module docstring for the formula)."""
     out = []
     for inv in _tidy(involvements):
@@ -208,7 +219,13 @@ def harm_contributions(involvements: Iterable[Involvement], *, as_of: date, rule
         decay = math.pow(2.0, -(as_of - inv.occurred).days / rules.half_life_days)
         out.append(
             Contribution(
-                inv.reference, inv.occurred, inv.offence or inv.offence_code, inv.role, inv.harm_days or 0.0, weight, decay
+                inv.reference,
+                inv.occurred,
+                inv.offence or inv.offence_code,
+                inv.role,
+                inv.harm_days or 0.0,
+                weight,
+                decay,
             )
         )
     out.sort(key=lambda c: (-c.points, c.occurred, c.reference))
@@ -246,12 +263,24 @@ def _entry(
 ) -> Entry:
     last = max(e.occurred for e in events)
     refs = tuple(sorted({e.reference for e in events}))
-    return Entry(kind, pid, score, tuple(reasons), refs, last, review_due(last, review, rules), tuple(contributions))
+    return Entry(
+        kind, pid, score, tuple(reasons), refs, last, review_due(last, review, rules), tuple(contributions)
+    )
 
 
 def _order(i: Involvement) -> tuple[object, ...]:
     harm = -1.0 if i.harm_days is None else i.harm_days
-    return (i.occurred, i.reference, i.person_id, i.role, i.offence_code, i.offence, harm, i.knife, i.domestic)
+    return (
+        i.occurred,
+        i.reference,
+        i.person_id,
+        i.role,
+        i.offence_code,
+        i.offence,
+        harm,
+        i.knife,
+        i.domestic,
+    )
 
 
 def _tidy(involvements: Iterable[Involvement]) -> list[Involvement]:
@@ -273,7 +302,9 @@ def _group(involvements: Iterable[Involvement]) -> dict[str, list[Involvement]]:
     return {pid: _tidy(invs) for pid, invs in by.items()}
 
 
-def _harm_entry(pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None) -> Entry | None:
+def _harm_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
     parts = harm_contributions(invs, as_of=as_of, rules=rules)
     score = sum(c.points for c in parts)
     if score <= 0:  # zero-harm scores are never listed
@@ -296,9 +327,13 @@ def _is_knife(inv: Involvement, rules: Rules) -> bool:
     return inv.knife or inv.offence_code in rules.knife_codes
 
 
-def _knife_entry(pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None) -> Entry | None:
+def _knife_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
     events = [
-        i for i in invs if _is_offending(i) and _is_knife(i, rules) and _in_window(i, as_of, rules.knife_window_days)
+        i
+        for i in invs
+        if _is_offending(i) and _is_knife(i, rules) and _in_window(i, as_of, rules.knife_window_days)
     ]
     distinct = {e.reference: e for e in sorted(events, key=lambda e: e.role != LinkRole.OFFENDER.value)}
     events = sorted(distinct.values(), key=lambda e: (e.occurred, e.reference))
@@ -317,7 +352,9 @@ def _knife_entry(pid: str, invs: Sequence[Involvement], as_of: date, rules: Rule
     return _entry(ListKind.KNIFE, pid, float(len(events)), reasons, events, review, rules)
 
 
-def _victimisations(invs: Sequence[Involvement], as_of: date, days: int, min_harm: float) -> list[Involvement]:
+def _victimisations(
+    invs: Sequence[Involvement], as_of: date, days: int, min_harm: float
+) -> list[Involvement]:
     return [
         i
         for i in invs
@@ -325,19 +362,24 @@ def _victimisations(invs: Sequence[Involvement], as_of: date, days: int, min_har
     ]
 
 
-def _repeat_entry(pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None) -> Entry | None:
+def _repeat_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
     vic = _victimisations(invs, as_of, rules.repeat_window_days, rules.repeat_min_harm_days)
     if len(vic) < rules.repeat_min_victimisations:
         return None
     months = rules.repeat_window_days * 12 // 365
     harm = sum(v.harm_days or 0.0 for v in vic)
     reasons = [
-        f"victim {len(vic)} times in {months} months (harm {harm:.0f} CCHI days): " + "; ".join(_label(v) for v in vic)
+        f"victim {len(vic)} times in {months} months (harm {harm:.0f} CCHI days): "
+        + "; ".join(_label(v) for v in vic)
     ]
     return _entry(ListKind.REPEAT_VICTIM, pid, harm, reasons, vic, review, rules)
 
 
-def _vulnerable_entry(pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None) -> Entry | None:
+def _vulnerable_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
     vic = _victimisations(invs, as_of, rules.repeat_window_days, rules.repeat_min_harm_days)
     domestic = [v for v in vic if v.domestic]
     high = [v for v in vic if (v.harm_days or 0.0) >= rules.vulnerable_high_harm_days]
@@ -361,7 +403,9 @@ def _vulnerable_entry(pid: str, invs: Sequence[Involvement], as_of: date, rules:
     return _entry(ListKind.VULNERABLE, pid, harm, reasons, events, review, rules)
 
 
-def _overlap_entry(pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None) -> Entry | None:
+def _overlap_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
     recent = [i for i in invs if _in_window(i, as_of, rules.overlap_window_days)]
     vic = [i for i in recent if i.role == LinkRole.VICTIM.value]
     off = [i for i in recent if _is_offending(i)]
@@ -389,7 +433,11 @@ _BUILDERS = {
 
 
 def entries_for_person(
-    involvements: Sequence[Involvement], *, as_of: date, rules: Rules | None = None, review: Review | None = None
+    involvements: Sequence[Involvement],
+    *,
+    as_of: date,
+    rules: Rules | None = None,
+    review: Review | None = None,
 ) -> dict[ListKind, Entry]:
     """Every list one person qualifies for on ``as_of``, whether or not the entry is past its review date."""
     rules = rules or Rules()
@@ -427,7 +475,9 @@ def build_list(
     return out
 
 
-def harm_share(entries: Sequence[Entry], involvements: Iterable[Involvement], *, as_of: date, rules: Rules | None = None) -> float:
+def harm_share(
+    entries: Sequence[Entry], involvements: Iterable[Involvement], *, as_of: date, rules: Rules | None = None
+) -> float:
     """The share of all scored harm that the listed people account for (the "power few" figure)."""
     rules = rules or Rules()
     total = sum(c.points for c in harm_contributions(involvements, as_of=as_of, rules=rules))

@@ -27,11 +27,16 @@ def cmd_people_list(args: argparse.Namespace) -> int:
 
     reason = sel.reason_text(args.reason)
     if reason is None:
-        print(f"rasure: unknown --reason {args.reason!r}; use one of: {', '.join(sel.REASONS)}", file=sys.stderr)
+        print(
+            f"rasure: unknown --reason {args.reason!r}; use one of: {', '.join(sel.REASONS)}", file=sys.stderr
+        )
         return 2
     user = get_user_model().objects.filter(username=args.user, is_active=True).first()
     if user is None:
-        print(f"rasure: no active account {args.user!r} (give your own sign-in name with --user)", file=sys.stderr)
+        print(
+            f"rasure: no active account {args.user!r} (give your own sign-in name with --user)",
+            file=sys.stderr,
+        )
         return 2
     today = clock.local_today()
     try:
@@ -80,7 +85,9 @@ def add_people_commands(sub: Any) -> None:
     psub = p.add_subparsers(dest="people_cmd", required=True)
     pl = psub.add_parser("list", help="one list of people, with reasons and review dates")
     pl.add_argument("--user", required=True, help="your own sign-in name (needs the intelligence permission)")
-    pl.add_argument("--reason", required=True, help="why: plan, safeguarding, tasking, investigation, review, audit")
+    pl.add_argument(
+        "--reason", required=True, help="why: plan, safeguarding, tasking, investigation, review, audit"
+    )
     pl.add_argument("--list", default=ListKind.HARM.value, choices=[k.value for k in ListKind])
     pl.add_argument("--area", default="", help="code of a local policing area (default: whole force)")
     pl.add_argument("--json", action="store_true", help="machine-readable output")

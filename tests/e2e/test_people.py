@@ -22,7 +22,9 @@ def test_analyst_gives_a_reason_reads_the_list_and_opens_a_person(page: Any, liv
 
     store_city_with_hotspots()
     analyst = make_user("analyst")
-    analyst.user_permissions.add(Permission.objects.get(content_type__app_label="people", codename="intelligence"))
+    analyst.user_permissions.add(
+        Permission.objects.get(content_type__app_label="people", codename="intelligence")
+    )
     login(page, live_server.url, "analyst")
     page.get_by_role("heading", name="Serious violence overview").wait_for()
     page.get_by_role("link", name="People", exact=True).click()

@@ -24,7 +24,9 @@ def _when(day: str) -> datetime:
     return timezone.make_aware(datetime.fromisoformat(f"{day}T21:00"))
 
 
-def _crime(ref: str, day: str, *, code: str = "8N", harm: float = 365.0, weapon: str = "none", lsoa: str = "SYN-T-N1") -> CrimeRecord:
+def _crime(
+    ref: str, day: str, *, code: str = "8N", harm: float = 365.0, weapon: str = "none", lsoa: str = "SYN-T-N1"
+) -> CrimeRecord:
     return CrimeRecord.objects.create(
         source="test",
         reference=ref,
@@ -42,7 +44,9 @@ def _crime(ref: str, day: str, *, code: str = "8N", harm: float = 365.0, weapon:
 
 
 def _person(pid: str) -> Person:
-    return Person.objects.create(person_id=pid, source="test", display_name=f"Test Person {pid[-4:]}", synthetic=True)
+    return Person.objects.create(
+        person_id=pid, source="test", display_name=f"Test Person {pid[-4:]}", synthetic=True
+    )
 
 
 def _link(rec: CrimeRecord, person: Person, role: str) -> None:
@@ -74,7 +78,9 @@ def _user(name: str, *roles: str, intelligence: bool = False, superuser: bool = 
     for role in roles:
         u.groups.add(Group.objects.get(name=role))
     if intelligence:
-        u.user_permissions.add(Permission.objects.get(content_type__app_label="people", codename="intelligence"))
+        u.user_permissions.add(
+            Permission.objects.get(content_type__app_label="people", codename="intelligence")
+        )
     return u
 
 
@@ -85,7 +91,9 @@ def _client(user: User) -> Client:
 
 
 def _logged() -> list[AccessLog]:
-    return list(AccessLog.objects.filter(resource__in=("people_list", "person", "people_export")).order_by("pk"))
+    return list(
+        AccessLog.objects.filter(resource__in=("people_list", "person", "people_export")).order_by("pk")
+    )
 
 
 def _urls(p: dict[str, Person]) -> list[str]:
@@ -139,7 +147,12 @@ def test_list_asks_why_then_logs_exactly_one_row(people: dict[str, Person]) -> N
     # 2 knife events (T1 on 2026-10-01 and T2 on 2026-11-01), both as offender: listed, review by 2027-01-30.
     assert "2 knife events in 24 months (2 as offender)" in page and "2027-01-30" in page
     [row] = _logged()
-    assert (row.username, row.action, row.resource, row.object_ref) == ("t-intel", "view", "people_list", "knife")
+    assert (row.username, row.action, row.resource, row.object_ref) == (
+        "t-intel",
+        "view",
+        "people_list",
+        "knife",
+    )
     assert row.detail == "reason=tasking (Tasking or briefing decision); shown: SYN-T-KNIFE"
 
 
@@ -163,7 +176,15 @@ def test_person_page_shows_history_and_logs_one_row(people: dict[str, Person]) -
     assert "Why are you opening" in c.get(f"/dashboard/people/{pk}/").content.decode()
     assert _logged() == []
     page = c.get(f"/dashboard/people/{pk}/?reason=investigation").content.decode()
-    for text in ("Habitual knife carriers", "T1", "T2", "Synthetic Street T1", "SYN-T-CO", "Synthetic person", "Never used"):
+    for text in (
+        "Habitual knife carriers",
+        "T1",
+        "T2",
+        "Synthetic Street T1",
+        "SYN-T-CO",
+        "Synthetic person",
+        "Never used",
+    ):
         assert text in page, text
     [row] = _logged()
     assert (row.resource, row.object_ref) == ("person", "SYN-T-KNIFE")
@@ -176,7 +197,10 @@ def test_person_page_shows_history_and_logs_one_row(people: dict[str, Person]) -
 def test_review_remove_takes_a_person_off_the_lists_and_plan_saves(people: dict[str, Person]) -> None:
     c = _client(_user("t-intel", "analyst", intelligence=True))
     pk = people["KNIFE"].pk
-    resp = c.post(f"/dashboard/people/{pk}/review/", {"reason": "review", "decision": "remove", "note": "No longer carrying."})
+    resp = c.post(
+        f"/dashboard/people/{pk}/review/",
+        {"reason": "review", "decision": "remove", "note": "No longer carrying."},
+    )
     assert resp.status_code == 302
     assert PersonReview.objects.get().decision == "remove"
     assert "SYN-T-KNIFE" not in c.get("/dashboard/people/?list=knife&reason=review").content.decode()
@@ -186,10 +210,20 @@ def test_review_remove_takes_a_person_off_the_lists_and_plan_saves(people: dict[
     assert "error=" in bad["Location"] and PersonReview.objects.count() == 1
     c.post(
         f"/dashboard/people/{pk}/plan/",
-        {"reason": "plan", "owner": "PS Synthetic 1234", "partner_agencies": "Youth offending", "actions": "Mentoring", "review_date": "2027-01-15"},
+        {
+            "reason": "plan",
+            "owner": "PS Synthetic 1234",
+            "partner_agencies": "Youth offending",
+            "actions": "Mentoring",
+            "review_date": "2027-01-15",
+        },
     )
     plan = ProblemSolvingPlan.objects.get()
-    assert (plan.owner, plan.updated_by, str(plan.review_date)) == ("PS Synthetic 1234", "t-intel", "2027-01-15")
+    assert (plan.owner, plan.updated_by, str(plan.review_date)) == (
+        "PS Synthetic 1234",
+        "t-intel",
+        "2027-01-15",
+    )
 
 
 def test_admin_has_no_person_pages(people: dict[str, Person]) -> None:
@@ -219,10 +253,15 @@ def test_cli_export_needs_the_permission_and_a_reason_and_is_logged(
     assert main(["people", "list", "--user", "t-intel", "--reason", "because", "--json"]) == 2
     assert _logged() == []
     capsys.readouterr()
-    assert main(["people", "list", "--user", "t-intel", "--reason", "plan", "--list", "repeat_victim", "--json"]) == 0
+    assert (
+        main(["people", "list", "--user", "t-intel", "--reason", "plan", "--list", "repeat_victim", "--json"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     # VICTIM: T3 (1,825 days) and T4 (10 days) within 12 months: repeat victim with harm 1,835.
-    assert [(p["person_id"], p["score"], p["synthetic"]) for p in out["people"]] == [("SYN-T-VICTIM", 1835.0, True)]
+    assert [(p["person_id"], p["score"], p["synthetic"]) for p in out["people"]] == [
+        ("SYN-T-VICTIM", 1835.0, True)
+    ]
     [row] = _logged()
     assert (row.action, row.resource, row.username) == ("export", "people_export", "t-intel")
     assert "reason=plan" in row.detail and "SYN-T-VICTIM" in row.detail

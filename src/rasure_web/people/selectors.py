@@ -51,7 +51,9 @@ def rules() -> core.Rules:
     try:
         return core.Rules(**overrides)
     except TypeError as exc:
-        raise ConfigError(f"RASURE_PEOPLE_RULES: {exc}. The names are the fields of rasure.people.Rules.") from exc
+        raise ConfigError(
+            f"RASURE_PEOPLE_RULES: {exc}. The names are the fields of rasure.people.Rules."
+        ) from exc
 
 
 def has_intelligence(user: Any) -> bool:
@@ -130,7 +132,9 @@ def _involvement(row: dict[str, Any]) -> core.Involvement | None:
     )
 
 
-def _involvements(*, as_of: date, r: core.Rules, person_ids: list[str] | None = None) -> list[core.Involvement]:
+def _involvements(
+    *, as_of: date, r: core.Rules, person_ids: list[str] | None = None
+) -> list[core.Involvement]:
     window = max(r.harm_window_days, r.knife_window_days, r.repeat_window_days, r.overlap_window_days)
     since = timezone.make_aware(datetime.combine(as_of - timedelta(days=window + 1), datetime.min.time()))
     qs = CrimePersonLink.objects.filter(record__occurred_from__gte=since)
@@ -153,9 +157,13 @@ def _latest_reviews(person_ids: list[str] | None = None) -> dict[str, core.Revie
 def _people_in_area(area_code: str) -> set[str] | None:
     if not area_code:
         return None
-    lsoas = Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent__code=area_code).values_list("code", flat=True)
+    lsoas = Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent__code=area_code).values_list(
+        "code", flat=True
+    )
     return set(
-        CrimePersonLink.objects.filter(record__lsoa_code__in=list(lsoas)).values_list("person__person_id", flat=True)
+        CrimePersonLink.objects.filter(record__lsoa_code__in=list(lsoas)).values_list(
+            "person__person_id", flat=True
+        )
     )
 
 
@@ -179,7 +187,9 @@ class PeopleList:
     harm_share: float | None
 
 
-def _build(kind: core.ListKind, *, as_of: date, area_code: str) -> tuple[list[core.Entry], list[core.Involvement]]:
+def _build(
+    kind: core.ListKind, *, as_of: date, area_code: str
+) -> tuple[list[core.Entry], list[core.Involvement]]:
     r = rules()
     invs = _involvements(as_of=as_of, r=r)
     inside = _people_in_area(area_code)
@@ -202,7 +212,9 @@ def people_list(*, user: Any, kind: str, as_of: date, area_code: str = "", searc
     ]
     if search:
         s = search.casefold()
-        rows = [row for row in rows if s in row.entry.person_id.casefold() or s in row.display_name.casefold()]
+        rows = [
+            row for row in rows if s in row.entry.person_id.casefold() or s in row.display_name.casefold()
+        ]
     share = core.harm_share(entries, invs, as_of=as_of, rules=rules()) if k == core.ListKind.HARM else None
     return PeopleList(k, core.LIST_TITLES[k], as_of, rows, share)
 
@@ -216,7 +228,9 @@ def list_counts(*, user: Any, as_of: date, area_code: str = "") -> dict[str, int
     if inside is not None:
         invs = [i for i in invs if i.person_id in inside]
     reviews = _latest_reviews()
-    return {k.value: len(core.build_list(k, invs, as_of=as_of, rules=r, reviews=reviews)) for k in core.ListKind}
+    return {
+        k.value: len(core.build_list(k, invs, as_of=as_of, rules=r, reviews=reviews)) for k in core.ListKind
+    }
 
 
 # ----------------------------------------------------------------------------------------- person
@@ -249,7 +263,10 @@ def person_detail(*, user: Any, pk: int, as_of: date) -> PersonView:
             "date": _day(link.record.occurred_from),
             "role": link.role,
             "reference": link.record.reference,
-            "offence": link.record.offence_description or link.record.category or link.record.offence_code or "",
+            "offence": link.record.offence_description
+            or link.record.category
+            or link.record.offence_code
+            or "",
             "offence_code": link.record.offence_code or "",
             "place": link.record.location_text or link.record.lsoa_name or "",
             "harm_days": link.record.harm_days,
@@ -336,7 +353,9 @@ def access_history(*, user: Any, person_id: str = "", limit: int = 500) -> list[
     from rasure_web.accounts.roles import ADMIN
 
     if not has_role(user, ADMIN):
-        raise PermissionDenied("The record of who viewed whom is for system administrators and data protection officers.")
+        raise PermissionDenied(
+            "The record of who viewed whom is for system administrators and data protection officers."
+        )
     qs = AccessLog.objects.filter(resource__in=("person", "people_list", "people_export"))
     if person_id:
         qs = qs.filter(Q(object_ref=person_id) | Q(detail__contains=person_id))

@@ -13,7 +13,9 @@ from rasure_web.people.models import PersonReview, ProblemSolvingPlan
 from rasure_web.people.selectors import require_people
 
 
-def review_record(*, user: Any, person_pk: int, decision: str, note: str, on: date | None = None) -> PersonReview:
+def review_record(
+    *, user: Any, person_pk: int, decision: str, note: str, on: date | None = None
+) -> PersonReview:
     """Record a human review: keep the person's entries until the next review date, or remove them."""
     require_people(user)
     if decision not in PersonReview.Decision.values:

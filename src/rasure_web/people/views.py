@@ -144,7 +144,9 @@ def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         review_date = date.fromisoformat(request.POST.get("review_date", ""))
     except ValueError:
-        return _back(pk, _reason(request), error="Plan not saved: the review date must be a date (YYYY-MM-DD).")
+        return _back(
+            pk, _reason(request), error="Plan not saved: the review date must be a date (YYYY-MM-DD)."
+        )
     if not owner or not actions:
         return _back(pk, _reason(request), error="Plan not saved: it needs an owner and at least one action.")
     services.plan_save(
