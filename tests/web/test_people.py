@@ -227,9 +227,10 @@ def test_review_remove_takes_a_person_off_the_lists_and_plan_saves(people: dict[
 
 
 def test_admin_has_no_person_pages(people: dict[str, Person]) -> None:
-    c = _client(_user("t-super", "admin", superuser=True))
-    c.user = None
-    User.objects.filter(username="t-super").update(is_staff=True)
+    admin = _user("t-super", "admin", superuser=True)
+    User.objects.filter(pk=admin.pk).update(is_staff=True)
+    c = _client(admin)
+    assert c.get("/admin/crimes/crimerecord/").status_code == 200  # the admin works; people are not in it
     assert c.get("/admin/crimes/person/").status_code == 404
     assert c.get(f"/admin/crimes/person/{people['KNIFE'].pk}/change/").status_code == 404
 
@@ -265,3 +266,17 @@ def test_cli_export_needs_the_permission_and_a_reason_and_is_logged(
     [row] = _logged()
     assert (row.action, row.resource, row.username) == ("export", "people_export", "t-intel")
     assert "reason=plan" in row.detail and "SYN-T-VICTIM" in row.detail
+
+
+def test_the_synthetic_citys_people_are_listed_and_all_marked_synthetic() -> None:
+    from tests.city import store_city
+
+    store_city()
+    c = _client(_user("t-intel", "analyst", intelligence=True))
+    page = c.get("/dashboard/people/?list=harm&reason=audit").content.decode()
+    assert "Synthetic people." in page
+    [row] = _logged()
+    shown = row.detail.split("shown: ")[1].split(", ")
+    assert len(shown) == 20  # the top 20 (harm_top_k) on 2026-11-18
+    assert set(Person.objects.filter(person_id__in=shown).values_list("synthetic", flat=True)) == {True}
+    assert all(pid.startswith("SYN-P") for pid in shown)
