@@ -144,6 +144,12 @@ def _involvements(
     return [i for i in out if i is not None]
 
 
+def involvements(*, user: Any, as_of: date) -> list[core.Involvement]:
+    """Every person's involvements in the rules' windows up to ``as_of`` (what the lists are built from)."""
+    require_people(user)
+    return _involvements(as_of=as_of, r=rules())
+
+
 def _latest_reviews(person_ids: list[str] | None = None) -> dict[str, core.Review]:
     qs = PersonReview.objects.order_by("person_id", "-reviewed_on", "-reviewed_at", "-pk")
     if person_ids is not None:
