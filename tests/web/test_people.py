@@ -219,6 +219,7 @@ def test_review_remove_takes_a_person_off_the_lists_and_plan_saves(people: dict[
         },
     )
     plan = ProblemSolvingPlan.objects.get()
+    assert c.post("/dashboard/people/999999/review/", {"decision": "keep", "note": "x"}).status_code == 404
     assert (plan.owner, plan.updated_by, str(plan.review_date)) == (
         "PS Synthetic 1234",
         "t-intel",

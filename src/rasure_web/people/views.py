@@ -120,6 +120,7 @@ def _back(pk: int, reason: str, **extra: str) -> HttpResponse:
 @login_required
 def person_review(request: HttpRequest, pk: int) -> HttpResponse:
     sel.require_people(request.user)
+    pk = get_object_or_404(Person, pk=pk).pk
     if request.method != "POST":
         return _back(pk, _reason(request))
     try:
@@ -137,6 +138,7 @@ def person_review(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
     sel.require_people(request.user)
+    pk = get_object_or_404(Person, pk=pk).pk
     if request.method != "POST":
         return _back(pk, _reason(request))
     owner = request.POST.get("owner", "").strip()
