@@ -260,3 +260,12 @@ def test_every_entry_has_reasons_and_a_review_date(invs: list[Involvement]) -> N
             assert entry.references
             assert entry.review_due >= AS_OF
             assert entry.score > 0 or kind != ListKind.HARM
+
+
+def test_two_offenders_of_one_crime_both_score() -> None:
+    # One robbery (365 days), two offenders, today: each scores 365; together they hold all the harm.
+    a = inv("SYN-TA", ref="R-ROB", code="34B")
+    b = inv("SYN-TB", ref="R-ROB", code="34B")
+    out = build_list(ListKind.HARM, [a, b, a], as_of=AS_OF)  # the duplicate row of A counts once
+    assert [(e.person_id, e.score) for e in out] == [("SYN-TA", 365.0), ("SYN-TB", 365.0)]
+    assert harm_share(out, [a, b], as_of=AS_OF) == pytest.approx(1.0)

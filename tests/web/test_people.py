@@ -281,3 +281,14 @@ def test_the_synthetic_citys_people_are_listed_and_all_marked_synthetic() -> Non
     assert len(shown) == 20  # the top 20 (harm_top_k) on 2026-11-18
     assert set(Person.objects.filter(person_id__in=shown).values_list("synthetic", flat=True)) == {True}
     assert all(pid.startswith("SYN-P") for pid in shown)
+
+
+def test_rules_come_from_the_setting(settings: Any) -> None:
+    from rasure.errors import ConfigError
+    from rasure_web.people.selectors import rules
+
+    settings.RASURE_PEOPLE_RULES = {"review_days": 30, "knife_codes": ["10D", "10E"]}
+    assert (rules().review_days, rules().knife_codes) == (30, frozenset({"10D", "10E"}))
+    settings.RASURE_PEOPLE_RULES = {"review_dayz": 30}
+    with pytest.raises(ConfigError, match="RASURE_PEOPLE_RULES"):
+        rules()
