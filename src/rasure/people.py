@@ -457,17 +457,26 @@ def build_list(
     as_of: date,
     rules: Rules | None = None,
     reviews: Mapping[str, Review] | None = None,
+    overdue: bool = False,
 ) -> list[Entry]:
     """One list on ``as_of``: current entries only (past their review date or removed ones drop off),
     highest score first, ties by person id, so the same input always gives the same list. The harm
-    list keeps the top ``harm_top_k``."""
+    list keeps the top ``harm_top_k``.
+
+    ``overdue=True`` gives instead the entries that still meet the rule but are past their review date
+    (not those removed by a review): what a reviewer has to look at to keep or remove."""
     rules = rules or Rules()
     reviews = reviews or {}
     build = _BUILDERS[ListKind(kind)]
     out = []
     for pid, invs in _group(involvements).items():
-        entry = build(pid, invs, as_of, rules, reviews.get(pid))
-        if entry is not None and is_current(entry.last_event, reviews.get(pid), as_of=as_of, rules=rules):
+        review = reviews.get(pid)
+        entry = build(pid, invs, as_of, rules, review)
+        if entry is None:
+            continue
+        current = is_current(entry.last_event, review, as_of=as_of, rules=rules)
+        removed = review is not None and not review.keep and review.reviewed_on >= entry.last_event
+        if (current and not overdue) or (overdue and not current and not removed):
             out.append(entry)
     out.sort(key=lambda e: (-e.score, e.person_id))
     if kind == ListKind.HARM:

@@ -40,7 +40,9 @@ def cmd_people_list(args: argparse.Namespace) -> int:
         return 2
     today = clock.local_today()
     try:
-        result = sel.people_list(user=user, kind=args.list, as_of=today, area_code=args.area)
+        result = sel.people_list(
+            user=user, kind=args.list, as_of=today, area_code=args.area, overdue=args.overdue
+        )
     except PermissionDenied as exc:
         print(f"rasure: refused: {exc}", file=sys.stderr)
         return 2
@@ -49,7 +51,7 @@ def cmd_people_list(args: argparse.Namespace) -> int:
         user=user,
         action="export",
         resource="people_export",
-        object_ref=f"{args.list} {args.area}".strip(),
+        object_ref=f"{args.list}{' overdue' if args.overdue else ''} {args.area}".strip(),
         detail=f"reason={args.reason} ({reason}); command line; shown: {', '.join(shown)}",
     )
     rows: list[dict[str, Any]] = [
@@ -90,5 +92,8 @@ def add_people_commands(sub: Any) -> None:
     )
     pl.add_argument("--list", default=ListKind.HARM.value, choices=[k.value for k in ListKind])
     pl.add_argument("--area", default="", help="code of a local policing area (default: whole force)")
+    pl.add_argument(
+        "--overdue", action="store_true", help="only entries past their review date (off the lists)"
+    )
     pl.add_argument("--json", action="store_true", help="machine-readable output")
     pl.set_defaults(func=cmd_people_list)

@@ -206,6 +206,10 @@ def test_expired_entries_drop_off_lists() -> None:
     assert [e.person_id for e in build_list(ListKind.HARM, invs, as_of=AS_OF)] == ["SYN-TB"]
     reviews = {"SYN-TA": Review(AS_OF - timedelta(days=1)), "SYN-TB": Review(AS_OF, keep=False)}
     assert [e.person_id for e in build_list(ListKind.HARM, invs, as_of=AS_OF, reviews=reviews)] == ["SYN-TA"]
+    # The overdue list is what reviewers must look at: A (past due, never removed) before any review;
+    # after the reviews, B (removed) is on neither list and A (kept) is current again.
+    assert [e.person_id for e in build_list(ListKind.HARM, invs, as_of=AS_OF, overdue=True)] == ["SYN-TA"]
+    assert build_list(ListKind.HARM, invs, as_of=AS_OF, reviews=reviews, overdue=True) == []
     # entries_for_person reports the entry whatever its review state, with its due date.
     assert entries_for_person([invs[0]], as_of=AS_OF)[ListKind.HARM].review_due == AS_OF - timedelta(days=1)
 
@@ -249,6 +253,9 @@ def test_lists_are_deterministic_whatever_the_order(invs: list[Involvement], rnd
     rnd.shuffle(shuffled)
     for kind in ListKind:
         assert build_list(kind, invs, as_of=AS_OF) == build_list(kind, shuffled, as_of=AS_OF)
+        overdue = build_list(kind, invs, as_of=AS_OF, overdue=True)
+        assert overdue == build_list(kind, shuffled, as_of=AS_OF, overdue=True)
+        assert all(e.review_due < AS_OF for e in overdue)
 
 
 @settings(max_examples=100, deadline=None)

@@ -59,7 +59,10 @@ def people() -> dict[str, Person]:
     lpa_b = Area.objects.create(kind="lpa", code="SYN-T-B", name="Test Area B", synthetic=True)
     Area.objects.create(kind="neighbourhood", code="SYN-T-N1", name="N1", parent=lpa_a, synthetic=True)
     Area.objects.create(kind="neighbourhood", code="SYN-T-N2", name="N2", parent=lpa_b, synthetic=True)
-    p = {k: _person(f"SYN-T-{k}") for k in ("KNIFE", "HARM", "VICTIM", "ELSE", "CO")}
+    p = {k: _person(f"SYN-T-{k}") for k in ("KNIFE", "HARM", "VICTIM", "ELSE", "CO", "OLD")}
+    # OLD: knife carrier by rule, but the latest event (2026-08-01) was due for review on 2026-10-30.
+    _link(_crime("T6", "2026-07-01", weapon="knife"), p["OLD"], "offender")
+    _link(_crime("T7", "2026-08-01", weapon="knife"), p["OLD"], "offender")
     k1 = _crime("T1", "2026-10-01", weapon="knife")
     k2 = _crime("T2", "2026-11-01", code="10D", harm=273.75, weapon="knife")
     _link(k1, p["KNIFE"], "offender")
@@ -204,6 +207,11 @@ def test_review_remove_takes_a_person_off_the_lists_and_plan_saves(people: dict[
     assert resp.status_code == 302
     assert PersonReview.objects.get().decision == "remove"
     assert "SYN-T-KNIFE" not in c.get("/dashboard/people/?list=knife&reason=review").content.decode()
+    # Removed by a review: not overdue either. HARM's entry (last event 2026-11-10) is not overdue yet.
+    overdue = c.get("/dashboard/people/?list=knife&reason=review&overdue=1").content.decode()
+    assert "overdue for review" in overdue and "SYN-T-KNIFE" not in overdue
+    assert "SYN-T-OLD" in overdue and "2026-10-30" in overdue
+    assert _logged()[-1].object_ref == "knife overdue"
     page = c.get(f"/dashboard/people/{pk}/?reason=review").content.decode()
     assert "off the list" in page and "No longer carrying." in page
     bad = c.post(f"/dashboard/people/{pk}/review/", {"reason": "review", "decision": "keep", "note": " "})

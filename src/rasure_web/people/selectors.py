@@ -191,25 +191,24 @@ class PeopleList:
     as_of: date
     rows: list[ListRow]
     harm_share: float | None
+    overdue: bool = False
 
 
-def _build(
-    kind: core.ListKind, *, as_of: date, area_code: str
-) -> tuple[list[core.Entry], list[core.Involvement]]:
-    r = rules()
-    invs = _involvements(as_of=as_of, r=r)
+def _area_involvements(*, as_of: date, area_code: str) -> list[core.Involvement]:
+    invs = _involvements(as_of=as_of, r=rules())
     inside = _people_in_area(area_code)
-    if inside is not None:
-        invs = [i for i in invs if i.person_id in inside]
-    return core.build_list(kind, invs, as_of=as_of, rules=r, reviews=_latest_reviews()), invs
+    return invs if inside is None else [i for i in invs if i.person_id in inside]
 
 
-def people_list(*, user: Any, kind: str, as_of: date, area_code: str = "", search: str = "") -> PeopleList:
-    """One list of named people (see :func:`rasure.people.build_list`), optionally for one area and
-    narrowed to ids or names containing ``search``."""
+def people_list(
+    *, user: Any, kind: str, as_of: date, area_code: str = "", search: str = "", overdue: bool = False
+) -> PeopleList:
+    """One list of named people (see :func:`rasure.people.build_list`), optionally for one area,
+    narrowed to ids or names containing ``search``; ``overdue`` gives the entries past their review date."""
     require_people(user)
     k = core.ListKind(kind)
-    entries, invs = _build(k, as_of=as_of, area_code=area_code)
+    invs = _area_involvements(as_of=as_of, area_code=area_code)
+    entries = core.build_list(k, invs, as_of=as_of, rules=rules(), reviews=_latest_reviews(), overdue=overdue)
     persons = {p.person_id: p for p in Person.objects.filter(person_id__in=[e.person_id for e in entries])}
     rows = [
         ListRow(e, persons[e.person_id].pk, persons[e.person_id].display_name, persons[e.person_id].synthetic)
@@ -221,18 +220,19 @@ def people_list(*, user: Any, kind: str, as_of: date, area_code: str = "", searc
         rows = [
             row for row in rows if s in row.entry.person_id.casefold() or s in row.display_name.casefold()
         ]
-    share = core.harm_share(entries, invs, as_of=as_of, rules=rules()) if k == core.ListKind.HARM else None
-    return PeopleList(k, core.LIST_TITLES[k], as_of, rows, share)
+    share = (
+        core.harm_share(entries, invs, as_of=as_of, rules=rules())
+        if k == core.ListKind.HARM and not overdue
+        else None
+    )
+    return PeopleList(k, core.LIST_TITLES[k], as_of, rows, share, overdue)
 
 
 def list_counts(*, user: Any, as_of: date, area_code: str = "") -> dict[str, int]:
     """How many people are on each list: aggregates, no one named (for analysts without the permission)."""
     require_aggregates(user)
     r = rules()
-    invs = _involvements(as_of=as_of, r=r)
-    inside = _people_in_area(area_code)
-    if inside is not None:
-        invs = [i for i in invs if i.person_id in inside]
+    invs = _area_involvements(as_of=as_of, area_code=area_code)
     reviews = _latest_reviews()
     return {
         k.value: len(core.build_list(k, invs, as_of=as_of, rules=r, reviews=reviews)) for k in core.ListKind

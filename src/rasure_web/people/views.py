@@ -64,12 +64,15 @@ def people_list(request: HttpRequest) -> HttpResponse:
     if not reason:
         return _ask_reason(request, "the list of people")
     search = request.GET.get("q", "")[:64].strip()
-    result = sel.people_list(user=user, kind=kind, as_of=today, area_code=area, search=search)
+    overdue = request.GET.get("overdue") == "1"
+    result = sel.people_list(
+        user=user, kind=kind, as_of=today, area_code=area, search=search, overdue=overdue
+    )
     access_log_record(
         user=user,
         action="search" if search else "view",
         resource="people_list",
-        object_ref=f"{kind} {area}".strip(),
+        object_ref=f"{kind}{' overdue' if overdue else ''} {area}".strip(),
         detail=_detail(reason, [r.entry.person_id for r in result.rows]),
         request=request,
     )
