@@ -32,7 +32,17 @@ def ensure_demo_users() -> None:
         user.is_superuser = role == "admin"
         user.save()
         user.groups.set([Group.objects.get_or_create(name=role)[0]])
+    _demo_intelligence()
     _demo_profiles()
+
+
+def _demo_intelligence() -> None:
+    """The demo analyst may see the synthetic city's invented people; the demo supervisor sees numbers
+    only, so both sides of the permission can be tried (docs/hot-people.md)."""
+    from django.contrib.auth.models import Permission
+
+    perm = Permission.objects.get(content_type__app_label="people", codename="intelligence")
+    get_user_model().objects.get(username="analyst").user_permissions.add(perm)
 
 
 # Demo users in the synthetic force: the officer and supervisor on a Central response team, with collar
