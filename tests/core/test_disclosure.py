@@ -93,8 +93,9 @@ def test_threshold_is_configurable() -> None:
 
 
 def test_line_rule_alone_can_leave_a_cell_solvable() -> None:
-    # Found by search: after the line rule (every line with 0 or 2+ hidden cells) the 18 at the top
-    # left is still pinned by the equations (the hidden cells form two cycles joined through it).
+    # Found by search: after the line rule (every line with 0 or 2+ hidden cells) the small 2 in the
+    # first row is still pinned by the equations: the hidden cells form two rectangles (rows 0 and 3,
+    # columns 0 and 3; rows 1 and 2, columns 1 and 2) joined only through it.
     # The exact check must hide more.
     t = np.array([[18, 36, 2, 2], [50, 1, 1, 33], [56, 48, 2, 54], [6, 58, 11, 25]])
     full = np.zeros((5, 5), dtype=np.int64)
@@ -104,9 +105,9 @@ def test_line_rule_alone_can_leave_a_cell_solvable() -> None:
         [[1, 0, 1, 1, 0], [0, 1, 1, 0, 0], [0, 1, 1, 0, 0], [1, 0, 0, 1, 0], [0, 0, 0, 0, 0]], dtype=bool
     )
     assert disclosed_cells(line_rule_only).any()
-    # and the intruder really does recover the 18 from such a table
+    # and the intruder really does recover the 2 from such a table
     attacked = intruder_bounds(pd.DataFrame(np.where(line_rule_only, np.nan, full)))
-    assert attacked[(0, 0)] == pytest.approx((18.0, 18.0))
+    assert attacked[(0, 2)] == pytest.approx((2.0, 2.0))
     s = suppress_table(pd.DataFrame(t))
     assert not disclosed_cells(s.suppressed.to_numpy()).any()
     for cell, (lo, hi) in intruder_bounds(s.published()).items():
