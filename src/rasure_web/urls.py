@@ -17,6 +17,7 @@ urlpatterns = [
     path("trials/", include("rasure_web.trials.urls")),
     path("patrol/", include("rasure_web.patrols.urls")),
     path("dashboard/", include("rasure_web.dashboard.urls")),
+    path("partners/", include("rasure_web.partners.urls")),
 ]
 
 # A refusal page a person can read (JSON under /api/); see rasure_web.accounts.views.permission_denied.

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from rasure_web.partners import views
+
+app_name = "partners"
+urlpatterns = [
+    path("", views.portal, name="portal"),
+    path("map.json", views.map_data, name="map-data"),
+]
