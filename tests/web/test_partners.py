@@ -140,7 +140,9 @@ def test_expiry_takes_effect_on_the_next_request(agreement: DataSharingAgreement
         resp = c.get(url)
         assert resp.status_code == 403
         assert "expired on" in resp.content.decode() and DEMO_AGREEMENT in resp.content.decode()
-    assert AccessLog.objects.filter(username="t-partner", action="refused", resource="partner_portal").exists()
+    assert AccessLog.objects.filter(
+        username="t-partner", action="refused", resource="partner_portal"
+    ).exists()
 
 
 def test_expiry_day_is_the_last_day(agreement: DataSharingAgreement) -> None:
@@ -168,7 +170,10 @@ def test_refusals_say_why(agreement: DataSharingAgreement) -> None:
     other = Organisation.objects.create(code="HEALTH1", name="Synthetic Health Trust", kind="health")
     c = _client(_user("partner", other, "t-other"))
     resp = c.get("/partners/")
-    assert resp.status_code == 403 and "Synthetic Health Trust has no data-sharing agreement" in resp.content.decode()
+    assert (
+        resp.status_code == 403
+        and "Synthetic Health Trust has no data-sharing agreement" in resp.content.decode()
+    )
     # naming another organisation's agreement does not open it
     resp = c.get(f"/partners/?agreement={DEMO_AGREEMENT}")
     assert resp.status_code == 403 and "Central LPA" not in resp.content.decode()

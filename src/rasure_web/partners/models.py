@@ -29,7 +29,9 @@ class DataSharingAgreement(models.Model):
     reference = models.CharField(
         max_length=32,
         unique=True,
-        validators=[RegexValidator(r"^[A-Z0-9][A-Z0-9_/-]{1,31}$", "uppercase letters, digits, '-', '/' or '_'")],
+        validators=[
+            RegexValidator(r"^[A-Z0-9][A-Z0-9_/-]{1,31}$", "uppercase letters, digits, '-', '/' or '_'")
+        ],
         help_text="The agreement's reference, e.g. DSA-2026-014",
     )
     organisation = models.ForeignKey(
@@ -45,7 +47,8 @@ class DataSharingAgreement(models.Model):
     starts_on = models.DateField()
     expires_on = models.DateField(help_text="The last day the agreement is in force")
     signed_off_by = models.CharField(
-        max_length=200, help_text="Name and post of who signed it off for the force, e.g. the data protection officer"
+        max_length=200,
+        help_text="Name and post of who signed it off for the force, e.g. the data protection officer",
     )
     signed_off_on = models.DateField()
     revoked_at = models.DateTimeField(null=True, blank=True, help_text="Set to end the agreement early")

@@ -78,7 +78,9 @@ def agreement_for(*, user: Any, reference: str = "") -> DataSharingAgreement:
         return live[0]
     today = clock.local_today()
     last = (
-        DataSharingAgreement.objects.filter(organisation=org, **({"reference": reference} if reference else {}))
+        DataSharingAgreement.objects.filter(
+            organisation=org, **({"reference": reference} if reference else {})
+        )
         .order_by("-expires_on")
         .first()
     )
@@ -218,13 +220,14 @@ def area_months(*, user: Any, agreement: DataSharingAgreement, months: int = 12)
     table = _relabel(table, names)
     harm_full = harm_full.rename(index=names)
     published = table.published()
+    labels = {m: f"{pd.Period(m, freq='M'):%b %Y}" for m in month_list}
     trend = [
-        {"month": m, "count": int(published.at["Total", m]), "harm": float(harm_full.at["Total", m])}
+        {"month": labels[m], "count": int(published.at["Total", m]), "harm": float(harm_full.at["Total", m])}
         for m in month_list
         if not pd.isna(published.at["Total", m])
     ]
     return {
-        "columns": [*month_list, "Total"],
+        "columns": [*labels.values(), "Total"],
         "rows": _cells(table, harm=harm_full),
         "trend": trend,
         "trend_gaps": len(month_list) - len(trend),
@@ -256,7 +259,10 @@ def area_trends(*, user: Any, agreement: DataSharingAgreement) -> dict[str, Any]
     published = table.published()
     rows = _cells(table)
     for row in rows:
-        before, now_ = published.at[row["label"], "12 months before"], published.at[row["label"], "Last 12 months"]
+        before, now_ = (
+            published.at[row["label"], "12 months before"],
+            published.at[row["label"], "Last 12 months"],
+        )
         if pd.isna(before) or pd.isna(now_) or int(before) == 0:
             row["change"] = ""
         else:

@@ -47,14 +47,20 @@ def portal(request: HttpRequest) -> HttpResponse:
     user = request.user
     agreement = _agreement(request, "partner_portal")
     cov = sel.coverage(user=user, agreement=agreement)
-    counts = _section(agreement, DataClass.CRIME_COUNTS, lambda: sel.area_months(user=user, agreement=agreement))
+    counts = _section(
+        agreement, DataClass.CRIME_COUNTS, lambda: sel.area_months(user=user, agreement=agreement)
+    )
     chart = harm_chart = ""
     if counts and counts["trend"]:
         import pandas as pd
 
         df = pd.DataFrame(counts["trend"])
-        chart = line_chart(df, x="month", ys=[("count", "Serious violence", "#0b3d91")], title="Serious violence per month")
-        harm_chart = line_chart(df, x="month", ys=[("harm", "Harm (CCHI days)", "#c8102e")], title="Harm per month")
+        chart = line_chart(
+            df, x="month", ys=[("count", "Serious violence", "#0b3d91")], title="Serious violence per month"
+        )
+        harm_chart = line_chart(
+            df, x="month", ys=[("harm", "Harm (CCHI days)", "#c8102e")], title="Harm per month"
+        )
     from rasure_web.crimes.models import CrimeRecord
 
     ctx = {
@@ -66,9 +72,15 @@ def portal(request: HttpRequest) -> HttpResponse:
         "counts": counts,
         "chart": mark_safe(chart),
         "harm_chart": mark_safe(harm_chart),
-        "trends": _section(agreement, DataClass.CRIME_COUNTS, lambda: sel.area_trends(user=user, agreement=agreement)),
-        "hot_times": _section(agreement, DataClass.HOT_TIMES, lambda: sel.hot_times(user=user, agreement=agreement)),
-        "patrols": _section(agreement, DataClass.PATROLS, lambda: sel.patrol_activity(user=user, agreement=agreement)),
+        "trends": _section(
+            agreement, DataClass.CRIME_COUNTS, lambda: sel.area_trends(user=user, agreement=agreement)
+        ),
+        "hot_times": _section(
+            agreement, DataClass.HOT_TIMES, lambda: sel.hot_times(user=user, agreement=agreement)
+        ),
+        "patrols": _section(
+            agreement, DataClass.PATROLS, lambda: sel.patrol_activity(user=user, agreement=agreement)
+        ),
         "show_map": agreement.shares(DataClass.CRIME_COUNTS) or agreement.shares(DataClass.HOT_SPOTS),
         "threshold": sel.threshold_for(agreement),
         "synthetic": CrimeRecord.objects.filter(source="synthetic").exists(),

@@ -6,36 +6,90 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0006_sso_identity'),
-        ('crimes', '0001_initial'),
+        ("accounts", "0006_sso_identity"),
+        ("crimes", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DataSharingAgreement',
+            name="DataSharingAgreement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(help_text="The agreement's reference, e.g. DSA-2026-014", max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9_/-]{1,31}$', "uppercase letters, digits, '-', '/' or '_'")])),
-                ('purpose', models.TextField(help_text="Why the data are shared, in the agreement's words")),
-                ('data_classes', models.JSONField(default=list, help_text='Which kinds of figures are shared')),
-                ('starts_on', models.DateField()),
-                ('expires_on', models.DateField(help_text='The last day the agreement is in force')),
-                ('signed_off_by', models.CharField(help_text='Name and post of who signed it off for the force, e.g. the data protection officer', max_length=200)),
-                ('signed_off_on', models.DateField()),
-                ('revoked_at', models.DateTimeField(blank=True, help_text='Set to end the agreement early', null=True)),
-                ('small_number_threshold', models.PositiveSmallIntegerField(blank=True, help_text="Counts below this are shown as 'fewer than N'. Blank: the installation's setting (RASURE_PARTNER_SMALL_NUMBER_THRESHOLD, default 5). It can raise the setting, never lower it.", null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('areas', models.ManyToManyField(help_text='The local policing areas (or neighbourhoods) the agreement covers', related_name='+', to='crimes.area')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sharing_agreements', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        help_text="The agreement's reference, e.g. DSA-2026-014",
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9_/-]{1,31}$", "uppercase letters, digits, '-', '/' or '_'"
+                            )
+                        ],
+                    ),
+                ),
+                ("purpose", models.TextField(help_text="Why the data are shared, in the agreement's words")),
+                (
+                    "data_classes",
+                    models.JSONField(default=list, help_text="Which kinds of figures are shared"),
+                ),
+                ("starts_on", models.DateField()),
+                ("expires_on", models.DateField(help_text="The last day the agreement is in force")),
+                (
+                    "signed_off_by",
+                    models.CharField(
+                        help_text="Name and post of who signed it off for the force, e.g. the data protection officer",
+                        max_length=200,
+                    ),
+                ),
+                ("signed_off_on", models.DateField()),
+                (
+                    "revoked_at",
+                    models.DateTimeField(blank=True, help_text="Set to end the agreement early", null=True),
+                ),
+                (
+                    "small_number_threshold",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Counts below this are shown as 'fewer than N'. Blank: the installation's setting (RASURE_PARTNER_SMALL_NUMBER_THRESHOLD, default 5). It can raise the setting, never lower it.",
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "areas",
+                    models.ManyToManyField(
+                        help_text="The local policing areas (or neighbourhoods) the agreement covers",
+                        related_name="+",
+                        to="crimes.area",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sharing_agreements",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'data_sharing_agreement',
-                'ordering': ['organisation__code', '-starts_on'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('expires_on__gte', models.F('starts_on'))), name='dsa_expires_after_start')],
+                "db_table": "data_sharing_agreement",
+                "ordering": ["organisation__code", "-starts_on"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("expires_on__gte", models.F("starts_on"))),
+                        name="dsa_expires_after_start",
+                    )
+                ],
             },
         ),
     ]

@@ -2,7 +2,7 @@
 // inline script. Names and figures reach the page only as text (tooltips are built from text nodes).
 const box = document.getElementById("map");
 if (box) {
-  const map = L.map("map", { preferCanvas: true }).setView([51.5, -1.0], 12);
+  const map = L.map("map", { zoomSnap: 0.25 }).setView([51.5, -1.0], 12);
   if (box.dataset.tiles) {
     const span = document.createElement("span");
     span.textContent = box.dataset.attribution || "";
