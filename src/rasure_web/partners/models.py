@@ -77,3 +77,51 @@ class DataSharingAgreement(models.Model):
 
     def shares(self, data_class: str) -> bool:
         return data_class in (self.data_classes or [])
+
+
+class PartnerUpload(models.Model):
+    """One file of partner data loaded whole (a rejected file stores nothing but the access-log entry)."""
+
+    class Kind(models.TextChoices):
+        ED_ASSAULTS = "ed_assaults", "Emergency-department assaults (Cardiff Model)"
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="uploads"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ED_ASSAULTS)
+    filename = models.CharField(max_length=300)
+    sha256 = models.CharField(max_length=64)
+    username = models.CharField(max_length=150)
+    uploaded_at = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    located = models.PositiveIntegerField(default=0, help_text="rows placed in a neighbourhood")
+
+    class Meta:
+        db_table = "partner_upload"
+        ordering = ["-uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "kind", "sha256"], name="partner_upload_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation.code} {self.filename} ({self.rows} rows)"
+
+
+class PartnerRecord(models.Model):
+    """One anonymised assault seen by a partner (no identity: the file has none)."""
+
+    upload = models.ForeignKey(PartnerUpload, on_delete=models.CASCADE, related_name="records")
+    occurred_on = models.DateField(db_index=True)
+    occurred_time = models.TimeField(null=True, blank=True)
+    location_text = models.CharField(max_length=300, blank=True)
+    easting = models.FloatField(null=True)
+    northing = models.FloatField(null=True)
+    lon = models.FloatField(null=True)
+    lat = models.FloatField(null=True)
+    lsoa_code = models.CharField(max_length=16, blank=True, db_index=True)
+    located_by = models.CharField(max_length=16, blank=True, help_text="coordinates, place name, or blank")
+    weapon = models.CharField(max_length=16)
+    assault = models.CharField(max_length=16)
+
+    class Meta:
+        db_table = "partner_record"
