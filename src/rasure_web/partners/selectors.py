@@ -370,3 +370,85 @@ def patrol_activity(*, user: Any, agreement: DataSharingAgreement, months: int =
             }
         )
     return out
+
+
+# ----------------------------------------------------------------------------- partner data, for analysts
+
+
+def require_analyst(user: Any) -> None:
+    from rasure_web.dashboard.selectors import require_dashboard
+
+    require_dashboard(user)
+
+
+def uploads_of(*, user: Any, agreement: DataSharingAgreement) -> list[Any]:
+    """The partner's own organisation's uploads (what it sent, not anyone else's)."""
+    from rasure_web.partners.models import PartnerUpload
+
+    _check(user, agreement)
+    return list(PartnerUpload.objects.filter(organisation=agreement.organisation)[:50])
+
+
+def partner_data_overview(*, user: Any) -> dict[str, Any]:
+    """For analysts: every partner upload, and emergency-department assaults per month beside police
+    serious violence, for the months both cover; by local policing area for the last 12 months."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncMonth
+
+    from rasure_web.dashboard.selectors import monthly_series
+    from rasure_web.partners.models import PartnerRecord, PartnerUpload
+
+    require_analyst(user)
+    uploads = list(PartnerUpload.objects.select_related("organisation")[:100])
+    ed = (
+        PartnerRecord.objects.annotate(m=TruncMonth("occurred_on"))
+        .values("m")
+        .annotate(n=Count("id"))
+        .order_by("m")
+    )
+    ed_by_month = {f"{r['m']:%Y-%m}": r["n"] for r in ed}
+    police = monthly_series(user=user)
+    series = []
+    if not police.empty and ed_by_month:
+        first = min(ed_by_month)
+        for m, count in zip(police["month"], police["count"], strict=True):
+            if m >= first:
+                series.append({"month": m, "police": int(count), "ed": int(ed_by_month.get(m, 0))})
+    by_area: list[dict[str, Any]] = []
+    if series:
+        months = [s["month"] for s in series][-12:]
+        start = pd.Period(months[0], freq="M").start_time.date()
+        parent = dict(Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD).values_list("code", "parent__name"))
+        ed_rows = PartnerRecord.objects.filter(occurred_on__gte=start).values_list("lsoa_code", flat=True)
+        pol_rows = CrimeRecord.objects.filter(
+            serious_violence=True, occurred_from__gte=pd.Timestamp(start).tz_localize(settings.TIME_ZONE)
+        ).values_list("lsoa_code", flat=True)
+        ed_n = pd.Series([parent.get(c or "", "Not placed") or "Not placed" for c in ed_rows]).value_counts()
+        pol_n = pd.Series(
+            [parent.get(c or "", "Not placed") or "Not placed" for c in pol_rows]
+        ).value_counts()
+        for name in sorted(set(ed_n.index) | set(pol_n.index)):
+            by_area.append({"area": name, "ed": int(ed_n.get(name, 0)), "police": int(pol_n.get(name, 0))})
+    return {"uploads": uploads, "series": series, "by_area": by_area}
+
+
+def partner_points(*, user: Any) -> dict[str, Any]:
+    """For analysts' maps: located emergency-department assaults as points (no identities exist)."""
+    from rasure_web.partners.models import PartnerRecord
+
+    require_analyst(user)
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "date": str(day),
+                "weapon": weapon,
+                "source": "emergency department (partner data)",
+            },
+        }
+        for lon, lat, day, weapon in PartnerRecord.objects.exclude(lon=None).values_list(
+            "lon", "lat", "occurred_on", "weapon"
+        )[:20000]
+    ]
+    return {"type": "FeatureCollection", "features": feats}

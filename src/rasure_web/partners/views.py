@@ -98,3 +98,93 @@ def map_data(request: HttpRequest) -> HttpResponse:
         for f in layers["neighbourhoods"]["features"]:
             f["properties"].update(crimes="", shade=None)
     return JsonResponse(layers)
+
+
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    """A partner sends its own anonymised emergency-department assault file (Cardiff Model style)."""
+    import tempfile
+    from pathlib import Path
+
+    from rasure.errors import InputFileError, InvalidRowsError
+    from rasure.partnerdata import ASSAULT_TYPES, COLUMNS, WEAPONS
+    from rasure_web.partners.services import PartnerImportError, partner_import
+
+    agreement = _agreement(request, "partner_upload")
+    ctx: dict[str, Any] = {
+        "agreement": agreement,
+        "columns": COLUMNS,
+        "weapons": WEAPONS,
+        "assault_types": ASSAULT_TYPES,
+    }
+    status = 200
+    if request.method == "POST":
+        f = request.FILES.get("file")
+        if f is None:
+            ctx["error"] = "Choose a CSV file first."
+            status = 400
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "upload.csv"
+                path.write_bytes(b"".join(f.chunks()))
+                try:
+                    done = partner_import(
+                        path=path,
+                        org_code=agreement.organisation.code,
+                        username=request.user.get_username(),
+                        filename=Path(f.name or "upload.csv").name,
+                    )
+                except InvalidRowsError as exc:
+                    ctx["error"] = str(exc).split(" First:")[0]
+                    ctx["problems"] = exc.problems[:500]
+                    ctx["more"] = max(0, len(exc.problems) - 500)
+                    status = 400
+                except (InputFileError, PartnerImportError) as exc:
+                    ctx["error"] = str(exc)
+                    status = 400
+                else:
+                    access_log_record(
+                        user=request.user, action="import", resource="partner_data",
+                        object_ref=f"{agreement.organisation.code} {done.filename}"[:200],
+                        detail=f"{done.rows} rows, {done.located} placed", request=request,
+                    )  # fmt: skip
+                    ctx["done"] = done
+    ctx["uploads"] = sel.uploads_of(user=request.user, agreement=agreement)
+    return render(request, "partners/upload.html", ctx, status=status)
+
+
+@login_required
+def partner_data(request: HttpRequest) -> HttpResponse:
+    """For analysts: partners' data beside police data (a series, a table by area, a map layer)."""
+    data = sel.partner_data_overview(user=request.user)
+    access_log_record(user=request.user, action="view", resource="partner_data", request=request)
+    chart = ""
+    if data["series"]:
+        import pandas as pd
+
+        chart = line_chart(
+            pd.DataFrame(data["series"]),
+            x="month",
+            ys=[
+                ("police", "Police: serious violence", "#0b3d91"),
+                ("ed", "Emergency departments: assaults (partner data)", "#c8102e"),
+            ],
+            title="Police serious violence and emergency-department assaults per month",
+        )
+    return render(
+        request,
+        "partners/data.html",
+        {
+            **data,
+            "chart": mark_safe(chart),
+            "tiles": getattr(settings, "RASURE_MAP_TILES", ""),
+            "tiles_attribution": getattr(settings, "RASURE_MAP_ATTRIBUTION", ""),
+        },
+    )
+
+
+@login_required
+def partner_points(request: HttpRequest) -> HttpResponse:
+    data = sel.partner_points(user=request.user)
+    access_log_record(user=request.user, action="view", resource="partner_data_map", request=request)
+    return JsonResponse(data)

@@ -6,79 +6,174 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0006_sso_identity'),
-        ('crimes', '0001_initial'),
+        ("accounts", "0006_sso_identity"),
+        ("crimes", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PartnerUpload',
+            name="PartnerUpload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('ed_assaults', 'Emergency-department assaults (Cardiff Model)')], default='ed_assaults', max_length=16)),
-                ('filename', models.CharField(max_length=300)),
-                ('sha256', models.CharField(max_length=64)),
-                ('username', models.CharField(max_length=150)),
-                ('uploaded_at', models.DateTimeField()),
-                ('rows', models.PositiveIntegerField(default=0)),
-                ('located', models.PositiveIntegerField(default=0, help_text='rows placed in a neighbourhood')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='uploads', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("ed_assaults", "Emergency-department assaults (Cardiff Model)")],
+                        default="ed_assaults",
+                        max_length=16,
+                    ),
+                ),
+                ("filename", models.CharField(max_length=300)),
+                ("sha256", models.CharField(max_length=64)),
+                ("username", models.CharField(max_length=150)),
+                ("uploaded_at", models.DateTimeField()),
+                ("rows", models.PositiveIntegerField(default=0)),
+                (
+                    "located",
+                    models.PositiveIntegerField(default=0, help_text="rows placed in a neighbourhood"),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="uploads",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'partner_upload',
-                'ordering': ['-uploaded_at'],
+                "db_table": "partner_upload",
+                "ordering": ["-uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='PartnerRecord',
+            name="PartnerRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_on', models.DateField(db_index=True)),
-                ('occurred_time', models.TimeField(blank=True, null=True)),
-                ('location_text', models.CharField(blank=True, max_length=300)),
-                ('easting', models.FloatField(null=True)),
-                ('northing', models.FloatField(null=True)),
-                ('lon', models.FloatField(null=True)),
-                ('lat', models.FloatField(null=True)),
-                ('lsoa_code', models.CharField(blank=True, db_index=True, max_length=16)),
-                ('located_by', models.CharField(blank=True, help_text='coordinates, place name, or blank', max_length=16)),
-                ('weapon', models.CharField(max_length=16)),
-                ('assault', models.CharField(max_length=16)),
-                ('upload', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='records', to='partners.partnerupload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_on", models.DateField(db_index=True)),
+                ("occurred_time", models.TimeField(blank=True, null=True)),
+                ("location_text", models.CharField(blank=True, max_length=300)),
+                ("easting", models.FloatField(null=True)),
+                ("northing", models.FloatField(null=True)),
+                ("lon", models.FloatField(null=True)),
+                ("lat", models.FloatField(null=True)),
+                ("lsoa_code", models.CharField(blank=True, db_index=True, max_length=16)),
+                (
+                    "located_by",
+                    models.CharField(
+                        blank=True, help_text="coordinates, place name, or blank", max_length=16
+                    ),
+                ),
+                ("weapon", models.CharField(max_length=16)),
+                ("assault", models.CharField(max_length=16)),
+                (
+                    "upload",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="records",
+                        to="partners.partnerupload",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'partner_record',
+                "db_table": "partner_record",
             },
         ),
         migrations.CreateModel(
-            name='DataSharingAgreement',
+            name="DataSharingAgreement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(help_text="The agreement's reference, e.g. DSA-2026-014", max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9_/-]{1,31}$', "uppercase letters, digits, '-', '/' or '_'")])),
-                ('purpose', models.TextField(help_text="Why the data are shared, in the agreement's words")),
-                ('data_classes', models.JSONField(default=list, help_text='Which kinds of figures are shared')),
-                ('starts_on', models.DateField()),
-                ('expires_on', models.DateField(help_text='The last day the agreement is in force')),
-                ('signed_off_by', models.CharField(help_text='Name and post of who signed it off for the force, e.g. the data protection officer', max_length=200)),
-                ('signed_off_on', models.DateField()),
-                ('revoked_at', models.DateTimeField(blank=True, help_text='Set to end the agreement early', null=True)),
-                ('small_number_threshold', models.PositiveSmallIntegerField(blank=True, help_text="Counts below this are shown as 'fewer than N'. Blank: the installation's setting (RASURE_PARTNER_SMALL_NUMBER_THRESHOLD, default 5). It can raise the setting, never lower it.", null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('areas', models.ManyToManyField(help_text='The local policing areas (or neighbourhoods) the agreement covers', related_name='+', to='crimes.area')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sharing_agreements', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        help_text="The agreement's reference, e.g. DSA-2026-014",
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9_/-]{1,31}$", "uppercase letters, digits, '-', '/' or '_'"
+                            )
+                        ],
+                    ),
+                ),
+                ("purpose", models.TextField(help_text="Why the data are shared, in the agreement's words")),
+                (
+                    "data_classes",
+                    models.JSONField(default=list, help_text="Which kinds of figures are shared"),
+                ),
+                ("starts_on", models.DateField()),
+                ("expires_on", models.DateField(help_text="The last day the agreement is in force")),
+                (
+                    "signed_off_by",
+                    models.CharField(
+                        help_text="Name and post of who signed it off for the force, e.g. the data protection officer",
+                        max_length=200,
+                    ),
+                ),
+                ("signed_off_on", models.DateField()),
+                (
+                    "revoked_at",
+                    models.DateTimeField(blank=True, help_text="Set to end the agreement early", null=True),
+                ),
+                (
+                    "small_number_threshold",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Counts below this are shown as 'fewer than N'. Blank: the installation's setting (RASURE_PARTNER_SMALL_NUMBER_THRESHOLD, default 5). It can raise the setting, never lower it.",
+                        null=True,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "areas",
+                    models.ManyToManyField(
+                        help_text="The local policing areas (or neighbourhoods) the agreement covers",
+                        related_name="+",
+                        to="crimes.area",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sharing_agreements",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'data_sharing_agreement',
-                'ordering': ['organisation__code', '-starts_on'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('expires_on__gte', models.F('starts_on'))), name='dsa_expires_after_start')],
+                "db_table": "data_sharing_agreement",
+                "ordering": ["organisation__code", "-starts_on"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("expires_on__gte", models.F("starts_on"))),
+                        name="dsa_expires_after_start",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='partnerupload',
-            constraint=models.UniqueConstraint(fields=('organisation', 'kind', 'sha256'), name='partner_upload_once'),
+            model_name="partnerupload",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "kind", "sha256"), name="partner_upload_once"
+            ),
         ),
     ]

@@ -1,0 +1,36 @@
+// The analysts' map of partner data (/partners/data/): emergency-department assaults as points.
+// Values reach the page only as text (tooltips built from text nodes).
+const box = document.getElementById("map");
+if (box) {
+  const map = L.map("map", { zoomSnap: 0.25 }).setView([51.5, -1.0], 12);
+  if (box.dataset.tiles) {
+    const span = document.createElement("span");
+    span.textContent = box.dataset.attribution || "";
+    L.tileLayer(box.dataset.tiles, { maxZoom: 18, attribution: span.innerHTML }).addTo(map);
+  }
+  const status = document.getElementById("map-status");
+  fetch(box.dataset.url, { credentials: "same-origin" })
+    .then((r) => {
+      if (!r.ok) throw new Error(`error ${r.status}`);
+      return r.json();
+    })
+    .then((data) => {
+      const layer = L.geoJSON(data, {
+        pointToLayer: (f, ll) =>
+          L.circleMarker(ll, { radius: 5, color: "#8a0015", weight: 1, fillColor: "#c8102e", fillOpacity: 0.7 }),
+        onEachFeature: (f, l) => {
+          const d = document.createElement("div");
+          d.appendChild(document.createTextNode(`${f.properties.date}, weapon: ${f.properties.weapon}`));
+          d.appendChild(document.createElement("br"));
+          d.appendChild(document.createTextNode("Partner data: emergency department"));
+          l.bindTooltip(d);
+        },
+      }).addTo(map);
+      if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [20, 20] });
+      status.textContent = `${data.features.length} emergency-department assaults placed on the map (partner data)`;
+      box.dataset.ready = "1";
+    })
+    .catch((e) => {
+      status.textContent = `The map could not be loaded: ${e.message}.`;
+    });
+}
