@@ -109,6 +109,11 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
 
     warm_cache()
     ensure_demo_users()
+    from rasure_web.partners.services import demo_partner_data_ensure
+
+    loaded = demo_partner_data_ensure()
+    if loaded is not None:
+        print(f"  {loaded.rows:,} synthetic emergency-department assaults (partner data) loaded", flush=True)
     base = f"http://{host}:{port}"
     print("\n" + "=" * 72)
     print(" Rasure demo — SYNTHETIC DATA ONLY (no real crimes or people)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -144,3 +145,18 @@ def test_upload_refused_without_live_agreement(agreement: DataSharingAgreement) 
     DataSharingAgreement.objects.filter(pk=agreement.pk).update(revoked_at="2026-11-01T00:00:00Z")
     resp = c.post("/partners/upload/", {"file": SimpleUploadedFile("bad.csv", BAD.encode())})
     assert resp.status_code == 403 and "ended early" in resp.content.decode()
+
+
+def test_engagement_counted(agreement: DataSharingAgreement, tmp_path: Path) -> None:
+    from rasure_web.partners.selectors import engagement
+
+    c = _partner(agreement)
+    c.get("/partners/")
+    c.get("/partners/map.json")
+    c.post("/partners/upload/", {"file": SimpleUploadedFile("ed.csv", _good_file(tmp_path).read_bytes())})
+    with pytest.raises(PermissionDenied):  # partners do not see other partners' engagement
+        engagement(user=User.objects.get(username="t-partner"))
+    a = _analyst()
+    e = engagement(user=User.objects.get(username="t-analyst"))
+    assert e["totals"] == {"engaged": 1, "active_users": 1, "uploads": 1, "views": 2}
+    assert "Partners engaged" in a.get("/partners/data/").content.decode()

@@ -452,3 +452,45 @@ def partner_points(*, user: Any) -> dict[str, Any]:
         )[:20000]
     ]
     return {"type": "FeatureCollection", "features": feats}
+
+
+def engagement(*, user: Any, days: int = 30) -> dict[str, Any]:
+    """Partners engaged, for the programme's logic model (S3): per organisation with an agreement,
+    whether it is live, its partner users, those signed in within ``days``, its uploads, and the portal
+    pages its people opened within ``days`` (from the access log)."""
+    from django.contrib.auth import get_user_model
+
+    from rasure_web.accounts.models import AccessLog
+    from rasure_web.partners.models import PartnerUpload
+
+    require_analyst(user)
+    today = clock.local_today()
+    since = clock.now() - dt.timedelta(days=days)
+    users = get_user_model().objects.filter(groups__name=PARTNER, is_active=True)
+    rows = []
+    org_ids = set(DataSharingAgreement.objects.values_list("organisation_id", flat=True))
+    for org in Organisation.objects.filter(pk__in=org_ids).order_by("name"):
+        members = users.filter(profile__organisation=org)
+        live = any(a.is_live(today) for a in DataSharingAgreement.objects.filter(organisation=org))
+        rows.append(
+            {
+                "organisation": org.name,
+                "live": live,
+                "users": members.count(),
+                "active_users": members.filter(last_login__gte=since).count(),
+                "uploads": PartnerUpload.objects.filter(organisation=org).count(),
+                "views": AccessLog.objects.filter(
+                    user__in=members,
+                    action=AccessLog.Action.VIEW,
+                    resource__in=("partner_portal", "partner_map"),
+                    at__gte=since,
+                ).count(),
+            }
+        )
+    totals = {
+        "engaged": sum(1 for r in rows if r["live"]),
+        "active_users": sum(r["active_users"] for r in rows),
+        "uploads": sum(r["uploads"] for r in rows),
+        "views": sum(r["views"] for r in rows),
+    }
+    return {"rows": rows, "totals": totals, "days": days}

@@ -214,3 +214,63 @@ def partner_import(
             batch_size=2000,
         )
     return upload
+
+
+def demo_partner_data_ensure(*, seed: int = 20260415) -> PartnerUpload | None:
+    """A synthetic emergency-department file for the demo, loaded through :func:`partner_import` like a
+    real one: about a third of the synthetic city's violence with injury in its last six months (as
+    patients would tell the hospital), with a few assaults the police never heard of near them. Every row
+    is invented. Idempotent (one demo upload)."""
+    import csv
+    import tempfile
+
+    import numpy as np
+    from django.utils import timezone
+
+    from rasure_web.crimes.models import CrimeRecord
+
+    org = Organisation.objects.filter(code=DEMO_PARTNER_ORG).first()
+    if org is None or PartnerUpload.objects.filter(organisation=org).exists():
+        return None
+    last = (
+        CrimeRecord.objects.filter(source="synthetic", serious_violence=True)
+        .order_by("-occurred_from")
+        .first()
+    )
+    if last is None or last.occurred_from is None:
+        return None
+    since = last.occurred_from - dt.timedelta(days=182)
+    recs = list(
+        CrimeRecord.objects.filter(
+            source="synthetic", serious_violence=True, occurred_from__gte=since, lat__isnull=False
+        )
+        .order_by("reference")
+        .values_list("occurred_from", "lat", "lon", "knife_enabled")
+    )
+    rng = np.random.default_rng(seed)
+    weapons = ("none", "blunt", "glass or bottle", "other", "unknown")
+    kinds = ("stranger", "acquaintance", "domestic", "unknown")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "synthetic-ed-assaults.csv"
+        with path.open("w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["date", "time", "latitude", "longitude", "weapon", "assault"])
+            for when, lat, lon, knife in recs:
+                if rng.random() > 0.35:
+                    continue
+                local = timezone.localtime(when)
+                for extra in range(1 + int(rng.random() < 0.3)):  # some the police never heard of
+                    jitter = rng.normal(0, 0.0006, 2) if extra else (0.0, 0.0)
+                    w.writerow(
+                        [
+                            f"{local:%Y-%m-%d}",
+                            f"{local:%H:%M}",
+                            f"{lat + jitter[0]:.5f}",
+                            f"{lon + jitter[1]:.5f}",
+                            "knife" if knife else weapons[int(rng.integers(len(weapons)))],
+                            kinds[int(rng.integers(len(kinds)))],
+                        ]
+                    )
+        return partner_import(
+            path=path, org_code=org.code, username="demo", filename="synthetic-ed-assaults.csv"
+        )

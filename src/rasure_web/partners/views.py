@@ -176,6 +176,7 @@ def partner_data(request: HttpRequest) -> HttpResponse:
         "partners/data.html",
         {
             **data,
+            "engagement": sel.engagement(user=request.user),
             "chart": mark_safe(chart),
             "tiles": getattr(settings, "RASURE_MAP_TILES", ""),
             "tiles_attribution": getattr(settings, "RASURE_MAP_ATTRIBUTION", ""),
