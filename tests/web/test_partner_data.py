@@ -160,3 +160,51 @@ def test_engagement_counted(agreement: DataSharingAgreement, tmp_path: Path) -> 
     e = engagement(user=User.objects.get(username="t-analyst"))
     assert e["totals"] == {"engaged": 1, "active_users": 1, "uploads": 1, "views": 2}
     assert "Partners engaged" in a.get("/partners/data/").content.decode()
+
+
+def test_hot_spots_count_partner_data_only_when_chosen(
+    agreement: DataSharingAgreement, tmp_path: Path
+) -> None:
+    from rasure.hotspots.analysis import HotspotParams
+    from rasure_web.analysis.services import hotspots_build
+
+    # many assaults at one place the police data do not make hot
+    hood = Area.objects.filter(kind="neighbourhood").order_by("code").last()
+    assert hood is not None
+    r = CrimeRecord.objects.filter(lsoa_code=hood.code, lat__isnull=False).first()
+    assert r is not None
+    lines = ["date,time,latitude,longitude,weapon,assault"]
+    lines += [
+        f"2026-{m:02d}-{d:02d},23:30,{r.lat},{r.lon},knife,stranger"
+        for m in (6, 7, 8, 9)
+        for d in range(1, 29)
+    ]
+    f = tmp_path / "ed.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["partners", "import", str(f), "--org", DEMO_PARTNER_ORG]) == 0
+    params = HotspotParams(top=6, gi_permutations=0)
+    plain = hotspots_build(params=params)
+    assert "partner_data" not in plain.labels
+    assert main(["hotspots", "build", "--include-partner-data", "--top", "6", "--permutations", "0"]) == 0
+    from rasure_web.analysis.models import AnalysisRun
+
+    run = AnalysisRun.objects.get(is_current=True)
+    assert run.labels["partner_data"].startswith(
+        "includes partner data: 112 emergency-department assaults, each weighted as offence 8N"
+    )
+    assert run.records_in_window > plain.records_in_window
+    import shapely
+
+    def covers(run: AnalysisRun) -> bool:
+        pt = shapely.Point(r.easting, r.northing)
+        return any(shapely.from_geojson(h.geofence_geojson).buffer(1).covers(pt) for h in run.hotspots.all())
+
+    assert covers(run) and not covers(plain)  # the hospital's hot place is now a hot spot
+    a = _analyst()
+    assert "includes partner data" in a.get("/dashboard/").content.decode()
+    assert "includes partner data" in a.get("/dashboard/map/").content.decode()
+    assert "includes_partner_data" in a.get("/dashboard/export/hotspots.csv").content.decode()
+    hs = run.hotspots.first()
+    assert (
+        hs is not None and "includes partner data" in a.get(f"/dashboard/hotspots/{hs.pk}/").content.decode()
+    )

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 from django.conf import settings
@@ -494,3 +495,54 @@ def engagement(*, user: Any, days: int = 30) -> dict[str, Any]:
         "views": sum(r["views"] for r in rows),
     }
     return {"rows": rows, "totals": totals, "days": days}
+
+
+#: Emergency-department weapons (rasure.partnerdata.WEAPONS) as the police record's weapon flag.
+_WEAPON = {
+    "knife": "knife",
+    "other sharp": "knife",
+    "firearm": "firearm",
+    "none": "none",
+    "blunt": "other",
+    "glass or bottle": "other",
+    "other": "other",
+}
+
+
+def partner_records_frame(*, columns: list[str]) -> pd.DataFrame:
+    """Located emergency-department assaults in the shape of the police records frame the hot-spot
+    analysis takes (``columns``), for an analyst who chooses to count them. They count as serious
+    violence; ``harm_days`` is left empty for the caller to weight (the hospital does not know the
+    offence)."""
+    from rasure_web.partners.models import PartnerRecord
+
+    rows = list(
+        PartnerRecord.objects.exclude(easting=None).values_list(
+            "id", "upload__organisation__code", "occurred_on", "occurred_time", "easting", "northing",
+            "location_text", "lsoa_code", "weapon",
+        )
+    )  # fmt: skip
+    out = []
+    for pk, org, day, time, e, n, text, lsoa, weapon in rows:
+        start = dt.datetime.combine(day, time or dt.time(0, 0))
+        out.append(
+            {
+                "source": f"partner:{org}",
+                "reference": f"ED-{pk}",
+                "offence_code": None,
+                "offence_description": "Assault seen in an emergency department (partner data)",
+                "category": "Assault (emergency department, partner data)",
+                "occurred_from": start,
+                "occurred_to": start if time else start + dt.timedelta(hours=23, minutes=59),
+                "time_precision": "minute" if time else "day",
+                "easting": e,
+                "northing": n,
+                "location_text": text,
+                "lsoa_code": lsoa or None,
+                "weapon": _WEAPON.get(weapon, "unknown"),
+                "serious_violence": True,
+                "sv_basis": "partner",
+                "harm_days": np.nan,
+            }
+        )
+    return pd.DataFrame(out, columns=columns)
