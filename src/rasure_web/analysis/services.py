@@ -148,9 +148,8 @@ def hotspots_build(
         "harm": harm_table_current().label,
     }
     if include_partner_data:
-        from rasure_web.partners.selectors import partner_records_frame
-
         from rasure.harm import harm_days
+        from rasure_web.partners.selectors import partner_records_frame
 
         partner = partner_records_frame(columns=_FRAME_COLUMNS)
         weights = harm_days(partner.assign(offence_code=partner_harm_code), table=harm_table_current())
