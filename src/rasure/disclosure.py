@@ -32,14 +32,13 @@ This is a heuristic for two-way tables: it does not search
 for the pattern that hides the least information (an optimisation problem: τ-ARGUS's Modular or
 Optimal methods do that), so it may hide a little more than a specialist tool would.
 
-Sources: Office for National Statistics, *Statistical disclosure control* policy and the
-Government Statistical Service guidance on disclosure control for tables ("threshold rule",
-"secondary suppression ... so that suppressed values cannot be calculated from the totals");
-NHS England (NHS Digital) *Hospital Episode Statistics analysis guide*, small-number suppression
-of counts between 1 and 7 (so the threshold here is a setting: 5 is the default the partnership
-asked for, not a national rule); A. Hundepool et al., *Statistical Disclosure Control*, Wiley
-2012, chapter 4 (tabular data: primary and secondary cell suppression, the linear-equations
-attack).
+Sources: Office for National Statistics and Government Statistical Service guidance on
+statistical disclosure control for tables (a threshold rule with secondary suppression so that
+suppressed cells cannot be calculated from the totals); NHS England (formerly NHS Digital),
+*Hospital Episode Statistics analysis guide*, small-number suppression of counts from 1 to 7 (so the
+threshold here is a setting: 5 is the default the partnership asked for, not a national rule);
+A. Hundepool et al., *Statistical Disclosure Control*, Wiley 2012, chapter 4 (tabular data: primary
+and secondary cell suppression, the linear-equations attack).
 
 Example (a 2 × 3 table: the 3 is small, so its row and column each need one more hidden cell, and
 then the row and column of those, forming a rectangle):

@@ -65,3 +65,52 @@ def test_partner_sees_own_areas_suppressed_then_refused_when_expired(page: Any, 
     page.get_by_role("heading", name="You cannot see this page").wait_for()
     assert f"{DEMO_AGREEMENT} expired on" in page.content()
     page.screenshot(path=str(SHOTS / "partner-portal-refused.png"))
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_partner_upload_refused_whole_then_shown_to_analyst(
+    browser: Any, page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    from rasure_web.accounts.models import Profile
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.partners.models import PartnerRecord
+    from rasure_web.partners.services import demo_partner_ensure
+
+    store_city_with_hotspots()
+    agreement = demo_partner_ensure()
+    assert agreement is not None
+    Profile.objects.create(user=make_user("partner"), organisation=agreement.organisation)
+    make_user("analyst")
+    bad = tmp_path / "ed-bad.csv"
+    bad.write_text("date,time,location,weapon\n2026-09-12,23:40,High Street,spoon\n", encoding="utf-8")
+    recs = CrimeRecord.objects.filter(serious_violence=True, lat__isnull=False).order_by("reference")[:20]
+    good = tmp_path / "ed-good.csv"
+    good.write_text(
+        "date,time,latitude,longitude,weapon,assault\n"
+        + "".join(
+            f"2026-09-{k % 28 + 1:02d},22:00,{r.lat},{r.lon},knife,stranger\n" for k, r in enumerate(recs)
+        ),
+        encoding="utf-8",
+    )
+
+    login(page, live_server.url, "partner")
+    page.get_by_role("link", name="Send your data").click()
+    page.get_by_label("CSV file").set_input_files(str(bad))
+    page.get_by_role("button", name="Check and send").click()
+    page.get_by_role("heading", name="Every problem, row by row").wait_for()
+    assert "not a known weapon" in page.content() and PartnerRecord.objects.count() == 0
+    page.screenshot(path=str(SHOTS / "partner-upload-refused.png"), full_page=True)
+    page.get_by_label("CSV file").set_input_files(str(good))
+    page.get_by_role("button", name="Check and send").click()
+    page.get_by_text("Loaded.").wait_for()
+    assert PartnerRecord.objects.count() == 20
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+    analyst = ctx.new_page()
+    login(analyst, live_server.url, "analyst")
+    analyst.get_by_role("link", name="Partner data").click()
+    analyst.wait_for_selector("#map[data-ready='1']")
+    assert "ed-good.csv" in analyst.content()
+    assert analyst.locator(".leaflet-interactive").count() == 20
+    analyst.screenshot(path=str(SHOTS / "partner-data-analyst.png"), full_page=True)
+    ctx.close()

@@ -9,6 +9,16 @@ if (box) {
     L.tileLayer(box.dataset.tiles, { maxZoom: 18, attribution: span.innerHTML }).addTo(map);
   }
   const status = document.getElementById("map-status");
+  // the force's boundaries, for context (the dashboard's own layer)
+  fetch("/dashboard/map/areas.json", { credentials: "same-origin" })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((areas) => {
+      if (areas)
+        L.geoJSON(areas, {
+          style: (f) => ({ color: "#33425b", weight: f.properties.kind === "lpa" ? 2.5 : 0.8, fillOpacity: 0.03 }),
+          interactive: false,
+        }).addTo(map);
+    });
   fetch(box.dataset.url, { credentials: "same-origin" })
     .then((r) => {
       if (!r.ok) throw new Error(`error ${r.status}`);
