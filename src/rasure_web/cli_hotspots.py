@@ -125,10 +125,17 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     from rasure_web.analysis.services import hotspots_build
 
-    run = hotspots_build(username=os.environ.get("USER", ""), params=_params(args))
+    run = hotspots_build(
+        username=os.environ.get("USER", ""),
+        params=_params(args),
+        include_partner_data=args.include_partner_data,
+        partner_harm_code=args.partner_harm_code,
+    )
     from rasure_web.cli import _warm_dashboard
 
     _warm_dashboard()
+    if run.labels.get("partner_data"):
+        print(f"This run {run.labels['partner_data']}.")
     print(
         f"Analysis run {run.pk}: {run.hotspots.count()} hot spots, window {run.window_start} to {run.window_end}, "
         f"{run.records_in_window:,} records, input {run.input_sha256[:12]}, version {run.version}"
@@ -171,4 +178,15 @@ def add_hotspot_commands(sub: Any) -> None:
     a.set_defaults(func=cmd_analyse)
     b = hs.add_parser("build", help="analyse the database and store the hot spots for the app and dashboard")
     _common(b)
+    b.add_argument(
+        "--include-partner-data",
+        action="store_true",
+        help="count partners' emergency-department assaults too; the run is labelled 'includes partner data'",
+    )
+    b.add_argument(
+        "--partner-harm-code",
+        default="8N",
+        metavar="CODE",
+        help="offence code whose harm weight each partner assault gets (default 8N, assault with injury)",
+    )
     b.set_defaults(func=cmd_build)

@@ -58,7 +58,10 @@ def _demo_profiles() -> None:
     force = Force.objects.filter(code=DEMO_FORCE).first()
     if force is None:
         return
+    from rasure_web.partners.services import demo_partner_ensure
+
     org = Organisation.objects.filter(code=DEMO_FORCE).first()
+    agreement = demo_partner_ensure()
     user_model = get_user_model()
     for username, _password, role in demo_users():
         collar, team_code = _DEMO_COLLARS.get(role, ("", ""))
@@ -67,7 +70,8 @@ def _demo_profiles() -> None:
             user=user_model.objects.get(username=username),
             defaults={
                 "force": force,
-                "organisation": org,
+                # the demo partner works for the synthetic violence reduction unit, not the force
+                "organisation": agreement.organisation if role == "partner" and agreement else org,
                 "team": team,
                 "collar_number": collar,
                 "updated_at": now(),
@@ -119,6 +123,11 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     ensure_demo_users()
     print("Programme examples (synthetic operations, training, delivery model) ...", flush=True)
     print("  " + programme_demo_store(today=clock.local_today()), flush=True)
+    from rasure_web.partners.services import demo_partner_data_ensure
+
+    loaded = demo_partner_data_ensure()
+    if loaded is not None:
+        print(f"  {loaded.rows:,} synthetic emergency-department assaults (partner data) loaded", flush=True)
     base = f"http://{host}:{port}"
     print("\n" + "=" * 72)
     print(" Rasure demo — SYNTHETIC DATA ONLY (no real crimes or people)")
@@ -129,6 +138,12 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     print("\n Demo logins (username / password):")
     for username, password, role in demo_users():
         print(f"   {username:<11} / {password:<26} {ROLE_DESCRIPTIONS[role]}")
+    from rasure_web.partners.services import DEMO_AGREEMENT, DEMO_PARTNER_ORG_NAME
+
+    print(
+        f"\n Partner portal: {base}/partners/ (sign in as partner: {DEMO_PARTNER_ORG_NAME},"
+        f" agreement {DEMO_AGREEMENT}, Central and North LPAs)"
+    )
     print("=" * 72 + "\n", flush=True)
     if not serve:
         return 0

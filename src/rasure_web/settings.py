@@ -8,6 +8,7 @@
 - Sign-in (docs/signing-in.md): ``RASURE_LOGIN_FAILURE_LIMIT`` (5), ``RASURE_LOGIN_LOCKOUT_MINUTES`` (30),
   ``RASURE_SESSION_IDLE_MINUTES`` (30), ``RASURE_PATROL_SESSION_IDLE_MINUTES`` (600),
   ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
+- ``RASURE_PARTNER_SMALL_NUMBER_THRESHOLD`` (5): the partner portal's small-number threshold.
 - HTTPS in production (docs/deploy.md): ``RASURE_BEHIND_PROXY``, ``RASURE_SSL_REDIRECT``,
   ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
 - ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/signing-in.md); unset = local passwords only.
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "rasure_web.dashboard",
     "rasure_web.programme",
     "rasure_web.people",
+    "rasure_web.partners",
     "csp",
 ]
 
@@ -211,6 +213,9 @@ AXES_VERBOSE = False
 # Whom people should ask for an account, a role or an unlock (shown on the refusal and lockout pages).
 RASURE_SUPPORT_CONTACT = os.environ.get("RASURE_SUPPORT_CONTACT", "your force's Rasure administrator")
 RASURE_SESSION_IDLE_MINUTES = _positive_int("RASURE_SESSION_IDLE_MINUTES", 30)
+# The partner portal shows counts below this as "fewer than N" (docs/partners.md); an agreement may
+# raise it for its own organisation, never lower it.
+RASURE_PARTNER_SMALL_NUMBER_THRESHOLD = _positive_int("RASURE_PARTNER_SMALL_NUMBER_THRESHOLD", 5)
 RASURE_PATROL_SESSION_IDLE_MINUTES = _positive_int("RASURE_PATROL_SESSION_IDLE_MINUTES", 600)
 # Single sign-on (OpenID Connect): None = off. Read at request time by rasure_web.accounts.sso.
 try:

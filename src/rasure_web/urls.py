@@ -19,6 +19,7 @@ urlpatterns = [
     path("dashboard/people/", include("rasure_web.people.urls")),
     path("dashboard/", include("rasure_web.dashboard.urls")),
     path("programme/", include("rasure_web.programme.urls")),
+    path("partners/", include("rasure_web.partners.urls")),
 ]
 
 # A refusal page a person can read (JSON under /api/); see rasure_web.accounts.views.permission_denied.

@@ -127,16 +127,42 @@ def hotspots_store(
     return run
 
 
-def hotspots_build(*, username: str = "", params: HotspotParams | None = None) -> AnalysisRun:
-    """Analyse the serious violence in the database and store the hot spots."""
+def hotspots_build(
+    *,
+    username: str = "",
+    params: HotspotParams | None = None,
+    include_partner_data: bool = False,
+    partner_harm_code: str = "8N",
+) -> AnalysisRun:
+    """Analyse the serious violence in the database and store the hot spots.
+
+    ``include_partner_data`` (the analyst's choice) counts partners' located emergency-department
+    assaults too, and labels the run "includes partner data". A hospital does not know the offence,
+    so each is weighted as the offence ``partner_harm_code`` in the harm table in force (default 8N,
+    assault with injury: an injury treated in hospital is at least that; a Rasure default [U])."""
     from rasure_web.crimes.services import harm_table_current
 
     frame = records_frame()
-    result = analyse(frame, params=params, register=institutions_register())
     labels = {
         "serious_violence": sv.basis_label(frame["sv_basis"].astype("string")),
         "harm": harm_table_current().label,
     }
+    if include_partner_data:
+        from rasure.harm import harm_days
+        from rasure_web.partners.selectors import partner_records_frame
+
+        partner = partner_records_frame(columns=_FRAME_COLUMNS)
+        weights = harm_days(partner.assign(offence_code=partner_harm_code), table=harm_table_current())
+        partner["harm_days"] = weights["harm_days"]
+        if not partner.empty:
+            frame = pd.concat(
+                [frame, partner.astype(frame.dtypes.to_dict(), errors="ignore")], ignore_index=True
+            )
+        labels["partner_data"] = (
+            f"includes partner data: {len(partner):,} emergency-department assaults, each weighted as "
+            f"offence {partner_harm_code}"
+        )
+    result = analyse(frame, params=params, register=institutions_register())
     return hotspots_store(result, username=username, labels=labels)
 
 

@@ -248,6 +248,11 @@ def _export_rows(user: Any, area: str) -> list[dict[str, Any]]:
             "lon": round(h.lon, 6),
             "lat": round(h.lat, 6),
             "why_hot": " ".join(h.facts),
+            **(
+                {"includes_partner_data": h.run.labels["partner_data"]}
+                if h.run.labels.get("partner_data")
+                else {}
+            ),
         }
         for h in sel.hotspots_for(user=user, area_code=area)
     ]
