@@ -442,30 +442,74 @@ export function endScreen({ v, colleagues, onSubmit, onBack }) {
   );
 }
 
-export function doneScreen({ last, status, next, onOpen, onList }) {
-  let result;
-  if (last.server) {
-    const s = last.server;
-    const mode = { foot: "on foot", stopped: "stopped in a vehicle", drive_through: "drive-through", unknown: "mode unknown", none: "never inside the hot spot" }[s.mode] || s.mode;
-    result = h(
-      "div",
-      { class: `result ${s.target_met ? "ok" : "short"}`, id: "result" },
-      h("p", { class: "big" }, `${s.dose_minutes.toFixed(1)} min inside`),
-      h("p", {}, `${mode}${s.target_met ? " · target met" : ` · target ${Math.round(s.target_minutes)} min`}`),
-    );
-  } else {
-    result = h(
+/**
+ * Why the server could count no time from a visit's positions, in plain words, or null when it could.
+ * The server answers with the positions it received (n_pings) and the mode it worked out from them.
+ */
+export function unusableReason(s) {
+  const keep = "Next time keep the app open on screen, with location turned on, for the whole visit.";
+  if (!s.n_pings) return `Your phone sent no positions during this visit, so no time inside could be counted. ${keep}`;
+  if (s.mode === "unknown") {
+    const few = s.n_pings === 1 ? "only one position" : `only ${s.n_pings} positions, too far apart`;
+    return `Your phone sent ${few}, so no usable positions to count time inside. ${keep}`;
+  }
+  if (s.mode === "none") {
+    return `None of the ${s.n_pings} positions your phone sent were inside the hot spot, so no time inside was counted. If you were there, your phone's location may have been rough: turn on precise location. ${keep}`;
+  }
+  return null;
+}
+
+function resultBox(last, status) {
+  if (!last.server) {
+    return h(
       "div",
       { class: "result waiting", id: "result" },
       h("p", { class: "big" }, "Saved on this phone"),
       h("p", {}, status.waiting ? `${status.waiting} record${status.waiting === 1 ? "" : "s"} waiting to send. The time inside is worked out when they arrive.` : "Sending…"),
     );
   }
-  const nextList = next && next.length
-    ? h(
+  const s = last.server;
+  const why = s.dose_minutes > 0 ? null : unusableReason(s);
+  if (why) {
+    return h(
+      "div",
+      { class: "result short", id: "result" },
+      h("p", { class: "big" }, "No time inside counted"),
+      h("p", { class: "reason" }, why),
+    );
+  }
+  const mode = { foot: "on foot", stopped: "stopped in a vehicle", drive_through: "drive-through", unknown: "how you patrolled is not known", none: "never inside the hot spot" }[s.mode] || s.mode;
+  return h(
+    "div",
+    { class: `result ${s.target_met ? "ok" : "short"}`, id: "result" },
+    h("p", { class: "big" }, `${s.dose_minutes.toFixed(1)} min inside`),
+    h("p", {}, `${mode}${s.target_met ? " · target met" : ` · target ${Math.round(s.target_minutes)} min`}`),
+  );
+}
+
+/**
+ * next: the next nearest hot spots ({ spots, saved }) — saved when they come from the list kept on this
+ * phone (no signal) — or null while they are being looked up, or { spots: null } when no list is known.
+ */
+export function doneScreen({ last, status, next, onOpen, onList }) {
+  let nextList;
+  if (!next) {
+    nextList = h("p", { class: "muted", id: "next-status" }, "Finding the next nearest hot spots…");
+  } else if (!next.spots) {
+    nextList = h("p", { class: "muted", id: "next-status" }, "No list of hot spots is saved on this phone. Connect to see the next nearest ones.");
+  } else if (!next.spots.length) {
+    nextList = h("p", { class: "muted", id: "next-status" }, next.saved
+      ? "No other hot spots on the list saved on this phone. Connect to check for new ones."
+      : "No other hot spots to patrol right now.");
+  } else {
+    nextList = h(
+      "div",
+      {},
+      next.saved ? h("p", { class: "notice", id: "next-status" }, "No signal: from the list saved on this phone.") : null,
+      h(
         "ol",
         { class: "spots compact" },
-        next.map((s) =>
+        next.spots.map((s) =>
           h(
             "li",
             { class: "next" },
@@ -474,13 +518,14 @@ export function doneScreen({ last, status, next, onOpen, onList }) {
             directionsButton(s, { big: false, label: "Go" }),
           ),
         ),
-      )
-    : h("p", { class: "muted" }, "No other hot spots to patrol right now.");
+      ),
+    );
+  }
   show(
     "done",
     "Visit recorded",
     h("div", { class: "brief-head" }, h("h1", {}, `Thank you — ${last.name}`)),
-    result,
+    resultBox(last, status),
     h("h2", { class: "section" }, "Next nearest hot spots"),
     nextList,
     h("div", { class: "actions-inline" }, h("button", { type: "button", class: "btn secondary", onclick: onList }, "All hot spots")),
