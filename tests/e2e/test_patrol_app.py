@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import shapely
 
+from tests.web.test_officer_words import jargon_in
 from tests.web.test_patrol_routes import Fix, crossing_dwell_minutes, drive_route, make_user, walk_route
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -126,7 +127,15 @@ def _three_taps_and_start(page: Any, context: Any, base: str, hs: Any, route: li
     # Tap 2: the briefing.
     first.get_by_role("button").click()
     page.get_by_role("heading", name="Why it is a hot spot").wait_for()
-    assert hs.facts[0] in page.locator("ul.facts").first.inner_text()
+    assert hs.officer_facts[0] in page.locator("ul.facts").first.inner_text()
+    # No jargon outside "Details: the figures" (docs/style-guide.md), where the analyst's facts are.
+    outside = page.evaluate(
+        "() => { const m = document.querySelector('#screen').cloneNode(true);"
+        " m.querySelectorAll('details').forEach((d) => d.remove()); return m.innerText; }"
+    )
+    assert jargon_in(outside) == [], outside
+    page.get_by_text("Details: the figures").click()
+    assert hs.facts[0] in page.locator("details.stats").inner_text()
     assert "Speak to the shop managers" in page.locator("ol.tasks").inner_text()
     assert "PCSO Sam Patel" in page.locator(".contact").inner_text()
     assert _small_targets(page) == []

@@ -123,16 +123,16 @@ export function listScreen({ list, position, locError, fromCache, onOpen, onRefr
 
 export function briefingScreen({ b, distance, onBack, onStart, busy, activeElsewhere }) {
   const spot = { ...b, distance_m: distance };
-  // The engine's facts: plain ones first; the statistical ones (Gi*, FDR) behind "Statistics".
-  const technical = (f) => /Gi\*|FDR|z = /.test(f);
-  const plain = b.facts.filter((f) => !technical(f));
-  const stats = b.facts.filter(technical);
-  const facts = b.facts.length
+  // Plain words for the officer (docs/style-guide.md); the analyst's figures behind "Details".
+  const plain = b.plain_facts && b.plain_facts.length ? b.plain_facts : [];
+  const facts = plain.length || b.facts.length
     ? h(
         "div",
         {},
-        h("ul", { class: "facts" }, plain.map((f) => h("li", {}, f))),
-        stats.length ? h("details", { class: "stats" }, h("summary", {}, "Statistics"), h("ul", { class: "facts" }, stats.map((f) => h("li", {}, f)))) : null,
+        plain.length ? h("ul", { class: "facts" }, plain.map((f) => h("li", {}, f))) : null,
+        b.facts.length
+          ? h("details", { class: "stats" }, h("summary", {}, "Details: the figures"), h("ul", { class: "facts" }, b.facts.map((f) => h("li", {}, f))))
+          : null,
       )
     : h("p", { class: "muted" }, "No facts recorded.");
   const tasks = b.tasks.length
