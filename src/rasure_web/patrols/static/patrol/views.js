@@ -56,7 +56,7 @@ function spotCard(spot, index, onOpen, capPerDay) {
     {},
     h(
       "button",
-      { type: "button", class: "spot", onclick: () => onOpen(spot), "aria-label": `${spot.name}, ${distanceText(spot)}` },
+      { type: "button", class: "spot", onclick: () => onOpen(spot) },
       h("span", { class: "rank", "aria-hidden": "true" }, String(index + 1)),
       h(
         "span",
@@ -79,7 +79,7 @@ function shorten(text, n) {
 }
 
 export function listScreen({ list, position, locError, fromCache, onOpen, onRefresh }) {
-  const parts = [];
+  const parts = [h("h1", { class: "list-title" }, list && list.trial_running ? "Today's patrol list" : "Today's hot spots")];
   if (locError && !position) {
     parts.push(
       h(
@@ -111,7 +111,7 @@ export function listScreen({ list, position, locError, fromCache, onOpen, onRefr
       h(
         "p",
         { class: "lede" },
-        list.trial_running ? "Today's patrol list, nearest first" : "Current hot spots, nearest first",
+        "Nearest first",
         h("span", { class: "muted" }, ` · aim for ${Math.round(list.target_minutes)} min each`),
       ),
     );
@@ -246,7 +246,7 @@ export function visitScreen({ v, now, here, onEnd, onBriefing }) {
       h("span", { class: "clock", id: "clock", "aria-hidden": "true" }, mmss(elapsed)),
       h("span", { class: "target" }, reached ? "Target reached — end when ready" : `of ${Math.round(v.target_minutes)} min target`),
     ),
-    h("div", { class: "bar-track", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct) }, h("div", { class: "bar-fill", style: `width:${pct}%` })),
+    h("div", { class: "bar-track", role: "progressbar", "aria-label": "Time towards the target", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct) }, h("div", { class: "bar-fill", style: `width:${pct}%` })),
     h(
       "p",
       { class: "small muted" },
