@@ -28,7 +28,10 @@ def violations(page: Any) -> list[str]:
     found = AXE.run(page, options=OPTIONS).response["violations"]
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"]) for n in v["nodes"][:4])
+        + "; ".join(
+            " ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
+            for n in v["nodes"][:4]
+        )
         + (f" … {len(v['nodes'])} in all" if len(v["nodes"]) > 4 else "")
         for v in found
     ]

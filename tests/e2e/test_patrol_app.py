@@ -320,7 +320,9 @@ def _wait_saved(page: Any, hs: Any) -> None:
     saved = "caches.open('rasure-data-v1').then((c) => c.keys()).then((k) => k.map((r) => r.url))"
     for _ in range(200):
         urls = page.evaluate(saved)
-        if any(u.endswith("/nearest") for u in urls) and any(f"/hotspots/{hs.pk}/briefing" in u for u in urls):
+        if any(u.endswith("/nearest") for u in urls) and any(
+            f"/hotspots/{hs.pk}/briefing" in u for u in urls
+        ):
             return
         page.wait_for_timeout(200)
     raise AssertionError(f"the list and briefing were not saved for offline use: {urls}")
@@ -371,8 +373,12 @@ def test_visit_recorded_after_reopening_offline_lists_the_saved_hot_spots(
         assert page.locator("li.next").count() == min(3, listed - 1)
         assert hs.name not in page.locator("ol.spots").inner_text()
     context.set_offline(False)
-    page.wait_for_function("() => !document.querySelector('#result').textContent.includes('Saved on this phone')")
-    page.wait_for_function("() => !document.querySelector('#screen').textContent.includes('saved on this phone')")
+    page.wait_for_function(
+        "() => !document.querySelector('#result').textContent.includes('Saved on this phone')"
+    )
+    page.wait_for_function(
+        "() => !document.querySelector('#screen').textContent.includes('saved on this phone')"
+    )
     page.locator("li.next").first.wait_for()
     assert "No other hot spots" not in page.locator("#screen").inner_text()
     assert page.locator("li.next").count() == min(3, listed - 1)
@@ -388,7 +394,9 @@ def test_a_visit_whose_positions_cannot_be_used_says_why(
     from rasure_web.patrols.selectors import hotspots_nearest
 
     officer = patrol_world["officer"]
-    hs = HotSpot.objects.get(pk=hotspots_nearest(user=officer, lat=51.43, lon=-1.13, limit=1).hotspots[0]["id"])
+    hs = HotSpot.objects.get(
+        pk=hotspots_nearest(user=officer, lat=51.43, lon=-1.13, limit=1).hotspots[0]["id"]
+    )
     page = phone
     context = page.context
     context.grant_permissions(["geolocation"], origin=live_server.url)
@@ -406,7 +414,9 @@ def test_a_visit_whose_positions_cannot_be_used_says_why(
         page.wait_for_function("() => Number(document.querySelector('#ping-count').textContent) === 1")
     _drained(page)
     _send_empty_form(page)
-    page.wait_for_function("() => document.querySelector('#result').textContent.includes('No time inside counted')")
+    page.wait_for_function(
+        "() => document.querySelector('#result').textContent.includes('No time inside counted')"
+    )
     shown = page.locator("#result").inner_text()
     visit = Visit.objects.get()
     assert visit.dose_minutes == 0 and visit.mode == ("unknown" if location == "one-fix" else "none")

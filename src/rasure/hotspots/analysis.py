@@ -53,7 +53,6 @@ from rasure.geo import projected_to_lonlat
 from rasure.hotspots.concentration import Concentration, concentration
 from rasure.hotspots.endurance import classify_places, hot_places, place_window_counts, stability
 from rasure.hotspots.gistar import gi_star
-from rasure.hotspots.wording import officer_facts
 from rasure.hotspots.places import (
     Grid,
     HotspotInputError,
@@ -64,6 +63,7 @@ from rasure.hotspots.places import (
     cell_weights,
     grid_for,
 )
+from rasure.hotspots.wording import officer_facts
 from rasure.hottimes import PeakSummary, day_night_shares, hot_times, peak_times
 from rasure.institutions import InstitutionRegister, screen_places
 
@@ -487,7 +487,6 @@ def _select(
     groups.sort(key=lambda g: (-float(rows.loc[g, "rank_harm"].sum()), -float(rows.loc[g, "count"].sum())))
     out = []
     cur_cells = cur["cell"].to_numpy()
-    prv_cells = prv["cell"].to_numpy() if len(prv) else np.zeros(0, dtype=np.int64)
     total_count = float(wc.sum())
     for rank, g in enumerate(groups, start=1):
         sub = rows.loc[g]
@@ -497,7 +496,6 @@ def _select(
         mask = np.isin(cur_cells, g) & (wc > 0)
         recs = cur[mask]
         rw = wc[mask]
-        pmask = np.isin(prv_cells, g)
         loc = recs["location_text"].astype("string").dropna() if "location_text" in recs else pd.Series([])
         loc = loc.str.replace(r"^On or near ", "", regex=True)
         hs: dict[str, Any] = {

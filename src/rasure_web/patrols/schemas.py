@@ -110,7 +110,9 @@ class BriefingOut(Schema):
     plain_facts: list[str] = Field(
         ..., description="why it is hot, in plain words for officers (no statistics; docs/style-guide.md)"
     )
-    facts: list[str] = Field(..., description="why it is hot, with the analyst's figures (harm, Gi*, endurance)")
+    facts: list[str] = Field(
+        ..., description="why it is hot, with the analyst's figures (harm, Gi*, endurance)"
+    )
     main_offences: list[OffenceShare]
     background: str
     tasks: list[str]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analysis', '0001_initial'),
+        ("analysis", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='hotspot',
-            name='officer_facts',
-            field=models.JSONField(blank=True, default=list, help_text='why it is hot in plain words for officers (docs/style-guide.md)'),
+            model_name="hotspot",
+            name="officer_facts",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="why it is hot in plain words for officers (docs/style-guide.md)",
+            ),
         ),
     ]
