@@ -102,7 +102,8 @@ def when_sentence(peak: PeakSummary | None, period: str) -> str:
     part = "nights" if period == "night" or (period == "all" and night >= 0.65) else ""
     part = "daytimes" if period == "day" or (period == "all" and night <= 0.35) else part
     if part and plural is None:
-        which = f"{which}, mostly at {'night' if part == 'nights' else 'daytime'}"
+        if period == "all":  # on a day or night list the time of day goes without saying
+            which = f"{which}, mostly {'at night' if part == 'nights' else 'in the daytime'}"
     elif part:
         which = f"{which} {part if plural else part.rstrip('s')}"
     top = peak.windows.iloc[0]
