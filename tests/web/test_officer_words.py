@@ -80,7 +80,9 @@ def test_when_names_the_busiest_nights_and_says_when_it_is_a_rough_guide() -> No
     assert few.startswith("When: mostly Friday and Saturday nights") and "Only six of these crimes" in few
     assert "only to the month" in when_sentence(None, "all")
     week = [f"2024-01-0{d} 14:00" for d in range(1, 8)] * 3  # every afternoon of one week, three times
-    assert when_sentence(_peak(week), "all").startswith("When: spread across the week, mostly in the daytime,")
+    assert when_sentence(_peak(week), "all").startswith(
+        "When: spread across the week, mostly in the daytime,"
+    )
     assert when_sentence(_peak(week), "day").startswith("When: spread across the week, busiest ")
 
 
