@@ -450,8 +450,8 @@ export function unusableReason(s) {
   const keep = "Next time keep the app open on screen, with location turned on, for the whole visit.";
   if (!s.n_pings) return `Your phone sent no positions during this visit, so no time inside could be counted. ${keep}`;
   if (s.mode === "unknown") {
-    const few = s.n_pings === 1 ? "only one position" : `only ${s.n_pings} positions, too far apart`;
-    return `Your phone sent ${few}, so no usable positions to count time inside. ${keep}`;
+    const few = s.n_pings === 1 ? "only one position, too few" : `only ${s.n_pings} positions, too far apart`;
+    return `Your phone sent ${few} to count time inside. ${keep}`;
   }
   if (s.mode === "none") {
     return `None of the ${s.n_pings} positions your phone sent were inside the hot spot, so no time inside was counted. If you were there, your phone's location may have been rough: turn on precise location. ${keep}`;
