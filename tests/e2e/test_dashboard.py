@@ -83,3 +83,30 @@ def test_briefing_edited_in_dashboard_shows_in_patrol_app(browser: Any, page: An
         assert "Fights at the taxi rank when the bars close" in body and "PS Synthetic Rowan" in body
     finally:
         ctx.close()
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_map_labels_do_not_hide_each_other(page: Any, live_server: Any) -> None:
+    """Day and night hot spots on the same cells share one label ("D01 · N02"): every hot spot is named
+    and no label box overlaps another."""
+    from rasure_web.analysis.models import HotSpot
+
+    store_city_with_hotspots()
+    make_user("analyst")
+    login(page, live_server.url, "analyst")
+    page.goto(f"{live_server.url}/dashboard/map/")
+    page.locator("#status").filter(has_text="crimes in view").wait_for()
+    page.locator(".hs-label").first.wait_for()
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll('.hs-label')].map((e) => {
+            const r = e.getBoundingClientRect(); return [e.textContent, r.left, r.top, r.right, r.bottom]; })"""
+    )
+    named = {code for text, *_ in boxes for code in text.split(" · ")}
+    assert named == set(HotSpot.objects.values_list("code", flat=True))
+    overlaps = [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
+    assert overlaps == [], overlaps

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import shapely
 
+from tests.web.test_officer_words import jargon_in
 from tests.web.test_patrol_routes import Fix, crossing_dwell_minutes, drive_route, make_user, walk_route
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -126,7 +127,15 @@ def _three_taps_and_start(page: Any, context: Any, base: str, hs: Any, route: li
     # Tap 2: the briefing.
     first.get_by_role("button").click()
     page.get_by_role("heading", name="Why it is a hot spot").wait_for()
-    assert hs.facts[0] in page.locator("ul.facts").first.inner_text()
+    assert hs.officer_facts[0] in page.locator("ul.facts").first.inner_text()
+    # No jargon outside "Details: the figures" (docs/style-guide.md), where the analyst's facts are.
+    outside = page.evaluate(
+        "() => { const m = document.querySelector('#screen').cloneNode(true);"
+        " m.querySelectorAll('details').forEach((d) => d.remove()); return m.innerText; }"
+    )
+    assert jargon_in(outside) == [], outside
+    page.get_by_text("Details: the figures").click()
+    assert hs.facts[0] in page.locator("details.stats").inner_text()
     assert "Speak to the shop managers" in page.locator("ol.tasks").inner_text()
     assert "PCSO Sam Patel" in page.locator(".contact").inner_text()
     assert _small_targets(page) == []
@@ -304,3 +313,113 @@ def test_app_opens_without_signal_from_what_the_phone_saved(
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "patrol-7-offline-briefing.png"))
     context.set_offline(False)
+
+
+def _wait_saved(page: Any, hs: Any) -> None:
+    """Wait until the service worker has saved today's list and the briefing of ``hs`` on the phone."""
+    saved = "caches.open('rasure-data-v1').then((c) => c.keys()).then((k) => k.map((r) => r.url))"
+    for _ in range(200):
+        urls = page.evaluate(saved)
+        if any(u.endswith("/nearest") for u in urls) and any(
+            f"/hotspots/{hs.pk}/briefing" in u for u in urls
+        ):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the list and briefing were not saved for offline use: {urls}")
+
+
+def _send_empty_form(page: Any) -> None:
+    page.get_by_role("button", name="End visit").click()
+    page.get_by_role("spinbutton", name="People spoken to").wait_for()
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.locator("#result").wait_for()
+
+
+def test_visit_recorded_after_reopening_offline_lists_the_saved_hot_spots(
+    phone: Any, live_server: Any, patrol_world: dict[str, Any]
+) -> None:
+    """The app is reopened without signal mid-visit and again on "Visit recorded": that screen lists the
+    other saved hot spots (never "No other hot spots to patrol right now"), and the server's list once the
+    signal is back."""
+    officer = patrol_world["officer"]
+    hs, route = _target(officer, lambda h: walk_route(h.easting, h.northing))
+    page = phone
+    context = page.context
+    context.grant_permissions(["geolocation"], origin=live_server.url)
+    _geo(context, route[0])
+    _login(page, live_server.url, "officer", "rasure-demo-officer")
+    page.locator("ol.spots > li").first.wait_for()
+    listed = page.locator("ol.spots > li").count()
+    assert listed >= 3
+    _wait_saved(page, hs)
+    page.locator("ol.spots > li").first.get_by_role("button").click()
+    page.get_by_role("button", name="Start visit").click()
+    page.wait_for_function("() => Number(document.querySelector('#ping-count')?.textContent) >= 1")
+    _drained(page)
+    context.set_offline(True)
+    page.reload()
+    page.locator("#ping-count").wait_for()  # the visit goes on from what the phone saved
+    _send_empty_form(page)
+    for reopened in (False, True):
+        if reopened:  # reopened again on "Visit recorded", still without signal
+            page.reload()
+            page.locator("#result").wait_for()
+        assert page.get_by_role("heading", name=re.compile("^Thank you")).is_visible()
+        assert "Saved on this phone" in page.locator("#result").inner_text()
+        page.locator("li.next").first.wait_for()
+        screen = page.locator("#screen").inner_text()
+        assert "No other hot spots" not in screen
+        assert "from the list saved on this phone" in screen
+        assert page.locator("li.next").count() == min(3, listed - 1)
+        assert hs.name not in page.locator("ol.spots").inner_text()
+    context.set_offline(False)
+    page.wait_for_function(
+        "() => !document.querySelector('#result').textContent.includes('Saved on this phone')"
+    )
+    page.wait_for_function(
+        "() => !document.querySelector('#screen').textContent.includes('saved on this phone')"
+    )
+    page.locator("li.next").first.wait_for()
+    assert "No other hot spots" not in page.locator("#screen").inner_text()
+    assert page.locator("li.next").count() == min(3, listed - 1)
+
+
+@pytest.mark.parametrize("location", ["one-fix", "blocked"])
+def test_a_visit_whose_positions_cannot_be_used_says_why(
+    phone: Any, live_server: Any, patrol_world: dict[str, Any], location: str
+) -> None:
+    """One position only (or none: location blocked) — the officer reads why no time counted, in plain words."""
+    from rasure_web.analysis.models import HotSpot
+    from rasure_web.patrols.models import Visit
+    from rasure_web.patrols.selectors import hotspots_nearest
+
+    officer = patrol_world["officer"]
+    hs = HotSpot.objects.get(
+        pk=hotspots_nearest(user=officer, lat=51.43, lon=-1.13, limit=1).hotspots[0]["id"]
+    )
+    page = phone
+    context = page.context
+    context.grant_permissions(["geolocation"], origin=live_server.url)
+    context.set_geolocation({"latitude": hs.lat, "longitude": hs.lon, "accuracy": 6})
+    _login(page, live_server.url, "officer", "rasure-demo-officer")
+    first = page.locator("ol.spots > li").first
+    first.wait_for()
+    assert hs.name in first.inner_text()
+    first.get_by_role("button").click()
+    if location == "blocked":
+        context.clear_permissions()
+    page.get_by_role("button", name="Start visit").click()
+    page.locator("#ping-count").wait_for()
+    if location == "one-fix":
+        page.wait_for_function("() => Number(document.querySelector('#ping-count').textContent) === 1")
+    _drained(page)
+    _send_empty_form(page)
+    page.wait_for_function(
+        "() => document.querySelector('#result').textContent.includes('No time inside counted')"
+    )
+    shown = page.locator("#result").inner_text()
+    visit = Visit.objects.get()
+    assert visit.dose_minutes == 0 and visit.mode == ("unknown" if location == "one-fix" else "none")
+    assert "min inside" not in shown and "mode unknown" not in shown
+    reason = "only one position" if location == "one-fix" else "sent no positions"
+    assert reason in shown and "keep the app open on screen, with location turned on" in shown

@@ -63,7 +63,8 @@ from rasure.hotspots.places import (
     cell_weights,
     grid_for,
 )
-from rasure.hottimes import day_night_shares, hot_times, peak_times
+from rasure.hotspots.wording import officer_facts
+from rasure.hottimes import PeakSummary, day_night_shares, hot_times, peak_times
 from rasure.institutions import InstitutionRegister, screen_places
 
 Period = Literal["day", "night", "all"]
@@ -486,7 +487,6 @@ def _select(
     groups.sort(key=lambda g: (-float(rows.loc[g, "rank_harm"].sum()), -float(rows.loc[g, "count"].sum())))
     out = []
     cur_cells = cur["cell"].to_numpy()
-    prv_cells = prv["cell"].to_numpy() if len(prv) else np.zeros(0, dtype=np.int64)
     total_count = float(wc.sum())
     for rank, g in enumerate(groups, start=1):
         sub = rows.loc[g]
@@ -496,7 +496,6 @@ def _select(
         mask = np.isin(cur_cells, g) & (wc > 0)
         recs = cur[mask]
         rw = wc[mask]
-        pmask = np.isin(prv_cells, g)
         loc = recs["location_text"].astype("string").dropna() if "location_text" in recs else pd.Series([])
         loc = loc.str.replace(r"^On or near ", "", regex=True)
         hs: dict[str, Any] = {
@@ -524,8 +523,17 @@ def _select(
             "lat": float(lat[0]),
             "geometry": geom,
         }
-        hs["facts"] = _facts(hs, recs, rw, prv[pmask], period, p)
+        peak = _peak(recs, p)
+        hs["facts"] = _facts(hs, recs, rw, peak, period, p)
         hs["main_offences"] = _offence_mix(recs, rw)
+        hs["officer_facts"] = officer_facts(
+            hs,
+            peak=peak,
+            window_months=p.window_months,
+            endurance_windows=p.endurance_windows,
+            cell_size_m=p.cell_size_m,
+            shape=p.shape,
+        )
         out.append(hs)
     return pd.DataFrame(out)
 
@@ -548,11 +556,19 @@ def _offence_mix(recs: pd.DataFrame, w: NDArray[np.float64]) -> list[dict[str, A
     ]
 
 
+def _peak(recs: pd.DataFrame, p: HotspotParams) -> PeakSummary | None:
+    """Peak times of a hot spot's crimes with known times (at least 5), else None."""
+    timed = recs[recs["time_precision"].astype("string") != "month"]
+    if len(timed) < 5:
+        return None
+    return peak_times(hot_times(timed, day_start_hour=p.day_start_hour))
+
+
 def _facts(
     hs: dict[str, Any],
     recs: pd.DataFrame,
     w: NDArray[np.float64],
-    prev: pd.DataFrame,
+    peak: PeakSummary | None,
     period: str,
     p: HotspotParams,
 ) -> list[str]:
@@ -569,10 +585,8 @@ def _facts(
         )
     elif mix:
         facts.append("Mainly " + ", ".join(f"{m['offence'].lower()} ({m['share']:.0%})" for m in mix) + ".")
-    timed = recs[recs["time_precision"].astype("string") != "month"]
-    if len(timed) >= 5:
-        ht = hot_times(timed, day_start_hour=p.day_start_hour)
-        facts.append(peak_times(ht).text)
+    if peak is not None:
+        facts.append(peak.text)
     elif len(recs):
         facts.append("Times are known only to the month, so no peak hours can be given.")
     if 0 < hs["prev_count"] < 10 or (hs["prev_count"] == 0 and hs["count"] > 0):
@@ -602,6 +616,7 @@ def _facts(
         and top_loc.iloc[0] >= 0.3 * len(recs)
     ):
         hs["review_location"] = True
+        hs["review_place"] = str(top_loc.index[0])
         facts.append(
             f"Check before patrolling: {top_loc.iloc[0] / len(recs):.0%} of these crimes are recorded at "
             f"'{top_loc.index[0]}', often a recording address rather than where the offence happened."
@@ -656,6 +671,7 @@ def to_csv_frame(result: HotspotAnalysis) -> pd.DataFrame:
     if df.empty:
         return df
     df["facts"] = df["facts"].map(lambda f: " | ".join(f))
+    df["officer_facts"] = df["officer_facts"].map(lambda f: " | ".join(f))
     df["main_offences"] = df["main_offences"].map(
         lambda m: "; ".join(f"{x['offence']} {x['share']:.0%}" for x in m)
     )

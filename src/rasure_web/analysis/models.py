@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from rasure.hotspots.wording import officer_facts
+
 
 class Institution(models.Model):
     """A building that generates many crimes (prison, hospital, custody suite, A&E ...)."""
@@ -74,6 +76,9 @@ class HotSpot(models.Model):
     geofence_geojson = models.TextField(help_text="polygon in BNG metres")
     geofence_lonlat_geojson = models.TextField(help_text="polygon in WGS84 lon/lat, for maps and phones")
     facts = models.JSONField(default=list)
+    officer_facts = models.JSONField(
+        default=list, blank=True, help_text="why it is hot in plain words for officers (docs/style-guide.md)"
+    )
     main_offences = models.JSONField(default=list)
     lpa_code = models.CharField(max_length=64, blank=True)
 
@@ -84,3 +89,28 @@ class HotSpot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}".strip()
+
+    @property
+    def plain_facts(self) -> list[str]:
+        """Why it is hot in plain words (officer_facts); for a run stored before those were kept, the same
+        words from the stored figures, without the hot times (not kept with such a run)."""
+        if self.officer_facts:
+            return list(self.officer_facts)
+        params = self.run.params or {}
+        return officer_facts(
+            {
+                "period": self.period,
+                "rank": self.rank,
+                "count": self.count,
+                "prev_count": self.prev_count,
+                "persistence": self.persistence,
+                "patrol_areas": self.patrol_areas,
+                "main_offences": self.main_offences or [],
+            },
+            peak=None,
+            times_known=False,
+            window_months=int(params.get("window_months", 12)),
+            endurance_windows=int(params.get("endurance_windows", 3)),
+            cell_size_m=float(params.get("cell_size_m", 150.0)),
+            shape=str(params.get("shape", "square")),
+        )

@@ -118,6 +118,7 @@ def hotspots_store(
                     geofence_geojson=shapely.to_geojson(h["geometry"]),
                     geofence_lonlat_geojson=json.dumps(lon_geoms[h["hotspot_id"]]),
                     facts=h["facts"],
+                    officer_facts=h["officer_facts"],
                     main_offences=h["main_offences"],
                     lpa_code=_lpa_for(h["easting"], h["northing"], lpas),
                 )

@@ -107,7 +107,12 @@ class BriefingOut(Schema):
     period: str
     lat: float
     lon: float
-    facts: list[str] = Field(..., description="why it is hot, in plain sentences")
+    plain_facts: list[str] = Field(
+        ..., description="why it is hot, in plain words for officers (no statistics; docs/style-guide.md)"
+    )
+    facts: list[str] = Field(
+        ..., description="why it is hot, with the analyst's figures (harm, Gi*, endurance)"
+    )
     main_offences: list[OffenceShare]
     background: str
     tasks: list[str]

@@ -288,6 +288,7 @@ def hotspot_briefing(*, user: Any, hotspot_id: int, when: datetime | None = None
         "period": hotspot.period,
         "lat": hotspot.lat,
         "lon": hotspot.lon,
+        "plain_facts": hotspot.plain_facts,
         "facts": list(hotspot.facts or []),
         "main_offences": [
             {"offence": str(m.get("offence", "")), "share": float(m.get("share", 0.0))}

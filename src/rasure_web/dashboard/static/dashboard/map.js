@@ -67,6 +67,9 @@ function crimeTooltip(p) {
 }
 
 let fitted = false;
+let hotspotLayers = [];
+map.on("zoomend", () => placeLabels(hotspotLayers));
+
 async function loadStatic() {
   const [areas, hs, inst] = await Promise.all([getJSON("areas"), getJSON("hotspots"), getJSON("institutions")]);
   groups.areas.clearLayers();
@@ -84,10 +87,7 @@ async function loadStatic() {
   const hl = L.geoJSON(hs, {
     filter: (f) => !period || f.properties.period === period || f.properties.period === "all",
     style: (f) => ({ color: colour(f.properties.rank), weight: 3, fillOpacity: 0.35 }),
-    onEachFeature: (f, l) => {
-      l.bindPopup(hotspotPopup(f.properties));
-      l.bindTooltip(el("span", {}, f.properties.code ?? ""), { permanent: true, direction: "top", className: "hs-label" });
-    },
+    onEachFeature: (f, l) => l.bindPopup(hotspotPopup(f.properties)),
   }).addTo(groups.hotspots);
   L.geoJSON(inst, {
     pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 9, color: "#fff", weight: 2, fillColor: "#6a3d9a", fillOpacity: 0.95 }),
@@ -100,9 +100,46 @@ async function loadStatic() {
       fitted = true;
     }
   }
+  hotspotLayers = hl.getLayers();
+  placeLabels(hotspotLayers);
   const db = await getJSON("density", "&format=bounds");
   groups.density.clearLayers();
   L.imageOverlay(`/dashboard/map/density.json?${params()}`, db.bounds, { opacity: 0.75, interactive: false }).addTo(groups.density);
+}
+
+/**
+ * Hot-spot labels that never hide each other: every hot spot first gets its own label; then, while two
+ * labels on screen overlap (a day and a night hot spot on the same cells, or close neighbours at this
+ * zoom), the second one's code moves into the first ("D02 · N05") and its own label is removed. Run again
+ * after each zoom, from one label per hot spot.
+ */
+function placeLabels(layers) {
+  for (const l of layers) {
+    l.unbindTooltip();
+    l.labelCodes = [l.feature.properties.code ?? ""];
+  }
+  const shown = [...layers];
+  const bind = (l) => {
+    l.unbindTooltip();
+    l.bindTooltip(el("span", {}, l.labelCodes.join(" · ")), { permanent: true, direction: "top", className: "hs-label" });
+  };
+  shown.forEach(bind);
+  const box = (l) => l.getTooltip()?.getElement()?.getBoundingClientRect();
+  const hit = (a, b) => a && b && a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  for (let merged = true; merged; ) {
+    merged = false;
+    for (let i = 0; i < shown.length && !merged; i++) {
+      for (let j = i + 1; j < shown.length && !merged; j++) {
+        if (hit(box(shown[i]), box(shown[j]))) {
+          shown[i].labelCodes.push(...shown[j].labelCodes);
+          shown[j].unbindTooltip();
+          shown.splice(j, 1);
+          bind(shown[i]);
+          merged = true;
+        }
+      }
+    }
+  }
 }
 
 function clusterIcon(n) {

@@ -134,6 +134,8 @@ async function onResult(record, status, answer) {
   } else if (record.kind === "visit_end" && status === 200 && state.last && state.last.visit_id === record.body.visit_id) {
     state.last.server = answer;
     await metaSet("last", state.last);
+    // The server answered, so there is signal: replace a next list taken from the saved one.
+    if (state.next && state.next.saved) loadNext();
     if (screenName() === "done") render();
   } else if (status >= 400 && status !== 409) {
     banner(`The server did not accept a ${record.kind.replace("_", " ")} record: ${answer.detail || status}. It is kept on this phone for a supervisor.`, "bad");
@@ -238,24 +240,47 @@ async function colleagues() {
   return state.colleagues;
 }
 
+let nextCalls = 0;
+
+/**
+ * The next nearest hot spots after a visit: from the server when there is signal, else from the list
+ * saved on this phone (the service worker answers a list request from it, marked as cached). After the
+ * app was reopened without signal during a visit, the in-memory list is empty: the saved one is used.
+ */
 async function loadNext() {
+  const call = ++nextCalls;
   const last = state.last;
   const p = state.position || (last ? { lat: last.lat, lon: last.lon } : null);
   state.next = null;
-  if (!p || !last) return;
-  try {
-    const r = await getJSON(`/api/patrol/hotspots/nearest?lat=${p.lat.toFixed(6)}&lon=${p.lon.toFixed(6)}&limit=3&exclude=${last.hotspot_id}`);
-    if (r.status === 200 && !r.cached) state.next = r.body.hotspots;
-  } catch (err) {
-    if (!(err instanceof NetworkError)) throw err;
+  if (!last) return;
+  let spots = null;
+  let saved = false;
+  if (p) {
+    try {
+      const r = await getJSON(`/api/patrol/hotspots/nearest?lat=${p.lat.toFixed(6)}&lon=${p.lon.toFixed(6)}&limit=3&exclude=${last.hotspot_id}`);
+      if (r.status === 200) {
+        spots = r.body.hotspots;
+        saved = r.cached;
+        if (saved && !state.list) state.list = r.body;
+      }
+    } catch (err) {
+      if (!(err instanceof NetworkError)) throw err;
+    }
   }
-  if (!state.next && state.list) {
-    state.next = state.list.hotspots.filter((s) => s.id !== last.hotspot_id).slice(0, 3);
+  if (call !== nextCalls) return; // a newer look-up (back online) is on its way
+  if ((!spots || saved) && state.list) {
+    spots = state.list.hotspots;
+    saved = saved || state.fromCache || !navigator.onLine;
   }
-  if (state.next && state.position) {
-    for (const s of state.next) s.distance_m = haversine(state.position.lat, state.position.lon, s.lat, s.lon);
-    state.next.sort((a, b) => a.distance_m - b.distance_m);
+  if (spots) {
+    spots = spots.filter((s) => s.id !== last.hotspot_id);
+    if (state.position) {
+      for (const s of spots) s.distance_m = haversine(state.position.lat, state.position.lon, s.lat, s.lon);
+      spots.sort((a, b) => a.distance_m - b.distance_m);
+    }
+    spots = spots.slice(0, 3);
   }
+  state.next = { spots, saved };
   if (screenName() === "done") render();
 }
 
@@ -479,6 +504,7 @@ window.addEventListener("hashchange", () => {
 window.addEventListener("online", () => {
   sync.flush({ force: true });
   loadList();
+  if (state.last && screenName() === "done") loadNext();
   updateSync();
 });
 window.addEventListener("offline", () => updateSync());
@@ -521,6 +547,7 @@ async function boot() {
   await updateSync();
   sync.flush({ force: true });
   render();
+  if (state.last && screenName() === "done") loadNext();
 }
 
 boot();

@@ -56,7 +56,7 @@ function spotCard(spot, index, onOpen, capPerDay) {
     {},
     h(
       "button",
-      { type: "button", class: "spot", onclick: () => onOpen(spot), "aria-label": `${spot.name}, ${distanceText(spot)}` },
+      { type: "button", class: "spot", onclick: () => onOpen(spot) },
       h("span", { class: "rank", "aria-hidden": "true" }, String(index + 1)),
       h(
         "span",
@@ -79,7 +79,7 @@ function shorten(text, n) {
 }
 
 export function listScreen({ list, position, locError, fromCache, onOpen, onRefresh }) {
-  const parts = [];
+  const parts = [h("h1", { class: "list-title" }, list && list.trial_running ? "Today's patrol list" : "Today's hot spots")];
   if (locError && !position) {
     parts.push(
       h(
@@ -111,7 +111,7 @@ export function listScreen({ list, position, locError, fromCache, onOpen, onRefr
       h(
         "p",
         { class: "lede" },
-        list.trial_running ? "Today's patrol list, nearest first" : "Current hot spots, nearest first",
+        "Nearest first",
         h("span", { class: "muted" }, ` · aim for ${Math.round(list.target_minutes)} min each`),
       ),
     );
@@ -123,16 +123,16 @@ export function listScreen({ list, position, locError, fromCache, onOpen, onRefr
 
 export function briefingScreen({ b, distance, onBack, onStart, busy, activeElsewhere }) {
   const spot = { ...b, distance_m: distance };
-  // The engine's facts: plain ones first; the statistical ones (Gi*, FDR) behind "Statistics".
-  const technical = (f) => /Gi\*|FDR|z = /.test(f);
-  const plain = b.facts.filter((f) => !technical(f));
-  const stats = b.facts.filter(technical);
-  const facts = b.facts.length
+  // Plain words for the officer (docs/style-guide.md); the analyst's figures behind "Details".
+  const plain = b.plain_facts && b.plain_facts.length ? b.plain_facts : [];
+  const facts = plain.length || b.facts.length
     ? h(
         "div",
         {},
-        h("ul", { class: "facts" }, plain.map((f) => h("li", {}, f))),
-        stats.length ? h("details", { class: "stats" }, h("summary", {}, "Statistics"), h("ul", { class: "facts" }, stats.map((f) => h("li", {}, f)))) : null,
+        plain.length ? h("ul", { class: "facts" }, plain.map((f) => h("li", {}, f))) : null,
+        b.facts.length
+          ? h("details", { class: "stats" }, h("summary", {}, "Details: the figures"), h("ul", { class: "facts" }, b.facts.map((f) => h("li", {}, f))))
+          : null,
       )
     : h("p", { class: "muted" }, "No facts recorded.");
   const tasks = b.tasks.length
@@ -246,7 +246,7 @@ export function visitScreen({ v, now, here, onEnd, onBriefing }) {
       h("span", { class: "clock", id: "clock", "aria-hidden": "true" }, mmss(elapsed)),
       h("span", { class: "target" }, reached ? "Target reached — end when ready" : `of ${Math.round(v.target_minutes)} min target`),
     ),
-    h("div", { class: "bar-track", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct) }, h("div", { class: "bar-fill", style: `width:${pct}%` })),
+    h("div", { class: "bar-track", role: "progressbar", "aria-label": "Time towards the target", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct) }, h("div", { class: "bar-fill", style: `width:${pct}%` })),
     h(
       "p",
       { class: "small muted" },
@@ -448,30 +448,74 @@ export function endScreen({ v, colleagues: known, onSubmit, onBack }) {
   );
 }
 
-export function doneScreen({ last, status, next, onOpen, onList }) {
-  let result;
-  if (last.server) {
-    const s = last.server;
-    const mode = { foot: "on foot", stopped: "stopped in a vehicle", drive_through: "drive-through", unknown: "mode unknown", none: "never inside the hot spot" }[s.mode] || s.mode;
-    result = h(
-      "div",
-      { class: `result ${s.target_met ? "ok" : "short"}`, id: "result" },
-      h("p", { class: "big" }, `${s.dose_minutes.toFixed(1)} min inside`),
-      h("p", {}, `${mode}${s.target_met ? " · target met" : ` · target ${Math.round(s.target_minutes)} min`}`),
-    );
-  } else {
-    result = h(
+/**
+ * Why the server could count no time from a visit's positions, in plain words, or null when it could.
+ * The server answers with the positions it received (n_pings) and the mode it worked out from them.
+ */
+export function unusableReason(s) {
+  const keep = "Next time keep the app open on screen, with location turned on, for the whole visit.";
+  if (!s.n_pings) return `Your phone sent no positions during this visit, so no time inside could be counted. ${keep}`;
+  if (s.mode === "unknown") {
+    const few = s.n_pings === 1 ? "only one position, too few" : `only ${s.n_pings} positions, too far apart`;
+    return `Your phone sent ${few} to count time inside. ${keep}`;
+  }
+  if (s.mode === "none") {
+    return `None of the ${s.n_pings} positions your phone sent were inside the hot spot, so no time inside was counted. If you were there, your phone's location may have been rough: turn on precise location. ${keep}`;
+  }
+  return null;
+}
+
+function resultBox(last, status) {
+  if (!last.server) {
+    return h(
       "div",
       { class: "result waiting", id: "result" },
       h("p", { class: "big" }, "Saved on this phone"),
       h("p", {}, status.waiting ? `${status.waiting} record${status.waiting === 1 ? "" : "s"} waiting to send. The time inside is worked out when they arrive.` : "Sending…"),
     );
   }
-  const nextList = next && next.length
-    ? h(
+  const s = last.server;
+  const why = s.dose_minutes > 0 ? null : unusableReason(s);
+  if (why) {
+    return h(
+      "div",
+      { class: "result short", id: "result" },
+      h("p", { class: "big" }, "No time inside counted"),
+      h("p", { class: "reason" }, why),
+    );
+  }
+  const mode = { foot: "on foot", stopped: "stopped in a vehicle", drive_through: "drive-through", unknown: "how you patrolled is not known", none: "never inside the hot spot" }[s.mode] || s.mode;
+  return h(
+    "div",
+    { class: `result ${s.target_met ? "ok" : "short"}`, id: "result" },
+    h("p", { class: "big" }, `${s.dose_minutes.toFixed(1)} min inside`),
+    h("p", {}, `${mode}${s.target_met ? " · target met" : ` · target ${Math.round(s.target_minutes)} min`}`),
+  );
+}
+
+/**
+ * next: the next nearest hot spots ({ spots, saved }) — saved when they come from the list kept on this
+ * phone (no signal) — or null while they are being looked up, or { spots: null } when no list is known.
+ */
+export function doneScreen({ last, status, next, onOpen, onList }) {
+  let nextList;
+  if (!next) {
+    nextList = h("p", { class: "muted", id: "next-status" }, "Finding the next nearest hot spots…");
+  } else if (!next.spots) {
+    nextList = h("p", { class: "muted", id: "next-status" }, "No list of hot spots is saved on this phone. Connect to see the next nearest ones.");
+  } else if (!next.spots.length) {
+    nextList = h("p", { class: "muted", id: "next-status" }, next.saved
+      ? "No other hot spots on the list saved on this phone. Connect to check for new ones."
+      : "No other hot spots to patrol right now.");
+  } else {
+    nextList = h(
+      "div",
+      {},
+      next.saved ? h("p", { class: "notice", id: "next-status" }, "No signal: from the list saved on this phone.") : null,
+      h(
         "ol",
         { class: "spots compact" },
-        next.map((s) =>
+        next.spots.map((s) =>
           h(
             "li",
             { class: "next" },
@@ -480,13 +524,14 @@ export function doneScreen({ last, status, next, onOpen, onList }) {
             directionsButton(s, { big: false, label: "Go" }),
           ),
         ),
-      )
-    : h("p", { class: "muted" }, "No other hot spots to patrol right now.");
+      ),
+    );
+  }
   show(
     "done",
     "Visit recorded",
     h("div", { class: "brief-head" }, h("h1", {}, `Thank you — ${last.name}`)),
-    result,
+    resultBox(last, status),
     h("h2", { class: "section" }, "Next nearest hot spots"),
     nextList,
     h("div", { class: "actions-inline" }, h("button", { type: "button", class: "btn secondary", onclick: onList }, "All hot spots")),
