@@ -22,7 +22,7 @@ def _db() -> None:
 
 
 def _actor() -> Any:
-    from rasure_web.trials.services import CliActor
+    from rasure_web.trials.lifecycle import CliActor
 
     return CliActor(username=f"cli:{os.environ.get('USER', '') or 'unknown'}")
 
@@ -54,7 +54,7 @@ def _clock(text: str) -> time:
 def cmd_create(args: argparse.Namespace) -> int:
     _db()
     from rasure_web import clock
-    from rasure_web.trials.services import trial_create
+    from rasure_web.trials.lifecycle import trial_create
 
     # default: tomorrow's date where the trial runs (its time zone), so a commitment precedes day 1
     start = args.start or clock.local_today(args.timezone) + timedelta(days=1)
@@ -101,7 +101,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_commit(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_commit
+    from rasure_web.trials.lifecycle import trial_commit
 
     result = trial_commit(
         trial_id=args.id, user=_actor(), seed=args.seed, allow_past_start=args.allow_past_start
@@ -152,8 +152,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from rasure.trial import schedule_to_csv
     from rasure_web.accounts.access import access_log_record
     from rasure_web.accounts.models import AccessLog
+    from rasure_web.trials.lifecycle import trial_get, trial_schedule_frame
     from rasure_web.trials.models import Trial
-    from rasure_web.trials.services import trial_get, trial_schedule_frame
 
     trial = trial_get(trial_id=args.id)
     if trial.status == Trial.Status.DRAFT:
@@ -188,7 +188,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_verify
+    from rasure_web.trials.lifecycle import trial_verify
 
     csv = Path(args.schedule).read_bytes() if args.schedule else None
     check = trial_verify(trial_id=args.id, seed=args.seed, schedule_csv=csv, user=_actor())
@@ -198,7 +198,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_complete(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_complete
+    from rasure_web.trials.lifecycle import trial_complete
 
     check = trial_complete(trial_id=args.id, seed=args.seed, user=_actor(), early=args.early)
     print(check.report())
@@ -208,7 +208,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 def cmd_commitment(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_commitment, trial_get
+    from rasure_web.trials.lifecycle import trial_commitment, trial_get
 
     doc = trial_commitment(trial=trial_get(trial_id=args.id)).to_json()
     if args.out:
@@ -222,7 +222,7 @@ def cmd_commitment(args: argparse.Namespace) -> int:
 def cmd_power(args: argparse.Namespace) -> int:
     if args.from_data or args.trial is not None:
         _db()
-    from rasure_web.trials.services import trial_power
+    from rasure_web.trials.rates import trial_power
 
     report = trial_power(
         hotspots=args.hotspots,
@@ -245,7 +245,7 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_export_panel
+    from rasure_web.trials.panel import trial_export_panel
 
     result = trial_export_panel(trial_id=args.id, out=args.out, user=_actor())
     print(f"Wrote {result.rows:,} place-day rows to {result.path}: {', '.join(result.columns)}")
