@@ -51,6 +51,19 @@ def _clock(text: str) -> time:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time like 06:00") from exc
 
 
+def _plan(path: str) -> Any:
+    """The analysis plan in a JSON file (fields of rasure.trial.AnalysisPlan; missing ones default)."""
+    import json
+
+    from rasure.trial import AnalysisPlan, AnalysisPlanError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AnalysisPlanError(f"{path}: cannot read the analysis plan as JSON ({exc}).") from exc
+    return AnalysisPlan.from_json_dict(data, where=path)
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     _db()
     from rasure_web import clock
@@ -103,8 +116,9 @@ def cmd_commit(args: argparse.Namespace) -> int:
     _db()
     from rasure_web.trials.lifecycle import trial_commit
 
+    plan = _plan(args.plan) if args.plan else None
     result = trial_commit(
-        trial_id=args.id, user=_actor(), seed=args.seed, allow_past_start=args.allow_past_start
+        trial_id=args.id, user=_actor(), seed=args.seed, allow_past_start=args.allow_past_start, plan=plan
     )
     doc = result.commitment.to_json()
     if args.out:
@@ -284,6 +298,9 @@ def add_trial_commands(sub: Any) -> None:
     m.add_argument("id", type=int)
     m.add_argument("--seed", help="use this hex seed (e.g. from a beacon) instead of drawing one")
     m.add_argument("--out", help="write the commitment document (JSON) to this file")
+    m.add_argument(
+        "--plan", help="analysis plan JSON to pre-register (default: Rasure's default plan, docs/methods.md)"
+    )
     m.add_argument(
         "--allow-past-start", action="store_true", help="rehearsals and tests only: first day already begun"
     )

@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from rasure.hotspots.analysis import HotspotParams
-from rasure.trial import commit, make_schedule, schedule_to_csv
+from rasure.trial import commit, make_schedule, plan_from_manifest, schedule_to_csv
 from rasure_web.accounts.models import AccessLog
 from rasure_web.analysis.models import HotSpot
 from rasure_web.trials import lifecycle
@@ -108,6 +108,7 @@ def test_schedule_is_deterministic_and_matches_the_core(city: None) -> None:
         nonce=manifest["nonce"],
         trial_label=manifest["trial_label"],
         code_revision=manifest["code_revision"],
+        analysis_plan=plan_from_manifest(manifest),
     )
     assert again.digest_hex == trial.commitment_sha256
     other = commit(frozen, design, seed="a1" * 32, nonce=manifest["nonce"], trial_label="T1")

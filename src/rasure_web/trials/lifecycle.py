@@ -27,6 +27,8 @@ import pandas as pd
 from django.db import connection, transaction
 
 from rasure.trial import (
+    DEFAULT_PLAN,
+    AnalysisPlan,
     Commitment,
     FrozenHotSpot,
     HotSpotSetError,
@@ -426,9 +428,13 @@ def trial_commit(
     seed: str | None = None,
     nonce: str | None = None,
     allow_past_start: bool = False,
+    plan: AnalysisPlan | None = None,
 ) -> CommitResult:
     """Commit a draft trial: draw the secret seed (unless given), compute the commitment, make the
     schedule and store it, in one transaction. Returns the seed once; it is not stored.
+
+    The analysis plan (``plan``, else :data:`rasure.trial.DEFAULT_PLAN`) goes into the manifest and so
+    into the commitment (protocol ``rasure-commitment-v2``): it is pre-registered.
 
     Refuses a trial whose first day has already begun (``allow_past_start`` for rehearsals and tests:
     the commitment then does not show the allocation was fixed before the trial), and a trial whose
@@ -450,7 +456,13 @@ def trial_commit(
     frozen = trial_frozen_hotspots(trial=trial)
     revision = _code_revision()
     commitment = commit(
-        frozen, design, seed=seed, nonce=nonce, trial_label=trial.name, code_revision=revision
+        frozen,
+        design,
+        seed=seed,
+        nonce=nonce,
+        trial_label=trial.name,
+        code_revision=revision,
+        analysis_plan=plan or DEFAULT_PLAN,
     )
     schedule = make_schedule(frozen, design, seed=seed)
     pk_of = dict(TrialHotSpot.objects.filter(trial=trial).values_list("hotspot_code", "hotspot_id"))
