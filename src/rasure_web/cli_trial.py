@@ -1,4 +1,5 @@
-"""``rasure trial ...`` sub-commands: create, commit, list, schedule, verify, complete, commitment, power, export.
+"""``rasure trial ...`` sub-commands: create, commit, list, schedule, verify, complete, commitment, power,
+export, evaluate.
 
 All but ``power`` with explicit rates work on the database. Exit codes: 0 success; 1 verification
 failed; 2 wrong usage or a refused request (the message says why).
@@ -268,6 +269,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    _db()
+    from rasure.trial import Commitment
+    from rasure_web.trials.evaluation import evaluate_panel, read_panel, trial_evaluate, write_report
+
+    if (args.id is None) == (args.panel is None):
+        print("rasure: give a trial id, or --panel FILE (not both).", file=sys.stderr)
+        return 2
+    if args.panel:
+        commitment = Commitment.from_json(Path(args.commitment).read_bytes()) if args.commitment else None
+        plan = _plan(args.plan) if args.plan else None
+        panel = read_panel(args.panel)
+        report = evaluate_panel(panel, commitment=commitment, plan_override=plan)
+        files = write_report(report, panel, out=args.out, title=f"Panel {Path(args.panel).name}")
+    else:
+        files = trial_evaluate(trial_id=args.id, out=args.out, user=_actor())
+    r = files.report
+    print(f"Analysis plan: {'pre-registered (committed)' if r.pre_registered else 'NOT pre-registered'}")
+    for o in r.outcomes:
+        est = (
+            "not estimable"
+            if o.estimate is None
+            else (
+                f"{o.estimate:.3f} (95% CI {o.ci_low:.3f} to {o.ci_high:.3f})"
+                + (f", p = {o.p_value:.4f}" if o.p_value is not None else "")
+                + (f", randomisation p = {o.p_randomisation:.4f}" if o.p_randomisation is not None else "")
+            )
+        )
+        print(f"  {o.name:<16} {o.estimand:<4} {est}  [{o.n_place_days:,} place-days]")
+    for n in r.notes:
+        print(f"  note: {n}")
+    print(f"Wrote {files.results_json} and {files.report_html}")
+    return 0
+
+
 def add_trial_commands(sub: Any) -> None:
     t = sub.add_parser("trial", help="randomised trial: create, commit, schedule, verify, power, export")
     ts = t.add_subparsers(dest="trial_cmd", required=True)
@@ -357,3 +393,13 @@ def add_trial_commands(sub: Any) -> None:
     e.add_argument("id", type=int)
     e.add_argument("--out", required=True)
     e.set_defaults(func=cmd_export)
+
+    a = ts.add_parser(
+        "evaluate", help="the trial's answer: effects, CIs, randomisation p; results.json + report"
+    )
+    a.add_argument("id", type=int, nargs="?", help="a committed trial in the database")
+    a.add_argument("--panel", help="instead: a panel file as `rasure trial export` writes it (CSV/Parquet)")
+    a.add_argument("--commitment", help="with --panel: the commitment document (plan and design)")
+    a.add_argument("--plan", help="with --panel: apply this plan instead (reported as not pre-registered)")
+    a.add_argument("--out", required=True, help="folder for results.json and report.html")
+    a.set_defaults(func=cmd_evaluate)

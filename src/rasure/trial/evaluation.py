@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from rasure.trial.design import TrialDesign, TrialError
+from rasure.trial.plan import AnalysisPlan
 from rasure.trial.schedule import TREATMENT, schedule_for_entries
 
 RI_SEED_LABEL = "rasure-randomisation-inference-v1"
@@ -363,7 +364,7 @@ def nb_itt(
         y = frame["y"].to_numpy()
         s_obs = float(adjusted_log_rate_ratio(y, expected, frame["treated"].to_numpy())[0])
         p_ri = randomisation_p_value(s_obs, adjusted_log_rate_ratio(y, expected, allocations(frame)))
-    notes.append(f"NB2 dispersion k = {fit.dispersion_k:.3f} (Var = mu + k mu^2).")
+    notes.append(f"NB2 dispersion k = {fit.dispersion_k:.4g} (Var = mu + k mu^2).")
     return OutcomeResult(
         outcome,
         "IRR",
@@ -551,3 +552,84 @@ def carryover_irr(
         f"NB2 regression as the primary plus treated {lag} day(s) before",
         notes=tuple(notes),
     )
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """Every outcome of a plan, with the plan and whether it was pre-registered (committed)."""
+
+    outcomes: tuple[OutcomeResult, ...]
+    plan: dict[str, Any]
+    pre_registered: bool
+    notes: tuple[str, ...]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "outcomes": [o.to_json_dict() for o in self.outcomes],
+            "plan": self.plan,
+            "pre_registered": self.pre_registered,
+            "notes": list(self.notes),
+        }
+
+
+def evaluate(
+    panel: pd.DataFrame,
+    *,
+    plan: AnalysisPlan,
+    pre_registered: bool,
+    entries: Sequence[tuple[str, str, str | None]] | None = None,
+    design: TrialDesign | None = None,
+    bootstrap_seed: int = 20261201,
+) -> EvaluationReport:
+    """Run ``plan`` on the panel: the primary outcome, then each secondary outcome it names.
+
+    With the committed frozen set (``entries``: hot spot id, stratum, pair or block) and ``design``,
+    randomisation p-values re-draw ``plan.randomisation_draws`` schedules; without them they are
+    ``None`` and a note says why. Outcomes the panel cannot give are reported with a reason, never
+    silently dropped. Every figure here follows the plan; nothing exploratory is added.
+    """
+    alpha = plan.alpha_value
+    covariates = tuple(plan.covariates)
+    notes: list[str] = []
+    if not pre_registered:
+        notes.append(
+            "the analysis plan was NOT pre-registered: the trial was committed before plans were part of "
+            "the commitment, so Rasure's default plan was applied at evaluation time."
+        )
+    allocations: Callable[[pd.DataFrame], np.ndarray] | None = None
+    if entries is not None and design is not None and plan.randomisation_draws > 0:
+        cache: dict[int, np.ndarray] = {}
+
+        def allocations(frame: pd.DataFrame) -> np.ndarray:
+            key = hash(tuple(frame.index)) ^ len(frame)
+            if key not in cache:
+                cache[key] = redrawn_allocations(
+                    frame, entries=entries, design=design, draws=plan.randomisation_draws
+                )
+            return cache[key]
+    else:
+        notes.append("randomisation p-values not computed: the committed design was not given.")
+    outcomes = [
+        nb_itt(
+            panel, outcome=plan.primary_outcome, alpha=alpha, covariates=covariates, allocations=allocations
+        )
+    ]
+    for name in plan.secondary_outcomes:
+        if name == "sv_any":
+            outcomes.append(prevalence_rr(panel, alpha=alpha, covariates=covariates, allocations=allocations))
+        elif name == "harm_days":
+            if "harm_days" in panel.columns:
+                outcomes.append(
+                    harm_ratio_of_means(panel, alpha=alpha, seed=bootstrap_seed, allocations=allocations)
+                )
+            else:
+                notes.append("harm_days: not in the panel, not computed.")
+        elif name == "carryover":
+            for lag in plan.carryover_lags:
+                outcomes.append(carryover_irr(panel, lag=lag, alpha=alpha, covariates=covariates))
+        elif name == "positive_outcome_rate":
+            notes.append(
+                "positive_outcome_rate: not computed yet (the panel has no per-crime outcomes); "
+                "reported as missing, not dropped."
+            )
+    return EvaluationReport(tuple(outcomes), plan.to_json_dict(), pre_registered, tuple(notes))
