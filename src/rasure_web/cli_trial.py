@@ -272,19 +272,32 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     _db()
     from rasure.trial import Commitment
+    from rasure.trial.costs import UnitCosts
     from rasure_web.trials.evaluation import evaluate_panel, read_panel, trial_evaluate, write_report
 
     if (args.id is None) == (args.panel is None):
         print("rasure: give a trial id, or --panel FILE (not both).", file=sys.stderr)
         return 2
+    given = {
+        "cost_per_crime": args.cost_per_crime,
+        "uprating": args.uprate,
+        "officer_hour_cost": args.officer_hour_cost,
+        "officers_per_patrol": args.officers_per_patrol,
+    }
+    chosen: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if args.cost_per_crime is not None:
+        chosen["cost_source"] = f"£{args.cost_per_crime:,.0f} per crime, given with --cost-per-crime"
+    if args.officer_hour_cost is not None:
+        chosen["officer_hour_source"] = f"£{args.officer_hour_cost:,.2f} per officer-hour, given"
+    costs = UnitCosts(**chosen)
     if args.panel:
         commitment = Commitment.from_json(Path(args.commitment).read_bytes()) if args.commitment else None
         plan = _plan(args.plan) if args.plan else None
         panel = read_panel(args.panel)
-        report = evaluate_panel(panel, commitment=commitment, plan_override=plan)
+        report = evaluate_panel(panel, commitment=commitment, plan_override=plan, costs=costs)
         files = write_report(report, panel, out=args.out, title=f"Panel {Path(args.panel).name}")
     else:
-        files = trial_evaluate(trial_id=args.id, out=args.out, user=_actor())
+        files = trial_evaluate(trial_id=args.id, out=args.out, user=_actor(), costs=costs)
     r = files.report
     print(f"Analysis plan: {'pre-registered (committed)' if r.pre_registered else 'NOT pre-registered'}")
     for o in r.outcomes:
@@ -300,6 +313,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  {o.name:<16} {o.estimand:<4} {est}  [{o.n_place_days:,} place-days]")
     for n in r.notes:
         print(f"  note: {n}")
+    if r.cost_benefit is not None:
+        cb = r.cost_benefit
+        print(
+            f"  cost-benefit: {cb['prevented']:,.1f} crimes prevented, BCR {cb['bcr']:.2f} "
+            f"({cb['bcr_low']:.2f} to {cb['bcr_high']:.2f}); unit costs are [U] defaults unless given"
+        )
     print(f"Wrote {files.results_json} and {files.report_html}")
     return 0
 
@@ -402,4 +421,12 @@ def add_trial_commands(sub: Any) -> None:
     a.add_argument("--commitment", help="with --panel: the commitment document (plan and design)")
     a.add_argument("--plan", help="with --panel: apply this plan instead (reported as not pre-registered)")
     a.add_argument("--out", required=True, help="folder for results.json and report.html")
+    a.add_argument(
+        "--cost-per-crime", type=float, help="£ per serious-violence crime ([U] default 14050, 2015/16)"
+    )
+    a.add_argument(
+        "--uprate", type=float, help="GDP-deflator ratio from 2015/16 prices ([U] default 1: not uprated)"
+    )
+    a.add_argument("--officer-hour-cost", type=float, help="£ per officer-hour ([U] default 52)")
+    a.add_argument("--officers-per-patrol", type=int, help="officers per patrol ([U] default 2)")
     a.set_defaults(func=cmd_evaluate)

@@ -77,6 +77,13 @@ def test_evaluate_from_the_database_and_from_the_exported_panel(
     page = (tmp_path / "db" / "report.html").read_text(encoding="utf-8")
     assert "<svg" in page and "pre-registered" in page and "SYNTHETIC" not in page
     assert AccessLog.objects.filter(resource="trial_evaluation", object_ref=str(trial.pk)).exists()
+    cb = results["cost_benefit"]  # defaults [U]: 15-min target dose (no visits), £52/h, 2 officers
+    assert cb["cost"] == pytest.approx(cb["patrol_hours"] * 2 * 52)
+    assert cb["prevented"] == pytest.approx(
+        primary["mean_control"] * (1 - primary["estimate"]) * cb["patrol_hours"] * 4
+    )  # patrol hours = treated place-days / 4 at 15 minutes each
+    assert any(a.startswith("[U] no recorded dose") for a in cb["assumptions"])
+    assert "Cost–benefit" in page and "Sensitivity" in page
 
     # the same panel as a file, with the published commitment: the same answer
     assert main(["trial", "export", str(trial.pk), "--out", str(tmp_path / "panel.csv")]) == 0

@@ -562,6 +562,7 @@ class EvaluationReport:
     plan: dict[str, Any]
     pre_registered: bool
     notes: tuple[str, ...]
+    cost_benefit: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -569,6 +570,7 @@ class EvaluationReport:
             "plan": self.plan,
             "pre_registered": self.pre_registered,
             "notes": list(self.notes),
+            "cost_benefit": self.cost_benefit,
         }
 
 

@@ -8,6 +8,7 @@ The statistics are the pure core's (:func:`rasure.trial.evaluation.evaluate`).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 import json
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from rasure.trial import DEFAULT_PLAN, AnalysisPlan, Commitment, TrialDesign, plan_from_manifest
+from rasure.trial.costs import UnitCosts, cost_benefit
 from rasure.trial.evaluation import EvaluationError, EvaluationReport, evaluate
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
@@ -51,7 +53,11 @@ def _design_parts(manifest: dict[str, Any]) -> tuple[list[tuple[str, str, str | 
 
 
 def evaluate_panel(
-    panel: pd.DataFrame, *, commitment: Commitment | None, plan_override: AnalysisPlan | None = None
+    panel: pd.DataFrame,
+    *,
+    commitment: Commitment | None,
+    plan_override: AnalysisPlan | None = None,
+    costs: UnitCosts | None = None,
 ) -> EvaluationReport:
     """Evaluate a panel with the plan committed in ``commitment`` (or the default plan, marked not
     pre-registered); randomisation inference uses the committed design when a commitment is given."""
@@ -62,26 +68,68 @@ def evaluate_panel(
         plan = plan_from_manifest(manifest)
         entries, design = _design_parts(manifest)
     pre_registered = plan is not None and plan_override is None
-    return evaluate(
+    report = evaluate(
         panel,
         plan=plan_override or plan or DEFAULT_PLAN,
         pre_registered=pre_registered,
         entries=entries,
         design=design,
     )
+    cb = _cost_benefit(report, panel, costs=costs or UnitCosts(), design=design)
+    return dataclasses.replace(report, cost_benefit=cb)
 
 
-def trial_evaluate(*, trial_id: int, out: str | Path, user: Any = None) -> EvaluationFiles:
+def _cost_benefit(
+    report: EvaluationReport, panel: pd.DataFrame, *, costs: UnitCosts, design: TrialDesign | None
+) -> dict[str, Any] | None:
+    """Cost–benefit of the primary estimate; patrol hours from the panel's dose minutes (both arms),
+    else the target dose × treated place-days (stated)."""
+    primary = report.outcomes[0]
+    if (
+        primary.estimate is None
+        or primary.ci_low is None
+        or primary.ci_high is None
+        or not primary.mean_control
+    ):
+        return None
+    known = pd.to_numeric(panel[report.plan["primary_outcome"]], errors="coerce").notna()
+    treated = int(((panel["arm"] == "treatment") & known).sum())
+    dose = pd.to_numeric(panel["dose_minutes"], errors="coerce") if "dose_minutes" in panel.columns else None
+    notes = []
+    if dose is not None and dose.notna().any() and float(dose.sum()) > 0:
+        hours = float(dose.sum()) / 60.0
+        notes.append(f"patrol hours from the recorded dose: {hours:,.1f} h in hot spots, both arms")
+    else:
+        minutes = design.target_dose.total_seconds() / 60 if design is not None else 15.0
+        hours = treated * minutes / 60.0
+        notes.append(
+            f"[U] no recorded dose: patrol hours assumed = {treated:,} treated place-days × {minutes:g} min target dose"
+        )
+    cb = cost_benefit(
+        control_rate=primary.mean_control,
+        irr=primary.estimate,
+        irr_low=primary.ci_low,
+        irr_high=primary.ci_high,
+        treated_place_days=treated,
+        patrol_hours=hours,
+        costs=costs,
+    )
+    out = cb.to_json_dict()
+    out["assumptions"] = [*out["assumptions"], *notes]
+    return out
+
+
+def trial_evaluate(
+    *, trial_id: int, out: str | Path, user: Any = None, costs: UnitCosts | None = None
+) -> EvaluationFiles:
     """Evaluate a committed trial from the database and write the report to ``out`` (logged)."""
     from rasure_web.trials.lifecycle import trial_commitment, trial_get
     from rasure_web.trials.panel import trial_panel_frame
 
     trial = trial_get(trial_id=trial_id)
     panel, panel_notes = trial_panel_frame(trial=trial)
-    report = evaluate_panel(panel, commitment=trial_commitment(trial=trial))
-    report = EvaluationReport(
-        report.outcomes, report.plan, report.pre_registered, (*report.notes, *panel_notes)
-    )
+    report = evaluate_panel(panel, commitment=trial_commitment(trial=trial), costs=costs)
+    report = dataclasses.replace(report, notes=(*report.notes, *panel_notes))
     files = write_report(
         report, panel, out=out, title=f"Trial {trial.pk}: {trial.name}", synthetic=trial.synthetic
     )
@@ -120,14 +168,14 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
     import matplotlib.pyplot as plt
 
     out = []
-    shown = [o for o in report.outcomes if o.estimate is not None and o.ci_low is not None]
+    shown = [o for o in report.outcomes if None not in (o.estimate, o.ci_low, o.ci_high)]
     if shown:
         fig, ax = plt.subplots(figsize=(6.5, 0.6 + 0.5 * len(shown)))
         for i, o in enumerate(shown):
             ax.errorbar(
                 o.estimate,
                 i,
-                xerr=[[o.estimate - o.ci_low], [o.ci_high - o.estimate]],
+                xerr=[[o.estimate - o.ci_low], [o.ci_high - o.estimate]],  # type: ignore[operator]
                 fmt="o",
                 color="#1f4e79",
                 capsize=4,
@@ -153,6 +201,26 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
         fig.autofmt_xdate()
         out.append(("Daily serious violence per place-day, by arm", _svg(fig)))
     return out
+
+
+def _cost_section(report: EvaluationReport) -> str:
+    cb = report.cost_benefit
+    e = html.escape
+    if cb is None:
+        return "<section aria-labelledby='cba'><h2 id='cba'>Cost–benefit</h2><p>Not computed: no primary estimate.</p></section>"
+    rows = "".join(
+        f"<tr><td>{r['hour_cost_factor']:g}×</td><td>{r['crime_cost_factor']:g}×</td><td>{r['bcr']:.2f}</td></tr>"
+        for r in cb["sensitivity"]
+    )
+    assumptions = "".join(f"<li>{e(a)}</li>" for a in cb["assumptions"])
+    return f"""<section aria-labelledby="cba"><h2 id="cba">Cost–benefit (primary estimate)</h2>
+<p>Crimes prevented: {cb["prevented"]:,.1f} (95 % CI {cb["prevented_low"]:,.1f} to {cb["prevented_high"]:,.1f});
+benefit £{cb["benefit"]:,.0f}; patrol cost £{cb["cost"]:,.0f} ({cb["patrol_hours"]:,.1f} patrol hours);
+benefit–cost ratio {cb["bcr"]:.2f} (interval {cb["bcr_low"]:.2f} to {cb["bcr_high"]:.2f}). A negative number
+of crimes prevented means more crime in treated place-days.</p>
+<table><caption>Sensitivity of the benefit–cost ratio</caption><thead><tr><th scope="col">Hourly cost</th>
+<th scope="col">Cost per crime</th><th scope="col">BCR</th></tr></thead><tbody>{rows}</tbody></table>
+<p>Assumptions ([U] = unverified default, configurable):</p><ul>{assumptions}</ul></section>"""
 
 
 def write_report(
@@ -205,6 +273,7 @@ pre{{background:#f4f4f4;padding:.75rem;overflow:auto}}
 <p>IRR: incidence-rate ratio; RR: risk ratio (any serious violence on the place-day); RoM: ratio of means
 (harm). A ratio below 1 means less in treated place-days. The randomisation p-value places the observed
 statistic among schedules re-drawn from the committed design with other seeds.</p></section>
+{_cost_section(report)}
 <section aria-labelledby="plots"><h2 id="plots">Plots</h2>{plots}</section>
 <section aria-labelledby="notes"><h2 id="notes">Notes</h2><ul>{notes}</ul></section>
 </main></body></html>
