@@ -1,4 +1,4 @@
-"""Cost–benefit of the patrols (issue 12, R4; docs/methods.md §7.3).
+"""Cost–benefit of the patrols (issue 12, R4; docs/methods.md §7).
 
 ``prevented = μ_C × (1 − IRR) × N_T``: serious-violence crimes prevented, with ``μ_C`` the control
 mean per place-day and ``N_T`` the treated place-days. ``benefit = prevented × cost_per_crime ×

@@ -1,4 +1,4 @@
-"""The trial's answer: intention-to-treat effects on the place-day panel (issue 12; docs/methods.md §5.3, §5.6).
+"""The trial's answer: intention-to-treat effects on the place-day panel (issue 12; docs/methods.md §5.3, §5.4).
 
 Input is the place-day panel as ``rasure trial export`` writes it: one row per hot spot × trial day
 (× shift) with ``hotspot_id``, ``trial_day``, ``arm`` (``"treatment"``/``"control"``, as randomised:
