@@ -27,6 +27,8 @@ from rasure.trial.evaluation import (
     fit_nb,
     harm_ratio_of_means,
     nb_itt,
+    outcome_kind,
+    positive_outcome_ratio,
     prepare_panel,
     prevalence_rr,
     randomisation_p_value,
@@ -192,3 +194,20 @@ def test_unknown_days_are_left_out_and_counted() -> None:
     r = nb_itt(panel)
     assert r.n_place_days == len(panel) - 9
     assert any("9 place-days with no sv_count" in n for n in r.notes)
+
+
+def test_positive_outcome_ratio_equals_a_hand_computation() -> None:
+    # treated: 3 of 6 final outcomes positive (50 %); control: 2 of 8 (25 %) -> ratio 2
+    panel = pd.DataFrame(
+        {
+            "hotspot_id": ["A", "A", "B", "B", "C", "C"],
+            "trial_day": [date(2025, 4, 7), date(2025, 4, 8)] * 3,
+            "arm": ["treatment", "control", "control", "treatment", "treatment", "control"],
+            "sv_final_outcome": [2, 3, 4, 3, 1, 1],
+            "sv_positive_outcome": [1, 1, 1, 2, 0, 0],
+        }
+    )
+    r = positive_outcome_ratio(panel, bootstrap=199)
+    assert r.estimate == pytest.approx(2.0) and r.estimand == "RoR"
+    assert (r.mean_treatment, r.mean_control) == pytest.approx((0.5, 0.25))
+    assert outcome_kind("Under investigation") == "pending" and outcome_kind("Local resolution") == "positive"

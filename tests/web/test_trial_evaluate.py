@@ -73,7 +73,8 @@ def test_evaluate_from_the_database_and_from_the_exported_panel(
     assert primary["name"] == "sv_count" and primary["estimand"] == "IRR"
     assert primary["ci_low"] < primary["estimate"] < primary["ci_high"]
     assert primary["p_randomisation"] in {k / 20 for k in range(1, 21)}
-    assert {o["name"] for o in results["outcomes"]} >= {"sv_count", "sv_any", "harm_days", "carryover_lag1"}
+    names = {o["name"] for o in results["outcomes"]}
+    assert names >= {"sv_count", "sv_any", "harm_days", "carryover_lag1", "positive_outcome_rate"}
     page = (tmp_path / "db" / "report.html").read_text(encoding="utf-8")
     assert "<svg" in page and "pre-registered" in page and "SYNTHETIC" not in page
     assert AccessLog.objects.filter(resource="trial_evaluation", object_ref=str(trial.pk)).exists()

@@ -27,7 +27,8 @@ Estimates (all functions are pure; randomness only from the seeds passed in):
   GLM with the same terms and cluster-robust SEs ("modified Poisson", Zou 2004, *Am J Epidemiol*
   159:702); harm (CCHI days; zero-inflated and heavy-tailed, so no parametric model) as the ratio of
   means treated/control with a place-cluster bootstrap percentile CI (docs/methods.md §5.3) and a
-  randomisation p-value for the difference of means; carry-over as the IRR of ``T_{i,d−l}`` (treated
+  randomisation p-value for the difference of means; the positive-outcome rate of serious-violence
+  crimes (charge or disposal, :data:`POSITIVE_OUTCOMES`) as a ratio of rates; carry-over as the IRR of ``T_{i,d−l}`` (treated
   ``l`` days before) in the primary model, on the days that have a day ``l`` before them.
 """
 
@@ -57,7 +58,7 @@ class EvaluationError(TrialError):
 @dataclass(frozen=True)
 class OutcomeResult:
     """One outcome's estimate. ``estimand`` is ``"IRR"`` (incidence-rate ratio), ``"RR"`` (risk
-    ratio) or ``"RoM"`` (ratio of means). ``None`` where a figure could not be computed (see notes)."""
+    ratio), ``"RoM"`` (ratio of means) or ``"RoR"`` (ratio of rates). ``None`` where a figure could not be computed (see notes)."""
 
     name: str
     estimand: str
@@ -554,6 +555,115 @@ def carryover_irr(
     )
 
 
+#: police.uk "Last outcome category" values counted as a positive outcome [U]: a charge or summons
+#: (with or without a court result yet), a court disposal, or an out-of-court disposal.
+POSITIVE_OUTCOMES = frozenset(
+    {
+        "Suspect charged",
+        "Suspect charged as part of another case",
+        "Awaiting court outcome",
+        "Offender sent to prison",
+        "Offender given suspended prison sentence",
+        "Offender given community sentence",
+        "Offender fined",
+        "Offender given conditional discharge",
+        "Offender given absolute discharge",
+        "Offender otherwise dealt with",
+        "Offender deprived of property",
+        "Offender ordered to pay compensation",
+        "Defendant sent to Crown Court",
+        "Offender given a caution",
+        "Offender given a drugs possession warning",
+        "Offender given penalty notice",
+        "Local resolution",
+        "Suspect charged - awaiting court outcome",
+    }
+)
+#: Not yet final: the crime leaves the denominator of the positive-outcome rate.
+PENDING_OUTCOMES = frozenset({"", "Under investigation", "Status update unavailable"})
+
+
+def outcome_kind(last_outcome: str | None) -> str:
+    """``"positive"``, ``"pending"`` (none yet, under investigation, status unavailable) or ``"other"``.
+
+    >>> outcome_kind("Offender fined"), outcome_kind(None), outcome_kind("Unable to prosecute suspect")
+    ('positive', 'pending', 'other')
+    """
+    text = (last_outcome or "").strip()
+    if text in PENDING_OUTCOMES:
+        return "pending"
+    return "positive" if text in POSITIVE_OUTCOMES else "other"
+
+
+def positive_outcome_ratio(
+    panel: pd.DataFrame, *, alpha: float = 0.05, bootstrap: int = 999, seed: int = 20261201
+) -> OutcomeResult:
+    """Positive-outcome rate of serious-violence crimes, treated vs control place-days:
+    ``(Σ_T positive / Σ_T final) / (Σ_C positive / Σ_C final)`` over crimes with a final outcome
+    (columns ``sv_positive_outcome`` and ``sv_final_outcome``), with a place-cluster bootstrap
+    percentile CI. A ratio above 1 means crimes on treated place-days more often end in a charge or
+    disposal."""
+    need = ["sv_positive_outcome", "sv_final_outcome"]
+    missing = [c for c in need if c not in panel.columns]
+    if missing:
+        raise EvaluationError(f"the panel lacks columns {missing} for the positive-outcome rate.")
+    frame, notes = prepare_panel(panel, outcome="sv_final_outcome")
+    frame["pos"] = pd.to_numeric(frame["sv_positive_outcome"], errors="coerce").fillna(0).to_numpy(float)
+    codes, uniques = pd.factorize(frame["place"])
+    arm = frame["treated"].to_numpy().astype(int)
+    pos = np.zeros((len(uniques), 2))
+    fin = np.zeros((len(uniques), 2))
+    np.add.at(pos, (codes, arm), frame["pos"].to_numpy())
+    np.add.at(fin, (codes, arm), frame["y"].to_numpy())
+
+    def ratio(p: np.ndarray, f: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray((p[..., 1] / f[..., 1]) / (p[..., 0] / f[..., 0]))
+
+    rate_t = pos[:, 1].sum() / fin[:, 1].sum() if fin[:, 1].sum() else float("nan")
+    rate_c = pos[:, 0].sum() / fin[:, 0].sum() if fin[:, 0].sum() else float("nan")
+    n = len(frame)
+    method = f"ratio of positive-outcome rates, place-cluster bootstrap ({bootstrap}) percentile CI"
+    if not (rate_c > 0) or not math.isfinite(rate_t):
+        return OutcomeResult(
+            "positive_outcome_rate",
+            "RoR",
+            None,
+            None,
+            None,
+            None,
+            None,
+            n,
+            method,
+            mean_treatment=None if math.isnan(rate_t) else rate_t,
+            mean_control=None if math.isnan(rate_c) else rate_c,
+            notes=(*notes, "no positive outcome among control crimes with a final outcome."),
+        )
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(uniques), size=(bootstrap, len(uniques)))
+    draws = ratio(pos[pick].sum(axis=1), fin[pick].sum(axis=1))
+    draws = draws[np.isfinite(draws)]
+    lo, hi = np.quantile(draws, [alpha / 2, 1 - alpha / 2]) if draws.size else (np.nan, np.nan)
+    notes.append(
+        f"{int(fin.sum()):,} crimes with a final outcome ({rate_t:.1%} positive on treated, {rate_c:.1%} on "
+        "control place-days); crimes still under investigation are not counted."
+    )
+    return OutcomeResult(
+        "positive_outcome_rate",
+        "RoR",
+        rate_t / rate_c,
+        float(lo),
+        float(hi),
+        None,
+        None,
+        n,
+        method,
+        mean_treatment=rate_t,
+        mean_control=rate_c,
+        notes=tuple(notes),
+    )
+
+
 @dataclass(frozen=True)
 class EvaluationReport:
     """Every outcome of a plan, with the plan and whether it was pre-registered (committed)."""
@@ -630,8 +740,11 @@ def evaluate(
             for lag in plan.carryover_lags:
                 outcomes.append(carryover_irr(panel, lag=lag, alpha=alpha, covariates=covariates))
         elif name == "positive_outcome_rate":
-            notes.append(
-                "positive_outcome_rate: not computed yet (the panel has no per-crime outcomes); "
-                "reported as missing, not dropped."
-            )
+            if {"sv_positive_outcome", "sv_final_outcome"} <= set(panel.columns):
+                outcomes.append(positive_outcome_ratio(panel, alpha=alpha, seed=bootstrap_seed))
+            else:
+                notes.append(
+                    "positive_outcome_rate: the panel has no sv_positive_outcome/sv_final_outcome columns "
+                    "(exported before they existed); not computed."
+                )
     return EvaluationReport(tuple(outcomes), plan.to_json_dict(), pre_registered, tuple(notes))

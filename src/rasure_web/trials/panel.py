@@ -17,6 +17,7 @@ from django.apps import apps
 from django.utils import timezone as dj_timezone
 
 from rasure.trial import TrialError
+from rasure.trial.evaluation import outcome_kind
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 from rasure_web.crimes.models import CrimeRecord
@@ -80,12 +81,14 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
     recs = list(
         CrimeRecord.objects.filter(
             serious_violence=True, easting__isnull=False, occurred_from__gte=lo, occurred_from__lt=hi
-        ).values_list("occurred_from", "time_precision", "easting", "northing", "harm_days")
+        ).values_list("occurred_from", "time_precision", "easting", "northing", "harm_days", "last_outcome")
     )
     month_only = sum(1 for r in recs if r[1] == "month")
     dated = [r for r in recs if r[1] != "month"]
     key_count: dict[tuple[date, int, str], int] = {}
     key_harm: dict[tuple[date, int, str], float] = {}
+    key_final: dict[tuple[date, int, str], int] = {}
+    key_positive: dict[tuple[date, int, str], int] = {}
     if dated:
         x = np.array([r[2] for r in dated], dtype=float)
         y = np.array([r[3] for r in dated], dtype=float)
@@ -95,9 +98,15 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
             key = (design.trial_day_of(when), members[j].hotspot_id, shift_of(design, when))
             key_count[key] = key_count.get(key, 0) + 1
             key_harm[key] = key_harm.get(key, 0.0) + float(dated[r][4] or 0.0)
+            kind = outcome_kind(dated[r][5])
+            if kind != "pending":
+                key_final[key] = key_final.get(key, 0) + 1
+                key_positive[key] = key_positive.get(key, 0) + (kind == "positive")
     keys = list(zip(panel["trial_day"], panel["hotspot_pk"], panel["shift"], strict=True))
     panel["sv_count"] = pd.array([key_count.get(k, 0) for k in keys], dtype="Int64")
     panel["harm_days"] = pd.array([key_harm.get(k, 0.0) for k in keys], dtype="Float64")
+    panel["sv_final_outcome"] = pd.array([key_final.get(k, 0) for k in keys], dtype="Int64")
+    panel["sv_positive_outcome"] = pd.array([key_positive.get(k, 0) for k in keys], dtype="Int64")
     # Days after the last imported record are unknown, not zero.
     last = CrimeRecord.objects.order_by("-occurred_from").values_list("occurred_from", flat=True).first()
     covered_to = design.trial_day_of(last) if last is not None else None
@@ -105,7 +114,7 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
         panel["trial_day"] > covered_to if covered_to is not None else pd.Series(True, index=panel.index)
     )
     if covered_to is None or covered_to < design.end:
-        panel.loc[unknown, ["sv_count", "harm_days"]] = pd.NA
+        panel.loc[unknown, ["sv_count", "harm_days", "sv_final_outcome", "sv_positive_outcome"]] = pd.NA
         notes.append(
             f"sv_count and harm_days are empty for trial days after {covered_to or 'the first import'} "
             "(no records imported for them yet)."
@@ -115,6 +124,11 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
             f"{month_only} serious-violence records in the trial period are known only to the month (police.uk) "
             "and cannot be put on a trial day: they are not in sv_count."
         )
+    notes.append(
+        "sv_final_outcome counts the serious-violence crimes with a final last outcome (not under investigation "
+        "or missing), sv_positive_outcome those of them with a positive one (charge, court or out-of-court "
+        "disposal; docs/methods.md §5.3)."
+    )
     notes.append(
         "a record counts in a hot spot when its point lies inside the geofence, on the trial day of its "
         f"occurred_from time ({design.day_start:%H:%M} boundary, {tz})."
