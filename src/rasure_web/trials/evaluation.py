@@ -181,9 +181,10 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
                 capsize=4,
             )
         ax.axvline(1.0, color="#555555", linestyle="--", linewidth=1)
+        ax.set_xscale("log")  # ratios: 0.5 and 2 equally far from 1
         ax.set_yticks(range(len(shown)), [f"{o.name} ({o.estimand})" for o in shown])
         ax.invert_yaxis()
-        ax.set_xlabel("ratio, treatment vs control (1 = no difference), 95 % CI")
+        ax.set_xlabel("ratio, treatment vs control (log scale; 1 = no difference), 95 % CI")
         out.append(("Effect estimates with 95 % confidence intervals", _svg(fig)))
     if {"trial_day", "arm", "sv_count"} <= set(panel.columns):
         daily = (
@@ -259,7 +260,7 @@ body{{font-family:system-ui,sans-serif;color:#1a1a1a;max-width:70rem;margin:2rem
 table{{border-collapse:collapse;width:100%;font-size:.92rem}}th,td{{border-bottom:1px solid #ccc;padding:.35rem .5rem;text-align:left}}
 thead th{{background:#1f4e79;color:#fff}}.warn{{background:#fff3cd;border-left:4px solid #8a6d00;padding:.5rem}}
 .ok{{background:#e7f1e7;border-left:4px solid #2e6b2e;padding:.5rem}}figure{{margin:1.5rem 0}}figcaption{{font-size:.9rem;color:#333}}
-pre{{background:#f4f4f4;padding:.75rem;overflow:auto}}
+pre{{background:#f4f4f4;padding:.75rem;white-space:pre-wrap}}
 </style></head>
 <body><header><h1>{e(title)}: evaluation</h1>{"<p class='warn'>SYNTHETIC trial: demonstration data.</p>" if synthetic else ""}</header>
 <main>
