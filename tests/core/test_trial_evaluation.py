@@ -24,6 +24,7 @@ from rasure.trial import FrozenHotSpot, TrialDesign, make_schedule
 from rasure.trial.evaluation import (
     EvaluationError,
     carryover_irr,
+    consort_counts,
     fit_nb,
     harm_ratio_of_means,
     nb_itt,
@@ -211,3 +212,23 @@ def test_positive_outcome_ratio_equals_a_hand_computation() -> None:
     assert r.estimate == pytest.approx(2.0) and r.estimand == "RoR"
     assert (r.mean_treatment, r.mean_control) == pytest.approx((0.5, 0.25))
     assert outcome_kind("Under investigation") == "pending" and outcome_kind("Local resolution") == "positive"
+
+
+def test_consort_counts_by_hand() -> None:
+    panel = pd.DataFrame(
+        {
+            "arm": ["treatment", "treatment", "treatment", "control", "control"],
+            "sv_count": [0, 1, None, 0, 2],
+            "dose_minutes": [20.0, 5.0, 0.0, 3.0, 0.0],
+        }
+    )
+    c = consort_counts(panel, target_minutes=15)
+    assert c["allocated"] == {"treatment": 3, "control": 2}
+    assert c["outcome_known"] == {"treatment": 2, "control": 2}
+    assert (
+        c["treated_full_dose"],
+        c["treated_partial_dose"],
+        c["treated_no_dose"],
+        c["control_visited"],
+    ) == (1, 1, 1, 1)
+    assert consort_counts(panel.drop(columns="dose_minutes"), target_minutes=15)["treated_full_dose"] is None

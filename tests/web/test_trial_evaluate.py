@@ -84,7 +84,10 @@ def test_evaluate_from_the_database_and_from_the_exported_panel(
         primary["mean_control"] * (1 - primary["estimate"]) * cb["patrol_hours"] * 4
     )  # patrol hours = treated place-days / 4 at 15 minutes each
     assert any(a.startswith("[U] no recorded dose") for a in cb["assumptions"])
-    assert "Cost–benefit" in page and "Sensitivity" in page
+    assert "Cost–benefit" in page and "Sensitivity" in page and "CONSORT" in page
+    n_rows = primary["n_place_days"]
+    flow = results["consort"]
+    assert sum(flow["allocated"].values()) == n_rows and flow["treated_full_dose"] == 0  # no visits recorded
 
     # the same panel as a file, with the published commitment: the same answer
     assert main(["trial", "export", str(trial.pk), "--out", str(tmp_path / "panel.csv")]) == 0

@@ -664,6 +664,40 @@ def positive_outcome_ratio(
     )
 
 
+def consort_counts(panel: pd.DataFrame, *, target_minutes: float) -> dict[str, Any]:
+    """CONSORT-style flow of place-days (docs/methods.md §5.3): allocated per arm; with a known outcome;
+    treated place-days that got the target dose (``dose_minutes ≥ target_minutes``), got some but less,
+    or none; control place-days with a recorded visit (contamination). Dose figures are ``None`` when
+    the panel has no dose (no patrol data)."""
+    arm = panel["arm"].astype(str)
+    out: dict[str, Any] = {
+        "allocated": {"treatment": int((arm == TREATMENT).sum()), "control": int((arm != TREATMENT).sum())},
+        "target_minutes": target_minutes,
+    }
+    if "sv_count" in panel.columns:
+        known = pd.to_numeric(panel["sv_count"], errors="coerce").notna()
+        out["outcome_known"] = {
+            "treatment": int((known & (arm == TREATMENT)).sum()),
+            "control": int((known & (arm != TREATMENT)).sum()),
+        }
+    dose = pd.to_numeric(panel["dose_minutes"], errors="coerce") if "dose_minutes" in panel.columns else None
+    if dose is None or dose.isna().all():
+        out.update(
+            treated_full_dose=None, treated_partial_dose=None, treated_no_dose=None, control_visited=None
+        )
+        return out
+    d = dose.fillna(0.0)
+    t = arm == TREATMENT
+    out.update(
+        treated_full_dose=int((t & (d >= target_minutes)).sum()),
+        treated_partial_dose=int((t & (d > 0) & (d < target_minutes)).sum()),
+        treated_no_dose=int((t & (d <= 0)).sum()),
+        control_visited=int((~t & (d > 0)).sum()),
+        mean_dose_minutes={"treatment": float(d[t].mean()), "control": float(d[~t].mean())},
+    )
+    return out
+
+
 @dataclass(frozen=True)
 class EvaluationReport:
     """Every outcome of a plan, with the plan and whether it was pre-registered (committed)."""
@@ -673,6 +707,7 @@ class EvaluationReport:
     pre_registered: bool
     notes: tuple[str, ...]
     cost_benefit: dict[str, Any] | None = None
+    consort: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -681,6 +716,7 @@ class EvaluationReport:
             "pre_registered": self.pre_registered,
             "notes": list(self.notes),
             "cost_benefit": self.cost_benefit,
+            "consort": self.consort,
         }
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from rasure.trial import DEFAULT_PLAN, AnalysisPlan, Commitment, TrialDesign, plan_from_manifest
 from rasure.trial.costs import UnitCosts, cost_benefit
-from rasure.trial.evaluation import EvaluationError, EvaluationReport, evaluate
+from rasure.trial.evaluation import EvaluationError, EvaluationReport, consort_counts, evaluate
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 
@@ -76,7 +76,8 @@ def evaluate_panel(
         design=design,
     )
     cb = _cost_benefit(report, panel, costs=costs or UnitCosts(), design=design)
-    return dataclasses.replace(report, cost_benefit=cb)
+    target = design.target_dose.total_seconds() / 60 if design is not None else 15.0
+    return dataclasses.replace(report, cost_benefit=cb, consort=consort_counts(panel, target_minutes=target))
 
 
 def _cost_benefit(
@@ -204,6 +205,26 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
     return out
 
 
+def _consort_section(report: EvaluationReport) -> str:
+    c = report.consort
+    if c is None:
+        return ""
+
+    def n(x: Any) -> str:
+        return "no patrol data" if x is None else f"{x:,}"
+
+    known = c.get("outcome_known", {})
+    return f"""<section aria-labelledby="flow"><h2 id="flow">Flow of place-days (CONSORT)</h2>
+<table><thead><tr><th scope="col"></th><th scope="col">Treatment</th><th scope="col">Control</th></tr></thead><tbody>
+<tr><th scope="row">Allocated</th><td>{c["allocated"]["treatment"]:,}</td><td>{c["allocated"]["control"]:,}</td></tr>
+<tr><th scope="row">Outcome known (analysed)</th><td>{n(known.get("treatment"))}</td><td>{n(known.get("control"))}</td></tr>
+<tr><th scope="row">Target dose reached ({c["target_minutes"]:g} min)</th><td>{n(c["treated_full_dose"])}</td><td>–</td></tr>
+<tr><th scope="row">Some patrol, below target</th><td>{n(c["treated_partial_dose"])}</td><td>–</td></tr>
+<tr><th scope="row">No recorded patrol</th><td>{n(c["treated_no_dose"])}</td><td>–</td></tr>
+<tr><th scope="row">Visited although control (contamination)</th><td>–</td><td>{n(c["control_visited"])}</td></tr>
+</tbody></table></section>"""
+
+
 def _cost_section(report: EvaluationReport) -> str:
     cb = report.cost_benefit
     e = html.escape
@@ -274,6 +295,7 @@ pre{{background:#f4f4f4;padding:.75rem;white-space:pre-wrap}}
 <p>IRR: incidence-rate ratio; RR: risk ratio (any serious violence on the place-day); RoM: ratio of means
 (harm). A ratio below 1 means less in treated place-days. The randomisation p-value places the observed
 statistic among schedules re-drawn from the committed design with other seeds.</p></section>
+{_consort_section(report)}
 {_cost_section(report)}
 <section aria-labelledby="plots"><h2 id="plots">Plots</h2>{plots}</section>
 <section aria-labelledby="notes"><h2 id="notes">Notes</h2><ul>{notes}</ul></section>
