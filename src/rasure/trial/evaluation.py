@@ -749,7 +749,8 @@ def evaluate(
         cache: dict[int, np.ndarray] = {}
 
         def allocations(frame: pd.DataFrame) -> np.ndarray:
-            key = hash(tuple(frame.index)) ^ len(frame)
+            # the same rows give the same re-draws: key on the place-days themselves
+            key = hash(tuple(zip(frame["trial_day"], frame["place"], strict=True)))
             if key not in cache:
                 cache[key] = redrawn_allocations(
                     frame, entries=entries, design=design, draws=plan.randomisation_draws
