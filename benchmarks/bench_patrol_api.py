@@ -78,7 +78,7 @@ def prepare() -> list[tuple[float, float]]:
     analyst.groups.add(Group.objects.get_or_create(name="analyst")[0])
     trial_note = "no trial"
     try:
-        from rasure_web.trials.services import trial_commit, trial_create
+        from rasure_web.trials.lifecycle import trial_commit, trial_create
 
         day = patrol_rules_at(when=clock.now()).trial_day
         trial = trial_create(

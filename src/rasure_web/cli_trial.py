@@ -1,4 +1,5 @@
-"""``rasure trial ...`` sub-commands: create, commit, list, schedule, verify, complete, commitment, power, export.
+"""``rasure trial ...`` sub-commands: create, commit, list, schedule, verify, complete, commitment, power,
+export, evaluate.
 
 All but ``power`` with explicit rates work on the database. Exit codes: 0 success; 1 verification
 failed; 2 wrong usage or a refused request (the message says why).
@@ -22,7 +23,7 @@ def _db() -> None:
 
 
 def _actor() -> Any:
-    from rasure_web.trials.services import CliActor
+    from rasure_web.trials.lifecycle import CliActor
 
     return CliActor(username=f"cli:{os.environ.get('USER', '') or 'unknown'}")
 
@@ -51,10 +52,23 @@ def _clock(text: str) -> time:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time like 06:00") from exc
 
 
+def _plan(path: str) -> Any:
+    """The analysis plan in a JSON file (fields of rasure.trial.AnalysisPlan; missing ones default)."""
+    import json
+
+    from rasure.trial import AnalysisPlan, AnalysisPlanError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AnalysisPlanError(f"{path}: cannot read the analysis plan as JSON ({exc}).") from exc
+    return AnalysisPlan.from_json_dict(data, where=path)
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     _db()
     from rasure_web import clock
-    from rasure_web.trials.services import trial_create
+    from rasure_web.trials.lifecycle import trial_create
 
     # default: tomorrow's date where the trial runs (its time zone), so a commitment precedes day 1
     start = args.start or clock.local_today(args.timezone) + timedelta(days=1)
@@ -101,10 +115,11 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_commit(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_commit
+    from rasure_web.trials.lifecycle import trial_commit
 
+    plan = _plan(args.plan) if args.plan else None
     result = trial_commit(
-        trial_id=args.id, user=_actor(), seed=args.seed, allow_past_start=args.allow_past_start
+        trial_id=args.id, user=_actor(), seed=args.seed, allow_past_start=args.allow_past_start, plan=plan
     )
     doc = result.commitment.to_json()
     if args.out:
@@ -152,8 +167,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from rasure.trial import schedule_to_csv
     from rasure_web.accounts.access import access_log_record
     from rasure_web.accounts.models import AccessLog
+    from rasure_web.trials.lifecycle import trial_get, trial_schedule_frame
     from rasure_web.trials.models import Trial
-    from rasure_web.trials.services import trial_get, trial_schedule_frame
 
     trial = trial_get(trial_id=args.id)
     if trial.status == Trial.Status.DRAFT:
@@ -188,7 +203,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_verify
+    from rasure_web.trials.lifecycle import trial_verify
 
     csv = Path(args.schedule).read_bytes() if args.schedule else None
     check = trial_verify(trial_id=args.id, seed=args.seed, schedule_csv=csv, user=_actor())
@@ -198,7 +213,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_complete(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_complete
+    from rasure_web.trials.lifecycle import trial_complete
 
     check = trial_complete(trial_id=args.id, seed=args.seed, user=_actor(), early=args.early)
     print(check.report())
@@ -208,7 +223,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 def cmd_commitment(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_commitment, trial_get
+    from rasure_web.trials.lifecycle import trial_commitment, trial_get
 
     doc = trial_commitment(trial=trial_get(trial_id=args.id)).to_json()
     if args.out:
@@ -222,7 +237,7 @@ def cmd_commitment(args: argparse.Namespace) -> int:
 def cmd_power(args: argparse.Namespace) -> int:
     if args.from_data or args.trial is not None:
         _db()
-    from rasure_web.trials.services import trial_power
+    from rasure_web.trials.rates import trial_power
 
     report = trial_power(
         hotspots=args.hotspots,
@@ -245,12 +260,66 @@ def cmd_power(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _db()
-    from rasure_web.trials.services import trial_export_panel
+    from rasure_web.trials.panel import trial_export_panel
 
     result = trial_export_panel(trial_id=args.id, out=args.out, user=_actor())
     print(f"Wrote {result.rows:,} place-day rows to {result.path}: {', '.join(result.columns)}")
     for n in result.notes:
         print(f"  note: {n}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    _db()
+    from rasure.trial import Commitment
+    from rasure.trial.costs import UnitCosts
+    from rasure_web.trials.evaluation import evaluate_panel, read_panel, trial_evaluate, write_report
+
+    if (args.id is None) == (args.panel is None):
+        print("rasure: give a trial id, or --panel FILE (not both).", file=sys.stderr)
+        return 2
+    given = {
+        "cost_per_crime": args.cost_per_crime,
+        "uprating": args.uprate,
+        "officer_hour_cost": args.officer_hour_cost,
+        "officers_per_patrol": args.officers_per_patrol,
+    }
+    chosen: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if args.cost_per_crime is not None:
+        chosen["cost_source"] = f"£{args.cost_per_crime:,.0f} per crime, given with --cost-per-crime"
+    if args.officer_hour_cost is not None:
+        chosen["officer_hour_source"] = f"£{args.officer_hour_cost:,.2f} per officer-hour, given"
+    costs = UnitCosts(**chosen)
+    if args.panel:
+        commitment = Commitment.from_json(Path(args.commitment).read_bytes()) if args.commitment else None
+        plan = _plan(args.plan) if args.plan else None
+        panel = read_panel(args.panel)
+        report = evaluate_panel(panel, commitment=commitment, plan_override=plan, costs=costs)
+        files = write_report(report, panel, out=args.out, title=f"Panel {Path(args.panel).name}")
+    else:
+        files = trial_evaluate(trial_id=args.id, out=args.out, user=_actor(), costs=costs)
+    r = files.report
+    print(f"Analysis plan: {'pre-registered (committed)' if r.pre_registered else 'NOT pre-registered'}")
+    for o in r.outcomes:
+        est = (
+            "not estimable"
+            if o.estimate is None
+            else (
+                f"{o.estimate:.3f} (95% CI {o.ci_low:.3f} to {o.ci_high:.3f})"
+                + (f", p = {o.p_value:.4f}" if o.p_value is not None else "")
+                + (f", randomisation p = {o.p_randomisation:.4f}" if o.p_randomisation is not None else "")
+            )
+        )
+        print(f"  {o.name:<16} {o.estimand:<4} {est}  [{o.n_place_days:,} place-days]")
+    for n in r.notes:
+        print(f"  note: {n}")
+    if r.cost_benefit is not None:
+        cb = r.cost_benefit
+        print(
+            f"  cost-benefit: {cb['prevented']:,.1f} crimes prevented, BCR {cb['bcr']:.2f} "
+            f"({cb['bcr_low']:.2f} to {cb['bcr_high']:.2f}); unit costs are [U] defaults unless given"
+        )
+    print(f"Wrote {files.results_json} and {files.report_html}")
     return 0
 
 
@@ -284,6 +353,9 @@ def add_trial_commands(sub: Any) -> None:
     m.add_argument("id", type=int)
     m.add_argument("--seed", help="use this hex seed (e.g. from a beacon) instead of drawing one")
     m.add_argument("--out", help="write the commitment document (JSON) to this file")
+    m.add_argument(
+        "--plan", help="analysis plan JSON to pre-register (default: Rasure's default plan, docs/methods.md)"
+    )
     m.add_argument(
         "--allow-past-start", action="store_true", help="rehearsals and tests only: first day already begun"
     )
@@ -340,3 +412,21 @@ def add_trial_commands(sub: Any) -> None:
     e.add_argument("id", type=int)
     e.add_argument("--out", required=True)
     e.set_defaults(func=cmd_export)
+
+    a = ts.add_parser(
+        "evaluate", help="the trial's answer: effects, CIs, randomisation p; results.json + report"
+    )
+    a.add_argument("id", type=int, nargs="?", help="a committed trial in the database")
+    a.add_argument("--panel", help="instead: a panel file as `rasure trial export` writes it (CSV/Parquet)")
+    a.add_argument("--commitment", help="with --panel: the commitment document (plan and design)")
+    a.add_argument("--plan", help="with --panel: apply this plan instead (reported as not pre-registered)")
+    a.add_argument("--out", required=True, help="folder for results.json and report.html")
+    a.add_argument(
+        "--cost-per-crime", type=float, help="£ per serious-violence crime ([U] default 14050, 2015/16)"
+    )
+    a.add_argument(
+        "--uprate", type=float, help="GDP-deflator ratio from 2015/16 prices ([U] default 1: not uprated)"
+    )
+    a.add_argument("--officer-hour-cost", type=float, help="£ per officer-hour ([U] default 52)")
+    a.add_argument("--officers-per-patrol", type=int, help="officers per patrol ([U] default 2)")
+    a.set_defaults(func=cmd_evaluate)

@@ -19,7 +19,7 @@ def _db() -> None:
 
 
 def _actor() -> Any:
-    from rasure_web.trials.services import CliActor
+    from rasure_web.trials.lifecycle import CliActor
 
     return CliActor(username=f"cli:{os.environ.get('USER', '') or 'unknown'}")
 

@@ -112,7 +112,7 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     if hotspots_build_demo is not None:
         print("Building hot spots ...", flush=True)
         print("  " + hotspots_build_demo(), flush=True)
-        from rasure_web.trials.services import trial_demo_commit
+        from rasure_web.trials.lifecycle import trial_demo_commit
 
         print("Committing a demonstration trial (synthetic, starts today) ...", flush=True)
         print("  " + trial_demo_commit(), flush=True)

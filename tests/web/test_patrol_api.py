@@ -402,8 +402,8 @@ def test_with_a_committed_trial_only_treated_hot_spots_are_listed(city: Any) -> 
     Now the clock is pinned, the seed is fixed, and the trial is stratified by area and day/night
     list, so every list has treated hot spots on every day (see the test below)."""
     from rasure_web import clock
+    from rasure_web.trials.lifecycle import trial_commit, trial_create
     from rasure_web.trials.selectors import hotspot_arms_for
-    from rasure_web.trials.services import trial_commit, trial_create
 
     analyst = make_user("ana", role="analyst")
     day = patrol_rules_at(when=clock.now()).trial_day
@@ -440,7 +440,7 @@ def test_area_by_period_strata_give_both_lists_treated_hot_spots_every_day(city:
     treated hot spot on one of the two lists, depending on the seed. With strata by list and area,
     no day does, whatever the seed."""
     from rasure.trial import make_schedule
-    from rasure_web.trials.services import trial_create, trial_design, trial_frozen_hotspots
+    from rasure_web.trials.lifecycle import trial_create, trial_design, trial_frozen_hotspots
 
     day = patrol_rules_at(when=T0).trial_day
     period = dict(HotSpot.objects.values_list("code", "period"))

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from rasure.trial import Commitment, verify
 from rasure_web.accounts.models import AccessLog
-from rasure_web.trials import services
+from rasure_web.trials import lifecycle
 from rasure_web.trials.models import ScheduleEntry, Trial
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
@@ -28,8 +28,8 @@ def trial() -> Trial:
     store_city_with_hotspots()
     today = timezone.now().astimezone(ZoneInfo("Europe/London")) - dt.timedelta(hours=6)
     start = today.date()
-    t = services.trial_create(name="PAGE-TRIAL", start=start, end=start + dt.timedelta(days=9))
-    services.trial_commit(trial_id=t.pk, user=None, seed=SEED)
+    t = lifecycle.trial_create(name="PAGE-TRIAL", start=start, end=start + dt.timedelta(days=9))
+    lifecycle.trial_commit(trial_id=t.pk, user=None, seed=SEED)
     t.refresh_from_db()
     return t
 
@@ -69,7 +69,7 @@ def test_commitment_document_verifies_with_the_seed(trial: Trial) -> None:
     doc = c.get(f"/trials/{trial.pk}/commitment.json")
     assert doc.status_code == 200 and "seed" not in json.loads(doc.content)["manifest"]
     commitment = Commitment.from_json(doc.content)
-    schedule = services.trial_schedule_frame(trial=trial)
+    schedule = lifecycle.trial_schedule_frame(trial=trial)
     assert verify(commitment, SEED, schedule).ok
 
 
@@ -90,10 +90,10 @@ def test_admin_is_read_only_for_committed_trials_and_logs_refusals(trial: Trial)
     assert AccessLog.objects.filter(action="refused").count() == before + 4 == refused.count()
     assert all(e.path.startswith("/admin/trials/") for e in refused)
     trial.refresh_from_db()
-    assert trial.name == "PAGE-TRIAL" and services.trial_verify(trial_id=trial.pk, seed=SEED).ok
+    assert trial.name == "PAGE-TRIAL" and lifecycle.trial_verify(trial_id=trial.pk, seed=SEED).ok
     # a draft can still be renamed and deleted
     start = trial.design["end"]
-    draft = services.trial_create(
+    draft = lifecycle.trial_create(
         name="DRAFT", start=dt.date.fromisoformat(start) + dt.timedelta(days=30), end=dt.date(2099, 1, 1)
     )
     assert c.post(f"/admin/trials/trial/{draft.pk}/change/", {"name": "DRAFT2"}).status_code == 302

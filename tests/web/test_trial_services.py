@@ -16,10 +16,10 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from rasure.hotspots.analysis import HotspotParams
-from rasure.trial import commit, make_schedule, schedule_to_csv
+from rasure.trial import commit, make_schedule, plan_from_manifest, schedule_to_csv
 from rasure_web.accounts.models import AccessLog
 from rasure_web.analysis.models import HotSpot
-from rasure_web.trials import services
+from rasure_web.trials import lifecycle
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialCommittedError, TrialHotSpot
 from rasure_web.trials.selectors import hotspot_arms_for, patrol_rules_for, treated_hotspots_for
 
@@ -50,8 +50,8 @@ def _tomorrow() -> dt.date:
 def _committed(days: int = 14, seed: str = SEED, **kw: object) -> Trial:
     start = kw.pop("start", _tomorrow())
     assert isinstance(start, dt.date)
-    trial = services.trial_create(name="T1", start=start, end=start + dt.timedelta(days=days - 1), **kw)  # type: ignore[arg-type]
-    services.trial_commit(trial_id=trial.pk, user=_user("analyst"), seed=seed)
+    trial = lifecycle.trial_create(name="T1", start=start, end=start + dt.timedelta(days=days - 1), **kw)  # type: ignore[arg-type]
+    lifecycle.trial_commit(trial_id=trial.pk, user=_user("analyst"), seed=seed)
     trial.refresh_from_db()
     return trial
 
@@ -94,13 +94,13 @@ def test_create_commit_schedule_balanced_per_stratum_per_day(city: None) -> None
 
 def test_schedule_is_deterministic_and_matches_the_core(city: None) -> None:
     trial = _committed(days=10)
-    design = services.trial_design(trial=trial)
-    frozen = services.trial_frozen_hotspots(trial=trial)
-    stored = schedule_to_csv(services.trial_schedule_frame(trial=trial))
+    design = lifecycle.trial_design(trial=trial)
+    frozen = lifecycle.trial_frozen_hotspots(trial=trial)
+    stored = schedule_to_csv(lifecycle.trial_schedule_frame(trial=trial))
     assert stored == schedule_to_csv(make_schedule(frozen, design, seed=SEED))
     assert stored == schedule_to_csv(make_schedule(frozen, design, seed=SEED))  # same inputs, same schedule
     assert stored != schedule_to_csv(make_schedule(frozen, design, seed="a1" * 32))
-    manifest = services.trial_commitment(trial=trial).public_manifest
+    manifest = lifecycle.trial_commitment(trial=trial).public_manifest
     again = commit(
         frozen,
         design,
@@ -108,6 +108,7 @@ def test_schedule_is_deterministic_and_matches_the_core(city: None) -> None:
         nonce=manifest["nonce"],
         trial_label=manifest["trial_label"],
         code_revision=manifest["code_revision"],
+        analysis_plan=plan_from_manifest(manifest),
     )
     assert again.digest_hex == trial.commitment_sha256
     other = commit(frozen, design, seed="a1" * 32, nonce=manifest["nonce"], trial_label="T1")
@@ -117,19 +118,19 @@ def test_schedule_is_deterministic_and_matches_the_core(city: None) -> None:
 
 def test_verify_passes_on_stored_schedule_and_fails_on_tampered_csv(city: None) -> None:
     trial = _committed(days=7)
-    ok = services.trial_verify(trial_id=trial.pk, seed=SEED)
+    ok = lifecycle.trial_verify(trial_id=trial.pk, seed=SEED)
     assert ok.ok, ok.report()
-    csv = schedule_to_csv(services.trial_schedule_frame(trial=trial))
-    assert services.trial_verify(trial_id=trial.pk, seed=SEED, schedule_csv=csv).ok
+    csv = schedule_to_csv(lifecycle.trial_schedule_frame(trial=trial))
+    assert lifecycle.trial_verify(trial_id=trial.pk, seed=SEED, schedule_csv=csv).ok
     lines = csv.decode().splitlines(keepends=True)
     flip = {"treatment": "control", "control": "treatment"}
     parts = lines[4].rstrip("\n").split(",")
     parts[-1] = flip[parts[-1]]
     lines[4] = ",".join(parts) + "\n"
-    bad = services.trial_verify(trial_id=trial.pk, seed=SEED, schedule_csv="".join(lines).encode())
+    bad = lifecycle.trial_verify(trial_id=trial.pk, seed=SEED, schedule_csv="".join(lines).encode())
     assert not bad.ok and bad.result.commitment_ok and not bad.result.schedule_ok
     assert "line 5" in bad.report() and parts[1] in bad.report()
-    wrong = services.trial_verify(trial_id=trial.pk, seed="a1" * 32)
+    wrong = lifecycle.trial_verify(trial_id=trial.pk, seed="a1" * 32)
     assert not wrong.ok and not wrong.result.commitment_ok
 
 
@@ -138,15 +139,15 @@ def test_changes_after_commit_refused_by_services_and_logged(city: None) -> None
     analyst = User.objects.get(username="t-analyst")
     before = AccessLog.objects.filter(action="refused").count()
     with pytest.raises(TrialCommittedError):
-        services.trial_update(trial_id=trial.pk, user=analyst, treated_share=0.25)
+        lifecycle.trial_update(trial_id=trial.pk, user=analyst, treated_share=0.25)
     with pytest.raises(TrialCommittedError):
-        services.trial_delete(trial_id=trial.pk, user=analyst)
+        lifecycle.trial_delete(trial_id=trial.pk, user=analyst)
     with pytest.raises(TrialCommittedError):
-        services.trial_schedule_change(
+        lifecycle.trial_schedule_change(
             trial_id=trial.pk, user=analyst, trial_day=_tomorrow(), hotspot_code="D01", arm="treatment"
         )
     with pytest.raises(TrialCommittedError):
-        services.trial_commit(trial_id=trial.pk, user=analyst, seed="a1" * 32)
+        lifecycle.trial_commit(trial_id=trial.pk, user=analyst, seed="a1" * 32)
     logged = AccessLog.objects.filter(action="refused", resource="trial", object_ref=str(trial.pk))
     assert AccessLog.objects.filter(action="refused").count() == before + 4 == logged.count()
     assert all(e.username == "t-analyst" for e in logged)
@@ -163,7 +164,7 @@ def test_changes_after_commit_refused_by_services_and_logged(city: None) -> None
         member.save()
     with pytest.raises(TrialCommittedError):
         member.delete()
-    assert services.trial_verify(trial_id=trial.pk, seed=SEED).ok
+    assert lifecycle.trial_verify(trial_id=trial.pk, seed=SEED).ok
 
 
 def _refused(sql: str, params: list[object] | None = None) -> None:
@@ -204,13 +205,13 @@ def test_database_triggers_refuse_any_change_to_a_committed_trial(city: None) ->
             ]
         )
     # everything is still as committed
-    assert services.trial_verify(trial_id=pk, seed=SEED).ok
+    assert lifecycle.trial_verify(trial_id=pk, seed=SEED).ok
     # a draft is free to change and to go
     start = _tomorrow() + dt.timedelta(days=400)
-    draft = services.trial_create(name="D", start=start, end=start + dt.timedelta(days=3))
+    draft = lifecycle.trial_create(name="D", start=start, end=start + dt.timedelta(days=3))
     Trial.objects.filter(pk=draft.pk).update(name="D2")
     TrialHotSpot.objects.filter(trial=draft).update(stratum="all")
-    services.trial_delete(trial_id=draft.pk, user=None)
+    lifecycle.trial_delete(trial_id=draft.pk, user=None)
     assert not Trial.objects.filter(pk=draft.pk).exists()
 
 
@@ -294,17 +295,17 @@ def test_shift_stratified_trial_gives_the_arm_of_the_current_shift(city: None) -
 
 def test_commit_refuses_past_start_and_overlap_and_completes_with_the_seed(city: None) -> None:
     past = _tomorrow() - dt.timedelta(days=5)
-    draft = services.trial_create(name="late", start=past, end=past + dt.timedelta(days=9))
-    with pytest.raises(services.TrialDesignError, match="before today"):
-        services.trial_commit(trial_id=draft.pk, user=None)
+    draft = lifecycle.trial_create(name="late", start=past, end=past + dt.timedelta(days=9))
+    with pytest.raises(lifecycle.TrialDesignError, match="before today"):
+        lifecycle.trial_commit(trial_id=draft.pk, user=None)
     trial = _committed(days=5)
-    with pytest.raises(services.TrialOverlapError):
-        services.trial_commit(trial_id=draft.pk, user=None, allow_past_start=True)
-    with pytest.raises(services.TrialError, match="runs until"):
-        services.trial_complete(trial_id=trial.pk, seed=SEED, user=None)
-    with pytest.raises(services.TrialError, match="does not verify"):
-        services.trial_complete(trial_id=trial.pk, seed="a1" * 32, user=None, early=True)
-    services.trial_complete(trial_id=trial.pk, seed=SEED, user=None, early=True)
+    with pytest.raises(lifecycle.TrialOverlapError):
+        lifecycle.trial_commit(trial_id=draft.pk, user=None, allow_past_start=True)
+    with pytest.raises(lifecycle.TrialError, match="runs until"):
+        lifecycle.trial_complete(trial_id=trial.pk, seed=SEED, user=None)
+    with pytest.raises(lifecycle.TrialError, match="does not verify"):
+        lifecycle.trial_complete(trial_id=trial.pk, seed="a1" * 32, user=None, early=True)
+    lifecycle.trial_complete(trial_id=trial.pk, seed=SEED, user=None, early=True)
     trial.refresh_from_db()
     assert trial.status == Trial.Status.COMPLETED and trial.revealed_seed == SEED
     with pytest.raises(DatabaseError), transaction.atomic():

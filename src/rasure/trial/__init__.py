@@ -7,6 +7,7 @@ and :func:`nb_minimum_detectable_effect`.
 
 from rasure.trial.commitment import (
     COMMITMENT_PROTOCOL,
+    COMMITMENT_PROTOCOL_WITH_PLAN,
     Commitment,
     CommitmentError,
     RowDifference,
@@ -15,6 +16,7 @@ from rasure.trial.commitment import (
     commit,
     commitment_digest,
     new_secret_hex,
+    plan_from_manifest,
     public_manifest,
     schedule_from_manifest,
     seed_from_beacon,
@@ -29,6 +31,7 @@ from rasure.trial.design import (
     trial_day_of,
     validate_hotspots,
 )
+from rasure.trial.plan import DEFAULT_PLAN, AnalysisPlan, AnalysisPlanError
 from rasure.trial.power import (
     MinimumDetectableEffect,
     PowerInputError,
@@ -59,9 +62,13 @@ from rasure.trial.schedule import (
 __all__ = [
     "ARMS",
     "COMMITMENT_PROTOCOL",
+    "COMMITMENT_PROTOCOL_WITH_PLAN",
     "CONTROL",
+    "DEFAULT_PLAN",
     "SCHEDULE_ALGORITHM",
     "TREATMENT",
+    "AnalysisPlan",
+    "AnalysisPlanError",
     "Commitment",
     "CommitmentError",
     "FrozenHotSpot",
@@ -88,6 +95,7 @@ __all__ = [
     "nb_required_place_days",
     "new_secret_hex",
     "place_day_counts",
+    "plan_from_manifest",
     "public_manifest",
     "read_schedule_csv",
     "schedule_for_entries",

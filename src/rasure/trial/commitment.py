@@ -7,6 +7,9 @@ randomisation recipe cited there). Before the trial:
    revision, ``rasure_version`` and ``schedule_algorithm``, the design
    (:meth:`TrialDesign.to_json_dict`), the frozen set (per hot spot: id, stratum, pair or block,
    SHA-256 of its geofence WKT; sorted by id) and a public ``nonce`` (salt). It holds no floats.
+   Protocol ``rasure-commitment-v2`` is v1 with one more field, ``analysis_plan``
+   (:meth:`rasure.trial.plan.AnalysisPlan.to_json_dict`), so the pre-registered analysis plan is
+   committed too; v1 manifests (trials committed before plans existed) still verify.
 2. The **commitment** is ``SHA-256(canonical_json(manifest + {"seed": seed}))`` where canonical JSON
    means keys sorted, no whitespace (``","`` and ``":"`` separators), UTF-8, non-ASCII characters
    written as themselves (``json.dumps(obj, sort_keys=True, separators=(",", ":"),
@@ -37,6 +40,7 @@ import pandas as pd
 
 from rasure import __version__
 from rasure.trial.design import FrozenHotSpot, TrialDesign, TrialError, check_label, validate_hotspots
+from rasure.trial.plan import AnalysisPlan
 from rasure.trial.schedule import (
     SCHEDULE_ALGORITHM,
     ScheduleError,
@@ -50,6 +54,8 @@ from rasure.trial.schedule import (
 )
 
 COMMITMENT_PROTOCOL = "rasure-commitment-v1"
+#: v1 plus the pre-registered analysis plan (``analysis_plan``).
+COMMITMENT_PROTOCOL_WITH_PLAN = "rasure-commitment-v2"
 _MANIFEST_FIELDS = frozenset(
     {
         "protocol",
@@ -62,6 +68,10 @@ _MANIFEST_FIELDS = frozenset(
         "nonce",
     }
 )
+_PROTOCOL_FIELDS = {
+    COMMITMENT_PROTOCOL: _MANIFEST_FIELDS,
+    COMMITMENT_PROTOCOL_WITH_PLAN: _MANIFEST_FIELDS | {"analysis_plan"},
+}
 _HOTSPOT_FIELDS = frozenset({"hotspot_id", "stratum", "pair_or_block", "geofence_sha256"})
 
 
@@ -115,15 +125,18 @@ def public_manifest(
     nonce: str,
     trial_label: str = "",
     code_revision: str = "",
+    analysis_plan: AnalysisPlan | None = None,
 ) -> dict[str, Any]:
-    """The public half of the commitment: everything except the seed (module docstring, step 1)."""
+    """The public half of the commitment: everything except the seed (module docstring, step 1).
+
+    With ``analysis_plan`` the manifest is protocol ``rasure-commitment-v2`` and carries the plan."""
     ordered = validate_hotspots(hotspots, design)
     check_seed(nonce, what="nonce")
     for value, what in ((trial_label, "trial_label"), (code_revision, "code_revision")):
         if value:
             check_label(value, what=what)
-    return {
-        "protocol": COMMITMENT_PROTOCOL,
+    manifest: dict[str, Any] = {
+        "protocol": COMMITMENT_PROTOCOL if analysis_plan is None else COMMITMENT_PROTOCOL_WITH_PLAN,
         "trial_label": trial_label,
         "code_revision": code_revision,
         "rasure_version": __version__,
@@ -140,6 +153,17 @@ def public_manifest(
         ],
         "nonce": nonce,
     }
+    if analysis_plan is not None:
+        manifest["analysis_plan"] = analysis_plan.to_json_dict()
+    return manifest
+
+
+def plan_from_manifest(manifest: Mapping[str, Any]) -> AnalysisPlan | None:
+    """The committed analysis plan of a v2 manifest, or ``None`` for a v1 manifest (no plan committed)."""
+    _manifest_parts(manifest)
+    if manifest["protocol"] != COMMITMENT_PROTOCOL_WITH_PLAN:
+        return None
+    return AnalysisPlan.from_json_dict(manifest["analysis_plan"], where="the manifest's analysis_plan")
 
 
 def commitment_digest(manifest: Mapping[str, Any], *, seed: str) -> str:
@@ -203,11 +227,13 @@ def commit(
     nonce: str,
     trial_label: str = "",
     code_revision: str = "",
+    analysis_plan: AnalysisPlan | None = None,
 ) -> Commitment:
     """Commit to a trial: the frozen set, the design, the code version and the secret ``seed``.
 
     ``nonce`` is a public salt (hex, at least 128 bits, e.g. :func:`new_secret_hex`); ``trial_label``
-    (e.g. a registry id) and ``code_revision`` (e.g. a git commit) are optional and also committed.
+    (e.g. a registry id) and ``code_revision`` (e.g. a git commit) are optional and also committed, and
+    so is the pre-registered ``analysis_plan`` when given (protocol ``rasure-commitment-v2``).
 
     >>> from datetime import date
     >>> spots = [FrozenHotSpot("HS1", "A", "POINT (0 0)"), FrozenHotSpot("HS2", "A", "POINT (1 1)")]
@@ -217,7 +243,12 @@ def commit(
     (64, False)
     """
     manifest = public_manifest(
-        hotspots, design, nonce=nonce, trial_label=trial_label, code_revision=code_revision
+        hotspots,
+        design,
+        nonce=nonce,
+        trial_label=trial_label,
+        code_revision=code_revision,
+        analysis_plan=analysis_plan,
     )
     return Commitment(
         digest_hex=commitment_digest(manifest, seed=seed),
@@ -226,16 +257,20 @@ def commit(
 
 
 def _manifest_parts(manifest: Mapping[str, Any]) -> tuple[TrialDesign, list[dict[str, Any]]]:
-    if set(manifest) != _MANIFEST_FIELDS:
+    protocol = manifest.get("protocol")
+    if protocol not in _PROTOCOL_FIELDS:
         raise CommitmentError(
-            f"manifest fields {sorted(manifest)} differ from {sorted(_MANIFEST_FIELDS)}: it was edited or made "
-            f"by another protocol than {COMMITMENT_PROTOCOL}."
-        )
-    if manifest["protocol"] != COMMITMENT_PROTOCOL:
-        raise CommitmentError(
-            f"manifest protocol {manifest['protocol']!r} is not {COMMITMENT_PROTOCOL!r}. Verify it with the "
+            f"manifest protocol {protocol!r} is not one of {sorted(_PROTOCOL_FIELDS)}. Verify it with the "
             "Rasure version named in the manifest (rasure_version)."
         )
+    expected_fields = _PROTOCOL_FIELDS[protocol]
+    if set(manifest) != expected_fields:
+        raise CommitmentError(
+            f"manifest fields {sorted(manifest)} differ from {sorted(expected_fields)}: it was edited or made "
+            f"by another protocol than {protocol}."
+        )
+    if protocol == COMMITMENT_PROTOCOL_WITH_PLAN:
+        AnalysisPlan.from_json_dict(manifest["analysis_plan"], where="the manifest's analysis_plan")
     if manifest["schedule_algorithm"] != SCHEDULE_ALGORITHM:
         raise CommitmentError(
             f"the schedule was made with {manifest['schedule_algorithm']!r}; this Rasure implements "

@@ -65,11 +65,11 @@ def hotspot_arms_for(*, when: datetime.datetime) -> dict[int, str] | None:
 
     When the trial is stratified by shift, the arm is the one of the shift containing `when` (the trial
     day split into equal consecutive parts in the order of the design's shifts, see
-    :func:`rasure_web.trials.services.shift_of`). A naive `when` is read as local wall-clock time.
+    :func:`rasure_web.trials.lifecycle.shift_of`). A naive `when` is read as local wall-clock time.
     The keys are the frozen set's hot-spot rows, which stay those of the analysis run the trial froze
     even after a newer run is built.
     """
-    from rasure_web.trials.services import shift_of
+    from rasure_web.trials.lifecycle import shift_of
 
     running = _running_trial(when)
     if running is None:
@@ -158,7 +158,7 @@ def trial_detail_for(*, user: Any, trial_id: int, when: datetime.datetime | None
     """One trial for its page: design and patrol rules, frozen set by stratum, today's allocation counts
     per stratum (counts only: which hot spot is in which arm is not shown), commitment, power."""
 
-    from rasure_web.trials import services
+    from rasure_web.trials import rates
 
     _require_viewer(user)
     try:
@@ -184,7 +184,7 @@ def trial_detail_for(*, user: Any, trial_id: int, when: datetime.datetime | None
     power: Any = None
     power_error = ""
     try:
-        power = services.trial_power(trial_id=trial.pk, from_data=True)
+        power = rates.trial_power(trial_id=trial.pk, from_data=True)
     except (RasureError, ValueError) as exc:  # the page says why power could not be computed
         power_error = str(exc)
     return {

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from rasure_web.trials import selectors, services
+from rasure_web.trials import lifecycle, selectors
 
 
 @login_required
@@ -25,7 +25,7 @@ def trial_detail(request: HttpRequest, trial_id: int) -> HttpResponse:
 def trial_commitment(request: HttpRequest, trial_id: int) -> HttpResponse:
     """The commitment document to publish (no seed, no schedule)."""
     detail = selectors.trial_detail_for(user=request.user, trial_id=trial_id)
-    doc = services.trial_commitment(trial=detail["trial"]).to_json()
+    doc = lifecycle.trial_commitment(trial=detail["trial"]).to_json()
     response = HttpResponse(doc + "\n", content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="trial-{trial_id}-commitment.json"'
     return response

@@ -1,8 +1,9 @@
-"""Services (writes) for trials: create, commit, verify, complete, power, panel export (issue 4).
+"""Trial lifecycle (writes): create, change and delete drafts, commit, verify, complete, the demo (issue 4).
 
 Keyword-only, named ``<entity>_<action>``, like every service and selector in ``rasure_web``. The
-schedule, commitment and power figures come from the pure core :mod:`rasure.trial`; this module stores
-and reads them.
+schedule and commitment come from the pure core :mod:`rasure.trial`; this module stores and reads them.
+Rates and power are in :mod:`rasure_web.trials.rates`, the place-day panel in
+:mod:`rasure_web.trials.panel`.
 
 Refusals: every attempt to change a committed trial through a service raises
 :class:`~rasure_web.trials.models.TrialCommittedError` and appends an access-log entry with action
@@ -12,45 +13,33 @@ unless the *caller* rolls back an outer transaction of its own.
 
 from __future__ import annotations
 
-import calendar
 import functools
 import hashlib
 import os
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import shapely
-from django.apps import apps
 from django.db import connection, transaction
-from django.utils import timezone as dj_timezone
 
-from rasure import classify as sv
 from rasure.trial import (
+    DEFAULT_PLAN,
+    AnalysisPlan,
     Commitment,
     FrozenHotSpot,
     HotSpotSetError,
-    MinimumDetectableEffect,
-    PowerInputError,
-    RateDispersion,
-    RequiredPlaceDays,
     TrialDesign,
     TrialDesignError,
     TrialError,
     VerificationResult,
     check_seed,
     commit,
-    estimate_rate_dispersion,
     make_schedule,
-    nb_minimum_detectable_effect,
-    nb_required_place_days,
     new_secret_hex,
-    place_day_counts,
     schedule_to_csv,
     validate_hotspots,
     verify,
@@ -60,16 +49,15 @@ from rasure_web import clock
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 from rasure_web.analysis.models import AnalysisRun, HotSpot
-from rasure_web.crimes.models import CrimeRecord
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialCommittedError, TrialHotSpot
 
 __all__ = [
+    "CliActor",
     "CommitResult",
-    "PanelExport",
-    "PowerReport",
-    "RateEstimate",
     "TrialCommittedError",
     "TrialOverlapError",
+    "TrialVerification",
+    "choose_hotspots",
     "shift_of",
     "trial_commit",
     "trial_commitment",
@@ -78,10 +66,8 @@ __all__ = [
     "trial_delete",
     "trial_demo_commit",
     "trial_design",
-    "trial_export_panel",
     "trial_frozen_hotspots",
     "trial_get",
-    "trial_power",
     "trial_schedule_change",
     "trial_schedule_frame",
     "trial_update",
@@ -226,7 +212,8 @@ def _current_run() -> AnalysisRun:
     return run
 
 
-def _choose_hotspots(codes: Sequence[str] | None) -> tuple[AnalysisRun, list[HotSpot]]:
+def choose_hotspots(*, codes: Sequence[str] | None = None) -> tuple[AnalysisRun, list[HotSpot]]:
+    """The current analysis run and its hot spots (all, or the given codes in that order)."""
     run = _current_run()
     spots = list(HotSpot.objects.filter(run=run).select_related("run").order_by("period", "rank"))
     if codes:
@@ -320,7 +307,7 @@ def trial_create(
         shifts=tuple(shifts),
         block_allocation=block_allocation,  # type: ignore[arg-type]
     )
-    run, spots = _choose_hotspots(hotspot_codes)
+    run, spots = choose_hotspots(codes=hotspot_codes)
     stratum = {h.pk: _stratum(h, strata) for h in spots}
     blocks = _blocks(spots, stratum, block_size) if design.kind == "blocked" else {}
     frozen = [FrozenHotSpot(h.code, stratum[h.pk], h.geofence_geojson, blocks.get(h.pk)) for h in spots]
@@ -441,9 +428,13 @@ def trial_commit(
     seed: str | None = None,
     nonce: str | None = None,
     allow_past_start: bool = False,
+    plan: AnalysisPlan | None = None,
 ) -> CommitResult:
     """Commit a draft trial: draw the secret seed (unless given), compute the commitment, make the
     schedule and store it, in one transaction. Returns the seed once; it is not stored.
+
+    The analysis plan (``plan``, else :data:`rasure.trial.DEFAULT_PLAN`) goes into the manifest and so
+    into the commitment (protocol ``rasure-commitment-v2``): it is pre-registered.
 
     Refuses a trial whose first day has already begun (``allow_past_start`` for rehearsals and tests:
     the commitment then does not show the allocation was fixed before the trial), and a trial whose
@@ -465,7 +456,13 @@ def trial_commit(
     frozen = trial_frozen_hotspots(trial=trial)
     revision = _code_revision()
     commitment = commit(
-        frozen, design, seed=seed, nonce=nonce, trial_label=trial.name, code_revision=revision
+        frozen,
+        design,
+        seed=seed,
+        nonce=nonce,
+        trial_label=trial.name,
+        code_revision=revision,
+        analysis_plan=plan or DEFAULT_PLAN,
     )
     schedule = make_schedule(frozen, design, seed=seed)
     pk_of = dict(TrialHotSpot.objects.filter(trial=trial).values_list("hotspot_code", "hotspot_id"))
@@ -566,452 +563,6 @@ def trial_complete(*, trial_id: int, seed: str, user: Any, early: bool = False) 
         status=Trial.Status.COMPLETED, revealed_seed=seed, completed_at=clock.now()
     )
     return check
-
-
-# --------------------------------------------------------------------------------------------------
-# Rates from the imported records, and power
-
-
-def _hotspot_geometries(hotspots: Sequence[HotSpot]) -> list[Any]:
-    return [shapely.from_geojson(h.geofence_geojson) for h in hotspots]
-
-
-def _assign_to_hotspots(
-    hotspots: Sequence[HotSpot], x: np.ndarray, y: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(record index, hot-spot index) for every record inside a hot spot's geofence (a record inside two
-    overlapping geofences counts in both)."""
-    rec_idx: list[np.ndarray] = []
-    hs_idx: list[np.ndarray] = []
-    for j, geom in enumerate(_hotspot_geometries(hotspots)):
-        shapely.prepare(geom)
-        inside = np.flatnonzero(shapely.contains_xy(geom, x, y))
-        rec_idx.append(inside)
-        hs_idx.append(np.full(len(inside), j))
-    if not rec_idx:
-        return np.array([], dtype=int), np.array([], dtype=int)
-    return np.concatenate(rec_idx), np.concatenate(hs_idx)
-
-
-def _months_back(end: date, months: int) -> date:
-    """First day of the month ``months - 1`` months before ``end``'s month."""
-    index = end.year * 12 + end.month - 1 - (months - 1)
-    return date(index // 12, index % 12 + 1, 1)
-
-
-@dataclass(frozen=True)
-class RateEstimate:
-    """Base rate per place-day and NB dispersion estimated from the imported serious violence."""
-
-    base_rate: float
-    dispersion_k: float
-    estimate: RateDispersion
-    basis: str  # "place-day counts" | "place-month counts"
-    hotspots: int
-    window_start: date
-    window_end: date
-    records: int
-    notes: tuple[str, ...]
-
-
-def hotspot_rates(
-    *, hotspots: Sequence[HotSpot], months: int = 12, end: date | None = None, day_start: time = time(6, 0)
-) -> RateEstimate:
-    """Serious violence inside the hot spots' geofences over the last ``months`` months of data,
-    counted per place-day (zeros included) and reduced to a rate and an NB2 dispersion by the method of
-    moments (:func:`rasure.trial.estimate_rate_dispersion`).
-
-    Records known only to the month (police.uk) cannot be put on days: then the counts are per
-    place-month, the daily rate is the total over the place-days of those months, and the dispersion is
-    the one estimated from the monthly counts. Under NB2 with a place-month gamma effect that is the
-    same k as for daily counts; day-to-day clustering beyond that is invisible in monthly counts, so k
-    (and the required place-days) is then, if anything, understated.
-    """
-    from django.conf import settings
-
-    if not hotspots:
-        raise PowerInputError("no hot spots to estimate rates from.")
-    if months < 1:
-        raise PowerInputError(f"months must be at least 1, got {months}.")
-    tz = settings.TIME_ZONE
-    qs = CrimeRecord.objects.filter(serious_violence=True, easting__isnull=False, occurred_from__isnull=False)
-    if end is None:
-        last = qs.order_by("-occurred_from").values_list("occurred_from", flat=True).first()
-        if last is None:
-            raise PowerInputError(
-                "no serious-violence records with a location are imported, so no rate can be estimated. "
-                "Import records (rasure import police-uk ...) or give --base-rate and --dispersion."
-            )
-        end = dj_timezone.localtime(last).date()
-    start = _months_back(end, months)
-    frame = pd.DataFrame.from_records(
-        list(
-            qs.filter(
-                occurred_from__gte=datetime.combine(
-                    start - timedelta(days=1), time(0), dj_timezone.get_current_timezone()
-                ),
-                occurred_from__lt=datetime.combine(
-                    end + timedelta(days=2), time(0), dj_timezone.get_current_timezone()
-                ),
-            ).values_list("occurred_from", "time_precision", "easting", "northing", "sv_basis")
-        ),
-        columns=["occurred_from", "time_precision", "easting", "northing", "sv_basis"],
-    )
-    notes: list[str] = []
-    monthly = bool(len(frame)) and bool((frame["time_precision"] == "month").any())
-    ids = [h.code for h in hotspots]
-    if len(set(ids)) != len(ids):
-        ids = [f"{h.code}#{h.pk}" for h in hotspots]
-    if len(frame):
-        local = pd.to_datetime(frame["occurred_from"], utc=True).dt.tz_convert(tz)
-        rec, hs = _assign_to_hotspots(
-            hotspots, frame["easting"].to_numpy(float), frame["northing"].to_numpy(float)
-        )
-    else:
-        local = pd.Series([], dtype="datetime64[ns, UTC]")
-        rec, hs = np.array([], dtype=int), np.array([], dtype=int)
-    if monthly:
-        start = _months_back(end, months)
-        month_keys = [(_months_back(end, months - i)) for i in range(months)]
-        month_index = {(m.year, m.month): i for i, m in enumerate(month_keys)}
-        counts = np.zeros((len(hotspots), months), dtype=np.int64)
-        for r, j in zip(rec, hs, strict=True):
-            ts = local.iloc[r]
-            i = month_index.get((ts.year, ts.month))
-            if i is not None:
-                counts[j, i] += 1
-        est = estimate_rate_dispersion(counts.ravel())
-        days = sum(calendar.monthrange(m.year, m.month)[1] for m in month_keys)
-        base = float(counts.sum()) / (len(hotspots) * days)
-        window_end = date(end.year, end.month, calendar.monthrange(end.year, end.month)[1])
-        basis = "place-month counts"
-        notes.append(
-            "records are known only to the month (police.uk): the daily rate is each hot spot's monthly "
-            "count divided by the days in the month, and the dispersion k is estimated from the "
-            f"{counts.size:,} place-month counts (method of moments). If serious violence clusters from day "
-            "to day within a month, the daily k is larger and the true MDE somewhat larger than shown."
-        )
-        total = int(counts.sum())
-    else:
-        events = pd.DataFrame(
-            {
-                "hotspot_id": [ids[j] for j in hs],
-                "occurred_at": local.iloc[rec].to_numpy() if len(rec) else [],
-            }
-        )
-        if len(events):
-            events["occurred_at"] = pd.to_datetime(events["occurred_at"], utc=True)
-        else:
-            events["occurred_at"] = pd.Series([], dtype="datetime64[ns, UTC]")
-        window_end = end
-        counts_frame = place_day_counts(
-            events, hotspot_ids=ids, start=start, end=end, day_start=day_start, timezone=tz
-        )
-        est = estimate_rate_dispersion(counts_frame["count"].to_numpy())
-        base = est.base_rate
-        basis = "place-day counts"
-        total = est.total_count
-    selected_on = {(h.run.window_start, h.run.window_end) for h in hotspots}
-    if any(lo <= window_end and start <= hi for lo, hi in selected_on):
-        lo, hi = min(s[0] for s in selected_on), max(s[1] for s in selected_on)
-        notes.append(
-            f"the hot spots were chosen as the busiest places of {lo} to {hi}, which overlaps the rate window: "
-            "rates measured on the data used to pick the places are biased upward (regression to the mean), so "
-            "the base rate during a trial is likely lower and the MDE larger than shown."
-        )
-    bases = frame["sv_basis"].astype("string") if len(frame) else pd.Series([], dtype="string")
-    notes.append(f"serious violence: {sv.basis_label(bases)}")
-    return RateEstimate(
-        base_rate=base,
-        dispersion_k=est.dispersion_k,
-        estimate=est,
-        basis=basis,
-        hotspots=len(hotspots),
-        window_start=start,
-        window_end=window_end,
-        records=total,
-        notes=tuple(notes),
-    )
-
-
-@dataclass(frozen=True)
-class PowerReport:
-    """:func:`trial_power`'s figures: the MDE for the given trial size (``None`` when no reduction reaches
-    the power asked for) and the place-days needed for each rate ratio asked for, with the rate estimate
-    when it came from the data."""
-
-    mde: MinimumDetectableEffect | None
-    required: tuple[RequiredPlaceDays, ...]
-    rates: RateEstimate | None
-    hotspots: int
-    days: int
-    treated_share: float
-    base_rate: float
-    dispersion_k: float
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    def text(self) -> str:
-        m = self.mde
-        lines = [
-            f"Trial: {self.hotspots} hot spots × {self.days} days, {self.treated_share:.0%} treated each day"
-        ]
-        if self.rates is not None:
-            r = self.rates
-            lines.append(
-                f"Rates from the data: {r.records:,} serious-violence records in {r.hotspots} hot spots' geofences, "
-                f"{r.window_start} to {r.window_end} ({r.basis}): base rate {r.base_rate:.4f} per place-day, "
-                f"NB dispersion k = {r.dispersion_k:.3f} (method of moments; variance {r.estimate.variance:.3f}, "
-                f"mean {r.estimate.base_rate:.3f} per {'place-month' if 'month' in r.basis else 'place-day'})"
-            )
-        else:
-            lines.append(
-                f"Assumed: base rate {self.base_rate:g} per place-day, NB dispersion k = {self.dispersion_k:g}"
-            )
-        if m is not None:
-            lines.append(m.summary())
-            lines.append(
-                f"Expected events in control place-days: {m.expected_control_events:,.0f} "
-                f"({m.control_place_days:,.0f} control place-days)."
-            )
-        for req in self.required:
-            lines.append(
-                f"To detect IRR {req.rate_ratio:g} ({(req.rate_ratio - 1) * 100:+.0f}%) with {req.power:.0%} power: "
-                f"{req.control_place_days:,} control + {req.treated_place_days:,} treated place-days = "
-                f"{req.total_place_days:,}, i.e. {req.days_for(self.hotspots):,} days with {self.hotspots} hot spots."
-            )
-        if self.rates is not None:
-            lines.extend(f"note: {n}" for n in self.rates.notes)
-        lines.extend(f"note: {n}" for n in self.notes)
-        return "\n".join(lines)
-
-
-def trial_power(
-    *,
-    hotspots: int | None = None,
-    days: int | None = None,
-    treated_share: float | None = None,
-    base_rate: float | None = None,
-    dispersion_k: float | None = None,
-    from_data: bool = False,
-    trial_id: int | None = None,
-    hotspot_codes: Sequence[str] | None = None,
-    months: int = 12,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    design_effect: float = 1.0,
-    rate_ratios: Sequence[float] = (0.8,),
-) -> PowerReport:
-    """Minimum detectable effect and required place-days (Zhu & Lakkis 2014, docs/methods.md §5.2).
-
-    Sizes default to the trial's (``trial_id``) or 34 hot spots × 182 days × half treated. With
-    ``from_data`` the base rate and dispersion are estimated from the imported serious violence in the
-    geofences of the trial's frozen set, the given codes, or the current run's hot spots
-    (:func:`hotspot_rates`); explicit ``base_rate``/``dispersion_k`` override the estimate.
-    """
-    design: TrialDesign | None = None
-    spots: list[HotSpot] = []
-    if trial_id is not None:
-        trial = trial_get(trial_id=trial_id)
-        design = trial_design(trial=trial)
-        spots = [r.hotspot for r in TrialHotSpot.objects.filter(trial=trial).select_related("hotspot__run")]
-    elif from_data:
-        _, spots = _choose_hotspots(hotspot_codes)
-    rates = None
-    if from_data:
-        rates = hotspot_rates(
-            hotspots=spots, months=months, day_start=design.day_start if design else time(6)
-        )
-    if hotspots is None:
-        hotspots = len(spots) if spots else 34
-    if days is None:
-        days = design.n_days if design else 182
-    if treated_share is None:
-        treated_share = float(design.share_fraction) if design else 0.5
-    rate = base_rate if base_rate is not None else (rates.base_rate if rates else None)
-    k = dispersion_k if dispersion_k is not None else (rates.dispersion_k if rates else None)
-    if rate is None or k is None:
-        raise PowerInputError(
-            "give --base-rate and --dispersion, or --from-data to estimate them from the imported records."
-        )
-    common: dict[str, Any] = {
-        "base_rate": rate,
-        "dispersion_k": k,
-        "treated_share": treated_share,
-        "alpha": alpha,
-        "power": power,
-        "design_effect": design_effect,
-    }
-    notes = []
-    mde: MinimumDetectableEffect | None
-    try:
-        mde = nb_minimum_detectable_effect(hotspots=hotspots, days=days, **common)
-    except PowerInputError as exc:  # too small a trial for any reduction at this power
-        mde = None
-        notes.append(str(exc))
-    required = tuple(nb_required_place_days(rate_ratio=rr, **common) for rr in rate_ratios)
-    if design is not None and design.kind != "daily":
-        notes.append(
-            f"the trial's design is {design.kind}: place-days of the same place share its arm, so the "
-            "formula's independent place-days overstate power more than for a daily design; use a design "
-            "effect or simulation."
-        )
-    return PowerReport(
-        mde=mde,
-        required=required,
-        rates=rates,
-        hotspots=hotspots,
-        days=days,
-        treated_share=treated_share,
-        base_rate=rate,
-        dispersion_k=k,
-        notes=tuple(notes),
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# The place-day panel
-
-
-@dataclass(frozen=True)
-class PanelExport:
-    path: Path
-    rows: int
-    columns: tuple[str, ...]
-    notes: tuple[str, ...]
-
-
-def _visit_model() -> Any | None:
-    """The patrol app's Visit model when it exists with the fields the panel needs."""
-    try:
-        model = apps.get_model("patrols", "Visit")
-    except LookupError:
-        return None
-    names = {f.name for f in model._meta.get_fields()}
-    return model if {"hotspot", "trial_day", "dose_minutes"} <= names else None
-
-
-def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
-    """The place-day panel of a committed trial and notes on what it contains."""
-    from django.conf import settings
-
-    if not trial.is_frozen:
-        raise TrialError(f"trial {trial.pk} is a draft: it has no schedule until it is committed.")
-    design = trial_design(trial=trial)
-    members = list(
-        TrialHotSpot.objects.filter(trial=trial).select_related("hotspot").order_by("hotspot_code")
-    )
-    info = {m.hotspot_id: m for m in members}
-    notes: list[str] = []
-    rows = list(
-        ScheduleEntry.objects.filter(trial=trial)
-        .order_by("trial_day", "hotspot_id", "shift")
-        .values_list("trial_day", "hotspot_id", "shift", "arm")
-    )
-    panel = pd.DataFrame(rows, columns=["trial_day", "hotspot_pk", "shift", "arm"])
-    panel.insert(0, "trial_id", trial.pk)
-    panel.insert(2, "hotspot_id", [info[p].hotspot_code for p in panel["hotspot_pk"]])
-    panel.insert(4, "stratum", [info[p].stratum for p in panel["hotspot_pk"]])
-    panel.insert(5, "pair_or_block", [info[p].pair_or_block for p in panel["hotspot_pk"]])
-    # Serious violence per place-day (and shift), from records dated to the day or better.
-    tz = settings.TIME_ZONE if design.timezone is None else design.timezone
-    lo = datetime.combine(design.start, design.day_start, dj_timezone.get_current_timezone())
-    hi = datetime.combine(
-        design.end + timedelta(days=1), design.day_start, dj_timezone.get_current_timezone()
-    )
-    recs = list(
-        CrimeRecord.objects.filter(
-            serious_violence=True, easting__isnull=False, occurred_from__gte=lo, occurred_from__lt=hi
-        ).values_list("occurred_from", "time_precision", "easting", "northing", "harm_days")
-    )
-    month_only = sum(1 for r in recs if r[1] == "month")
-    dated = [r for r in recs if r[1] != "month"]
-    key_count: dict[tuple[date, int, str], int] = {}
-    key_harm: dict[tuple[date, int, str], float] = {}
-    if dated:
-        x = np.array([r[2] for r in dated], dtype=float)
-        y = np.array([r[3] for r in dated], dtype=float)
-        rec, hs = _assign_to_hotspots([m.hotspot for m in members], x, y)
-        for r, j in zip(rec, hs, strict=True):
-            when = dated[r][0]
-            key = (design.trial_day_of(when), members[j].hotspot_id, shift_of(design, when))
-            key_count[key] = key_count.get(key, 0) + 1
-            key_harm[key] = key_harm.get(key, 0.0) + float(dated[r][4] or 0.0)
-    keys = list(zip(panel["trial_day"], panel["hotspot_pk"], panel["shift"], strict=True))
-    panel["sv_count"] = pd.array([key_count.get(k, 0) for k in keys], dtype="Int64")
-    panel["harm_days"] = pd.array([key_harm.get(k, 0.0) for k in keys], dtype="Float64")
-    # Days after the last imported record are unknown, not zero.
-    last = CrimeRecord.objects.order_by("-occurred_from").values_list("occurred_from", flat=True).first()
-    covered_to = design.trial_day_of(last) if last is not None else None
-    unknown = (
-        panel["trial_day"] > covered_to if covered_to is not None else pd.Series(True, index=panel.index)
-    )
-    if covered_to is None or covered_to < design.end:
-        panel.loc[unknown, ["sv_count", "harm_days"]] = pd.NA
-        notes.append(
-            f"sv_count and harm_days are empty for trial days after {covered_to or 'the first import'} "
-            "(no records imported for them yet)."
-        )
-    if month_only:
-        notes.append(
-            f"{month_only} serious-violence records in the trial period are known only to the month (police.uk) "
-            "and cannot be put on a trial day: they are not in sv_count."
-        )
-    notes.append(
-        "a record counts in a hot spot when its point lies inside the geofence, on the trial day of its "
-        f"occurred_from time ({design.day_start:%H:%M} boundary, {tz})."
-    )
-    # Dose from the patrol app.
-    visit = _visit_model()
-    if visit is None:
-        panel["dose_minutes"] = pd.array([pd.NA] * len(panel), dtype="Float64")
-        panel["visits"] = pd.array([pd.NA] * len(panel), dtype="Int64")
-        notes.append(
-            "dose_minutes and visits are empty: the patrol app's Visit model (hotspot, trial_day, dose_minutes) "
-            "is not installed yet."
-        )
-    else:
-        from django.db.models import Count, Sum
-
-        agg = (
-            visit.objects.filter(
-                hotspot_id__in=list(info), trial_day__gte=design.start, trial_day__lte=design.end
-            )
-            .values("hotspot_id", "trial_day")
-            .annotate(dose=Sum("dose_minutes"), n=Count("pk"))
-        )
-        dose = {(a["trial_day"], a["hotspot_id"]): (float(a["dose"] or 0.0), int(a["n"])) for a in agg}
-        pairs = list(zip(panel["trial_day"], panel["hotspot_pk"], strict=True))
-        panel["dose_minutes"] = pd.array([dose.get(p, (0.0, 0))[0] for p in pairs], dtype="Float64")
-        panel["visits"] = pd.array([dose.get(p, (0, 0))[1] for p in pairs], dtype="Int64")
-        if design.strata_by_shift:
-            notes.append(
-                "dose_minutes and visits are per place-day (all shifts), repeated on each shift's row."
-            )
-    if not design.strata_by_shift:
-        panel = panel.drop(columns=["shift"])
-    return panel, notes
-
-
-def trial_export_panel(*, trial_id: int, out: str | Path, user: Any = None) -> PanelExport:
-    """Write the place-day panel (hot spot × trial day × arm × serious-violence count × harm × dose minutes
-    × visits) to ``out``: Parquet when it ends in ``.parquet``, else CSV. Logged as an export."""
-    trial = trial_get(trial_id=trial_id)
-    panel, notes = trial_panel_frame(trial=trial)
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".parquet":
-        table = panel.assign(trial_day=pd.to_datetime(panel["trial_day"]).dt.date)
-        table.to_parquet(path, engine="pyarrow", index=False)
-    else:
-        panel.to_csv(path, index=False, date_format="%Y-%m-%d")
-    access_log_record(
-        user=user,
-        action=AccessLog.Action.EXPORT,
-        resource="trial_panel",
-        object_ref=str(trial.pk),
-        detail=f"{len(panel)} place-day rows to {path.name}",
-    )
-    return PanelExport(path=path, rows=len(panel), columns=tuple(panel.columns), notes=tuple(notes))
 
 
 # --------------------------------------------------------------------------------------------------

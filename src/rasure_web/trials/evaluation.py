@@ -1,0 +1,306 @@
+"""Evaluate a trial and write its report (issue 12): ``rasure trial evaluate``.
+
+From the database (a committed trial: its panel, its committed plan and design) or from a panel file
+as ``rasure trial export`` writes it (with the commitment document for randomisation inference).
+Writes ``results.json`` and ``report.html`` (plots made with matplotlib, inline SVG, no network).
+The statistics are the pure core's (:func:`rasure.trial.evaluation.evaluate`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rasure.trial import DEFAULT_PLAN, AnalysisPlan, Commitment, TrialDesign, plan_from_manifest
+from rasure.trial.costs import UnitCosts, cost_benefit
+from rasure.trial.evaluation import EvaluationError, EvaluationReport, consort_counts, evaluate
+from rasure_web.accounts.access import access_log_record
+from rasure_web.accounts.models import AccessLog
+
+__all__ = ["EvaluationFiles", "evaluate_panel", "read_panel", "trial_evaluate", "write_report"]
+
+
+@dataclass(frozen=True)
+class EvaluationFiles:
+    report: EvaluationReport
+    results_json: Path
+    report_html: Path
+
+
+def read_panel(path: str | Path) -> pd.DataFrame:
+    """A panel written by ``rasure trial export`` (CSV, or Parquet when the name ends in .parquet)."""
+    p = Path(path)
+    try:
+        if p.suffix.lower() == ".parquet":
+            return pd.read_parquet(p)
+        return pd.read_csv(p, dtype={"hotspot_id": str, "stratum": str, "shift": str})
+    except (OSError, ValueError) as exc:
+        raise EvaluationError(
+            f"{p}: cannot read the panel ({exc}). Give the file `rasure trial export` wrote."
+        ) from exc
+
+
+def _design_parts(manifest: dict[str, Any]) -> tuple[list[tuple[str, str, str | None]], TrialDesign]:
+    entries = [(h["hotspot_id"], h["stratum"], h["pair_or_block"]) for h in manifest["hotspots"]]
+    return entries, TrialDesign.from_json_dict(manifest["design"])
+
+
+def evaluate_panel(
+    panel: pd.DataFrame,
+    *,
+    commitment: Commitment | None,
+    plan_override: AnalysisPlan | None = None,
+    costs: UnitCosts | None = None,
+) -> EvaluationReport:
+    """Evaluate a panel with the plan committed in ``commitment`` (or the default plan, marked not
+    pre-registered); randomisation inference uses the committed design when a commitment is given."""
+    plan: AnalysisPlan | None = None
+    entries = design = None
+    if commitment is not None:
+        manifest = commitment.public_manifest
+        plan = plan_from_manifest(manifest)
+        entries, design = _design_parts(manifest)
+    pre_registered = plan is not None and plan_override is None
+    report = evaluate(
+        panel,
+        plan=plan_override or plan or DEFAULT_PLAN,
+        pre_registered=pre_registered,
+        entries=entries,
+        design=design,
+    )
+    cb = _cost_benefit(report, panel, costs=costs or UnitCosts(), design=design)
+    target = design.target_dose.total_seconds() / 60 if design is not None else 15.0
+    return dataclasses.replace(report, cost_benefit=cb, consort=consort_counts(panel, target_minutes=target))
+
+
+def _cost_benefit(
+    report: EvaluationReport, panel: pd.DataFrame, *, costs: UnitCosts, design: TrialDesign | None
+) -> dict[str, Any] | None:
+    """Cost–benefit of the primary estimate; patrol hours from the panel's dose minutes (both arms),
+    else the target dose × treated place-days (stated)."""
+    primary = report.outcomes[0]
+    if (
+        primary.estimate is None
+        or primary.ci_low is None
+        or primary.ci_high is None
+        or not primary.mean_control
+    ):
+        return None
+    known = pd.to_numeric(panel[report.plan["primary_outcome"]], errors="coerce").notna()
+    treated = int(((panel["arm"] == "treatment") & known).sum())
+    dose = pd.to_numeric(panel["dose_minutes"], errors="coerce") if "dose_minutes" in panel.columns else None
+    notes = []
+    if dose is not None and dose.notna().any() and float(dose.sum()) > 0:
+        hours = float(dose.sum()) / 60.0
+        notes.append(f"patrol hours from the recorded dose: {hours:,.1f} h in hot spots, both arms")
+    else:
+        minutes = design.target_dose.total_seconds() / 60 if design is not None else 15.0
+        hours = treated * minutes / 60.0
+        notes.append(
+            f"[U] no recorded dose: patrol hours assumed = {treated:,} treated place-days × {minutes:g} min target dose"
+        )
+    cb = cost_benefit(
+        control_rate=primary.mean_control,
+        irr=primary.estimate,
+        irr_low=primary.ci_low,
+        irr_high=primary.ci_high,
+        treated_place_days=treated,
+        patrol_hours=hours,
+        costs=costs,
+    )
+    out = cb.to_json_dict()
+    out["assumptions"] = [*out["assumptions"], *notes]
+    return out
+
+
+def trial_evaluate(
+    *, trial_id: int, out: str | Path, user: Any = None, costs: UnitCosts | None = None
+) -> EvaluationFiles:
+    """Evaluate a committed trial from the database and write the report to ``out`` (logged)."""
+    from rasure_web.trials.lifecycle import trial_commitment, trial_get
+    from rasure_web.trials.panel import trial_panel_frame
+
+    trial = trial_get(trial_id=trial_id)
+    panel, panel_notes = trial_panel_frame(trial=trial)
+    report = evaluate_panel(panel, commitment=trial_commitment(trial=trial), costs=costs)
+    report = dataclasses.replace(report, notes=(*report.notes, *panel_notes))
+    files = write_report(
+        report, panel, out=out, title=f"Trial {trial.pk}: {trial.name}", synthetic=trial.synthetic
+    )
+    access_log_record(
+        user=user,
+        action=AccessLog.Action.EXPORT,
+        resource="trial_evaluation",
+        object_ref=str(trial.pk),
+        detail=f"evaluation of {len(panel)} place-days to {files.results_json.parent.name}",
+    )
+    return files
+
+
+# --------------------------------------------------------------------------------------------------
+# The files
+
+
+def _fmt(x: float | None, spec: str = ".3f") -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = []
+    shown = [o for o in report.outcomes if None not in (o.estimate, o.ci_low, o.ci_high)]
+    if shown:
+        fig, ax = plt.subplots(figsize=(6.5, 0.6 + 0.5 * len(shown)))
+        for i, o in enumerate(shown):
+            ax.errorbar(
+                o.estimate,
+                i,
+                xerr=[[o.estimate - o.ci_low], [o.ci_high - o.estimate]],  # type: ignore[operator]
+                fmt="o",
+                color="#1f4e79",
+                capsize=4,
+            )
+        ax.axvline(1.0, color="#555555", linestyle="--", linewidth=1)
+        ax.set_xscale("log")  # ratios: 0.5 and 2 equally far from 1
+        ax.set_yticks(range(len(shown)), [f"{o.name} ({o.estimand})" for o in shown])
+        ax.invert_yaxis()
+        ax.set_xlabel("ratio, treatment vs control (log scale; 1 = no difference), 95 % CI")
+        out.append(("Effect estimates with 95 % confidence intervals", _svg(fig)))
+    if {"trial_day", "arm", "sv_count"} <= set(panel.columns):
+        daily = (
+            panel.assign(sv_count=pd.to_numeric(panel["sv_count"], errors="coerce"))
+            .groupby([pd.to_datetime(panel["trial_day"]), "arm"])["sv_count"]
+            .mean()
+            .unstack("arm")
+        )
+        fig, ax = plt.subplots(figsize=(6.5, 2.6))
+        for arm, colour in (("control", "#8c8c8c"), ("treatment", "#1f4e79")):
+            if arm in daily.columns:
+                ax.plot(daily.index, daily[arm], label=arm, color=colour, linewidth=1.2)
+        ax.set_ylabel("serious violence per place-day")
+        ax.legend(frameon=False)
+        fig.autofmt_xdate()
+        out.append(("Daily serious violence per place-day, by arm", _svg(fig)))
+    return out
+
+
+def _consort_section(report: EvaluationReport) -> str:
+    c = report.consort
+    if c is None:
+        return ""
+
+    def n(x: Any) -> str:
+        return "no patrol data" if x is None else f"{x:,}"
+
+    known = c.get("outcome_known", {})
+    return f"""<section aria-labelledby="flow"><h2 id="flow">Flow of place-days (CONSORT)</h2>
+<table><thead><tr><th scope="col"></th><th scope="col">Treatment</th><th scope="col">Control</th></tr></thead><tbody>
+<tr><th scope="row">Allocated</th><td>{c["allocated"]["treatment"]:,}</td><td>{c["allocated"]["control"]:,}</td></tr>
+<tr><th scope="row">Outcome known (analysed)</th><td>{n(known.get("treatment"))}</td><td>{n(known.get("control"))}</td></tr>
+<tr><th scope="row">Target dose reached ({c["target_minutes"]:g} min)</th><td>{n(c["treated_full_dose"])}</td><td>–</td></tr>
+<tr><th scope="row">Some patrol, below target</th><td>{n(c["treated_partial_dose"])}</td><td>–</td></tr>
+<tr><th scope="row">No recorded patrol</th><td>{n(c["treated_no_dose"])}</td><td>–</td></tr>
+<tr><th scope="row">Visited although control (contamination)</th><td>–</td><td>{n(c["control_visited"])}</td></tr>
+</tbody></table></section>"""
+
+
+def _cost_section(report: EvaluationReport) -> str:
+    cb = report.cost_benefit
+    e = html.escape
+    if cb is None:
+        return "<section aria-labelledby='cba'><h2 id='cba'>Cost–benefit</h2><p>Not computed: no primary estimate.</p></section>"
+    rows = "".join(
+        f"<tr><td>{r['hour_cost_factor']:g}×</td><td>{r['crime_cost_factor']:g}×</td><td>{r['bcr']:.2f}</td></tr>"
+        for r in cb["sensitivity"]
+    )
+    assumptions = "".join(f"<li>{e(a)}</li>" for a in cb["assumptions"])
+    return f"""<section aria-labelledby="cba"><h2 id="cba">Cost–benefit (primary estimate)</h2>
+<p>Crimes prevented: {cb["prevented"]:,.1f} (95 % CI {cb["prevented_low"]:,.1f} to {cb["prevented_high"]:,.1f});
+benefit £{cb["benefit"]:,.0f}; patrol cost £{cb["cost"]:,.0f} ({cb["patrol_hours"]:,.1f} patrol hours);
+benefit–cost ratio {cb["bcr"]:.2f} (interval {cb["bcr_low"]:.2f} to {cb["bcr_high"]:.2f}). A negative number
+of crimes prevented means more crime in treated place-days.</p>
+<table><caption>Sensitivity of the benefit–cost ratio</caption><thead><tr><th scope="col">Hourly cost</th>
+<th scope="col">Cost per crime</th><th scope="col">BCR</th></tr></thead><tbody>{rows}</tbody></table>
+<p>Assumptions ([U] = unverified default, configurable):</p><ul>{assumptions}</ul></section>"""
+
+
+def write_report(
+    report: EvaluationReport, panel: pd.DataFrame, *, out: str | Path, title: str, synthetic: bool = False
+) -> EvaluationFiles:
+    """Write ``results.json`` and ``report.html`` into the folder ``out`` (created if needed)."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    results = folder / "results.json"
+    results.write_text(
+        json.dumps(report.to_json_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    e = html.escape
+    rows = "".join(
+        f"<tr><th scope='row'>{e(o.name)}</th><td>{e(o.estimand)}</td><td>{_fmt(o.estimate)}</td>"
+        f"<td>{_fmt(o.ci_low)} to {_fmt(o.ci_high)}</td><td>{_fmt(o.percent_change, '+.1f')}</td>"
+        f"<td>{_fmt(o.p_value, '.4f')}</td><td>{_fmt(o.p_randomisation, '.4f')}</td>"
+        f"<td>{o.n_place_days:,}</td><td>{e(o.method)}</td></tr>"
+        for o in report.outcomes
+    )
+    outcome_notes = "".join(f"<li>{e(o.name)}: {e(n)}</li>" for o in report.outcomes for n in o.notes)
+    notes = "".join(f"<li>{e(n)}</li>" for n in report.notes) + outcome_notes
+    plots = "".join(
+        f"<figure>{svg}<figcaption>{e(cap)}</figcaption></figure>" for cap, svg in _plots(report, panel)
+    )
+    status = (
+        "<p class='ok'>The analysis plan was pre-registered: it is part of the trial's published commitment.</p>"
+        if report.pre_registered
+        else "<p class='warn'><strong>Not pre-registered.</strong> The plan below was applied at evaluation "
+        "time (Rasure's default plan); treat the results accordingly.</p>"
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}: evaluation</title>
+<style>
+body{{font-family:system-ui,sans-serif;color:#1a1a1a;max-width:70rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}
+table{{border-collapse:collapse;width:100%;font-size:.92rem}}th,td{{border-bottom:1px solid #ccc;padding:.35rem .5rem;text-align:left}}
+thead th{{background:#1f4e79;color:#fff}}.warn{{background:#fff3cd;border-left:4px solid #8a6d00;padding:.5rem}}
+.ok{{background:#e7f1e7;border-left:4px solid #2e6b2e;padding:.5rem}}figure{{margin:1.5rem 0}}figcaption{{font-size:.9rem;color:#333}}
+pre{{background:#f4f4f4;padding:.75rem;white-space:pre-wrap}}
+</style></head>
+<body><header><h1>{e(title)}: evaluation</h1>{"<p class='warn'>SYNTHETIC trial: demonstration data.</p>" if synthetic else ""}</header>
+<main>
+<section aria-labelledby="plan"><h2 id="plan">Analysis plan</h2>{status}
+<pre>{e(json.dumps(report.plan, indent=None, separators=(", ", ": ")))}</pre></section>
+<section aria-labelledby="res"><h2 id="res">Results (intention to treat)</h2>
+<table><thead><tr><th scope="col">Outcome</th><th scope="col">Estimand</th><th scope="col">Estimate</th>
+<th scope="col">95 % CI</th><th scope="col">% change</th><th scope="col">p (model)</th>
+<th scope="col">p (randomisation)</th><th scope="col">Place-days</th><th scope="col">Method</th></tr></thead>
+<tbody>{rows}</tbody></table>
+<p>IRR: incidence-rate ratio; RR: risk ratio (any serious violence on the place-day); RoM: ratio of means
+(harm). A ratio below 1 means less in treated place-days. The randomisation p-value places the observed
+statistic among schedules re-drawn from the committed design with other seeds.</p></section>
+{_consort_section(report)}
+{_cost_section(report)}
+<section aria-labelledby="plots"><h2 id="plots">Plots</h2>{plots}</section>
+<section aria-labelledby="notes"><h2 id="notes">Notes</h2><ul>{notes}</ul></section>
+</main></body></html>
+"""
+    page_path = folder / "report.html"
+    page_path.write_text(page, encoding="utf-8")
+    return EvaluationFiles(report=report, results_json=results, report_html=page_path)
