@@ -230,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rasure_web.cli_trial import add_trial_commands
 
     add_trial_commands(sub)
+    from rasure_web.cli_force import add_force_commands
+
+    add_force_commands(sub)
     from rasure_web.cli_users import add_user_commands
 
     add_user_commands(sub)

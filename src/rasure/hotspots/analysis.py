@@ -49,7 +49,7 @@ import shapely
 from numpy.typing import NDArray
 
 import rasure
-from rasure.geo import projected_to_lonlat
+from rasure.geo import BNG, projected_to_lonlat
 from rasure.hotspots.concentration import Concentration, concentration
 from rasure.hotspots.endurance import classify_places, hot_places, place_window_counts, stability
 from rasure.hotspots.gistar import gi_star
@@ -96,6 +96,9 @@ class HotspotParams:
     outlier_quantile: float = 0.005  # study area = this quantile box of the points plus outlier_margin_m
     outlier_margin_m: float = 2_000.0
     detect_institutions_by_name: bool = True  # hold out places dominated by e.g. "On or near Prison"
+    hold_recording_addresses: bool = True  # hold out places dominated by e.g. "Police Station" (D5)
+    recording_address_share: float = 0.3  # share of a place's crimes at that one address [U]
+    crs: str = BNG  # the projected CRS (metres) of easting/northing
     seed: int = 20260401
 
 
@@ -172,24 +175,38 @@ def analyse(
     *,
     params: HotspotParams | None = None,
     register: InstitutionRegister | None = None,
+    study_area: shapely.Geometry | None = None,
+    decisions: pd.DataFrame | None = None,
 ) -> HotspotAnalysis:
     """Build hot spots from classified, harm-weighted records.
 
     ``records`` needs the canonical columns (:mod:`rasure.records`) plus ``serious_violence`` and
-    ``harm_days`` (:func:`rasure.classify.classify`, :func:`rasure.harm.harm_days`).
+    ``harm_days`` (:func:`rasure.classify.classify`, :func:`rasure.harm.harm_days`). Without
+    ``occurred_to`` a record's interval is its start. ``study_area`` (the force's area, metres) makes
+    concentration count the cells of the force, not of the points' bounding box. ``decisions``
+    (``location``, ``easting``, ``northing``, ``decision`` = ``keep_out`` | ``hot_spot``) are an
+    analyst's earlier answers on held-apart places, reused here (see :func:`apply_decisions`).
     """
     p = params or HotspotParams()
     need = [
         c
-        for c in ("easting", "northing", "occurred_from", "occurred_to", "serious_violence", "harm_days")
+        for c in ("easting", "northing", "occurred_from", "serious_violence", "harm_days")
         if c not in records.columns
     ]
     if need:
         raise HotspotInputError(f"records lack column(s) {need}; classify them and add harm first")
+    if "occurred_to" not in records.columns:
+        records = records.assign(occurred_to=records["occurred_from"])
+    if "time_precision" not in records.columns:
+        records = records.assign(time_precision="minute")
+    east = pd.to_numeric(records["easting"], errors="coerce").to_numpy(dtype=float)
+    north = pd.to_numeric(records["northing"], errors="coerce").to_numpy(dtype=float)
+    located = np.isfinite(east) & np.isfinite(north)  # inf from a broken projection is not a location
     sv = records[
-        records["serious_violence"].astype(bool) & records["easting"].notna() & records["northing"].notna()
+        records["serious_violence"].astype(bool).to_numpy() & located & records["occurred_from"].notna()
     ]
     sv = sv.reset_index(drop=True)
+    sv["occurred_to"] = sv["occurred_to"].fillna(sv["occurred_from"])
     if sv.empty:
         raise HotspotInputError("no serious-violence records with a location: nothing to rank")
     notes: list[str] = []
@@ -254,12 +271,12 @@ def analyse(
             else np.inf
         )
         cell_tab = _cell_table(cur, wc, weights_prv[period].fillna(0.0).to_numpy(), prv, cells, cap=cap)
-        n_cells = len(cells)
         counts = cell_tab["count"].to_numpy()
         if counts.sum() <= 0:
             notes.append(f"no {period} records in the window")
             continue
-        conc[period] = concentration(counts, n_places=n_cells)
+        study_counts, n_study = _study_counts(counts, grid, cells, study_area)
+        conc[period] = concentration(study_counts, n_places=n_study)
         gi = gi_star(cell_tab["harm"].to_numpy(), w, permutations=p.gi_permutations, seed=p.seed)
         cell_tab["gi_z"] = gi.z
         cell_tab["gi_q"] = gi.q_norm
@@ -294,6 +311,10 @@ def analyse(
         ranked["exclusion_reason"] = screened["reason"].to_numpy()
         if p.detect_institutions_by_name:
             _detect_by_name(ranked, screen.review, p)
+        if p.hold_recording_addresses:
+            _hold_recording_addresses(ranked, cur[wc > 0], wc[wc > 0], p)
+        if decisions is not None and len(decisions):
+            apply_decisions(ranked, decisions, p)
         all_rows.append(ranked)
         held.append(ranked[ranked["excluded"]].assign(period=period))
         chosen.append(
@@ -318,6 +339,78 @@ def analyse(
         n_records=len(cur),
         notes=tuple(notes),
     )
+
+
+def _study_counts(
+    counts: NDArray[np.float64], grid: Grid, cells: NDArray[np.int64], area: shapely.Geometry | None
+) -> tuple[NDArray[np.float64], int]:
+    """The cells concentration is measured over: every cell of the grid, or with the force's area
+    the cells whose centre lies in it plus any cell holding a crime (so no crime is dropped)."""
+    if area is None:
+        return counts, len(cells)
+    cx, cy = cell_centres(grid, cells)
+    inside = shapely.contains_xy(area, cx, cy) | (counts > 0)
+    return counts[inside], int(inside.sum())
+
+
+def _hold_recording_addresses(
+    ranked: pd.DataFrame, recs: pd.DataFrame, w: NDArray[np.float64], p: HotspotParams
+) -> None:
+    """Hold out places where one recording address (police station, custody suite, court) holds at
+    least ``recording_address_share`` of the crimes: crimes recorded there are often reported at the
+    front desk, not committed there (D5). Each is listed with its reason for an analyst to review."""
+    if ranked.empty or "location_text" not in recs:
+        return
+    loc = recs["location_text"].astype("string")
+    frame = pd.DataFrame({"cell": recs["cell"].to_numpy(), "loc": loc.to_numpy(), "w": w})
+    by = frame.groupby(["cell", "loc"], dropna=True)["w"].sum().reset_index()
+    tot = frame.groupby("cell")["w"].sum()
+    by["share"] = by["w"].to_numpy() / tot.reindex(by["cell"]).to_numpy()
+    by = by[
+        by["loc"].astype(str).str.contains(_RECORDING_ADDRESS) & (by["share"] >= p.recording_address_share)
+    ]
+    top = by.sort_values("share", ascending=False).drop_duplicates("cell").set_index("cell")
+    hit = ranked["cell"].isin(top.index) & ~ranked["excluded"].astype(bool)
+    for i in ranked.index[hit]:
+        row = top.loc[ranked.at[i, "cell"]]
+        ranked.at[i, "excluded"] = True
+        ranked.at[i, "dominant_location"] = str(row["loc"])
+        ranked.at[i, "exclusion_reason"] = (
+            f"recording address: {row['share']:.0%} of the crimes here are recorded at '{row['loc']}', "
+            "often where a crime was reported rather than where it happened (review it: keep out, or "
+            "mark it a real public-space hot spot)"
+        )
+        ranked.at[i, "review_location"] = True
+
+
+def apply_decisions(ranked: pd.DataFrame, decisions: pd.DataFrame, p: HotspotParams) -> None:
+    """Reuse an analyst's decisions on held-apart places: a decision matches a place with the same
+    dominant location within one cell size of it. ``hot_spot`` puts the place back in the ranking;
+    ``keep_out`` holds it apart (even if this build would not) and says it was decided."""
+    ranked["decision"] = None
+    if ranked.empty:
+        return
+    dx = decisions["easting"].to_numpy(dtype=float)
+    dy = decisions["northing"].to_numpy(dtype=float)
+    dloc = decisions["location"].astype(str).to_numpy()
+    dec = decisions["decision"].astype(str).to_numpy()
+    for i in ranked.index:
+        loc = ranked.at[i, "dominant_location"]
+        if not isinstance(loc, str):
+            continue
+        near = (dloc == loc) & (
+            np.hypot(dx - ranked.at[i, "easting"], dy - ranked.at[i, "northing"]) <= p.cell_size_m
+        )
+        if not near.any():
+            continue
+        d = dec[np.flatnonzero(near)[0]]
+        if d == "hot_spot":
+            ranked.at[i, "excluded"] = False
+            ranked.at[i, "exclusion_reason"] = None
+        elif d == "keep_out":
+            ranked.at[i, "excluded"] = True
+            ranked.at[i, "exclusion_reason"] = f"kept out by an analyst's decision ('{loc}')"
+        ranked.at[i, "decision"] = d
 
 
 _INSTITUTION_WORDS = re.compile(
@@ -492,7 +585,7 @@ def _select(
         sub = rows.loc[g]
         geom = shapely.union_all(cell_polygons(grid, np.array(g)))
         c = geom.centroid
-        lon, lat = projected_to_lonlat(np.array([c.x]), np.array([c.y]))
+        lon, lat = projected_to_lonlat(np.array([c.x]), np.array([c.y]), crs=p.crs)
         mask = np.isin(cur_cells, g) & (wc > 0)
         recs = cur[mask]
         rw = wc[mask]
@@ -618,7 +711,9 @@ def to_geojson(result: HotspotAnalysis, *, labels: dict[str, str] | None = None)
     """GeoJSON FeatureCollection in WGS84 lon/lat: one feature per hot spot."""
     feats = []
     for hs in result.hotspots.to_dict("records"):
-        geom = shapely.transform(hs["geometry"], _to_lonlat, interleaved=False)
+        geom = shapely.transform(
+            hs["geometry"], lambda x, y: projected_to_lonlat(x, y, crs=result.params.crs), interleaved=False
+        )
         props = {k: _jsonable(v) for k, v in hs.items() if k not in ("geometry",)}
         feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props})
     return {
@@ -642,12 +737,6 @@ def to_geojson(result: HotspotAnalysis, *, labels: dict[str, str] | None = None)
             **(labels or {}),
         },
     }
-
-
-def _to_lonlat(
-    x: NDArray[np.float64], y: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    return projected_to_lonlat(x, y)
 
 
 def to_csv_frame(result: HotspotAnalysis) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from rasure.geo import projected_to_lonlat
 from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
+from rasure_web.crimes.areas import lsoa_codes_in
 from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
 from rasure_web.crimes.selectors import local_naive
 
@@ -103,11 +104,7 @@ def area_choices(*, user: Any) -> list[AreaChoice]:
 def _lsoas_in(area_code: str) -> list[str] | None:
     if not area_code:
         return None
-    return list(
-        Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent__code=area_code).values_list(
-            "code", flat=True
-        )
-    )
+    return lsoa_codes_in(area_code)
 
 
 def _sv_records(area_code: str = "") -> Any:
