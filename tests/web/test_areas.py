@@ -83,7 +83,9 @@ def _city_without_areas() -> None:
 )
 def test_load_any_format_and_crs_lands_in_bng(tmp_path: Path, name: str, crs: str, driver: str) -> None:
     path = _write(tmp_path / name, crs, driver, with_parent=True)
-    assert main(["areas", "load", str(path), "--level", "lsoa", "--parent-field", "LPA", "--force", "TST"]) == 0
+    assert (
+        main(["areas", "load", str(path), "--level", "lsoa", "--parent-field", "LPA", "--force", "TST"]) == 0
+    )
     s01 = Area.objects.get(kind="lsoa", code="S01")
     assert s01.name == "Square S01" and s01.parent is not None and s01.parent.code == "WEST"
     got = shapely.from_geojson(s01.geometry_geojson)
@@ -188,8 +190,16 @@ def test_bad_boundary_files_are_refused_clearly(tmp_path: Path, capsys: pytest.C
     no_code = tmp_path / "nocode.geojson"
     no_code.write_text(
         json.dumps(
-            {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"x": 1},
-             "geometry": {"type": "Point", "coordinates": [-1.0, 51.5]}}]}
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"x": 1},
+                        "geometry": {"type": "Point", "coordinates": [-1.0, 51.5]},
+                    }
+                ],
+            }
         )  # fmt: skip
     )
     assert main(["areas", "load", str(no_code), "--level", "lpa"]) == 2
@@ -204,7 +214,9 @@ def test_bad_boundary_files_are_refused_clearly(tmp_path: Path, capsys: pytest.C
 
 
 @pytest.mark.realdata
-def test_thames_valley_lsoas_give_lpas_strata_and_a_held_police_station(shared_data: Path, tmp_path: Path) -> None:
+def test_thames_valley_lsoas_give_lpas_strata_and_a_held_police_station(
+    shared_data: Path, tmp_path: Path
+) -> None:
     """Real data end to end: Thames Valley LSOA boundaries, an LSOA -> local authority lookup
     derived from the ONS file, two months of police.uk street files."""
     from rasure.hotspots.analysis import HotspotParams
@@ -222,7 +234,9 @@ def test_thames_valley_lsoas_give_lpas_strata_and_a_held_police_station(shared_d
     n_lpa = Area.objects.filter(kind="lpa").count()
     assert n_lpa >= 10  # Thames Valley covers 18 local authorities (2019)
     assert not Area.objects.filter(kind="lsoa", parent__isnull=True).exists()
-    files = sorted(str(p) for p in (shared_data / "policeuk" / "thames-valley" / "street").glob("2018-1[01]-*.csv"))
+    files = sorted(
+        str(p) for p in (shared_data / "policeuk" / "thames-valley" / "street").glob("2018-1[01]-*.csv")
+    )
     assert all(r.ok for r in services.records_import_policeuk(paths=files))
     run = hotspots_build(params=HotspotParams(top=20, gi_permutations=0, window_months=2))
     lpas = [h.lpa_code for h in run.hotspots.all()]
@@ -231,6 +245,8 @@ def test_thames_valley_lsoas_give_lpas_strata_and_a_held_police_station(shared_d
     held = held_apart()
     assert any("police station" in p["location"].lower() and "recording address" in p["reason"] for p in held)
     assert not any("police station" in h.name.lower() for h in run.hotspots.all())
-    lon, lat = projected_to_lonlat(np.array([run.hotspots.first().easting]), np.array([run.hotspots.first().northing]))
+    lon, lat = projected_to_lonlat(
+        np.array([run.hotspots.first().easting]), np.array([run.hotspots.first().northing])
+    )
     assert -2.0 < lon[0] < 0.0 and 51.0 < lat[0] < 52.5
     assert AnalysisRun.objects.count() == 1

@@ -267,7 +267,7 @@ def analyse(
         wc = weights_cur[period].fillna(0.0).to_numpy()
         cap = (
             float(np.nanquantile(cur["harm_days"].to_numpy(dtype=float), p.harm_cap_quantile))
-            if p.harm_cap_quantile
+            if p.harm_cap_quantile and cur["harm_days"].notna().any()
             else np.inf
         )
         cell_tab = _cell_table(cur, wc, weights_prv[period].fillna(0.0).to_numpy(), prv, cells, cap=cap)
@@ -277,7 +277,11 @@ def analyse(
             continue
         study_counts, n_study = _study_counts(counts, grid, cells, study_area)
         conc[period] = concentration(study_counts, n_places=n_study)
-        gi = gi_star(cell_tab["harm"].to_numpy(), w, permutations=p.gi_permutations, seed=p.seed)
+        # no harm weight known for any record (an offence-code system the harm table lacks): Gi* on counts
+        gi_on = cell_tab["harm"] if cell_tab["harm"].sum() > 0 else cell_tab["count"]
+        if gi_on is cell_tab["count"]:
+            notes.append(f"[{period}] no harm weights for these records' offences: Gi* uses counts")
+        gi = gi_star(gi_on.to_numpy(), w, permutations=p.gi_permutations, seed=p.seed)
         cell_tab["gi_z"] = gi.z
         cell_tab["gi_q"] = gi.q_norm
         cell_tab["gi_p_perm"] = gi.p_perm if gi.p_perm is not None else np.nan
@@ -316,12 +320,17 @@ def analyse(
         if decisions is not None and len(decisions):
             apply_decisions(ranked, decisions, p)
         all_rows.append(ranked)
-        held.append(ranked[ranked["excluded"]].assign(period=period))
-        chosen.append(
-            _select(
-                ranked[~ranked["excluded"]], grid, cur, wc, prv, weights_prv[period].to_numpy(), p, period
+        # a boolean mask even when no place reaches min_count (an empty object column would select columns)
+        excluded = ranked["excluded"].astype(bool).to_numpy()
+        held.append(ranked[excluded].assign(period=period))
+        if (~excluded).any():
+            chosen.append(
+                _select(ranked[~excluded], grid, cur, wc, prv, weights_prv[period].to_numpy(), p, period)
             )
-        )
+        else:
+            notes.append(
+                f"no {period} place reaches {p.min_count:g} crimes in the window: no {period} hot spots"
+            )
     hotspots = pd.concat(chosen, ignore_index=True) if chosen else pd.DataFrame()
     stab = (
         stability(endurance.attrs["counts"], top_k=p.top) if "counts" in endurance.attrs else pd.DataFrame()
