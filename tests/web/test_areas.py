@@ -112,9 +112,18 @@ def test_lookup_then_build_gives_hotspots_their_lpa_and_trial_strata(tmp_path: P
         }
     ).to_csv(lookup, index=False)
     rc = main(
-        ["areas", "lookup", str(lookup), "--code-field", "LSOA11CD", "--parent-field", "LAD19CD",
-         "--parent-name-field", "LAD19NM"]
-    )  # fmt: skip
+        [
+            "areas",
+            "lookup",
+            str(lookup),
+            "--code-field",
+            "LSOA11CD",
+            "--parent-field",
+            "LAD19CD",
+            "--parent-name-field",
+            "LAD19NM",
+        ]
+    )
     assert rc == 0
     assert not Area.objects.filter(code="E06999999").exists()
     assert Area.objects.get(kind="lpa", code="WEST").name == "West Town"
@@ -170,10 +179,21 @@ def test_concentration_counts_the_force_area_not_the_bounding_box(tmp_path: Path
     x, y = x[keep] + 450_000, y[keep] + 200_000
     t = pd.Timestamp("2026-06-01") + pd.to_timedelta(rng.uniform(0, 150, len(x)), unit="D")
     recs = pd.DataFrame(
-        {"source": "t", "reference": [str(i) for i in range(len(x))], "easting": x, "northing": y,
-         "occurred_from": t, "occurred_to": t, "time_precision": "minute", "serious_violence": True,
-         "harm_days": 1.0, "offence_description": "x", "category": "v", "location_text": "street"}
-    )  # fmt: skip
+        {
+            "source": "t",
+            "reference": [str(i) for i in range(len(x))],
+            "easting": x,
+            "northing": y,
+            "occurred_from": t,
+            "occurred_to": t,
+            "time_precision": "minute",
+            "serious_violence": True,
+            "harm_days": 1.0,
+            "offence_description": "x",
+            "category": "v",
+            "location_text": "street",
+        }
+    )
     area = shapely.difference(
         shapely.box(450_000, 200_000, 453_000, 203_000), shapely.box(451_500, 201_500, 453_000, 203_000)
     )
@@ -200,7 +220,7 @@ def test_bad_boundary_files_are_refused_clearly(tmp_path: Path, capsys: pytest.C
                     }
                 ],
             }
-        )  # fmt: skip
+        )
     )
     assert main(["areas", "load", str(no_code), "--level", "lpa"]) == 2
     assert "no area-code field" in capsys.readouterr().err
@@ -224,13 +244,43 @@ def test_thames_valley_lsoas_give_lpas_strata_and_a_held_police_station(
 
     lsoas = shared_data / "boundaries" / "thames_valley_lsoa2011_bgc.geojson"
     ons = shared_data / "reference" / "ons_geography" / "LSOA11_WD19_LAD19_EW_LU.csv.gz"
-    assert main(["areas", "load", str(lsoas), "--level", "lsoa", "--code-field", "LSOA11CD",
-                 "--name-field", "LSOA11NM", "--force", "thames-valley"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "areas",
+                "load",
+                str(lsoas),
+                "--level",
+                "lsoa",
+                "--code-field",
+                "LSOA11CD",
+                "--name-field",
+                "LSOA11NM",
+                "--force",
+                "thames-valley",
+            ]
+        )
+        == 0
+    )
     lookup = tmp_path / "lsoa_lpa.csv"
     with gzip.open(ons, "rt", encoding="utf-8-sig") as fh:
         pd.read_csv(fh, dtype=str).to_csv(lookup, index=False)
-    assert main(["areas", "lookup", str(lookup), "--code-field", "LSOA11CD", "--parent-field", "LAD19CD",
-                 "--parent-name-field", "LAD19NM"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "areas",
+                "lookup",
+                str(lookup),
+                "--code-field",
+                "LSOA11CD",
+                "--parent-field",
+                "LAD19CD",
+                "--parent-name-field",
+                "LAD19NM",
+            ]
+        )
+        == 0
+    )
     n_lpa = Area.objects.filter(kind="lpa").count()
     assert n_lpa >= 10  # Thames Valley covers 18 local authorities (2019)
     assert not Area.objects.filter(kind="lsoa", parent__isnull=True).exists()

@@ -117,7 +117,7 @@ def test_non_uk_export_with_mapping_scope_and_crs(tmp_path: Path, capsys: pytest
 
 
 def test_crs_must_be_projected_metres(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    export, mapping, scope = _us_export(tmp_path)
+    export, mapping, _ = _us_export(tmp_path)
     assert main(["hotspots", "analyse", str(export), "--mapping", str(mapping), "--crs", "4326"]) == 2
     assert "not a projected coordinate system in metres" in capsys.readouterr().err
     assert main(["hotspots", "analyse", str(export), "--mapping", str(mapping), "--crs", "999999"]) == 2
@@ -314,7 +314,7 @@ def test_institutions_load_csv_and_geojson(tmp_path: Path, capsys: pytest.Captur
                     }
                 ],
             }
-        )  # fmt: skip
+        )
     )
     assert main(["institutions", "load", str(gj)]) == 0
     custody = Institution.objects.get(name="Central Custody")

@@ -381,7 +381,7 @@ def _hold_recording_addresses(
     top = by.sort_values("share", ascending=False).drop_duplicates("cell").set_index("cell")
     hit = ranked["cell"].isin(top.index) & ~ranked["excluded"].astype(bool)
     for i in ranked.index[hit]:
-        row = top.loc[ranked.at[i, "cell"]]
+        row = top.loc[ranked.at[i, "cell"]]  # type: ignore[index]
         ranked.at[i, "excluded"] = True
         ranked.at[i, "dominant_location"] = str(row["loc"])
         ranked.at[i, "exclusion_reason"] = (
