@@ -49,6 +49,7 @@ import shapely
 from numpy.typing import NDArray
 
 import rasure
+from rasure.classify import basis_label
 from rasure.geo import BNG, projected_to_lonlat
 from rasure.hotspots.concentration import Concentration, concentration
 from rasure.hotspots.endurance import classify_places, hot_places, place_window_counts, stability
@@ -125,6 +126,8 @@ class HotspotAnalysis:
     input_hash: str
     n_records: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: how serious violence was decided for the records ranked (says "police.uk approximation" when so)
+    basis: str = ""
     version: str = f"{rasure.__version__}/{ALGORITHM_VERSION}"
 
 
@@ -223,6 +226,7 @@ def analyse(
     prev = (sv["occurred_from"] >= start - pd.DateOffset(months=p.window_months)) & (
         sv["occurred_from"] < start
     )
+    span = _span(sv, start, end, p)
     cur = sv[in_window].reset_index(drop=True)
     if cur.empty:
         raise HotspotInputError(f"no serious-violence records between {start.date()} and {end.date()}")
@@ -325,7 +329,17 @@ def analyse(
         held.append(ranked[excluded].assign(period=period))
         if (~excluded).any():
             chosen.append(
-                _select(ranked[~excluded], grid, cur, wc, prv, weights_prv[period].to_numpy(), p, period)
+                _select(
+                    ranked[~excluded],
+                    grid,
+                    cur,
+                    wc,
+                    prv,
+                    weights_prv[period].to_numpy(),
+                    p,
+                    period,
+                    span=span,
+                )
             )
         else:
             notes.append(
@@ -346,6 +360,7 @@ def analyse(
         window_end=(end - pd.Timedelta(seconds=1)).date(),
         input_hash=input_hash(records),
         n_records=len(cur),
+        basis=basis_label(cur["sv_basis"].astype("string")) if "sv_basis" in cur else "",
         notes=tuple(notes),
     )
 
@@ -553,6 +568,8 @@ def _select(
     wp: NDArray[np.float64],
     p: HotspotParams,
     period: str,
+    *,
+    span: _Span | None = None,
 ) -> pd.DataFrame:
     """Top cells into hot spots: touching cells merge, near ones are skipped (see module docstring)."""
     groups: list[list[int]] = []
@@ -626,10 +643,30 @@ def _select(
             "lat": float(lat[0]),
             "geometry": geom,
         }
-        hs["facts"] = _facts(hs, recs, rw, prv[pmask], period, p)
+        hs["facts"] = _facts(hs, recs, rw, prv[pmask], period, p, span=span)
         hs["main_offences"] = _offence_mix(recs, rw)
         out.append(hs)
     return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """What the window's facts may claim: the period the data really cover, and whether the data
+    reach back into the previous window (else no trend can be given)."""
+
+    window: str  # e.g. "in the last 12 months" or "in the 4 months of data (2018-10-01 to 2019-01-31)"
+    has_previous: bool
+
+
+def _span(sv: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, p: HotspotParams) -> _Span:
+    first = pd.Timestamp(sv["occurred_from"].min())
+    if first <= start + pd.Timedelta(days=1):
+        return _Span(f"in the last {p.window_months} months", first < start - pd.Timedelta(days=27))
+    months = max(1, round((end - first).days / 30.44))
+    last = (end - pd.Timedelta(seconds=1)).date()
+    return _Span(
+        f"in the {months} month{'s' if months != 1 else ''} of data ({first.date()} to {last})", False
+    )
 
 
 def _first_class(classes: pd.Series) -> str:
@@ -657,10 +694,13 @@ def _facts(
     prev: pd.DataFrame,
     period: str,
     p: HotspotParams,
+    *,
+    span: _Span | None = None,
 ) -> list[str]:
+    span = span or _Span(f"in the last {p.window_months} months", True)
     when = {"day": " in the day", "night": " at night", "all": ""}[period]
     facts = [
-        f"{hs['count']:.0f} serious-violence crimes{when} in the last {p.window_months} months "
+        f"{hs['count']:.0f} serious-violence crimes{when} {span.window} "
         f"({hs['share_of_count']:.1%} of the area's), harm {hs['harm']:,.0f} CCHI days."
     ]
     mix = _offence_mix(recs, w)
@@ -677,7 +717,11 @@ def _facts(
         facts.append(peak_times(ht).text)
     elif len(recs):
         facts.append("Times are known only to the month, so no peak hours can be given.")
-    if 0 < hs["prev_count"] < 10 or (hs["prev_count"] == 0 and hs["count"] > 0):
+    if not span.has_previous:
+        facts.append(
+            f"Trend: no data before this window, so no comparison with the previous {p.window_months} months."
+        )
+    elif 0 < hs["prev_count"] < 10 or (hs["prev_count"] == 0 and hs["count"] > 0):
         facts.append(
             f"Trend: {hs['count']:.0f} crimes now against {hs['prev_count']:.0f} in the previous "
             f"{p.window_months} months."
@@ -736,6 +780,7 @@ def to_geojson(result: HotspotAnalysis, *, labels: dict[str, str] | None = None)
             "version": result.version,
             "params": asdict(result.params),
             "notes": list(result.notes),
+            **({"serious_violence": result.basis} if result.basis else {}),
             "held_out_institutional": _jsonable(
                 result.held_out.drop(
                     columns=[c for c in ("geometry",) if c in result.held_out.columns]
@@ -759,6 +804,8 @@ def to_csv_frame(result: HotspotAnalysis) -> pd.DataFrame:
     )
     df["cells"] = df["cells"].map(lambda c: " ".join(map(str, c)))
     df["geofence_wkt"] = df.pop("geometry").map(lambda g: g.wkt)
+    if result.basis:  # every row says how serious violence was decided (police.uk: an approximation)
+        df["serious_violence_basis"] = result.basis
     return df
 
 
