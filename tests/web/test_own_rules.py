@@ -329,16 +329,24 @@ def test_institutions_load_csv_and_geojson(tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.django_db
-def test_harm_load_category_table_says_its_coverage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_harm_load_category_table_says_its_coverage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tests.factories import street_row, write_street
 
     f = write_street(
         tmp_path / "2024-03-test-street.csv",
-        [street_row("a1"), street_row("a2", crime_type="Public order"), street_row("a3", crime_type="Robbery")],
+        [
+            street_row("a1"),
+            street_row("a2", crime_type="Public order"),
+            street_row("a3", crime_type="Robbery"),
+        ],
     )
     assert main(["import", "police-uk", str(f)]) == 0
     cat = tmp_path / "by_category.csv"
-    cat.write_text("crime_type,cchi_days\nViolence and sexual offences,194.21\nPublic order,7.5\n", encoding="utf-8")
+    cat.write_text(
+        "crime_type,cchi_days\nViolence and sexual offences,194.21\nPublic order,7.5\n", encoding="utf-8"
+    )
     capsys.readouterr()
     assert main(["harm", "load", str(cat)]) == 0
     out = capsys.readouterr().out
