@@ -289,7 +289,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     )
     for i, pl in enumerate(places, start=1):
         print(
-            f"{i:3d}. [{pl['period']}] {pl['location']}  count {pl['count']:.0f}  harm {pl['harm']:,.0f}  "
+            f"{i:3d}. [{pl['period']}] {pl['location']} at {pl['easting']:.0f}, {pl['northing']:.0f}  "
+            f"count {pl['count']:.0f}  harm {pl['harm']:,.0f}  "
             f"decision: {pl['decision'] or 'not reviewed'}\n      {pl['reason']}"
         )
     return 0

@@ -284,6 +284,9 @@ def test_thames_valley_lsoas_give_lpas_strata_and_a_held_police_station(
     n_lpa = Area.objects.filter(kind="lpa").count()
     assert n_lpa >= 10  # Thames Valley covers 18 local authorities (2019)
     assert not Area.objects.filter(kind="lsoa", parent__isnull=True).exists()
+    assert not Area.objects.filter(kind="lpa", parent__isnull=True).exists()  # all under the force
+    tvp = shapely.from_geojson(Area.objects.get(kind="force").geometry_geojson)
+    assert 5.0e9 < tvp.area < 6.5e9  # Thames Valley: about 5,700 km2
     files = sorted(
         str(p) for p in (shared_data / "policeuk" / "thames-valley" / "street").glob("2018-1[01]-*.csv")
     )

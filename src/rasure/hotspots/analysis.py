@@ -460,6 +460,7 @@ def _detect_by_name(ranked: pd.DataFrame, review: pd.DataFrame, p: HotspotParams
     for i in ranked.index[hit]:
         row = named.loc[ranked.at[i, "cell"]]  # type: ignore[index]
         ranked.at[i, "excluded"] = True
+        ranked.at[i, "dominant_location"] = str(row["location"])
         ranked.at[i, "exclusion_reason"] = (
             f"one location, '{row['location']}', holds {row['harm_share']:.0%} of the harm and its name says it is "
             "an institution (detected automatically; add it to the institution register to confirm)"

@@ -62,9 +62,9 @@ def areas_load(
     f = read_areas(path, code_field=code_field, name_field=name_field, parent_field=parent_field)
     created = 0
     with transaction.atomic():
-        force_area = None
+        force_obj = None
         if force:
-            force_area, _ = Area.objects.get_or_create(
+            force_obj, _ = Area.objects.get_or_create(
                 kind=Area.Kind.FORCE, code=force, defaults={"name": force, "source": path}
             )
         parents: dict[str, Area] = {}
@@ -76,7 +76,7 @@ def areas_load(
         for row in f.frame.itertuples():
             parent = parents.get(row.parent_code) if isinstance(row.parent_code, str) else None
             if parent is None and kind == Area.Kind.LPA:
-                parent = force_area
+                parent = force_obj
             Area.objects.update_or_create(
                 kind=kind,
                 code=row.code,
@@ -88,8 +88,7 @@ def areas_load(
                     "synthetic": False,
                 },
             )
-        if force_area is not None and kind != Area.Kind.LPA:
-            Area.objects.filter(kind=Area.Kind.LPA, parent__isnull=True).update(parent=force_area)
+        _under_the_force()
         _draw_parents()
     return AreasLoaded(
         level=kind.value, loaded=len(f.frame), parents_created=created, source_crs=f.source_crs
@@ -137,8 +136,16 @@ def areas_lookup(
             a = loaded[code]
             a.parent = parents[parent_code]
             a.save(update_fields=["parent"])
+        _under_the_force()
         _draw_parents()
     return LookupApplied(matched=len(hits), ignored=len(table) - len(hits), parents_created=created)
+
+
+def _under_the_force() -> None:
+    """With one force loaded, every LPA without a parent belongs to it."""
+    forces = list(Area.objects.filter(kind=Area.Kind.FORCE)[:2])
+    if len(forces) == 1:
+        Area.objects.filter(kind=Area.Kind.LPA, parent__isnull=True).update(parent=forces[0])
 
 
 def _draw_parents() -> None:
