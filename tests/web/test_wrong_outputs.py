@@ -144,6 +144,9 @@ def test_policeuk_outputs_have_no_nan_and_say_approximation(
     assert rows and all("approximation" in r["serious_violence_basis"] for r in rows)
     assert all("APPROXIMATION" in r["harm_basis"] for r in rows)
     assert "approximation" in c.get("/dashboard/export/hotspots.kml").content.decode()
+    overview = c.get("/dashboard/").content.decode()
+    assert "Serious violence, last 4 months (all the data)" in overview
+    assert "last 12 months" not in overview.split("Law of concentration")[0]
     # the file path: CSV and the Python GeoJSON say it too
     out = tmp_path / "hs.csv"
     assert (

@@ -164,7 +164,8 @@ def _monthly_series(area_code: str) -> pd.DataFrame:
 
 
 def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
-    """Last 12 months against the 12 before, from :func:`monthly_series`."""
+    """Last 12 months against the 12 before, from :func:`monthly_series`. With less data, the months
+    there are (``months``), and no change unless the year before is as long (no "103 against 0")."""
     if series.empty:
         return {"count": 0, "harm": 0.0, "prev_count": 0, "prev_harm": 0.0, "change": None}
     months = sorted(series["month"])
@@ -178,7 +179,7 @@ def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
         "harm": float(c["harm"].sum()),
         "prev_count": pc,
         "prev_harm": float(p["harm"].sum()),
-        "change": (int(c["count"].sum()) - pc) / pc if pc else None,
+        "change": (int(c["count"].sum()) - pc) / pc if pc and len(prev) == len(cur) else None,
         "months": len(cur),
         "prev_months": len(prev),
     }
