@@ -122,34 +122,20 @@ def cmd_harm(args: argparse.Namespace) -> int:
     _django()
     _migrate()
     from rasure_web.crimes import services
+    from rasure_web.crimes.selectors import harm_label_for_data
 
     if args.harm_cmd == "load":
         table = services.harm_load(
             path=args.file, username=os.environ.get("USER", ""), official=not args.unofficial
         )
         print(f"Loaded the harm table {args.file}; every record's harm recomputed.")
-        print(_harm_coverage(table))
+        print(harm_label_for_data(table))
         return 0
     table = services.harm_table_current()
-    print(_harm_coverage(table))
+    print(harm_label_for_data(table))
     print(table.rows[["key_type", "key", "description", "cchi_days", "source"]].to_string(index=False))
     print("Sources and method: docs/methods.md §1.3 (in the Rasure repository)")
     return 0
-
-
-def _harm_coverage(table: Any) -> str:
-    """The table's label with how much of the stored data it weighs officially (offence codes or
-    crime types), e.g. "official for 212 of 240 offence codes in the data; the rest built-in ..."."""
-    import pandas as pd
-
-    from rasure.harm import coverage_label
-    from rasure_web.crimes.models import CrimeRecord
-
-    recs = pd.DataFrame(
-        list(CrimeRecord.objects.values_list("offence_code", "category").distinct()),
-        columns=["offence_code", "category"],
-    )
-    return coverage_label(table, recs)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
