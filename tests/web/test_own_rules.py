@@ -248,8 +248,7 @@ def test_recording_address_is_held_apart_with_its_reason() -> None:
     assert kept.hotspots["name"].str.contains("Police Station").any()
 
 
-@pytest.mark.django_db
-def test_review_decision_is_stored_and_reused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _police_station_data(tmp_path: Path) -> None:
     from rasure_web.crimes import services
 
     rows = [
@@ -267,6 +266,11 @@ def test_review_decision_is_stored_and_reused(tmp_path: Path, capsys: pytest.Cap
     f.write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert all(r.ok for r in services.records_import_policeuk(paths=[str(f)]))
     assert main(["hotspots", "build", "--permutations", "0", "--top", "3", "--min-count", "3"]) == 0
+
+
+@pytest.mark.django_db
+def test_review_decision_is_stored_and_reused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _police_station_data(tmp_path)
     places = held_apart()
     assert [p["location"] for p in places] == ["On or near Police Station"]
     assert places[0]["decision"] == ""
@@ -352,3 +356,30 @@ def test_harm_load_category_table_says_its_coverage(
     out = capsys.readouterr().out
     assert "official for 2 of 3 crime types in the data; the rest built-in APPROXIMATION" in out
     assert CrimeRecord.objects.get(reference="a1").harm_days == 194.21
+
+
+@pytest.mark.django_db
+def test_review_page_lists_and_stores_decisions(tmp_path: Path) -> None:
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+
+    _police_station_data(tmp_path)
+    clients = {}
+    for role in ("analyst", "officer"):
+        u = User.objects.create_user(username=f"t-{role}", password="a-long-test-password")
+        u.groups.add(Group.objects.get(name=role))
+        clients[role] = Client()
+        clients[role].force_login(u)
+    assert clients["officer"].get("/dashboard/review/").status_code == 403
+    page = clients["analyst"].get("/dashboard/review/").content.decode()
+    assert "On or near Police Station" in page and "recording address" in page
+    assert (
+        clients["analyst"].post("/dashboard/review/", {"n": "9", "decision": "keep_out"}).status_code == 400
+    )
+    r = clients["analyst"].post(
+        "/dashboard/review/", {"n": "1", "decision": "keep_out", "note": "front desk"}
+    )
+    assert r.status_code == 302
+    d = PlaceDecision.objects.get()
+    assert (d.decision, d.note, d.username) == ("keep_out", "front desk", "t-analyst")
+    assert 'value="keep_out" checked' in clients["analyst"].get("/dashboard/review/").content.decode()

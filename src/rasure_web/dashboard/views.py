@@ -255,6 +255,44 @@ def patrols_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+def review_page(request: HttpRequest) -> HttpResponse:
+    """Places held apart by the current run (D5), each with its reason; an analyst decides "keep out"
+    or "a real public-space hot spot", stored and reused by later builds."""
+    from django.shortcuts import redirect
+
+    from rasure_web.analysis.selectors import held_apart
+    from rasure_web.analysis.services import place_decide
+
+    sel.require_dashboard(request.user)
+    places = held_apart()
+    if request.method == "POST":
+        decision = request.POST.get("decision", "")
+        try:
+            n = int(request.POST.get("n", ""))
+        except ValueError:
+            n = 0
+        if decision not in ("keep_out", "hot_spot") or not 1 <= n <= len(places):
+            return HttpResponse(
+                "Choose a place and a decision (keep out, or a real hot spot).",
+                status=400,
+                content_type="text/plain",
+            )
+        p = places[n - 1]
+        place_decide(
+            location=p["location"],
+            easting=p["easting"],
+            northing=p["northing"],
+            decision=decision,
+            note=request.POST.get("note", "")[:500],
+            username=request.user.get_username(),
+        )
+        return redirect("/dashboard/review/?saved=1")
+    return render(
+        request, "dashboard/review.html", {"places": places, "saved": bool(request.GET.get("saved"))}
+    )
+
+
 # ------------------------------------------------------------------------------------------- exports
 
 
