@@ -181,10 +181,14 @@ def cmd_build(args: argparse.Namespace) -> int:
         params=_params(args),
         scope=sv.load_scope(args.scope) if args.scope else None,
         register=register,
+        include_partner_data=args.include_partner_data,
+        partner_harm_code=args.partner_harm_code,
     )
     from rasure_web.cli import _warm_dashboard
 
     _warm_dashboard()
+    if run.labels.get("partner_data"):
+        print(f"This run {run.labels['partner_data']}.")
     print(
         f"Analysis run {run.pk}: {run.hotspots.count()} hot spots, window {run.window_start} to {run.window_end}, "
         f"{run.records_in_window:,} records, input {run.input_sha256[:12]}, version {run.version}"
@@ -242,6 +246,17 @@ def add_hotspot_commands(sub: Any) -> None:
         "--institutions", metavar="FILE", help="this institution register instead of the stored one"
     )
     _common(b)
+    b.add_argument(
+        "--include-partner-data",
+        action="store_true",
+        help="count partners' emergency-department assaults too; the run is labelled 'includes partner data'",
+    )
+    b.add_argument(
+        "--partner-harm-code",
+        default="8N",
+        metavar="CODE",
+        help="offence code whose harm weight each partner assault gets (default 8N, assault with injury)",
+    )
     b.set_defaults(func=cmd_build)
     r = hs.add_parser(
         "review", help="places held apart (recording addresses, institutions) and decisions on them"

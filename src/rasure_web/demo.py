@@ -32,7 +32,17 @@ def ensure_demo_users() -> None:
         user.is_superuser = role == "admin"
         user.save()
         user.groups.set([Group.objects.get_or_create(name=role)[0]])
+    _demo_intelligence()
     _demo_profiles()
+
+
+def _demo_intelligence() -> None:
+    """The demo analyst may see the synthetic city's invented people; the demo supervisor sees numbers
+    only, so both sides of the permission can be tried (docs/hot-people.md)."""
+    from django.contrib.auth.models import Permission
+
+    perm = Permission.objects.get(content_type__app_label="people", codename="intelligence")
+    get_user_model().objects.get(username="analyst").user_permissions.add(perm)
 
 
 # Demo users in the synthetic force: the officer and supervisor on a Central response team, with collar
@@ -48,7 +58,10 @@ def _demo_profiles() -> None:
     force = Force.objects.filter(code=DEMO_FORCE).first()
     if force is None:
         return
+    from rasure_web.partners.services import demo_partner_ensure
+
     org = Organisation.objects.filter(code=DEMO_FORCE).first()
+    agreement = demo_partner_ensure()
     user_model = get_user_model()
     for username, _password, role in demo_users():
         collar, team_code = _DEMO_COLLARS.get(role, ("", ""))
@@ -57,7 +70,8 @@ def _demo_profiles() -> None:
             user=user_model.objects.get(username=username),
             defaults={
                 "force": force,
-                "organisation": org,
+                # the demo partner works for the synthetic violence reduction unit, not the force
+                "organisation": agreement.organisation if role == "partner" and agreement else org,
                 "team": team,
                 "collar_number": collar,
                 "updated_at": now(),
@@ -72,6 +86,8 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
             file=sys.stderr,
         )
         return 2
+    from rasure_web import clock
+
     print("Preparing the database ...", flush=True)
     call_command("migrate", verbosity=0, interactive=False)
     from rasure_web.crimes.models import CrimeRecord
@@ -80,7 +96,6 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     if not CrimeRecord.objects.filter(source="synthetic").exists():
         print("Generating the synthetic city (invented data) ...", flush=True)
         from rasure.synth import default_end
-        from rasure_web import clock
 
         stats = synthetic_city_load(scale=scale, end=default_end(clock.local_today()))
         print(
@@ -102,9 +117,17 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
         print("Committing a demonstration trial (synthetic, starts today) ...", flush=True)
         print("  " + trial_demo_commit(), flush=True)
     from rasure_web.dashboard.selectors import warm_cache
+    from rasure_web.programme.demo import programme_demo_store
 
     warm_cache()
     ensure_demo_users()
+    print("Programme examples (synthetic operations, training, delivery model) ...", flush=True)
+    print("  " + programme_demo_store(today=clock.local_today()), flush=True)
+    from rasure_web.partners.services import demo_partner_data_ensure
+
+    loaded = demo_partner_data_ensure()
+    if loaded is not None:
+        print(f"  {loaded.rows:,} synthetic emergency-department assaults (partner data) loaded", flush=True)
     base = f"http://{host}:{port}"
     print("\n" + "=" * 72)
     print(" Rasure demo — SYNTHETIC DATA ONLY (no real crimes or people)")
@@ -115,6 +138,12 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     print("\n Demo logins (username / password):")
     for username, password, role in demo_users():
         print(f"   {username:<11} / {password:<26} {ROLE_DESCRIPTIONS[role]}")
+    from rasure_web.partners.services import DEMO_AGREEMENT, DEMO_PARTNER_ORG_NAME
+
+    print(
+        f"\n Partner portal: {base}/partners/ (sign in as partner: {DEMO_PARTNER_ORG_NAME},"
+        f" agreement {DEMO_AGREEMENT}, Central and North LPAs)"
+    )
     print("=" * 72 + "\n", flush=True)
     if not serve:
         return 0

@@ -8,9 +8,10 @@
 - Sign-in (docs/signing-in.md): ``RASURE_LOGIN_FAILURE_LIMIT`` (5), ``RASURE_LOGIN_LOCKOUT_MINUTES`` (30),
   ``RASURE_SESSION_IDLE_MINUTES`` (30), ``RASURE_PATROL_SESSION_IDLE_MINUTES`` (600),
   ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
+- ``RASURE_PARTNER_SMALL_NUMBER_THRESHOLD`` (5): the partner portal's small-number threshold.
 - HTTPS in production (docs/deploy.md): ``RASURE_BEHIND_PROXY``, ``RASURE_SSL_REDIRECT``,
   ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
-- ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/sign-in.md); unset = local passwords only.
+- ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/signing-in.md); unset = local passwords only.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ INSTALLED_APPS = [
     "rasure_web.trials",
     "rasure_web.patrols",
     "rasure_web.dashboard",
+    "rasure_web.programme",
+    "rasure_web.people",
+    "rasure_web.partners",
     "csp",
 ]
 
@@ -162,6 +166,10 @@ STORAGES = {
 RASURE_MAP_TILES = os.environ.get("RASURE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 RASURE_MAP_ATTRIBUTION = os.environ.get("RASURE_MAP_ATTRIBUTION", "© OpenStreetMap contributors")
 
+# Hot people (docs/hot-people.md): overrides of the rules in rasure.people.Rules, e.g.
+# {"review_days": 60, "knife_min_events": 3}. Empty = the defaults, which are still to be confirmed.
+RASURE_PEOPLE_RULES: dict[str, object] = {}
+
 # Tests only: the patrol app stamps positions with the page's (simulated) clock so browser tests can
 # walk through a geofence in seconds. Ignored when RASURE_ENV=production.
 RASURE_PATROL_SIMULATION = False
@@ -205,6 +213,9 @@ AXES_VERBOSE = False
 # Whom people should ask for an account, a role or an unlock (shown on the refusal and lockout pages).
 RASURE_SUPPORT_CONTACT = os.environ.get("RASURE_SUPPORT_CONTACT", "your force's Rasure administrator")
 RASURE_SESSION_IDLE_MINUTES = _positive_int("RASURE_SESSION_IDLE_MINUTES", 30)
+# The partner portal shows counts below this as "fewer than N" (docs/partners.md); an agreement may
+# raise it for its own organisation, never lower it.
+RASURE_PARTNER_SMALL_NUMBER_THRESHOLD = _positive_int("RASURE_PARTNER_SMALL_NUMBER_THRESHOLD", 5)
 RASURE_PATROL_SESSION_IDLE_MINUTES = _positive_int("RASURE_PATROL_SESSION_IDLE_MINUTES", 600)
 # Single sign-on (OpenID Connect): None = off. Read at request time by rasure_web.accounts.sso.
 try:

@@ -69,7 +69,10 @@ def test_login_and_role_pages(client: Client) -> None:
         ).status_code
         == 302
     )
-    assert client.get("/").status_code == 403
+    home = client.get("/")  # partners land on the partner portal, which needs a live agreement
+    assert home.status_code == 302 and home["Location"] == "/partners/"
+    assert client.get("/partners/").status_code == 403
+    assert client.get("/dashboard/").status_code == 403
 
 
 def test_production_refuses_placeholder_secret() -> None:

@@ -16,6 +16,15 @@ def test_demo_loads_synthetic_city_and_users(capsys: pytest.CaptureFixture[str])
     assert run_demo(host="127.0.0.1", port=8000, serve=False, scale=0.3) == 0
     out = capsys.readouterr().out
     assert "SYNTHETIC DATA ONLY" in out and "http://127.0.0.1:8000/accounts/login/" in out
+    # a synthetic partner organisation with a live agreement, the partner login in it, partner data
+    assert "http://127.0.0.1:8000/partners/" in out
+    from django.contrib.auth.models import User
+
+    from rasure_web.partners.models import PartnerUpload
+    from rasure_web.partners.selectors import agreement_for
+
+    assert agreement_for(user=User.objects.get(username="partner")).reference == "DSA-DEMO-001"
+    assert PartnerUpload.objects.get().rows > 50
     for username, password, _role in demo_users():
         assert password in out
         # django-axes (sign-in lockout) needs the request, as the sign-in form passes it.
@@ -47,6 +56,7 @@ def test_demo_loads_synthetic_city_and_users(capsys: pytest.CaptureFixture[str])
     run_demo(host="127.0.0.1", port=8000, serve=False, scale=0.3)
     assert CrimeRecord.objects.count() == n
     assert Force.objects.count() == 1 and Team.objects.count() == 15
+    assert PartnerUpload.objects.count() == 1
     c = Client()
     assert (
         c.post("/accounts/login/", {"username": "analyst", "password": "rasure-demo-analyst"}).status_code

@@ -231,20 +231,25 @@ def test_officer_refused_the_dashboard_gets_a_readable_page() -> None:
     assert 'action="/accounts/logout/"' in text and "csrfmiddlewaretoken" in text
 
 
-def test_partner_is_told_partner_pages_are_coming_and_whom_to_ask(settings: Any) -> None:
+def test_partner_is_told_of_the_portal_and_whom_to_ask(settings: Any) -> None:
     settings.RASURE_SUPPORT_CONTACT = "the Thames Valley analysis team (analysis@example.org)"
     _user("partner")
     c = Client()
     _sign_in(c, "s-partner")
-    for path in ("/", "/dashboard/"):
-        r = c.get(path)
-        assert r.status_code == 403
-        text = r.content.decode()
-        assert "You are signed in as a partner organisation user." in text
-        assert "Pages for partner organisations are coming" in text
-        assert "the Thames Valley analysis team (analysis@example.org)" in text
-        assert 'href="/patrol/"' not in text
-    assert "Nothing in Rasure is open to your account yet." in c.get("/").content.decode()
+    r = c.get("/dashboard/")
+    assert r.status_code == 403
+    text = r.content.decode()
+    assert "You are signed in as a partner organisation user." in text
+    assert 'href="/partners/"' in text  # the refusal points to the partner portal
+    assert "the Thames Valley analysis team (analysis@example.org)" in text
+    assert 'href="/patrol/"' not in text
+    assert c.get("/")["Location"] == "/partners/"
+    # the portal itself refuses an account with no organisation, and says why and whom to ask
+    r = c.get("/partners/")
+    text = r.content.decode()
+    assert r.status_code == 403 and "not linked to a partner organisation" in text
+    assert "the Thames Valley analysis team (analysis@example.org)" in text
+    assert 'href="/partners/"' not in text.split("<main", 1)[1]  # no link back to the page refused
 
 
 def test_sign_out_from_the_refusal_page_works() -> None:

@@ -17,6 +17,7 @@ from rasure_web.accounts.roles import (
     ANALYST,
     OFFICER,
     PARTNER,
+    RESEARCHER,
     ROLE_DESCRIPTIONS,
     SUPERVISOR,
     has_role,
@@ -30,18 +31,22 @@ ROLE_NOUNS = {
     SUPERVISOR: "a supervisor",
     OFFICER: "a patrol officer",
     PARTNER: "a partner organisation user",
+    RESEARCHER: "a researcher",
 }
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Analysts and supervisors land on the dashboard overview; officers on the patrol app."""
+    """Analysts and supervisors land on the dashboard overview; officers on the patrol app; partners on
+    the partner portal."""
     if has_role(request.user, ANALYST, SUPERVISOR, ADMIN):
         from rasure_web.dashboard.views import overview
 
         return overview(request)
     if has_role(request.user, OFFICER):
         return redirect("/patrol/")
+    if has_role(request.user, PARTNER):
+        return redirect("/partners/")
     raise PermissionDenied("Nothing in Rasure is open to your account yet.")
 
 

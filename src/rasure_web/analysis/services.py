@@ -180,13 +180,20 @@ def hotspots_build(
     params: HotspotParams | None = None,
     scope: sv.Scope | None = None,
     register: InstitutionRegister | None = None,
+    include_partner_data: bool = False,
+    partner_harm_code: str = "8N",
 ) -> AnalysisRun:
     """Analyse the serious violence in the database and store the hot spots.
 
     ``scope``: classify every record with this scope instead of the one stored at import (``--scope``).
     ``register``: this institution register instead of the stored one (``--institutions``). The
     force's area (loaded boundaries) is the study area; analysts' decisions on held-apart places are
-    reused."""
+    reused.
+
+    ``include_partner_data`` (the analyst's choice) counts partners' located emergency-department
+    assaults too, and labels the run "includes partner data". A hospital does not know the offence,
+    so each is weighted as the offence ``partner_harm_code`` in the harm table in force (default 8N,
+    assault with injury: an injury treated in hospital is at least that; a Rasure default [U])."""
     from rasure_web.crimes.scope import scope_label
     from rasure_web.crimes.services import harm_table_current
 
@@ -198,6 +205,27 @@ def hotspots_build(
             sv.classify(frame, scope=scope)[["serious_violence", "sv_basis"]]
         )
         frame = frame[frame["serious_violence"]].reset_index(drop=True)
+    table = harm_table_current()
+    labels = {
+        "serious_violence": sv.basis_label(frame["sv_basis"].astype("string")),
+        "scope": scope.label if scope is not None else scope_label(),
+        "harm": coverage_label(table, frame),
+    }
+    if include_partner_data:
+        from rasure.harm import harm_days
+        from rasure_web.partners.selectors import partner_records_frame
+
+        partner = partner_records_frame(columns=_FRAME_COLUMNS)
+        weights = harm_days(partner.assign(offence_code=partner_harm_code), table=harm_table_current())
+        partner["harm_days"] = weights["harm_days"]
+        if not partner.empty:
+            frame = pd.concat(
+                [frame, partner.astype(frame.dtypes.to_dict(), errors="ignore")], ignore_index=True
+            )
+        labels["partner_data"] = (
+            f"includes partner data: {len(partner):,} emergency-department assaults, each weighted as "
+            f"offence {partner_harm_code}"
+        )
     result = analyse(
         frame,
         params=params,
@@ -205,12 +233,6 @@ def hotspots_build(
         study_area=force_area(),
         decisions=place_decisions(),
     )
-    table = harm_table_current()
-    labels = {
-        "serious_violence": sv.basis_label(frame["sv_basis"].astype("string")),
-        "scope": scope.label if scope is not None else scope_label(),
-        "harm": coverage_label(table, frame),
-    }
     return hotspots_store(result, username=username, labels=labels)
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from rasure_web.crimes.models import Area, CrimeRecord, HarmTableInfo, HarmWeight, ImportRun, Person
+from rasure_web.crimes.models import Area, CrimeRecord, HarmTableInfo, HarmWeight, ImportRun
 
 
 @admin.register(CrimeRecord)
@@ -31,9 +31,8 @@ class AreaAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
 
 
-@admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
-    list_display = ("person_id", "display_name", "synthetic")
+# People are not in the admin: its pages cannot ask why someone is looked at or log the look.
+# They are seen only on the logged people pages (/dashboard/people/, docs/hot-people.md).
 
 
 @admin.register(HarmWeight)

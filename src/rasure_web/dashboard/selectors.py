@@ -321,7 +321,7 @@ def hotspot_hot_times(*, user: Any, hs: HotSpot) -> dict[str, Any]:
     return _heatmap(df[inside], hours=hours, scope=scope)
 
 
-def _lonlat_geojson(geom: Any) -> dict[str, Any]:
+def lonlat_geojson(geom: Any) -> dict[str, Any]:
     g = shapely.transform(geom, lambda xy: np.column_stack(projected_to_lonlat(xy[:, 0], xy[:, 1])))
     return json.loads(shapely.to_geojson(g))
 
@@ -333,7 +333,7 @@ def map_areas(*, user: Any) -> dict[str, Any]:
         feats.append(
             {
                 "type": "Feature",
-                "geometry": _lonlat_geojson(shapely.from_geojson(a.geometry_geojson)),
+                "geometry": lonlat_geojson(shapely.from_geojson(a.geometry_geojson)),
                 "properties": {"code": a.code, "name": a.name, "kind": a.kind},
             }
         )

@@ -322,6 +322,11 @@ def _export_rows(user: Any, area: str) -> list[dict[str, Any]]:
             "lat": round(h.lat, 6),
             "why_hot": " ".join(h.facts),
             **basis,
+            **(
+                {"includes_partner_data": h.run.labels["partner_data"]}
+                if h.run.labels.get("partner_data")
+                else {}
+            ),
         }
         for h in sel.hotspots_for(user=user, area_code=area)
     ]

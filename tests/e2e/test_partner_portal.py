@@ -1,0 +1,116 @@
+"""The partner portal in a real browser: a partner signs in, sees their areas only, no crime reference,
+suppressed small numbers; with the agreement expired, the next click is refused with the reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from tests.city import store_city_with_hotspots
+from tests.e2e.conftest import login, make_user
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@override_settings(RASURE_MAP_TILES="")  # no tile server here: the map must still show the areas
+def test_partner_sees_own_areas_suppressed_then_refused_when_expired(page: Any, live_server: Any) -> None:
+    from rasure_web import clock
+    from rasure_web.accounts.models import Profile
+    from rasure_web.crimes.models import Area, CrimeRecord
+    from rasure_web.partners.models import DataSharingAgreement
+    from rasure_web.partners.services import DEMO_AGREEMENT, demo_partner_ensure
+
+    store_city_with_hotspots()
+    agreement = demo_partner_ensure()
+    assert agreement is not None
+    user = make_user("partner")
+    Profile.objects.create(user=user, organisation=agreement.organisation)
+
+    login(page, live_server.url, "partner")
+    page.get_by_role("heading", name="Serious violence in your areas").wait_for()
+    page.wait_for_selector("#map[data-ready='1']")
+    assert page.locator(".leaflet-interactive").count() > 0  # neighbourhoods and hot spots drawn
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "partner-portal.png"), full_page=True)
+    html = page.content()
+    assert "Central LPA" in html and "North LPA" in html and "South LPA" not in html
+    map_json = page.evaluate("async () => JSON.stringify(await (await fetch('/partners/map.json')).json())")
+    refs = set(CrimeRecord.objects.values_list("reference", flat=True))
+    words = set(re.findall(r"[A-Za-z0-9_-]{6,}", html + map_json))
+    assert not refs & words
+    assert json.loads(map_json)["neighbourhoods"]["features"]
+
+    # a narrower agreement (three neighbourhoods): small counts are suppressed
+    agreement.areas.set(
+        Area.objects.filter(kind="neighbourhood", parent__code="SYN-LPA-C").order_by("code")[:3]
+    )
+    page.get_by_role("link", name="Partner portal").click()
+    page.get_by_role("heading", name="Crimes and harm by area and month").wait_for()
+    assert page.locator("td.hid", has_text="fewer than 5").count() > 0
+    assert page.locator("td.hid", has_text="hidden").count() > 0
+    page.screenshot(path=str(SHOTS / "partner-portal-suppressed.png"), full_page=True)
+
+    # the agreement expires: the next click is refused, and says why
+    DataSharingAgreement.objects.filter(pk=agreement.pk).update(
+        expires_on=clock.local_today() - dt.timedelta(days=1)
+    )
+    page.get_by_role("link", name="Partner portal").click()
+    page.get_by_role("heading", name="You cannot see this page").wait_for()
+    assert f"{DEMO_AGREEMENT} expired on" in page.content()
+    page.screenshot(path=str(SHOTS / "partner-portal-refused.png"))
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_partner_upload_refused_whole_then_shown_to_analyst(
+    browser: Any, page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    from rasure_web.accounts.models import Profile
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.partners.models import PartnerRecord
+    from rasure_web.partners.services import demo_partner_ensure
+
+    store_city_with_hotspots()
+    agreement = demo_partner_ensure()
+    assert agreement is not None
+    Profile.objects.create(user=make_user("partner"), organisation=agreement.organisation)
+    make_user("analyst")
+    bad = tmp_path / "ed-bad.csv"
+    bad.write_text("date,time,location,weapon\n2026-09-12,23:40,High Street,spoon\n", encoding="utf-8")
+    recs = CrimeRecord.objects.filter(serious_violence=True, lat__isnull=False).order_by("reference")[:20]
+    good = tmp_path / "ed-good.csv"
+    good.write_text(
+        "date,time,latitude,longitude,weapon,assault\n"
+        + "".join(
+            f"2026-09-{k % 28 + 1:02d},22:00,{r.lat},{r.lon},knife,stranger\n" for k, r in enumerate(recs)
+        ),
+        encoding="utf-8",
+    )
+
+    login(page, live_server.url, "partner")
+    page.get_by_role("link", name="Send your data").click()
+    page.get_by_label("CSV file").set_input_files(str(bad))
+    page.get_by_role("button", name="Check and send").click()
+    page.get_by_role("heading", name="Every problem, row by row").wait_for()
+    assert "not a known weapon" in page.content() and PartnerRecord.objects.count() == 0
+    page.screenshot(path=str(SHOTS / "partner-upload-refused.png"), full_page=True)
+    page.get_by_label("CSV file").set_input_files(str(good))
+    page.get_by_role("button", name="Check and send").click()
+    page.get_by_text("Loaded.").wait_for()
+    assert PartnerRecord.objects.count() == 20
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
+    analyst = ctx.new_page()
+    login(analyst, live_server.url, "analyst")
+    analyst.get_by_role("link", name="Partner data").click()
+    analyst.wait_for_selector("#map[data-ready='1']")
+    assert "ed-good.csv" in analyst.content()
+    assert analyst.locator(".leaflet-interactive").count() == 20
+    analyst.screenshot(path=str(SHOTS / "partner-data-analyst.png"), full_page=True)
+    ctx.close()
