@@ -23,7 +23,7 @@ import pandas as pd
 
 from rasure.errors import ConfigError
 from rasure.records import Weapon
-from rasure.tables import Table, load_table
+from rasure.tables import Table, load_table, table_from_text
 
 APPROXIMATION_LABEL = (
     "police.uk approximation: police.uk has no offence codes or weapon flags, so serious violence is "
@@ -50,14 +50,35 @@ class Scope:
         return f"serious-violence scope: {where}"
 
 
+SCOPE_COLUMNS = ["offence_code", "sv_group", "counts_as"]
+
+
 def load_scope(codes_path: str | Path | None = None, policeuk_path: str | Path | None = None) -> Scope:
     """Load the scope tables (built-in defaults unless a force's own files are given)."""
-    codes = load_table(
-        codes_path, builtin="serious_violence.csv", required=["offence_code", "sv_group", "counts_as"]
-    )
+    codes = load_table(codes_path, builtin="serious_violence.csv", required=SCOPE_COLUMNS)
+    return _scope(codes, policeuk_path)
+
+
+def scope_from_text(text: str, *, source: str, policeuk_path: str | Path | None = None) -> Scope:
+    """A force's scope from the CSV text of its table (any offence-code system: Home Office,
+    IUCR, NIBRS ...), as stored when it was loaded; ``source`` names it in labels and errors."""
+    return _scope(table_from_text(text, path=source, required=SCOPE_COLUMNS), policeuk_path)
+
+
+def _scope(codes: Table, policeuk_path: str | Path | None) -> Scope:
     bad = sorted(set(codes.frame["counts_as"]) - {"always", "with_weapon"})
     if bad:
         raise ConfigError(f"{codes.path}: column counts_as must be 'always' or 'with_weapon', found {bad}.")
+    empty = codes.frame["offence_code"].str.strip() == ""
+    if empty.any():
+        line = int(empty.to_numpy().nonzero()[0][0]) + 2 + len(codes.header.splitlines())
+        raise ConfigError(f"{codes.path}, line {line}: field 'offence_code' is empty; give the code.")
+    dup = codes.frame["offence_code"].str.strip().duplicated()
+    if dup.any():
+        code = codes.frame["offence_code"][dup].iloc[0]
+        raise ConfigError(
+            f"{codes.path}: offence code {code!r} appears more than once; keep one row per code."
+        )
     policeuk = load_table(
         policeuk_path, builtin="serious_violence_policeuk.csv", required=["category", "in_scope", "sv_group"]
     )

@@ -31,6 +31,7 @@ APPROXIMATE_LABEL = (
 # ignoring spaces and punctuation).
 _CODE_HEADERS = ("offencecode", "hocode", "homeofficeoffencecode", "hooffencecode", "code", "offence_code")
 _DAYS_HEADERS = ("cchidays", "cchi", "chi", "harmindex", "harmdays", "days", "crimeharmindex", "cchi_days")
+_CATEGORY_HEADERS = ("crimetype", "category", "crimecategory", "policeukcategory")
 _DESC_HEADERS = ("offencedescription", "description", "offence", "offencename", "offence_description")
 
 
@@ -108,11 +109,15 @@ def read_harm_file(path: str | Path, *, source: str | None = None, official: boo
     code_col = next((cols[h] for h in map(_norm, _CODE_HEADERS) if h in cols), None)
     days_col = next((cols[h] for h in map(_norm, _DAYS_HEADERS) if h in cols), None)
     desc_col = next((cols[h] for h in map(_norm, _DESC_HEADERS) if h in cols), None)
+    key_type = "offence_code"
+    if code_col is None:  # a category-level table (e.g. weights per police.uk crime type)
+        code_col = next((cols[h] for h in map(_norm, _CATEGORY_HEADERS) if h in cols), None)
+        key_type = "category"
     if code_col is None or days_col is None:
         raise InputFileError(
             where,
-            f"no offence-code column and CCHI-days column found among headers {list(frame.columns)}",
-            hint="name the columns e.g. 'Offence code' and 'CCHI days'",
+            f"no offence-code (or crime-type) column and CCHI-days column found among headers {list(frame.columns)}",
+            hint="name the columns e.g. 'Offence code' (or 'Crime type') and 'CCHI days'",
             line=header_row,
         )
     rows = []
@@ -133,20 +138,57 @@ def read_harm_file(path: str | Path, *, source: str | None = None, official: boo
         if days < 0:
             raise InputFileError(where, f"field {days_col!r} is negative ({days})", line=header_row + 1 + i)
         desc = str(rec[desc_col]).strip() if desc_col else ""
-        rows.append(("offence_code", code, desc, days, source or f"loaded from {p.name}"))
+        rows.append((key_type, code, desc, days, source or f"loaded from {p.name}"))
     if not rows:
         raise ConfigError(f"{where}: no rows with an offence code and CCHI days.")
     seen: dict[str, float] = {}
     for _, code, _, days, _ in rows:
         if code in seen and seen[code] != days:
-            raise ConfigError(f"{where}: offence code {code!r} appears twice with different days.")
+            raise ConfigError(f"{where}: key {code!r} appears twice with different days.")
         seen[code] = days
     loaded = pd.DataFrame(rows, columns=["key_type", "key", "description", "cchi_days", "source"])
-    cats = default_harm_table().rows
-    cats = cats[cats["key_type"] == "category"]
+    # the other level comes from the built-in table, and its rows keep their own (built-in) sources
+    builtin = default_harm_table().rows
+    other = builtin[builtin["key_type"] != key_type]
     return harm_table_from_rows(
-        pd.concat([loaded, cats], ignore_index=True), official=official, origin=str(p)
+        pd.concat([loaded, other], ignore_index=True), official=official, origin=str(p)
     )
+
+
+def coverage(table: HarmTable, records: pd.DataFrame) -> tuple[int, int, str]:
+    """How much of the data the loaded (non-built-in) rows of ``table`` weigh:
+    ``(covered, total, level)`` over the distinct offence codes in ``records`` (or their police.uk
+    categories when no record has a code)."""
+    builtin = default_harm_table().rows
+    own = table.rows.merge(builtin[["key_type", "key", "source"]], how="left", indicator=True)
+    own = own[own["_merge"] == "left_only"]
+    code = (
+        records["offence_code"].astype("string").str.strip()
+        if "offence_code" in records
+        else pd.Series(pd.NA, index=records.index, dtype="string")
+    )
+    codes = set(code.dropna()) - {""}
+    if codes:
+        keys = set(own.loc[own["key_type"] == "offence_code", "key"].str.strip())
+        return len(codes & keys), len(codes), "offence codes"
+    cats = set(records["category"].astype("string").dropna()) if "category" in records else set()
+    keys = set(own.loc[own["key_type"] == "category", "key"].str.strip())
+    return len(cats & keys), len(cats), "crime types"
+
+
+def coverage_label(table: HarmTable, records: pd.DataFrame) -> str:
+    """The harm label of an output computed from ``records``: what is official and what is not.
+
+    >>> t = default_harm_table()
+    >>> coverage_label(t, pd.DataFrame({"offence_code": ["8N"], "category": [None]})) == APPROXIMATE_LABEL
+    True
+    """
+    if not table.official:
+        return APPROXIMATE_LABEL
+    covered, total, level = coverage(table, records)
+    if total and covered == total:
+        return f"{table.label}: official for all {total} {level} in the data"
+    return f"{table.label}: official for {covered} of {total} {level} in the data; the rest built-in APPROXIMATION"
 
 
 def _read_xlsx(p: Path) -> tuple[pd.DataFrame, int, str]:

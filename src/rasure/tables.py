@@ -8,6 +8,7 @@ the columns, naming the file and what is missing.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -47,18 +48,32 @@ def load_table(path: str | Path | None, *, builtin: str, required: list[str]) ->
         raise ConfigError(f"{p}: file not found. Give the path of a CSV with columns {required}.") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 text. Save it as CSV UTF-8 and try again.") from exc
+    return table_from_text(text, path=str(p), required=required, builtin=is_builtin)
+
+
+def table_from_text(text: str, *, path: str, required: list[str], builtin: bool = False) -> Table:
+    """A rule table from its CSV text (as stored in the database); ``path`` names it in errors.
+
+    >>> table_from_text("# v1\\ncode,x\\nA,1\\n", path="t.csv", required=["code"]).frame["code"].tolist()
+    ['A']
+    """
     header_lines = []
     for line in text.splitlines():
         if line.startswith("#"):
             header_lines.append(line.lstrip("#").strip())
         else:
             break
-    frame = pd.read_csv(p, comment=None, skiprows=len(header_lines), dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), comment=None, skiprows=len(header_lines), dtype=str, keep_default_na=False
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ConfigError(f"{path}: not a readable CSV table ({exc}).") from exc
     frame.columns = [c.strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ConfigError(
-            f"{p}: missing column(s) {missing}; found {list(frame.columns)}. "
+            f"{path}: missing column(s) {missing}; found {list(frame.columns)}. "
             f"The first non-comment line must be a header with {required}."
         )
-    return Table(frame=frame, path=str(p), header="\n".join(header_lines), builtin=is_builtin)
+    return Table(frame=frame, path=path, header="\n".join(header_lines), builtin=builtin)

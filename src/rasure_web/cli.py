@@ -128,18 +128,17 @@ def cmd_harm(args: argparse.Namespace) -> int:
     _django()
     _migrate()
     from rasure_web.crimes import services
+    from rasure_web.crimes.selectors import harm_label_for_data
 
     if args.harm_cmd == "load":
         table = services.harm_load(
             path=args.file, username=os.environ.get("USER", ""), official=not args.unofficial
         )
-        print(
-            f"Loaded {len(table.by_code)} offence-code weights from {args.file}; every record's harm recomputed."
-        )
-        print(table.label)
+        print(f"Loaded the harm table {args.file}; every record's harm recomputed.")
+        print(harm_label_for_data(table))
         return 0
     table = services.harm_table_current()
-    print(table.label)
+    print(harm_label_for_data(table))
     print(table.rows[["key_type", "key", "description", "cchi_days", "source"]].to_string(index=False))
     print("Sources and method: docs/methods.md §1.3 (in the Rasure repository)")
     return 0
@@ -236,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rasure_web.cli_trial import add_trial_commands
 
     add_trial_commands(sub)
+    from rasure_web.cli_force import add_force_commands
+
+    add_force_commands(sub)
     from rasure_web.cli_users import add_user_commands
 
     add_user_commands(sub)

@@ -8,10 +8,12 @@ import sys
 from typing import Any
 
 
-def _params(args: argparse.Namespace) -> Any:
+def _params(args: argparse.Namespace, crs: str | None = None) -> Any:
+    from rasure.geo import BNG
     from rasure.hotspots.analysis import HotspotParams
 
     return HotspotParams(
+        crs=crs or BNG,
         cell_size_m=args.cell_size_m,
         shape=args.shape,
         top=args.top,
@@ -66,6 +68,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
     from rasure import classify as sv
     from rasure import harm as harm_mod
+    from rasure.geo import BNG, projected_crs
     from rasure.hotspots.analysis import analyse, to_csv_frame, to_geojson
     from rasure.ingest.common import expand_paths
 
@@ -84,16 +87,28 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     # a later file's row wins for a repeated reference (files are in name order: police.uk months)
     records = records.drop_duplicates(subset=["source", "reference"], keep="last").reset_index(drop=True)
     table = harm_mod.read_harm_file(args.harm) if args.harm else harm_mod.default_harm_table()
-    records = pd.concat([records, sv.classify(records), harm_mod.harm_days(records, table=table)], axis=1)
+    crs = projected_crs(args.crs) if args.crs else BNG
+    records = project_records(records, crs=crs)
+    scope = sv.load_scope(args.scope) if args.scope else sv.load_scope()
+    records = pd.concat(
+        [records, sv.classify(records, scope=scope), harm_mod.harm_days(records, table=table)], axis=1
+    )
     register = None
     if args.institutions:
         from rasure.institutions import read_institutions
 
-        register = read_institutions(args.institutions)
-    result = analyse(records, params=_params(args), register=register)
+        register = read_institutions(args.institutions, crs=crs)
+    study_area = None
+    if args.boundaries:
+        from rasure.areas import dissolve, read_areas
+
+        study_area = dissolve(list(read_areas(args.boundaries, crs=crs).frame["geometry"]))
+    result = analyse(records, params=_params(args, crs), register=register, study_area=study_area)
     labels = {
         "serious_violence": sv.basis_label(records.loc[records["serious_violence"], "sv_basis"]),
-        "harm": table.label,
+        "scope": scope.label,
+        "harm": harm_mod.coverage_label(table, records.loc[records["serious_violence"]]),
+        "crs": f"distances in metres of {crs}",
     }
     _print_summary(result, labels)
     if args.format == "csv":
@@ -116,6 +131,36 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
+def project_records(records: Any, *, crs: str) -> Any:
+    """Records with easting/northing in ``crs`` (metres) from their lon/lat, after refusing any
+    point outside the CRS's area of use (distances there would not be true metres)."""
+    import numpy as np
+
+    from rasure.errors import ConfigError
+    from rasure.geo import lonlat_to_projected, outside_area_of_use
+
+    lon = records["lon"].to_numpy(dtype=float, na_value=np.nan)
+    lat = records["lat"].to_numpy(dtype=float, na_value=np.nan)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    out = np.zeros(len(records), dtype=bool)
+    out[has] = outside_area_of_use(crs, lon[has], lat[has])
+    if out.any():
+        bad = records[out].head(3)
+        shown = "; ".join(
+            f"{r.source} {r.reference} at lon {r.lon:.5f}, lat {r.lat:.5f}" for r in bad.itertuples()
+        )
+        raise ConfigError(
+            f"{int(out.sum())} of {int(has.sum())} located record(s) lie outside the area of use of {crs} "
+            f"(e.g. {shown}). How to fix: give the force's own projected CRS with --crs EPSG (e.g. a UTM zone), "
+            "or remove the records recorded elsewhere."
+        )
+    east = np.full(len(records), np.nan)
+    north = np.full(len(records), np.nan)
+    if has.any():
+        east[has], north[has] = lonlat_to_projected(lon[has], lat[has], crs=crs)
+    return records.assign(easting=east, northing=north)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from rasure_web.cli import _django, _migrate
 
@@ -123,11 +168,19 @@ def cmd_build(args: argparse.Namespace) -> int:
     _migrate()
     import os
 
+    from rasure import classify as sv
     from rasure_web.analysis.services import hotspots_build
 
+    register = None
+    if args.institutions:
+        from rasure.institutions import read_institutions
+
+        register = read_institutions(args.institutions)
     run = hotspots_build(
         username=os.environ.get("USER", ""),
         params=_params(args),
+        scope=sv.load_scope(args.scope) if args.scope else None,
+        register=register,
         include_partner_data=args.include_partner_data,
         partner_harm_code=args.partner_harm_code,
     )
@@ -172,11 +225,26 @@ def add_hotspot_commands(sub: Any) -> None:
     a.add_argument("--mapping", help="TOML column mapping, for a force's own export")
     a.add_argument("--harm", help="harm table (official CCHI .xlsx or .csv); default: built-in approximation")
     a.add_argument("--institutions", help="institution register (.csv or .geojson) to hold apart")
+    a.add_argument("--scope", metavar="FILE", help="the force's serious-violence scope table (CSV)")
+    a.add_argument(
+        "--crs",
+        metavar="EPSG",
+        help="the force's projected CRS in metres (default 27700, British National Grid)",
+    )
+    a.add_argument(
+        "--boundaries", metavar="FILE", help="the force's boundary file: concentration counts its cells only"
+    )
     a.add_argument("--out", help="output file (default: standard output)")
     a.add_argument("--format", choices=["geojson", "csv"], default="geojson")
     _common(a)
     a.set_defaults(func=cmd_analyse)
     b = hs.add_parser("build", help="analyse the database and store the hot spots for the app and dashboard")
+    b.add_argument(
+        "--scope", metavar="FILE", help="classify with this scope table instead of the one in force"
+    )
+    b.add_argument(
+        "--institutions", metavar="FILE", help="this institution register instead of the stored one"
+    )
     _common(b)
     b.add_argument(
         "--include-partner-data",
@@ -190,3 +258,54 @@ def add_hotspot_commands(sub: Any) -> None:
         help="offence code whose harm weight each partner assault gets (default 8N, assault with injury)",
     )
     b.set_defaults(func=cmd_build)
+    r = hs.add_parser(
+        "review", help="places held apart (recording addresses, institutions) and decisions on them"
+    )
+    r.add_argument("--decide", type=int, metavar="N", help="number of the place in the list to decide on")
+    r.add_argument("--as", dest="decision", choices=["keep_out", "hot_spot"], help="the decision")
+    r.add_argument("--note", default="", help="why (kept with the decision)")
+    r.set_defaults(func=cmd_review)
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from rasure_web.cli import _django, _migrate
+
+    _django()
+    _migrate()
+    import os
+
+    from rasure_web.analysis.selectors import held_apart
+    from rasure_web.analysis.services import place_decide
+
+    places = held_apart()
+    if args.decide is not None:
+        if not args.decision or not 1 <= args.decide <= len(places):
+            print(
+                f"rasure hotspots review: give --decide 1..{len(places)} and --as keep_out|hot_spot",
+                file=sys.stderr,
+            )
+            return 2
+        pl = places[args.decide - 1]
+        place_decide(
+            location=pl["location"],
+            easting=pl["easting"],
+            northing=pl["northing"],
+            decision=args.decision,
+            note=args.note,
+            username=os.environ.get("USER", ""),
+        )
+        print(f"Decided: {pl['location']} -> {args.decision}. The next `rasure hotspots build` uses it.")
+        return 0
+    if not places:
+        print("No places held apart in the current run.")
+        return 0
+    print(
+        f"{len(places)} place(s) held apart in the current run (decide with --decide N --as keep_out|hot_spot):"
+    )
+    for i, pl in enumerate(places, start=1):
+        print(
+            f"{i:3d}. [{pl['period']}] {pl['location']} at {pl['easting']:.0f}, {pl['northing']:.0f}  "
+            f"count {pl['count']:.0f}  harm {pl['harm']:,.0f}  "
+            f"decision: {pl['decision'] or 'not reviewed'}\n      {pl['reason']}"
+        )
+    return 0

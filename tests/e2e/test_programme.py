@@ -10,6 +10,7 @@ import pytest
 from rasure_web.programme.demo import programme_demo_store
 from tests.city import TEST_NOW, store_city_with_hotspots
 from tests.e2e.conftest import login, make_user
+from tests.e2e.test_accessibility import assert_accessible
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -27,6 +28,8 @@ def test_supervisor_reads_the_programme_and_opens_an_operation(page: Any, live_s
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(SHOTS / "programme.png"), full_page=True)
+    assert_accessible(page, "programme page")
     page.get_by_role("link", name="Operation Bridge (synthetic)").click()
     page.get_by_role("heading", name="Activities").wait_for()
     assert "Knife crime near the transport hub" in page.locator("main").inner_text()
+    assert_accessible(page, "operation page")

@@ -9,6 +9,7 @@ import pytest
 
 from rasure_web import clock
 from tests.e2e.conftest import login
+from tests.e2e.test_accessibility import assert_accessible
 from tests.programme_data import delivery_scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -31,6 +32,7 @@ def test_command_drills_from_force_to_an_officer(page: Any, live_server: Any) ->
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.screenshot(path=str(SHOTS / "delivery-force.png"), full_page=True)
+    assert_accessible(page, "delivery: whole force")
     page.locator("table").first.get_by_role("link").first.click()
     page.get_by_role("heading", name="By team").wait_for()
     page.locator("table").first.get_by_role("link").first.click()
@@ -39,6 +41,7 @@ def test_command_drills_from_force_to_an_officer(page: Any, live_server: Any) ->
     page.get_by_role("heading", name="Week by week").wait_for()
     assert page.get_by_role("link", name="Download for a development review (CSV)").count() == 1
     page.screenshot(path=str(SHOTS / "delivery-officer.png"), full_page=True)
+    assert_accessible(page, "delivery: an officer")
 
 
 def test_sergeant_sees_the_support_list_of_their_team(page: Any, live_server: Any) -> None:
@@ -48,3 +51,4 @@ def test_sergeant_sees_the_support_list_of_their_team(page: Any, live_server: An
     page.goto(f"{live_server.url}/programme/delivery/team/{s['team_a']}/")
     page.get_by_role("heading", name="Who may need support").wait_for()
     page.screenshot(path=str(SHOTS / "delivery-team.png"), full_page=True)
+    assert_accessible(page, "delivery: a team with its support list")

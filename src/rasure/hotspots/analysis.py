@@ -49,7 +49,8 @@ import shapely
 from numpy.typing import NDArray
 
 import rasure
-from rasure.geo import projected_to_lonlat
+from rasure.classify import basis_label
+from rasure.geo import BNG, projected_to_lonlat
 from rasure.hotspots.concentration import Concentration, concentration
 from rasure.hotspots.endurance import classify_places, hot_places, place_window_counts, stability
 from rasure.hotspots.gistar import gi_star
@@ -97,6 +98,9 @@ class HotspotParams:
     outlier_quantile: float = 0.005  # study area = this quantile box of the points plus outlier_margin_m
     outlier_margin_m: float = 2_000.0
     detect_institutions_by_name: bool = True  # hold out places dominated by e.g. "On or near Prison"
+    hold_recording_addresses: bool = True  # hold out places dominated by e.g. "Police Station" (D5)
+    recording_address_share: float = 0.3  # share of a place's crimes at that one address [U]
+    crs: str = BNG  # the projected CRS (metres) of easting/northing
     seed: int = 20260401
 
 
@@ -123,6 +127,8 @@ class HotspotAnalysis:
     input_hash: str
     n_records: int
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: how serious violence was decided for the records ranked (says "police.uk approximation" when so)
+    basis: str = ""
     version: str = f"{rasure.__version__}/{ALGORITHM_VERSION}"
 
 
@@ -173,24 +179,38 @@ def analyse(
     *,
     params: HotspotParams | None = None,
     register: InstitutionRegister | None = None,
+    study_area: shapely.Geometry | None = None,
+    decisions: pd.DataFrame | None = None,
 ) -> HotspotAnalysis:
     """Build hot spots from classified, harm-weighted records.
 
     ``records`` needs the canonical columns (:mod:`rasure.records`) plus ``serious_violence`` and
-    ``harm_days`` (:func:`rasure.classify.classify`, :func:`rasure.harm.harm_days`).
+    ``harm_days`` (:func:`rasure.classify.classify`, :func:`rasure.harm.harm_days`). Without
+    ``occurred_to`` a record's interval is its start. ``study_area`` (the force's area, metres) makes
+    concentration count the cells of the force, not of the points' bounding box. ``decisions``
+    (``location``, ``easting``, ``northing``, ``decision`` = ``keep_out`` | ``hot_spot``) are an
+    analyst's earlier answers on held-apart places, reused here (see :func:`apply_decisions`).
     """
     p = params or HotspotParams()
     need = [
         c
-        for c in ("easting", "northing", "occurred_from", "occurred_to", "serious_violence", "harm_days")
+        for c in ("easting", "northing", "occurred_from", "serious_violence", "harm_days")
         if c not in records.columns
     ]
     if need:
         raise HotspotInputError(f"records lack column(s) {need}; classify them and add harm first")
+    if "occurred_to" not in records.columns:
+        records = records.assign(occurred_to=records["occurred_from"])
+    if "time_precision" not in records.columns:
+        records = records.assign(time_precision="minute")
+    east = pd.to_numeric(records["easting"], errors="coerce").to_numpy(dtype=float)
+    north = pd.to_numeric(records["northing"], errors="coerce").to_numpy(dtype=float)
+    located = np.isfinite(east) & np.isfinite(north)  # inf from a broken projection is not a location
     sv = records[
-        records["serious_violence"].astype(bool) & records["easting"].notna() & records["northing"].notna()
+        records["serious_violence"].astype(bool).to_numpy() & located & records["occurred_from"].notna()
     ]
     sv = sv.reset_index(drop=True)
+    sv["occurred_to"] = sv["occurred_to"].fillna(sv["occurred_from"])
     if sv.empty:
         raise HotspotInputError("no serious-violence records with a location: nothing to rank")
     notes: list[str] = []
@@ -207,6 +227,7 @@ def analyse(
     prev = (sv["occurred_from"] >= start - pd.DateOffset(months=p.window_months)) & (
         sv["occurred_from"] < start
     )
+    span = _span(sv, start, end, p)
     cur = sv[in_window].reset_index(drop=True)
     if cur.empty:
         raise HotspotInputError(f"no serious-violence records between {start.date()} and {end.date()}")
@@ -251,17 +272,21 @@ def analyse(
         wc = weights_cur[period].fillna(0.0).to_numpy()
         cap = (
             float(np.nanquantile(cur["harm_days"].to_numpy(dtype=float), p.harm_cap_quantile))
-            if p.harm_cap_quantile
+            if p.harm_cap_quantile and cur["harm_days"].notna().any()
             else np.inf
         )
         cell_tab = _cell_table(cur, wc, weights_prv[period].fillna(0.0).to_numpy(), prv, cells, cap=cap)
-        n_cells = len(cells)
         counts = cell_tab["count"].to_numpy()
         if counts.sum() <= 0:
             notes.append(f"no {period} records in the window")
             continue
-        conc[period] = concentration(counts, n_places=n_cells)
-        gi = gi_star(cell_tab["harm"].to_numpy(), w, permutations=p.gi_permutations, seed=p.seed)
+        study_counts, n_study = _study_counts(counts, grid, cells, study_area)
+        conc[period] = concentration(study_counts, n_places=n_study)
+        # no harm weight known for any record (an offence-code system the harm table lacks): Gi* on counts
+        gi_on = cell_tab["harm"] if cell_tab["harm"].sum() > 0 else cell_tab["count"]
+        if gi_on is cell_tab["count"]:
+            notes.append(f"[{period}] no harm weights for these records' offences: Gi* uses counts")
+        gi = gi_star(gi_on.to_numpy(), w, permutations=p.gi_permutations, seed=p.seed)
         cell_tab["gi_z"] = gi.z
         cell_tab["gi_q"] = gi.q_norm
         cell_tab["gi_p_perm"] = gi.p_perm if gi.p_perm is not None else np.nan
@@ -295,13 +320,32 @@ def analyse(
         ranked["exclusion_reason"] = screened["reason"].to_numpy()
         if p.detect_institutions_by_name:
             _detect_by_name(ranked, screen.review, p)
+        if p.hold_recording_addresses:
+            _hold_recording_addresses(ranked, cur[wc > 0], wc[wc > 0], p)
+        if decisions is not None and len(decisions):
+            apply_decisions(ranked, decisions, p)
         all_rows.append(ranked)
-        held.append(ranked[ranked["excluded"]].assign(period=period))
-        chosen.append(
-            _select(
-                ranked[~ranked["excluded"]], grid, cur, wc, prv, weights_prv[period].to_numpy(), p, period
+        # a boolean mask even when no place reaches min_count (an empty object column would select columns)
+        excluded = ranked["excluded"].astype(bool).to_numpy()
+        held.append(ranked[excluded].assign(period=period))
+        if (~excluded).any():
+            chosen.append(
+                _select(
+                    ranked[~excluded],
+                    grid,
+                    cur,
+                    wc,
+                    prv,
+                    weights_prv[period].to_numpy(),
+                    p,
+                    period,
+                    span=span,
+                )
             )
-        )
+        else:
+            notes.append(
+                f"no {period} place reaches {p.min_count:g} crimes in the window: no {period} hot spots"
+            )
     hotspots = pd.concat(chosen, ignore_index=True) if chosen else pd.DataFrame()
     stab = (
         stability(endurance.attrs["counts"], top_k=p.top) if "counts" in endurance.attrs else pd.DataFrame()
@@ -317,8 +361,81 @@ def analyse(
         window_end=(end - pd.Timedelta(seconds=1)).date(),
         input_hash=input_hash(records),
         n_records=len(cur),
+        basis=basis_label(cur["sv_basis"].astype("string")) if "sv_basis" in cur else "",
         notes=tuple(notes),
     )
+
+
+def _study_counts(
+    counts: NDArray[np.float64], grid: Grid, cells: NDArray[np.int64], area: shapely.Geometry | None
+) -> tuple[NDArray[np.float64], int]:
+    """The cells concentration is measured over: every cell of the grid, or with the force's area
+    the cells whose centre lies in it plus any cell holding a crime (so no crime is dropped)."""
+    if area is None:
+        return counts, len(cells)
+    cx, cy = cell_centres(grid, cells)
+    inside = shapely.contains_xy(area, cx, cy) | (counts > 0)
+    return counts[inside], int(inside.sum())
+
+
+def _hold_recording_addresses(
+    ranked: pd.DataFrame, recs: pd.DataFrame, w: NDArray[np.float64], p: HotspotParams
+) -> None:
+    """Hold out places where one recording address (police station, custody suite, court) holds at
+    least ``recording_address_share`` of the crimes: crimes recorded there are often reported at the
+    front desk, not committed there (D5). Each is listed with its reason for an analyst to review."""
+    if ranked.empty or "location_text" not in recs:
+        return
+    loc = recs["location_text"].astype("string")
+    frame = pd.DataFrame({"cell": recs["cell"].to_numpy(), "loc": loc.to_numpy(), "w": w})
+    by = frame.groupby(["cell", "loc"], dropna=True)["w"].sum().reset_index()
+    tot = frame.groupby("cell")["w"].sum()
+    by["share"] = by["w"].to_numpy() / tot.reindex(by["cell"]).to_numpy()
+    by = by[
+        by["loc"].astype(str).str.contains(_RECORDING_ADDRESS) & (by["share"] >= p.recording_address_share)
+    ]
+    top = by.sort_values("share", ascending=False).drop_duplicates("cell").set_index("cell")
+    hit = ranked["cell"].isin(top.index) & ~ranked["excluded"].astype(bool)
+    for i in ranked.index[hit]:
+        row = top.loc[ranked.at[i, "cell"]]  # type: ignore[index]
+        ranked.at[i, "excluded"] = True
+        ranked.at[i, "dominant_location"] = str(row["loc"])
+        ranked.at[i, "exclusion_reason"] = (
+            f"recording address: {row['share']:.0%} of the crimes here are recorded at '{row['loc']}', "
+            "often where a crime was reported rather than where it happened (review it: keep out, or "
+            "mark it a real public-space hot spot)"
+        )
+        ranked.at[i, "review_location"] = True
+
+
+def apply_decisions(ranked: pd.DataFrame, decisions: pd.DataFrame, p: HotspotParams) -> None:
+    """Reuse an analyst's decisions on held-apart places: a decision matches a place with the same
+    dominant location within one cell size of it. ``hot_spot`` puts the place back in the ranking;
+    ``keep_out`` holds it apart (even if this build would not) and says it was decided."""
+    ranked["decision"] = None
+    if ranked.empty:
+        return
+    dx = decisions["easting"].to_numpy(dtype=float)
+    dy = decisions["northing"].to_numpy(dtype=float)
+    dloc = decisions["location"].astype(str).to_numpy()
+    dec = decisions["decision"].astype(str).to_numpy()
+    for i in ranked.index:
+        loc = ranked.at[i, "dominant_location"]
+        if not isinstance(loc, str):
+            continue
+        near = (dloc == loc) & (
+            np.hypot(dx - ranked.at[i, "easting"], dy - ranked.at[i, "northing"]) <= p.cell_size_m
+        )
+        if not near.any():
+            continue
+        d = dec[np.flatnonzero(near)[0]]
+        if d == "hot_spot":
+            ranked.at[i, "excluded"] = False
+            ranked.at[i, "exclusion_reason"] = None
+        elif d == "keep_out":
+            ranked.at[i, "excluded"] = True
+            ranked.at[i, "exclusion_reason"] = f"kept out by an analyst's decision ('{loc}')"
+        ranked.at[i, "decision"] = d
 
 
 _INSTITUTION_WORDS = re.compile(
@@ -344,6 +461,7 @@ def _detect_by_name(ranked: pd.DataFrame, review: pd.DataFrame, p: HotspotParams
     for i in ranked.index[hit]:
         row = named.loc[ranked.at[i, "cell"]]  # type: ignore[index]
         ranked.at[i, "excluded"] = True
+        ranked.at[i, "dominant_location"] = str(row["location"])
         ranked.at[i, "exclusion_reason"] = (
             f"one location, '{row['location']}', holds {row['harm_share']:.0%} of the harm and its name says it is "
             "an institution (detected automatically; add it to the institution register to confirm)"
@@ -452,6 +570,8 @@ def _select(
     wp: NDArray[np.float64],
     p: HotspotParams,
     period: str,
+    *,
+    span: _Span | None = None,
 ) -> pd.DataFrame:
     """Top cells into hot spots: touching cells merge, near ones are skipped (see module docstring)."""
     groups: list[list[int]] = []
@@ -492,7 +612,7 @@ def _select(
         sub = rows.loc[g]
         geom = shapely.union_all(cell_polygons(grid, np.array(g)))
         c = geom.centroid
-        lon, lat = projected_to_lonlat(np.array([c.x]), np.array([c.y]))
+        lon, lat = projected_to_lonlat(np.array([c.x]), np.array([c.y]), crs=p.crs)
         mask = np.isin(cur_cells, g) & (wc > 0)
         recs = cur[mask]
         rw = wc[mask]
@@ -524,7 +644,7 @@ def _select(
             "geometry": geom,
         }
         peak = _peak(recs, p)
-        hs["facts"] = _facts(hs, recs, rw, peak, period, p)
+        hs["facts"] = _facts(hs, recs, rw, peak, period, p, span=span)
         hs["main_offences"] = _offence_mix(recs, rw)
         hs["officer_facts"] = officer_facts(
             hs,
@@ -536,6 +656,26 @@ def _select(
         )
         out.append(hs)
     return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """What the window's facts may claim: the period the data really cover, and whether the data
+    reach back into the previous window (else no trend can be given)."""
+
+    window: str  # e.g. "in the last 12 months" or "in the 4 months of data (2018-10-01 to 2019-01-31)"
+    has_previous: bool
+
+
+def _span(sv: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, p: HotspotParams) -> _Span:
+    first = pd.Timestamp(sv["occurred_from"].min())
+    if first <= start + pd.Timedelta(days=1):
+        return _Span(f"in the last {p.window_months} months", first < start - pd.Timedelta(days=27))
+    months = max(1, round((end - first).days / 30.44))
+    last = (end - pd.Timedelta(seconds=1)).date()
+    return _Span(
+        f"in the {months} month{'s' if months != 1 else ''} of data ({first.date()} to {last})", False
+    )
 
 
 def _first_class(classes: pd.Series) -> str:
@@ -571,10 +711,13 @@ def _facts(
     peak: PeakSummary | None,
     period: str,
     p: HotspotParams,
+    *,
+    span: _Span | None = None,
 ) -> list[str]:
+    span = span or _Span(f"in the last {p.window_months} months", True)
     when = {"day": " in the day", "night": " at night", "all": ""}[period]
     facts = [
-        f"{hs['count']:.0f} serious-violence crimes{when} in the last {p.window_months} months "
+        f"{hs['count']:.0f} serious-violence crimes{when} {span.window} "
         f"({hs['share_of_count']:.1%} of the area's), harm {hs['harm']:,.0f} CCHI days."
     ]
     mix = _offence_mix(recs, w)
@@ -589,7 +732,11 @@ def _facts(
         facts.append(peak.text)
     elif len(recs):
         facts.append("Times are known only to the month, so no peak hours can be given.")
-    if 0 < hs["prev_count"] < 10 or (hs["prev_count"] == 0 and hs["count"] > 0):
+    if not span.has_previous:
+        facts.append(
+            f"Trend: no data before this window, so no comparison with the previous {p.window_months} months."
+        )
+    elif 0 < hs["prev_count"] < 10 or (hs["prev_count"] == 0 and hs["count"] > 0):
         facts.append(
             f"Trend: {hs['count']:.0f} crimes now against {hs['prev_count']:.0f} in the previous "
             f"{p.window_months} months."
@@ -633,7 +780,9 @@ def to_geojson(result: HotspotAnalysis, *, labels: dict[str, str] | None = None)
     """GeoJSON FeatureCollection in WGS84 lon/lat: one feature per hot spot."""
     feats = []
     for hs in result.hotspots.to_dict("records"):
-        geom = shapely.transform(hs["geometry"], _to_lonlat, interleaved=False)
+        geom = shapely.transform(
+            hs["geometry"], lambda x, y: projected_to_lonlat(x, y, crs=result.params.crs), interleaved=False
+        )
         props = {k: _jsonable(v) for k, v in hs.items() if k not in ("geometry",)}
         feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props})
     return {
@@ -647,6 +796,7 @@ def to_geojson(result: HotspotAnalysis, *, labels: dict[str, str] | None = None)
             "version": result.version,
             "params": asdict(result.params),
             "notes": list(result.notes),
+            **({"serious_violence": result.basis} if result.basis else {}),
             "held_out_institutional": _jsonable(
                 result.held_out.drop(
                     columns=[c for c in ("geometry",) if c in result.held_out.columns]
@@ -657,12 +807,6 @@ def to_geojson(result: HotspotAnalysis, *, labels: dict[str, str] | None = None)
             **(labels or {}),
         },
     }
-
-
-def _to_lonlat(
-    x: NDArray[np.float64], y: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    return projected_to_lonlat(x, y)
 
 
 def to_csv_frame(result: HotspotAnalysis) -> pd.DataFrame:
@@ -677,6 +821,8 @@ def to_csv_frame(result: HotspotAnalysis) -> pd.DataFrame:
     )
     df["cells"] = df["cells"].map(lambda c: " ".join(map(str, c)))
     df["geofence_wkt"] = df.pop("geometry").map(lambda g: g.wkt)
+    if result.basis:  # every row says how serious violence was decided (police.uk: an approximation)
+        df["serious_violence_basis"] = result.basis
     return df
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
+from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution, PlaceDecision
 
 
 @admin.register(Institution)
@@ -18,3 +18,12 @@ class AnalysisRunAdmin(admin.ModelAdmin):
 class HotSpotAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "period", "rank", "count", "harm", "persistence", "run")
     list_filter = ("period", "persistence")
+
+
+@admin.register(PlaceDecision)
+class PlaceDecisionAdmin(admin.ModelAdmin):
+    """Analysts' decisions on places held apart (recording addresses, institutions); builds reuse them."""
+
+    list_display = ("location", "decision", "easting", "northing", "username", "decided_at")
+    list_filter = ("decision",)
+    search_fields = ("location", "note")

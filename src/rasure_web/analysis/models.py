@@ -81,6 +81,7 @@ class HotSpot(models.Model):
     )
     main_offences = models.JSONField(default=list)
     lpa_code = models.CharField(max_length=64, blank=True)
+    neighbourhood_code = models.CharField(max_length=64, blank=True)
 
     class Meta:
         db_table = "hotspot"
@@ -114,3 +115,32 @@ class HotSpot(models.Model):
             cell_size_m=float(params.get("cell_size_m", 150.0)),
             shape=str(params.get("shape", "square")),
         )
+
+
+class PlaceDecision(models.Model):
+    """An analyst's decision on a place held apart as a recording address or institution (D5).
+
+    ``keep_out``: it stays off the patrol list. ``hot_spot``: it is a real public-space hot spot and
+    later builds rank it like any other place. Matched by the dominant location's text and a place
+    within one cell of (easting, northing)."""
+
+    class Decision(models.TextChoices):
+        KEEP_OUT = "keep_out", "Keep out of the patrol list"
+        HOT_SPOT = "hot_spot", "This is a real public-space hot spot"
+
+    location = models.CharField(max_length=300)
+    easting = models.FloatField()
+    northing = models.FloatField()
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    note = models.TextField(blank=True)
+    username = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "place_decision"
+        constraints = [
+            models.UniqueConstraint(fields=["location", "easting", "northing"], name="place_decision_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location} ({self.get_decision_display()})"

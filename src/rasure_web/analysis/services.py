@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 from django.db import transaction
 
 from rasure import classify as sv
+from rasure.harm import coverage_label
 from rasure.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse, summary_json, to_geojson
-from rasure.institutions import InstitutionRegister, make_register
-from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
-from rasure_web.crimes.models import Area, CrimeRecord
+from rasure.institutions import InstitutionRegister, make_register, read_institutions
+from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution, PlaceDecision
+from rasure_web.crimes.areas import areas_at, force_area
+from rasure_web.crimes.models import CrimeRecord
 from rasure_web.crimes.selectors import local_naive
 
 _FRAME_COLUMNS = [
@@ -52,19 +54,62 @@ def records_frame(*, serious_violence_only: bool = True) -> pd.DataFrame:
     return df
 
 
+def place_decisions() -> pd.DataFrame:
+    """Analysts' decisions on held-apart places, for :func:`rasure.hotspots.analysis.analyse`."""
+    cols = ["location", "easting", "northing", "decision"]
+    return pd.DataFrame(list(PlaceDecision.objects.values_list(*cols)), columns=cols)
+
+
 def institutions_register() -> InstitutionRegister | None:
-    rows = list(Institution.objects.values("name", "type", "easting", "northing", "radius_m"))
+    """The stored institution register (points with a radius, or footprint polygons)."""
+    rows = list(
+        Institution.objects.values("name", "type", "easting", "northing", "radius_m", "geometry_geojson")
+    )
     if not rows:
         return None
-    return make_register(pd.DataFrame(rows), source="database")
+    frame = pd.DataFrame(rows)
+    frame["geometry"] = [shapely.from_geojson(g) if g else None for g in frame.pop("geometry_geojson")]
+    return make_register(frame, source="database")
 
 
-def _lpa_for(x: float, y: float, lpas: list[tuple[str, Any]]) -> str:
-    pt = shapely.Point(x, y)
-    for code, geom in lpas:
-        if geom.contains(pt):
-            return code
-    return ""
+def institutions_load(*, path: str, replace: bool = False) -> tuple[int, int]:
+    """Store an institution register file (CSV with lon/lat or easting/northing, or GeoJSON points and
+    polygons; see :func:`rasure.institutions.read_institutions`), matched on name and type. With
+    ``replace`` the institutions not in the file are removed. Returns (new, updated)."""
+    reg = read_institutions(path)
+    new = updated = 0
+    with transaction.atomic():
+        if replace:
+            Institution.objects.all().delete()
+        for k, row in enumerate(reg.table.itertuples()):
+            polygon = row.kind == "polygon"
+            _, created = Institution.objects.update_or_create(
+                name=str(row.name)[:200],
+                type=str(row.type),
+                defaults={
+                    "easting": float(row.easting),
+                    "northing": float(row.northing),
+                    "radius_m": float(row.radius_m) if not polygon else 0.0,
+                    "geometry_geojson": shapely.to_geojson(reg.footprints[k]) if polygon else "",
+                    "synthetic": False,
+                },
+            )
+            new, updated = new + int(created), updated + int(not created)
+    return new, updated
+
+
+def place_decide(
+    *, location: str, easting: float, northing: float, decision: str, note: str, username: str
+) -> PlaceDecision:
+    """Store (or change) an analyst's decision on a held-apart place; later builds reuse it."""
+    PlaceDecision.Decision(decision)  # ValueError on an unknown decision
+    obj, _ = PlaceDecision.objects.update_or_create(
+        location=location,
+        easting=round(float(easting), 1),
+        northing=round(float(northing), 1),
+        defaults={"decision": decision, "note": note, "username": username},
+    )
+    return obj
 
 
 def hotspots_store(
@@ -73,10 +118,11 @@ def hotspots_store(
     """Store a result as the current run (older runs stay, marked not current)."""
     gj = to_geojson(result)
     lon_geoms = {f["properties"]["hotspot_id"]: f["geometry"] for f in gj["features"]}
-    lpas = [
-        (a.code, shapely.from_geojson(a.geometry_geojson))
-        for a in Area.objects.filter(kind=Area.Kind.LPA).exclude(geometry_geojson="")
-    ]
+    hs_rows = result.hotspots.to_dict("records")
+    lpa, nbh = areas_at(
+        np.array([h["easting"] for h in hs_rows], dtype=float),
+        np.array([h["northing"] for h in hs_rows], dtype=float),
+    )
     with transaction.atomic():
         AnalysisRun.objects.filter(is_current=True).update(is_current=False)
         run = AnalysisRun.objects.create(
@@ -120,9 +166,10 @@ def hotspots_store(
                     facts=h["facts"],
                     officer_facts=h["officer_facts"],
                     main_offences=h["main_offences"],
-                    lpa_code=_lpa_for(h["easting"], h["northing"], lpas),
+                    lpa_code=lpa[i],
+                    neighbourhood_code=nbh[i],
                 )
-                for h in result.hotspots.to_dict("records")
+                for i, h in enumerate(hs_rows)
             ]
         )
     return run
@@ -132,21 +179,38 @@ def hotspots_build(
     *,
     username: str = "",
     params: HotspotParams | None = None,
+    scope: sv.Scope | None = None,
+    register: InstitutionRegister | None = None,
     include_partner_data: bool = False,
     partner_harm_code: str = "8N",
 ) -> AnalysisRun:
     """Analyse the serious violence in the database and store the hot spots.
 
+    ``scope``: classify every record with this scope instead of the one stored at import (``--scope``).
+    ``register``: this institution register instead of the stored one (``--institutions``). The
+    force's area (loaded boundaries) is the study area; analysts' decisions on held-apart places are
+    reused.
+
     ``include_partner_data`` (the analyst's choice) counts partners' located emergency-department
     assaults too, and labels the run "includes partner data". A hospital does not know the offence,
     so each is weighted as the offence ``partner_harm_code`` in the harm table in force (default 8N,
     assault with injury: an injury treated in hospital is at least that; a Rasure default [U])."""
+    from rasure_web.crimes.scope import scope_label
     from rasure_web.crimes.services import harm_table_current
 
-    frame = records_frame()
+    if scope is None:
+        frame = records_frame()
+    else:
+        frame = records_frame(serious_violence_only=False)
+        frame = frame.drop(columns=["serious_violence", "sv_basis"]).join(
+            sv.classify(frame, scope=scope)[["serious_violence", "sv_basis"]]
+        )
+        frame = frame[frame["serious_violence"]].reset_index(drop=True)
+    table = harm_table_current()
     labels = {
         "serious_violence": sv.basis_label(frame["sv_basis"].astype("string")),
-        "harm": harm_table_current().label,
+        "scope": scope.label if scope is not None else scope_label(),
+        "harm": coverage_label(table, frame),
     }
     if include_partner_data:
         from rasure.harm import harm_days
@@ -163,7 +227,13 @@ def hotspots_build(
             f"includes partner data: {len(partner):,} emergency-department assaults, each weighted as "
             f"offence {partner_harm_code}"
         )
-    result = analyse(frame, params=params, register=institutions_register())
+    result = analyse(
+        frame,
+        params=params,
+        register=register if register is not None else institutions_register(),
+        study_area=force_area(),
+        decisions=place_decisions(),
+    )
     return hotspots_store(result, username=username, labels=labels)
 
 

@@ -11,12 +11,15 @@ from django.db import models
 
 
 class Area(models.Model):
-    """A force, a local policing area (LPA) or a neighbourhood (LSOA). Geometry is GeoJSON in BNG metres."""
+    """A force, a local policing area (LPA), a neighbourhood or an LSOA. Geometry is GeoJSON in the
+    force's projected CRS (metres; British National Grid by default). ``rasure areas load`` fills it
+    from a force's boundary file; the synthetic city uses neighbourhoods directly under its LPAs."""
 
     class Kind(models.TextChoices):
         FORCE = "force", "Force"
         LPA = "lpa", "Local policing area"
-        NEIGHBOURHOOD = "neighbourhood", "Neighbourhood (LSOA)"
+        NEIGHBOURHOOD = "neighbourhood", "Neighbourhood"
+        LSOA = "lsoa", "LSOA"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     code = models.CharField(max_length=64)
@@ -28,6 +31,7 @@ class Area(models.Model):
         blank=True, help_text="GeoJSON geometry in the projected CRS (metres)"
     )
     synthetic = models.BooleanField(default=False)
+    source = models.CharField(max_length=300, blank=True, help_text="file the area was loaded from")
 
     class Meta:
         db_table = "area"
@@ -175,3 +179,22 @@ class HarmTableInfo(models.Model):
 
     class Meta:
         db_table = "harm_table_info"
+
+
+class ScopeTableInfo(models.Model):
+    """A force's own serious-violence scope (``rasure scope load``): the newest row is in force; with
+    none, the built-in table. The file's text is kept whole, so the scope used can be shown and reused."""
+
+    source = models.TextField(help_text="the file it was loaded from")
+    version = models.CharField(max_length=100, blank=True)
+    sha256 = models.CharField(max_length=64)
+    codes_csv = models.TextField(help_text="the scope table as loaded (offence_code, sv_group, counts_as)")
+    loaded_at = models.DateTimeField(auto_now_add=True)
+    username = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        db_table = "scope_table_info"
+        ordering = ["-loaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"scope {self.source} {self.version}".strip()

@@ -23,6 +23,18 @@ def _local_day(when: Any) -> str | None:
     return None if when is None else str(local_naive(pd.Series([when])).iloc[0].date())
 
 
+def harm_label_for_data(table: Any) -> str:
+    """The harm table's label with how much of the stored records it weighs officially, e.g.
+    "official for 212 of 240 offence codes in the data; the rest built-in APPROXIMATION"."""
+    from rasure.harm import coverage_label
+
+    recs = pd.DataFrame(
+        list(CrimeRecord.objects.values_list("offence_code", "category").distinct()),
+        columns=["offence_code", "category"],
+    )
+    return coverage_label(table, recs)
+
+
 def records_summary(*, user: Any = None) -> dict[str, Any]:
     """Counts by category, serious violence, harm, rows without location, with labels saying
     whether serious violence is by offence code or the police.uk approximation and whether the
@@ -63,7 +75,7 @@ def records_summary(*, user: Any = None) -> dict[str, Any]:
         "gun_crime": totals["n_gun"],
         "by_category": by_cat,
         "serious_violence_basis": sv.basis_label(pd.Series(bases, dtype="string")),
-        "harm_weights": table.label,
+        "harm_weights": harm_label_for_data(table),
         "harm_weights_official": table.official,
         # the period as the force's calendar days (the ISO instants beside them are UTC)
         "first_day": _local_day(span["first"]),

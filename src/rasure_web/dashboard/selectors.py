@@ -22,6 +22,7 @@ from django.utils import timezone
 from rasure.geo import projected_to_lonlat
 from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
+from rasure_web.crimes.areas import lsoa_codes_in
 from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
 from rasure_web.crimes.selectors import local_naive
 
@@ -103,11 +104,7 @@ def area_choices(*, user: Any) -> list[AreaChoice]:
 def _lsoas_in(area_code: str) -> list[str] | None:
     if not area_code:
         return None
-    return list(
-        Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent__code=area_code).values_list(
-            "code", flat=True
-        )
-    )
+    return lsoa_codes_in(area_code)
 
 
 def _sv_records(area_code: str = "") -> Any:
@@ -167,7 +164,8 @@ def _monthly_series(area_code: str) -> pd.DataFrame:
 
 
 def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
-    """Last 12 months against the 12 before, from :func:`monthly_series`."""
+    """Last 12 months against the 12 before, from :func:`monthly_series`. With less data, the months
+    there are (``months``), and no change unless the year before is as long (no "103 against 0")."""
     if series.empty:
         return {"count": 0, "harm": 0.0, "prev_count": 0, "prev_harm": 0.0, "change": None}
     months = sorted(series["month"])
@@ -181,7 +179,7 @@ def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
         "harm": float(c["harm"].sum()),
         "prev_count": pc,
         "prev_harm": float(p["harm"].sum()),
-        "change": (int(c["count"].sum()) - pc) / pc if pc else None,
+        "change": (int(c["count"].sum()) - pc) / pc if pc and len(prev) == len(cur) else None,
         "months": len(cur),
         "prev_months": len(prev),
     }
@@ -203,25 +201,31 @@ def _hot_times_matrix(area_code: str, months: int) -> dict[str, Any]:
     return _heatmap(pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision"]))
 
 
-def _heatmap(df: pd.DataFrame) -> dict[str, Any]:
-    """Records (times as stored, UTC) to the 7 × 24 heatmap rows the templates draw (days from 06:00)."""
+def _heatmap(df: pd.DataFrame, *, hours: set[int] | None = None, scope: str = "") -> dict[str, Any]:
+    """Records (times as stored, UTC) to the 7 × 24 heatmap rows the templates draw (days from 06:00).
+    ``hours``: the clock hours to count (a day or night hot spot's period); the others show 0."""
     from rasure.hottimes import hot_times
 
     if df.empty:
-        return {"rows": [], "n_used": 0, "n_month_only": 0}
+        return {"rows": [], "n_used": 0, "n_month_only": 0, "scope": scope}
     df = df.assign(occurred_from=local_naive(df["occurred_from"]), occurred_to=local_naive(df["occurred_to"]))
     ht = hot_times(df, day_start_hour=6)
     if ht.n_used == 0:  # e.g. police.uk data, all month-only: say why, do not draw an empty grid
-        return {"rows": [], "n_used": 0, "n_month_only": ht.n_excluded_month_only}
-    peak = float(ht.matrix.to_numpy().max()) or 1.0
+        return {"rows": [], "n_used": 0, "n_month_only": ht.n_excluded_month_only, "scope": scope}
+    matrix = ht.matrix
+    if hours is not None:
+        matrix = matrix.copy()
+        matrix.loc[:, ~matrix.columns.isin(sorted(hours))] = 0.0
+    peak = float(matrix.to_numpy().max()) or 1.0
     return {
         "rows": [
             {"day": _day_name(d), "cells": [(float(v), float(v) / peak) for v in r.to_numpy()]}
-            for d, r in ht.matrix.iterrows()
+            for d, r in matrix.iterrows()
         ],
         "hours": [f"{h:02d}" for h in [*range(6, 24), *range(6)]],
         "n_used": ht.n_used,
         "n_month_only": ht.n_excluded_month_only,
+        "scope": scope,
     }
 
 
@@ -290,12 +294,31 @@ def hotspot_trend(*, user: Any, hs: HotSpot) -> pd.DataFrame:
 
 def hotspot_hot_times(*, user: Any, hs: HotSpot) -> dict[str, Any]:
     require_dashboard(user)
+    """The hot spot's hot times as its run saw them: crimes in the run's window, and for a day or
+    night hot spot only the hours of that period (a day hot spot is not shown a Friday-night peak)."""
     qs, geom = _in_geofence(hs)
+    run = hs.run
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(run.window_start, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(run.window_end + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    qs = qs.filter(occurred_from__gte=start, occurred_from__lt=end)
+    day0 = int(run.params.get("day_start_hour", 6))
+    night0 = int(run.params.get("night_start_hour", 18))
+    day_hours = {h % 24 for h in range(day0, night0)}
+    hours = {"day": day_hours, "night": set(range(24)) - day_hours}.get(hs.period)
+    when = {
+        "day": f" in the day ({day0:02d}:00-{night0:02d}:00)",
+        "night": f" at night ({night0:02d}:00-{day0:02d}:00)",
+    }
+    scope = (
+        f"Crimes{when.get(hs.period, '')} from {run.window_start} to {run.window_end}, the hot spot's window."
+    )
     rows = list(qs.values_list("occurred_from", "occurred_to", "time_precision", "easting", "northing"))
     df = pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision", "x", "y"])
     if df.empty:
-        return _heatmap(df)
-    return _heatmap(df[shapely.covers(geom, shapely.points(df["x"].to_numpy(), df["y"].to_numpy()))])
+        return _heatmap(df, hours=hours, scope=scope)
+    inside = shapely.covers(geom, shapely.points(df["x"].to_numpy(), df["y"].to_numpy()))
+    return _heatmap(df[inside], hours=hours, scope=scope)
 
 
 def lonlat_geojson(geom: Any) -> dict[str, Any]:
@@ -386,7 +409,7 @@ def map_crimes(
 ) -> dict[str, Any]:
     """Crimes as points at high zoom, as counts in grid clusters at low zoom (server-side clustering)."""
     require_dashboard(user)
-    qs = CrimeRecord.objects.filter(easting__isnull=False)
+    qs = CrimeRecord.objects.filter(easting__isnull=False, lon__isnull=False, lat__isnull=False)
     qs = qs.filter(serious_violence=True) if not category else qs.filter(category=category)
     lsoas = _lsoas_in(area_code)
     if lsoas is not None:
@@ -441,7 +464,12 @@ def map_crimes(
                     "type": "Feature",
                     "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
                     # Text from a force export: the map shows it as text only (dashboard/map.js).
-                    "properties": {"n": 1, "offence": r.offence or r.category, "location": r.location or ""},
+                    # missing text is NaN in a pandas frame: never let it reach JSON as NaN
+                    "properties": {
+                        "n": 1,
+                        "offence": _text(r.offence) or _text(r.category),
+                        "location": _text(r.location),
+                    },
                 }
             )
     return {
@@ -449,6 +477,10 @@ def map_crimes(
         "features": feats,
         "properties": {"clustered": clustered, "records": len(df)},
     }
+
+
+def _text(v: Any) -> str:
+    return "" if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA else str(v)
 
 
 def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[bytes, list[list[float]]]:

@@ -11,5 +11,6 @@ urlpatterns = [
     path("hotspots/<int:pk>/sheet/", views.briefing_sheet, name="briefing-sheet"),
     path("hotspots/<int:pk>/briefing/", views.briefing_edit, name="briefing-edit"),
     path("patrols/", views.patrols_page, name="patrols"),
+    path("review/", views.review_page, name="review"),
     path("export/hotspots.<str:fmt>", views.export_hotspots, name="export-hotspots"),
 ]

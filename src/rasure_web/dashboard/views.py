@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from html import escape
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -20,7 +22,27 @@ from rasure_web.dashboard.charts import line_chart
 
 
 def _area(request: HttpRequest) -> str:
-    return request.GET.get("area", "")[:64]
+    return _text_param(request, "area")[:64]
+
+
+def _text_param(request: HttpRequest, name: str, default: str = "") -> str:
+    """A text query value; a NUL character (which PostgreSQL cannot store or compare) is a bad request."""
+    v = request.GET.get(name, default)
+    if "\x00" in v:
+        raise BadRequest(f"bad parameter {name}: it contains a NUL character")
+    return v
+
+
+def _int_param(request: HttpRequest, name: str, default: int, lo: int, hi: int) -> int:
+    """A whole-number query value within [lo, hi]; anything else is a 400, not a server error."""
+    raw = request.GET.get(name, "") or str(default)
+    try:
+        v = int(raw)
+    except ValueError:
+        raise BadRequest(f"bad parameter {name}: {raw[:40]!r} is not a whole number") from None
+    if not lo <= v <= hi:
+        raise BadRequest(f"bad parameter {name}: {v} is outside {lo}..{hi}")
+    return v
 
 
 @login_required
@@ -122,7 +144,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
 def map_data(request: HttpRequest, layer: str) -> HttpResponse:
     try:
         return _map_data(request, layer)
-    except ValueError as exc:  # a malformed bbox, zoom or months: the request is wrong, not the server
+    except (ValueError, BadRequest) as exc:  # a malformed bbox, zoom or months: the request is wrong
         return JsonResponse({"error": f"bad parameter: {exc}"}, status=400)
 
 
@@ -132,27 +154,33 @@ def _map_data(request: HttpRequest, layer: str) -> HttpResponse:
     if layer == "areas":
         return JsonResponse(sel.map_areas(user=user))
     if layer == "hotspots":
-        return JsonResponse(sel.map_hotspots(user=user, area_code=area, period=request.GET.get("period", "")))
+        return JsonResponse(
+            sel.map_hotspots(user=user, area_code=area, period=_text_param(request, "period"))
+        )
     if layer == "institutions":
         return JsonResponse(sel.map_institutions(user=user))
     if layer == "crimes":
         bbox = None
         if request.GET.get("bbox"):
             w, s, e, n = (float(v) for v in request.GET["bbox"].split(",")[:4])
+            if not all(math.isfinite(v) for v in (w, s, e, n)):
+                raise ValueError("bbox needs four finite numbers: west,south,east,north")
             bbox = (w, s, e, n)
         return JsonResponse(
             sel.map_crimes(
                 user=user,
                 bbox=bbox,
-                zoom=int(request.GET.get("zoom", "12")),
-                months=int(request.GET.get("months", "12")),
-                category=request.GET.get("category", ""),
-                daynight=request.GET.get("daynight", ""),
+                zoom=_int_param(request, "zoom", 12, 0, 24),
+                months=_int_param(request, "months", 12, 1, 240),
+                category=_text_param(request, "category"),
+                daynight=_text_param(request, "daynight"),
                 area_code=area,
             )
         )
     if layer == "density":
-        png, bounds = sel.density_png(user=user, months=int(request.GET.get("months", "12")), area_code=area)
+        png, bounds = sel.density_png(
+            user=user, months=_int_param(request, "months", 12, 1, 240), area_code=area
+        )
         if request.GET.get("format") == "bounds":
             return JsonResponse({"bounds": bounds})
         return HttpResponse(png, content_type="image/png")
@@ -221,9 +249,47 @@ def patrols_page(request: HttpRequest) -> HttpResponse:
 
     sel.require_dashboard(request.user)
     access_log_record(user=request.user, action="view", resource="patrol_monitoring", request=request)
-    weeks = max(1, min(52, int(request.GET.get("weeks", "8") or 8)))
+    weeks = _int_param(request, "weeks", 8, 1, 52)
     return render(
         request, "dashboard/patrols.html", {"m": patrol_monitoring(weeks=weeks, lpa=_area(request))}
+    )
+
+
+@login_required
+def review_page(request: HttpRequest) -> HttpResponse:
+    """Places held apart by the current run (D5), each with its reason; an analyst decides "keep out"
+    or "a real public-space hot spot", stored and reused by later builds."""
+    from django.shortcuts import redirect
+
+    from rasure_web.analysis.selectors import held_apart
+    from rasure_web.analysis.services import place_decide
+
+    sel.require_dashboard(request.user)
+    places = held_apart()
+    if request.method == "POST":
+        decision = request.POST.get("decision", "")
+        try:
+            n = int(request.POST.get("n", ""))
+        except ValueError:
+            n = 0
+        if decision not in ("keep_out", "hot_spot") or not 1 <= n <= len(places):
+            return HttpResponse(
+                "Choose a place and a decision (keep out, or a real hot spot).",
+                status=400,
+                content_type="text/plain",
+            )
+        p = places[n - 1]
+        place_decide(
+            location=p["location"],
+            easting=p["easting"],
+            northing=p["northing"],
+            decision=decision,
+            note=request.POST.get("note", "")[:500],
+            username=request.user.get_username(),
+        )
+        return redirect("/dashboard/review/?saved=1")
+    return render(
+        request, "dashboard/review.html", {"places": places, "saved": bool(request.GET.get("saved"))}
     )
 
 
@@ -231,6 +297,13 @@ def patrols_page(request: HttpRequest) -> HttpResponse:
 
 
 def _export_rows(user: Any, area: str) -> list[dict[str, Any]]:
+    run = sel.current_run(user=user)
+    labels = run.labels if run is not None else {}
+    # every exported row says how it was computed (police.uk data: an approximation, D2/D6)
+    basis = {
+        "serious_violence_basis": labels.get("serious_violence", ""),
+        "harm_basis": labels.get("harm", ""),
+    }
     return [
         {
             "code": h.code,
@@ -248,6 +321,7 @@ def _export_rows(user: Any, area: str) -> list[dict[str, Any]]:
             "lon": round(h.lon, 6),
             "lat": round(h.lat, 6),
             "why_hot": " ".join(h.facts),
+            **basis,
             **(
                 {"includes_partner_data": h.run.labels["partner_data"]}
                 if h.run.labels.get("partner_data")
@@ -289,22 +363,35 @@ def export_hotspots(request: HttpRequest, fmt: str) -> HttpResponse:
     return resp
 
 
+def _kml_polygon(rings: list[list[list[float]]]) -> str:
+    def ring(r: list[list[float]]) -> str:
+        coords = " ".join(f"{x:.6f},{y:.6f},0" for x, y, *_ in r)
+        return f"<LinearRing><coordinates>{coords}</coordinates></LinearRing>"
+
+    holes = "".join(f"<innerBoundaryIs>{ring(r)}</innerBoundaryIs>" for r in rings[1:])
+    return f"<Polygon><outerBoundaryIs>{ring(rings[0])}</outerBoundaryIs>{holes}</Polygon>"
+
+
 def _kml(gj: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """Hot spots as KML: every part of a multi-part hot spot (a MultiGeometry), holes kept."""
     by_code = {r["code"]: r for r in rows}
     marks = []
     for f in gj["features"]:
         p = f["properties"]
-        ring = (
-            f["geometry"]["coordinates"][0]
-            if f["geometry"]["type"] == "Polygon"
-            else f["geometry"]["coordinates"][0][0]
+        g = f["geometry"]
+        parts = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+        shape = (
+            _kml_polygon(parts[0])
+            if len(parts) == 1
+            else "<MultiGeometry>" + "".join(_kml_polygon(x) for x in parts) + "</MultiGeometry>"
         )
-        coords = " ".join(f"{x:.6f},{y:.6f},0" for x, y in ring)
-        desc = escape(by_code.get(p["code"], {}).get("why_hot", ""))
+        row = by_code.get(p["code"], {})
+        desc = escape(
+            " ".join(str(row.get(k, "")) for k in ("why_hot", "serious_violence_basis", "harm_basis"))
+        )
         marks.append(
             f"<Placemark><name>{escape(p['code'])} {escape(p['name'])}</name><description>{desc}</description>"
-            f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{coords}</coordinates></LinearRing>"
-            f"</outerBoundaryIs></Polygon></Placemark>"
+            f"{shape}</Placemark>"
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
