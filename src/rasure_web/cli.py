@@ -233,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rasure_web.cli_users import add_user_commands
 
     add_user_commands(sub)
+    from rasure_web.cli_audit import add_audit_commands
+
+    add_audit_commands(sub)
 
     sv = sub.add_parser("serve", help="production WSGI server (gunicorn) with static files")
     sv.add_argument("--host", default=os.environ.get("RASURE_HOST", "127.0.0.1"))
