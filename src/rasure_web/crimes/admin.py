@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from rasure_web.accounts.personal_data import LogsPersonalDataAdmin
 from rasure_web.crimes.models import Area, CrimeRecord, HarmTableInfo, HarmWeight, ImportRun, Person
 
 
 @admin.register(CrimeRecord)
-class CrimeRecordAdmin(admin.ModelAdmin):
+class CrimeRecordAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
     list_display = (
         "reference",
         "source",
@@ -32,7 +33,7 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
     list_display = ("person_id", "display_name", "synthetic")
 
 

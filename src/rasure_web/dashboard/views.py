@@ -140,17 +140,24 @@ def _map_data(request: HttpRequest, layer: str) -> HttpResponse:
         if request.GET.get("bbox"):
             w, s, e, n = (float(v) for v in request.GET["bbox"].split(",")[:4])
             bbox = (w, s, e, n)
-        return JsonResponse(
-            sel.map_crimes(
-                user=user,
-                bbox=bbox,
-                zoom=int(request.GET.get("zoom", "12")),
-                months=int(request.GET.get("months", "12")),
-                category=request.GET.get("category", ""),
-                daynight=request.GET.get("daynight", ""),
-                area_code=area,
-            )
+        data = sel.map_crimes(
+            user=user,
+            bbox=bbox,
+            zoom=int(request.GET.get("zoom", "12")),
+            months=int(request.GET.get("months", "12")),
+            category=request.GET.get("category", ""),
+            daynight=request.GET.get("daynight", ""),
+            area_code=area,
         )
+        access_log_record(
+            user=user,
+            action="view",
+            resource="map_crimes",
+            object_ref=area,
+            detail=f"crime points, bbox {request.GET.get('bbox', 'all')}"[:500],
+            request=request,
+        )
+        return JsonResponse(data)
     if layer == "density":
         png, bounds = sel.density_png(user=user, months=int(request.GET.get("months", "12")), area_code=area)
         if request.GET.get("format") == "bounds":
