@@ -97,6 +97,15 @@ def _set_truncate_guards(connection: Any, *, enabled: bool) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _refusals_on_this_connection_only() -> None:
+    """A refusal inside a transaction on PostgreSQL is logged through a second connection, whose entry
+    would outlive the test's rolled-back transaction; tests that check it switch it on themselves."""
+    from rasure_web.accounts import refusals
+
+    refusals.SEPARATE_CONNECTION = False
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _cache_per_worker() -> Iterator[None]:
     """Under pytest-xdist each worker has its own test database (pytest-django adds ``_gw0``...) and
     so must have its own file cache: the dashboard's cache keys are data versions, which repeat
