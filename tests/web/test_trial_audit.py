@@ -112,3 +112,20 @@ def test_truncate_of_a_committed_schedule_is_refused_on_postgresql(trial: Trial)
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
             cur.execute(f"TRUNCATE {table} CASCADE")
     assert ScheduleEntry.objects.filter(trial=trial).exists() and AccessLog.objects.exists()
+
+
+def test_trial_page_shows_the_last_check(trial: Trial) -> None:
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+
+    u = User.objects.create_user(username="synthetic-analyst", password="a-long-test-password")
+    u.groups.add(Group.objects.get_or_create(name="analyst")[0])
+    c = Client()
+    c.force_login(u)
+    assert b"Schedule check</strong>: not run yet" in c.get(f"/trials/{trial.pk}/").content
+    trial_audit(trial_id=trial.pk, user=ACTOR)
+    assert b"the stored schedule is the one committed" in c.get(f"/trials/{trial.pk}/").content
+    _flip_one(trial)
+    trial_audit(trial_id=trial.pk, user=ACTOR)
+    page = c.get(f"/trials/{trial.pk}/").content.decode()
+    assert "is <strong>not</strong> the one committed" in page and 'role="alert"' in page
