@@ -10,6 +10,8 @@
   ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
 - HTTPS in production (docs/deploy.md): ``RASURE_BEHIND_PROXY``, ``RASURE_SSL_REDIRECT``,
   ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
+- ``RASURE_PING_RETENTION_DAYS`` (90, a placeholder): GPS pings older than this are deleted by
+  ``rasure patrol prune-pings``; ``RASURE_AUDIT_KEY`` signs the access-log checkpoints.
 - ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/sign-in.md); unset = local passwords only.
 """
 
@@ -165,6 +167,8 @@ RASURE_MAP_ATTRIBUTION = os.environ.get("RASURE_MAP_ATTRIBUTION", "© OpenStreet
 # Tests only: the patrol app stamps positions with the page's (simulated) clock so browser tests can
 # walk through a geofence in seconds. Ignored when RASURE_ENV=production.
 RASURE_PATROL_SIMULATION = False
+# Days GPS pings are kept (rasure_web.patrols.retention); 90 is a placeholder: set the force's own period.
+RASURE_PING_RETENTION_DAYS = int(os.environ.get("RASURE_PING_RETENTION_DAYS", "90"))
 
 
 def _positive_int(name: str, default: int) -> int:
