@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rasure_web.cli_patrol import add_patrol_commands
 
     add_patrol_commands(sub)
+    from rasure_web.cli_backup import add_backup_commands
+
+    add_backup_commands(sub)
 
     sv = sub.add_parser("serve", help="production WSGI server (gunicorn) with static files")
     sv.add_argument("--host", default=os.environ.get("RASURE_HOST", "127.0.0.1"))
