@@ -101,6 +101,12 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
 
         print("Committing a demonstration trial (synthetic, starts today) ...", flush=True)
         print("  " + trial_demo_commit(), flush=True)
+        from rasure_web.trials.audit import trial_anchor_schedule
+        from rasure_web.trials.models import Trial
+        from rasure_web.trials.services import CliActor
+
+        for trial_id in Trial.objects.exclude(status=Trial.Status.DRAFT).values_list("pk", flat=True):
+            trial_anchor_schedule(trial_id=trial_id, user=CliActor(username="demo"))  # for `rasure trial audit`
     from rasure_web.dashboard.selectors import warm_cache
 
     warm_cache()
