@@ -105,8 +105,9 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
         from rasure_web.trials.models import Trial
         from rasure_web.trials.services import CliActor
 
+        # anchored for `rasure trial audit`
         for trial_id in Trial.objects.exclude(status=Trial.Status.DRAFT).values_list("pk", flat=True):
-            trial_anchor_schedule(trial_id=trial_id, user=CliActor(username="demo"))  # for `rasure trial audit`
+            trial_anchor_schedule(trial_id=trial_id, user=CliActor(username="demo"))
     from rasure_web.dashboard.selectors import warm_cache
 
     warm_cache()
