@@ -174,11 +174,8 @@ def test_checkpoint_command_appends_signed_heads(tmp_path: Path, capsys: pytest.
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_do_not_fork_the_chain() -> None:
     """Real concurrent transactions: a writer holds its transaction open after appending; others
-    append meanwhile from their own connections. On PostgreSQL they wait for the advisory lock."""
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "SQLite writers are serialised by BEGIN IMMEDIATE (settings); threads share no test database"
-        )
+    append meanwhile from their own connections. On PostgreSQL they wait for the advisory lock; on
+    SQLite for the write lock (transactions begin IMMEDIATE; the test database is a file)."""
     holding = threading.Event()
     release = threading.Event()
     errors: list[BaseException] = []
