@@ -33,6 +33,12 @@ def _migrate() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
+def open_database() -> None:
+    """Set Django up and migrate the configured database: what every command that uses the database does first."""
+    _django()
+    _migrate()
+
+
 def _progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -242,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     from rasure_web.cli_backup import add_backup_commands
 
     add_backup_commands(sub)
+    from rasure_web.cli_programme import add_programme_commands
+
+    add_programme_commands(sub)
+    from rasure_web.cli_people import add_people_commands
+
+    add_people_commands(sub)
 
     sv = sub.add_parser("serve", help="production WSGI server (gunicorn) with static files")
     sv.add_argument("--host", default=os.environ.get("RASURE_HOST", "127.0.0.1"))

@@ -32,7 +32,17 @@ def ensure_demo_users() -> None:
         user.is_superuser = role == "admin"
         user.save()
         user.groups.set([Group.objects.get_or_create(name=role)[0]])
+    _demo_intelligence()
     _demo_profiles()
+
+
+def _demo_intelligence() -> None:
+    """The demo analyst may see the synthetic city's invented people; the demo supervisor sees numbers
+    only, so both sides of the permission can be tried (docs/hot-people.md)."""
+    from django.contrib.auth.models import Permission
+
+    perm = Permission.objects.get(content_type__app_label="people", codename="intelligence")
+    get_user_model().objects.get(username="analyst").user_permissions.add(perm)
 
 
 # Demo users in the synthetic force: the officer and supervisor on a Central response team, with collar
@@ -72,6 +82,8 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
             file=sys.stderr,
         )
         return 2
+    from rasure_web import clock
+
     print("Preparing the database ...", flush=True)
     call_command("migrate", verbosity=0, interactive=False)
     from rasure_web.crimes.models import CrimeRecord
@@ -80,7 +92,6 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     if not CrimeRecord.objects.filter(source="synthetic").exists():
         print("Generating the synthetic city (invented data) ...", flush=True)
         from rasure.synth import default_end
-        from rasure_web import clock
 
         stats = synthetic_city_load(scale=scale, end=default_end(clock.local_today()))
         print(
@@ -109,9 +120,12 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
         for trial_id in Trial.objects.exclude(status=Trial.Status.DRAFT).values_list("pk", flat=True):
             trial_anchor_schedule(trial_id=trial_id, user=CliActor(username="demo"))
     from rasure_web.dashboard.selectors import warm_cache
+    from rasure_web.programme.demo import programme_demo_store
 
     warm_cache()
     ensure_demo_users()
+    print("Programme examples (synthetic operations, training, delivery model) ...", flush=True)
+    print("  " + programme_demo_store(today=clock.local_today()), flush=True)
     base = f"http://{host}:{port}"
     print("\n" + "=" * 72)
     print(" Rasure demo — SYNTHETIC DATA ONLY (no real crimes or people)")

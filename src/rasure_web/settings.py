@@ -12,7 +12,7 @@
   ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
 - ``RASURE_PING_RETENTION_DAYS`` (90, a placeholder): GPS pings older than this are deleted by
   ``rasure patrol prune-pings``; ``RASURE_AUDIT_KEY`` signs the access-log checkpoints.
-- ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/sign-in.md); unset = local passwords only.
+- ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/signing-in.md); unset = local passwords only.
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "rasure_web.trials",
     "rasure_web.patrols",
     "rasure_web.dashboard",
+    "rasure_web.programme",
+    "rasure_web.people",
     "csp",
 ]
 
@@ -163,6 +165,10 @@ STORAGES = {
 # Base map tiles for the dashboard map. Empty = no base map (boundaries and data still show).
 RASURE_MAP_TILES = os.environ.get("RASURE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 RASURE_MAP_ATTRIBUTION = os.environ.get("RASURE_MAP_ATTRIBUTION", "© OpenStreetMap contributors")
+
+# Hot people (docs/hot-people.md): overrides of the rules in rasure.people.Rules, e.g.
+# {"review_days": 60, "knife_min_events": 3}. Empty = the defaults, which are still to be confirmed.
+RASURE_PEOPLE_RULES: dict[str, object] = {}
 
 # Tests only: the patrol app stamps positions with the page's (simulated) clock so browser tests can
 # walk through a geofence in seconds. Ignored when RASURE_ENV=production.

@@ -16,7 +16,9 @@ urlpatterns = [
     path("api/", api.urls),
     path("trials/", include("rasure_web.trials.urls")),
     path("patrol/", include("rasure_web.patrols.urls")),
+    path("dashboard/people/", include("rasure_web.people.urls")),
     path("dashboard/", include("rasure_web.dashboard.urls")),
+    path("programme/", include("rasure_web.programme.urls")),
 ]
 
 # A refusal page a person can read (JSON under /api/); see rasure_web.accounts.views.permission_denied.

@@ -28,12 +28,12 @@ ADMIN_PERSONAL: dict[str, str] = {
     "axes.AccessAttempt": "failed_sign_ins",
     "axes.AccessFailureLog": "failed_sign_ins",
     "axes.AccessLog": "sign_in_history",
-    "crimes.Person": "person",
     "crimes.CrimeRecord": "crime_record",
     "patrols.Visit": "visit",
     "patrols.Ping": "gps_ping",
     "patrols.AvlsPresence": "avls_presence",
     "patrols.HotSpotBriefing": "briefing_contact",
+    "programme.TrainingRecord": "training_record",
 }
 
 #: Admin models that hold no personal data, and why.
@@ -52,6 +52,9 @@ ADMIN_NOT_PERSONAL: dict[str, str] = {
     "trials.Trial": "a trial's design and commitment",
     "trials.ScheduleEntry": "which place is treated on which day",
     "patrols.AvlsImport": "file names and counts",
+    "programme.Operation": "an operation's plan",
+    "programme.Course": "training courses",
+    "programme.ModelStep": "steps of the operating model",
 }
 
 #: URL names (``namespace:name``) whose responses show personal data, with their resource. The map's
@@ -68,6 +71,12 @@ URL_PERSONAL: dict[str, str] = {
     "api:hotspot_briefing": "briefing_contact",
     "api:colleagues": "colleagues",
     "api:visit_detail": "visit",
+    "people:list": "people_list",
+    "people:person": "person",
+    "people:access": "people_access_log",
+    "programme:team": "team_delivery",
+    "programme:officer": "officer_delivery",
+    "programme:officer-csv": "officer_delivery",
 }
 
 #: URL names that show no personal data, and why. Admin model pages are classified by model above.
@@ -101,6 +110,13 @@ URL_NOT_PERSONAL: dict[str, str] = {
     "patrols:manifest": "the app's manifest",
     "dashboard:overview": "aggregate counts",
     "dashboard:map": "the map page (data comes from map-data)",
+    "people:review": "a form post; a GET goes back to the person page (logged)",
+    "people:plan": "a form post; a GET goes back to the person page (logged)",
+    "programme:programme": "operations and courses",
+    "programme:operation": "an operation's plan and steps",
+    "programme:delivery": "delivery by local policing area, aggregate",
+    "programme:area": "delivery by team, aggregate",
+    "programme:me": "redirects to the officer's own page (programme:officer, logged)",
     "dashboard:briefing-edit": "a form post that saves a briefing; a GET redirects to the hot-spot page (logged)",
 }
 

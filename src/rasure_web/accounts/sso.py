@@ -195,7 +195,7 @@ def sign_in_from_claims(
     if "_claim_names" in claims and cfg.get("groups_claim", "groups") in (claims.get("_claim_names") or {}):
         refusal = Refusal(
             "You are in too many groups for your identity provider to list them in the sign-in token. "
-            "Ask your IT team to send only the groups assigned to Rasure (see docs/sign-in.md).",
+            "Ask your IT team to send only the groups assigned to Rasure (see docs/signing-in.md).",
             f"group overage; {who}",
             username,
         )

@@ -1,6 +1,6 @@
 """Single sign-on configuration from the environment (read by settings.py; no Django imports).
 
-Unset ``RASURE_OIDC_CLIENT_ID`` means single sign-on is off and nothing changes. See docs/sign-in.md.
+Unset ``RASURE_OIDC_CLIENT_ID`` means single sign-on is off and nothing changes. See docs/signing-in.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from rasure_web.accounts.personal_data import LogsPersonalDataAdmin
-from rasure_web.crimes.models import Area, CrimeRecord, HarmTableInfo, HarmWeight, ImportRun, Person
+from rasure_web.crimes.models import Area, CrimeRecord, HarmTableInfo, HarmWeight, ImportRun
 
 
 @admin.register(CrimeRecord)
@@ -32,9 +32,8 @@ class AreaAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
 
 
-@admin.register(Person)
-class PersonAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
-    list_display = ("person_id", "display_name", "synthetic")
+# People are not in the admin: its pages cannot ask why someone is looked at or log the look.
+# They are seen only on the logged people pages (/dashboard/people/, docs/hot-people.md).
 
 
 @admin.register(HarmWeight)

@@ -453,7 +453,14 @@ async function render() {
     V.visitScreen({ v: state.visit, now: Date.now(), here: here(), onEnd: endVisit, onBriefing: () => go(`#/h/${state.visit.hotspot.id}`) });
   } else if (name === "end") {
     if (document.querySelector("form.form")) return; // keep what the officer has typed
-    V.endScreen({ v: state.visit, colleagues: state.colleagues, onSubmit: submitEnd, onBack: backToVisit });
+    V.endScreen({ v: state.visit, colleagues: () => state.colleagues, onSubmit: submitEnd, onBack: backToVisit });
+    if (!state.colleagues) {
+      // Not fetched yet (or dropped when the service worker took over): fetch it now and refresh the picker.
+      colleagues().then((c) => {
+        const filter = document.getElementById("crew-filter");
+        if (c && filter) filter.dispatchEvent(new Event("input"));
+      });
+    }
     const back = V.h("button", { type: "button", class: "back", onclick: backToVisit }, "‹ Back to the visit");
     document.querySelector("#screen .brief-head").prepend(back);
   } else if (name === "done") {

@@ -339,13 +339,16 @@ export function colleagueMatches(c, q) {
   return c.name.toLowerCase().includes(q) || c.username.toLowerCase().includes(q) || (collar !== "" && collar.startsWith(q));
 }
 
-export function endScreen({ v, colleagues, onSubmit, onBack }) {
+export function endScreen({ v, colleagues: known, onSubmit, onBack }) {
+  // `known` is the colleague list or a function returning it: the list may arrive after the form is shown.
+  const all = () => (typeof known === "function" ? known() : known);
   const chosen = new Set();
   const filter = h("input", { id: "crew-filter", type: "search", placeholder: "Type a name or collar number", autocomplete: "off" });
   const chips = h("p", { class: "chips", id: "crew-chosen", "aria-live": "polite" });
   const list = h("ul", { class: "crew", id: "crew-list" });
   const renderCrew = () => {
     const q = filter.value.trim().toLowerCase();
+    const colleagues = all();
     const rows = (colleagues || []).filter((c) => colleagueMatches(c, q));
     list.replaceChildren(
       ...rows.slice(0, 60).map((c) =>
@@ -375,10 +378,13 @@ export function endScreen({ v, colleagues, onSubmit, onBack }) {
         ),
       ),
     );
-    if (!colleagues) list.replaceChildren(h("li", { class: "muted" }, "Colleague list not available offline yet."));
+    if (!colleagues) {
+      const why = navigator.onLine ? "Loading the colleague list…" : "Colleague list not available offline yet.";
+      list.replaceChildren(h("li", { class: "muted" }, why));
+    }
   };
   const renderChips = () => {
-    const names = (colleagues || []).filter((c) => chosen.has(c.id)).map((c) => c.name);
+    const names = (all() || []).filter((c) => chosen.has(c.id)).map((c) => c.name);
     chips.textContent = names.length ? `Crewed with: ${names.join(", ")}` : "Crewed with: nobody picked (single-crewed)";
   };
   filter.addEventListener("input", renderCrew);

@@ -1,0 +1,493 @@
+"""Hot people: the offender and victim corners of the victim–offender–location triangle (D3, D4).
+
+Pure functions over a person's involvements in crimes (as victim, suspect or offender). Nothing here
+reads the clock: every function takes the date the lists are built for (``as_of``). Methods and
+sources: docs/hot-people.md, which also says what is a default still to be confirmed.
+
+What the lists are built from, and what they are never built from
+    Only offences: the date, the Home Office offence code, the weapon flag, the harm weight (Cambridge
+    Crime Harm Index days, CCHI), the domestic flag and the person's role in the crime. No protected
+    characteristic (age, sex, ethnicity, religion, disability ...) is an input to any score or rule
+    here; :data:`SCORE_INPUTS` lists the inputs so pages can show them.
+
+The harm score (Recency-Frequency-Harm, the harm-decay form of RFG)
+    ``score_i(t) = Σ_k  e_k · CCHI_k · 2^(−(t − t_k) / h)``
+    over the offences ``k`` person ``i`` is linked to as offender or suspect with ``t − W < t_k ≤ t``,
+    where ``CCHI_k`` is the offence's harm weight in days, ``h`` the half-life in days, ``W`` the window
+    in days and ``e_k`` the evidential weight of the role (offender, i.e. charged or proceeded against:
+    1.0; named suspect: 0.5). Frequency enters through the sum, gravity through ``CCHI_k`` and recency
+    through the decay. Offences the police find themselves (possession found in a stop) are left out
+    by default (``exclude_police_discovered``), as the CCHI itself leaves out proactively detected
+    offences (Sherman, Neyroud & Neyroud 2016, *Policing* 10(3):171-183), so that patrolling a person
+    more does not raise their score. Form and defaults (h = 180 days, W = 24 months, weights 1.0 / 0.5)
+    follow the project's methods note, which found no published national RFG formula: they are
+    defaults to confirm with the force, not established values. The Metropolitan Police's move from
+    RFG to RFH (2020) is the nearest published practice.
+
+Habitual knife carriers (HKC)
+    At least ``min_events`` (default 2) knife events in the last ``window_days`` (default 730), at least
+    ``min_proven`` (default 1) of them as offender, and the latest within ``expiry_days`` (default 365).
+    A knife event is an offence with a knife or sharp instrument, or one of ``knife_codes`` (default
+    10D, possession of an article with a blade or point). Police-discovered possession counts here:
+    carrying is the behaviour the list is about. There is no statutory definition; Thames Valley
+    practice is "on more than one occasion" (secondary source). Every threshold is a default to confirm.
+
+Repeat victims, vulnerable victims, victim-offenders
+    Repeat victim: at least ``min_victimisations`` (default 2) violent or harmful victimisations
+    (harm weight at least ``min_harm_days``) in ``window_days`` (default 365): Farrell & Pease 1993,
+    *Once bitten, twice bitten*. Vulnerable victim: a repeat victim of domestic abuse, or the victim of
+    one offence with harm weight at least ``high_harm_days`` (default 365, a year's custody: robbery,
+    violence with injury) in the window. Victim-offender: at least one victimisation and at least one
+    offence (as offender or suspect) in ``window_days`` (default 730), the Leicestershire definition.
+
+Review and expiry
+    Every entry has a review date: ``max(latest qualifying event, last review) + review_days`` (default
+    90). After that date the entry drops off every list until someone reviews it again or a new event
+    brings it back. A review that removes the person keeps them off until a newer event.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from rasure.errors import ConfigError
+from rasure.records import LinkRole
+
+#: The only inputs to the scores and rules (shown on the people pages).
+SCORE_INPUTS = (
+    "the date of each offence",
+    "its Home Office offence code and harm weight (CCHI days)",
+    "whether a knife or sharp instrument was involved",
+    "whether it was domestic abuse",
+    "the person's role in it: victim, named suspect or offender (charged or proceeded against)",
+)
+#: Never inputs (and not read by this module): listed on the pages so a reviewer can check.
+NOT_INPUTS = "age, sex, ethnicity, religion, disability, address or any other protected characteristic"
+
+
+class ListKind(StrEnum):
+    HARM = "harm"
+    KNIFE = "knife"
+    REPEAT_VICTIM = "repeat_victim"
+    VULNERABLE = "vulnerable"
+    VICTIM_OFFENDER = "victim_offender"
+
+
+LIST_TITLES: Mapping[ListKind, str] = {
+    ListKind.HARM: "Offenders causing the most harm",
+    ListKind.KNIFE: "Habitual knife carriers",
+    ListKind.REPEAT_VICTIM: "Repeat victims",
+    ListKind.VULNERABLE: "Vulnerable victims",
+    ListKind.VICTIM_OFFENDER: "Victim-offenders",
+}
+
+
+@dataclass(frozen=True)
+class Involvement:
+    """One person in one crime, with the facts of the crime the rules read."""
+
+    person_id: str
+    role: str  # LinkRole value
+    reference: str
+    occurred: date
+    offence_code: str = ""
+    offence: str = ""  # description or category, for the reasons
+    harm_days: float | None = None
+    knife: bool = False
+    domestic: bool = False
+
+
+@dataclass(frozen=True)
+class Review:
+    """The latest human review of a person's entries: kept until ``reviewed_on + review_days``, or removed."""
+
+    reviewed_on: date
+    keep: bool = True
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Every parameter of the scores and rules. The values are defaults to confirm with the force."""
+
+    half_life_days: float = 180.0
+    harm_window_days: int = 730
+    offender_weight: float = 1.0
+    suspect_weight: float = 0.5
+    exclude_police_discovered: bool = True
+    police_discovered_codes: frozenset[str] = frozenset({"10C", "10D", "90", "92D", "92E", "92F"})
+    harm_top_k: int = 20
+    knife_min_events: int = 2
+    knife_min_proven: int = 1
+    knife_window_days: int = 730
+    knife_expiry_days: int = 365
+    knife_codes: frozenset[str] = frozenset({"10D"})
+    repeat_min_victimisations: int = 2
+    repeat_window_days: int = 365
+    repeat_min_harm_days: float = 1.0
+    vulnerable_high_harm_days: float = 365.0
+    overlap_window_days: int = 730
+    review_days: int = 90
+
+    def __post_init__(self) -> None:
+        positive = (
+            *("half_life_days", "harm_window_days", "knife_window_days", "knife_expiry_days"),
+            *("repeat_window_days", "overlap_window_days", "review_days", "harm_top_k"),
+        )
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ConfigError(
+                    f"hot-people rule {name} must be greater than 0 (got {getattr(self, name)})."
+                )
+        for name in (
+            "offender_weight",
+            "suspect_weight",
+            "repeat_min_harm_days",
+            "vulnerable_high_harm_days",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"hot-people rule {name} must not be negative (got {getattr(self, name)}).")
+        if not 1 <= self.knife_min_proven <= self.knife_min_events:
+            raise ConfigError("hot-people rule knife_min_proven must be between 1 and knife_min_events.")
+        if self.repeat_min_victimisations < 1:
+            raise ConfigError("hot-people rule repeat_min_victimisations must be at least 1.")
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One offence's part in a harm score (so every score can be explained offence by offence)."""
+
+    reference: str
+    occurred: date
+    offence: str
+    role: str
+    harm_days: float
+    evidential_weight: float
+    decay: float
+
+    @property
+    def points(self) -> float:
+        return self.harm_days * self.evidential_weight * self.decay
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One person on one list, with the plain-words reasons and the date it must be reviewed by."""
+
+    kind: ListKind
+    person_id: str
+    score: float
+    reasons: tuple[str, ...]
+    references: tuple[str, ...]
+    last_event: date
+    review_due: date
+    contributions: tuple[Contribution, ...] = field(default=())
+
+
+def _is_offending(inv: Involvement) -> bool:
+    return inv.role in (LinkRole.OFFENDER.value, LinkRole.SUSPECT.value)
+
+
+def _in_window(inv: Involvement, as_of: date, days: int) -> bool:
+    return as_of - timedelta(days=days) < inv.occurred <= as_of
+
+
+def _label(inv: Involvement) -> str:
+    what = inv.offence or inv.offence_code or "offence"
+    return f"{what} on {inv.occurred.isoformat()} ({inv.reference})"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def harm_contributions(
+    involvements: Iterable[Involvement], *, as_of: date, rules: Rules
+) -> list[Contribution]:
+    """The offence-level parts of one person's harm score (see the module docstring for the formula)."""
+    out = []
+    for inv in _tidy(involvements):
+        if not _is_offending(inv) or not _in_window(inv, as_of, rules.harm_window_days):
+            continue
+        if rules.exclude_police_discovered and inv.offence_code in rules.police_discovered_codes:
+            continue
+        weight = rules.offender_weight if inv.role == LinkRole.OFFENDER.value else rules.suspect_weight
+        decay = math.pow(2.0, -(as_of - inv.occurred).days / rules.half_life_days)
+        out.append(
+            Contribution(
+                inv.reference,
+                inv.occurred,
+                inv.offence or inv.offence_code,
+                inv.role,
+                inv.harm_days or 0.0,
+                weight,
+                decay,
+            )
+        )
+    out.sort(key=lambda c: (-c.points, c.occurred, c.reference))
+    return out
+
+
+def harm_score(involvements: Iterable[Involvement], *, as_of: date, rules: Rules | None = None) -> float:
+    """``Σ e_k · CCHI_k · 2^(−(as_of − t_k)/h)`` over the person's offences in the window."""
+    return sum(c.points for c in harm_contributions(involvements, as_of=as_of, rules=rules or Rules()))
+
+
+def review_due(last_event: date, review: Review | None, rules: Rules) -> date:
+    """``max(last qualifying event, last review) + review_days``."""
+    start = last_event if review is None else max(last_event, review.reviewed_on)
+    return start + timedelta(days=rules.review_days)
+
+
+def is_current(last_event: date, review: Review | None, *, as_of: date, rules: Rules) -> bool:
+    """Whether an entry is still on the lists: not past its review date, and not removed by a review
+    that came after its latest event."""
+    if review is not None and not review.keep and review.reviewed_on >= last_event:
+        return False
+    return as_of <= review_due(last_event, review, rules)
+
+
+def _entry(
+    kind: ListKind,
+    pid: str,
+    score: float,
+    reasons: list[str],
+    events: Sequence[Involvement],
+    review: Review | None,
+    rules: Rules,
+    contributions: Sequence[Contribution] = (),
+) -> Entry:
+    last = max(e.occurred for e in events)
+    refs = tuple(sorted({e.reference for e in events}))
+    return Entry(
+        kind, pid, score, tuple(reasons), refs, last, review_due(last, review, rules), tuple(contributions)
+    )
+
+
+def _order(i: Involvement) -> tuple[object, ...]:
+    harm = -1.0 if i.harm_days is None else i.harm_days
+    return (
+        i.occurred,
+        i.reference,
+        i.person_id,
+        i.role,
+        i.offence_code,
+        i.offence,
+        harm,
+        i.knife,
+        i.domestic,
+    )
+
+
+def _tidy(involvements: Iterable[Involvement]) -> list[Involvement]:
+    """Sorted, one involvement per (person, crime, role): the same input in any order gives the same result."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for inv in sorted(involvements, key=_order):
+        key = (inv.person_id, inv.reference, inv.role)
+        if key not in seen:
+            seen.add(key)
+            out.append(inv)
+    return out
+
+
+def _group(involvements: Iterable[Involvement]) -> dict[str, list[Involvement]]:
+    by: dict[str, list[Involvement]] = defaultdict(list)
+    for inv in involvements:
+        by[inv.person_id].append(inv)
+    return {pid: _tidy(invs) for pid, invs in by.items()}
+
+
+def _harm_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
+    parts = harm_contributions(invs, as_of=as_of, rules=rules)
+    score = sum(c.points for c in parts)
+    if score <= 0:  # zero-harm scores are never listed
+        return None
+    months = rules.harm_window_days * 12 // 365
+    top = "; ".join(f"{c.offence} on {c.occurred.isoformat()} ({c.points:.0f} points)" for c in parts[:3])
+    reasons = [
+        f"harm score {score:.0f} from {_plural(len(parts), 'offence')} in {months} months "
+        f"(CCHI days, halving every {rules.half_life_days:.0f} days)",
+        f"largest parts: {top}",
+    ]
+    suspects = sum(1 for c in parts if c.role == LinkRole.SUSPECT.value)
+    if suspects:
+        reasons.append(f"{suspects} of them as a named suspect only, counted at {rules.suspect_weight:g}")
+    events = [i for i in invs if i.reference in {c.reference for c in parts} and _is_offending(i)]
+    return _entry(ListKind.HARM, pid, score, reasons, events, review, rules, parts)
+
+
+def _is_knife(inv: Involvement, rules: Rules) -> bool:
+    return inv.knife or inv.offence_code in rules.knife_codes
+
+
+def _knife_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
+    events = [
+        i
+        for i in invs
+        if _is_offending(i) and _is_knife(i, rules) and _in_window(i, as_of, rules.knife_window_days)
+    ]
+    distinct = {e.reference: e for e in sorted(events, key=lambda e: e.role != LinkRole.OFFENDER.value)}
+    events = sorted(distinct.values(), key=lambda e: (e.occurred, e.reference))
+    proven = [e for e in events if e.role == LinkRole.OFFENDER.value]
+    if len(events) < rules.knife_min_events or len(proven) < rules.knife_min_proven:
+        return None
+    if not _in_window(events[-1], as_of, rules.knife_expiry_days):
+        return None
+    months = rules.knife_window_days * 12 // 365
+    reasons = [
+        f"{_plural(len(events), 'knife event')} in {months} months ({len(proven)} as offender): "
+        + "; ".join(_label(e) for e in events),
+        f"rule: at least {rules.knife_min_events} knife events in {months} months, at least "
+        f"{rules.knife_min_proven} as offender, the latest within {rules.knife_expiry_days} days",
+    ]
+    return _entry(ListKind.KNIFE, pid, float(len(events)), reasons, events, review, rules)
+
+
+def _victimisations(
+    invs: Sequence[Involvement], as_of: date, days: int, min_harm: float
+) -> list[Involvement]:
+    return [
+        i
+        for i in invs
+        if i.role == LinkRole.VICTIM.value and _in_window(i, as_of, days) and (i.harm_days or 0.0) >= min_harm
+    ]
+
+
+def _repeat_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
+    vic = _victimisations(invs, as_of, rules.repeat_window_days, rules.repeat_min_harm_days)
+    if len(vic) < rules.repeat_min_victimisations:
+        return None
+    months = rules.repeat_window_days * 12 // 365
+    harm = sum(v.harm_days or 0.0 for v in vic)
+    reasons = [
+        f"victim {len(vic)} times in {months} months (harm {harm:.0f} CCHI days): "
+        + "; ".join(_label(v) for v in vic)
+    ]
+    return _entry(ListKind.REPEAT_VICTIM, pid, harm, reasons, vic, review, rules)
+
+
+def _vulnerable_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
+    vic = _victimisations(invs, as_of, rules.repeat_window_days, rules.repeat_min_harm_days)
+    domestic = [v for v in vic if v.domestic]
+    high = [v for v in vic if (v.harm_days or 0.0) >= rules.vulnerable_high_harm_days]
+    reasons = []
+    months = rules.repeat_window_days * 12 // 365
+    if len(domestic) >= rules.repeat_min_victimisations:
+        reasons.append(
+            f"repeat victim of domestic abuse: {len(domestic)} times in {months} months: "
+            + "; ".join(_label(v) for v in domestic)
+        )
+    if high:
+        reasons.append(
+            f"victim of {_plural(len(high), 'high-harm offence')} (at least {rules.vulnerable_high_harm_days:.0f} "
+            f"CCHI days) in {months} months: " + "; ".join(_label(v) for v in high)
+        )
+    if not reasons:
+        return None
+    counted = (domestic if len(domestic) >= rules.repeat_min_victimisations else []) + high
+    events = sorted({v.reference: v for v in counted}.values(), key=lambda v: (v.occurred, v.reference))
+    harm = sum(v.harm_days or 0.0 for v in events)
+    return _entry(ListKind.VULNERABLE, pid, harm, reasons, events, review, rules)
+
+
+def _overlap_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
+    recent = [i for i in invs if _in_window(i, as_of, rules.overlap_window_days)]
+    vic = [i for i in recent if i.role == LinkRole.VICTIM.value]
+    off = [i for i in recent if _is_offending(i)]
+    if not vic or not off:
+        return None
+    months = rules.overlap_window_days * 12 // 365
+    reasons = [
+        f"both victim and offender in {months} months: victim {len(vic)} times ("
+        + "; ".join(_label(v) for v in vic)
+        + f"), offender or suspect {len(off)} times ("
+        + "; ".join(_label(o) for o in off)
+        + ")"
+    ]
+    harm = sum(i.harm_days or 0.0 for i in recent)
+    return _entry(ListKind.VICTIM_OFFENDER, pid, harm, reasons, recent, review, rules)
+
+
+_BUILDERS = {
+    ListKind.HARM: _harm_entry,
+    ListKind.KNIFE: _knife_entry,
+    ListKind.REPEAT_VICTIM: _repeat_entry,
+    ListKind.VULNERABLE: _vulnerable_entry,
+    ListKind.VICTIM_OFFENDER: _overlap_entry,
+}
+
+
+def entries_for_person(
+    involvements: Sequence[Involvement],
+    *,
+    as_of: date,
+    rules: Rules | None = None,
+    review: Review | None = None,
+) -> dict[ListKind, Entry]:
+    """Every list one person qualifies for on ``as_of``, whether or not the entry is past its review date."""
+    rules = rules or Rules()
+    invs = _tidy(involvements)
+    out = {}
+    for kind, build in _BUILDERS.items():
+        entry = build(invs[0].person_id if invs else "", invs, as_of, rules, review) if invs else None
+        if entry is not None:
+            out[kind] = entry
+    return out
+
+
+def build_list(
+    kind: ListKind,
+    involvements: Iterable[Involvement],
+    *,
+    as_of: date,
+    rules: Rules | None = None,
+    reviews: Mapping[str, Review] | None = None,
+    overdue: bool = False,
+) -> list[Entry]:
+    """One list on ``as_of``: current entries only (past their review date or removed ones drop off),
+    highest score first, ties by person id, so the same input always gives the same list. The harm
+    list keeps the top ``harm_top_k``.
+
+    ``overdue=True`` gives instead the entries that still meet the rule but are past their review date
+    (not those removed by a review): what a reviewer has to look at to keep or remove."""
+    rules = rules or Rules()
+    reviews = reviews or {}
+    build = _BUILDERS[ListKind(kind)]
+    out = []
+    for pid, invs in _group(involvements).items():
+        review = reviews.get(pid)
+        entry = build(pid, invs, as_of, rules, review)
+        if entry is None:
+            continue
+        current = is_current(entry.last_event, review, as_of=as_of, rules=rules)
+        removed = review is not None and not review.keep and review.reviewed_on >= entry.last_event
+        if (current and not overdue) or (overdue and not current and not removed):
+            out.append(entry)
+    out.sort(key=lambda e: (-e.score, e.person_id))
+    if kind == ListKind.HARM:
+        out = out[: rules.harm_top_k]
+    return out
+
+
+def harm_share(
+    entries: Sequence[Entry], involvements: Iterable[Involvement], *, as_of: date, rules: Rules | None = None
+) -> float:
+    """The share of all scored harm that the listed people account for (the "power few" figure)."""
+    rules = rules or Rules()
+    total = sum(c.points for c in harm_contributions(involvements, as_of=as_of, rules=rules))
+    return sum(e.score for e in entries) / total if total > 0 else 0.0

@@ -1,0 +1,202 @@
+"""What the programme page and ``rasure programme outputs`` show (S3–S6), computed from the database.
+
+The logic model's outputs (S3), each counted from rows, never typed in:
+
+- ``officers_trained``: distinct active users in the officer or supervisor role with at least one
+  training record.
+- ``patrols_per_week``: ended patrol visits whose trial day falls in the last ``weeks`` full weeks
+  (Monday to Sunday) before the week holding ``today``, divided by ``weeks``; one decimal.
+- ``high_risk_areas``: hot spots in the current analysis run.
+- ``operations_funded``: operations in the register with a budget above zero.
+- ``partners_engaged``: organisations other than forces with at least one active user.
+- ``forces_using``: forces whose officers recorded at least one patrol visit in that same window.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+
+from rasure_web.accounts.models import Organisation, Profile
+from rasure_web.accounts.roles import OFFICER, SUPERVISOR
+from rasure_web.analysis.models import HotSpot
+from rasure_web.crimes.models import Area
+from rasure_web.patrols.models import Visit
+from rasure_web.programme.models import ModelStep, Operation, StepStatus, TrainingRecord
+
+OUTPUT_KEYS = (
+    "officers_trained",
+    "patrols_per_week",
+    "high_risk_areas",
+    "operations_funded",
+    "partners_engaged",
+    "forces_using",
+)
+DEFAULT_WEEKS = 12
+POLICE_ROLES = (OFFICER, SUPERVISOR)
+
+
+def outputs_window(today: date, weeks: int = DEFAULT_WEEKS) -> tuple[date, date]:
+    """First and last day of the ``weeks`` full Monday–Sunday weeks before the week holding ``today``."""
+    if weeks < 1:
+        raise ValueError("weeks must be 1 or more")
+    this_monday = today - timedelta(days=today.weekday())
+    return this_monday - timedelta(weeks=weeks), this_monday - timedelta(days=1)
+
+
+def _police_users() -> Any:
+    return get_user_model().objects.filter(is_active=True, groups__name__in=POLICE_ROLES).distinct()
+
+
+def programme_outputs(*, today: date, weeks: int = DEFAULT_WEEKS) -> dict[str, Any]:
+    """The six outputs of the logic model, with the window they were counted over."""
+    first, last = outputs_window(today, weeks)
+    ended = Visit.objects.filter(status=Visit.Status.ENDED, trial_day__range=(first, last))
+    trained = _police_users().filter(
+        pk__in=TrainingRecord.objects.filter(user__isnull=False).values("user_id")
+    )
+    forces = (
+        Profile.objects.filter(force__isnull=False, user__in=ended.values("officer_id"))
+        .values("force_id")
+        .distinct()
+    )
+    partners = (
+        Organisation.objects.exclude(kind=Organisation.Kind.FORCE)
+        .filter(profiles__user__is_active=True)
+        .distinct()
+    )
+    return {
+        "officers_trained": trained.count(),
+        "patrols_per_week": round(ended.count() / weeks, 1),
+        "high_risk_areas": HotSpot.objects.filter(run__is_current=True).count(),
+        "operations_funded": Operation.objects.filter(budget_gbp__gt=0).count(),
+        "partners_engaged": partners.count(),
+        "forces_using": forces.count(),
+        "window": {"first_day": first.isoformat(), "last_day": last.isoformat(), "weeks": weeks},
+    }
+
+
+def refresher_due(attended_on: date, months: int | None) -> date | None:
+    """The day a refresher falls due: ``months`` calendar months after attendance (none without months)."""
+    if months is None:
+        return None
+    return attended_on + relativedelta(months=months)
+
+
+@dataclass
+class LpaTraining:
+    lpa_code: str
+    lpa_name: str
+    officers: int = 0
+    trained: int = 0
+    refreshers_overdue: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        return self.trained / self.officers if self.officers else None
+
+
+@dataclass
+class TrainingPicture:
+    by_lpa: list[LpaTraining] = field(default_factory=list)
+    non_police_attendances: int = 0
+    by_course: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _lpa_names() -> dict[str, str]:
+    return dict(Area.objects.filter(kind=Area.Kind.LPA).values_list("code", "name"))
+
+
+def training_picture(*, today: date) -> TrainingPicture:
+    """Officers and supervisors per LPA (by their team), how many hold a training record, overdue refreshers.
+
+    A refresher is overdue when a person's latest attendance of a course with a refresher period is
+    more than that period before ``today``.
+    """
+    names = _lpa_names()
+    rows: dict[str, LpaTraining] = {}
+    lpa_of: dict[int, str] = {}
+    for user_id, lpa in _police_users().values_list("id", "profile__team__lpa_code"):
+        code = lpa or ""
+        lpa_of[user_id] = code
+        row = rows.setdefault(code, LpaTraining(code, names.get(code, code or "No team area")))
+        row.officers += 1
+    latest: dict[tuple[int, int], tuple[date, int | None]] = {}
+    records = TrainingRecord.objects.filter(user_id__in=list(lpa_of)).values_list(
+        "user_id", "course_id", "attended_on", "course__refresher_months"
+    )
+    for user_id, course_id, attended_on, months in records:
+        key = (user_id, course_id)
+        if key not in latest or attended_on > latest[key][0]:
+            latest[key] = (attended_on, months)
+    trained_users = {u for u, _ in latest}
+    overdue: dict[int, bool] = defaultdict(bool)
+    for (user_id, _), (attended_on, months) in latest.items():
+        due = refresher_due(attended_on, months)
+        if due is not None and due < today:
+            overdue[user_id] = True
+    for user_id, code in lpa_of.items():
+        if user_id in trained_users:
+            rows[code].trained += 1
+        if overdue[user_id]:
+            rows[code].refreshers_overdue += 1
+    by_course = list(
+        TrainingRecord.objects.values("course__name", "course__kind")
+        .annotate(
+            attendances=Count("id"),
+            police=Count("id", filter=Q(user__isnull=False)),
+            others=Count("id", filter=Q(user__isnull=True)),
+        )
+        .order_by("course__name")
+    )
+    return TrainingPicture(
+        by_lpa=sorted(rows.values(), key=lambda r: (r.lpa_code == "", r.lpa_name)),
+        non_police_attendances=TrainingRecord.objects.filter(user__isnull=True).count(),
+        by_course=by_course,
+    )
+
+
+@dataclass
+class StepGrid:
+    steps: list[ModelStep]
+    lpas: list[tuple[str, str]]
+    cells: dict[tuple[int, str], StepStatus]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per step: the step and, per LPA, its status (None when nothing is recorded)."""
+        return [
+            {"step": s, "cells": [self.cells.get((s.pk, code)) for code, _ in self.lpas]} for s in self.steps
+        ]
+
+    def in_place_share(self) -> float | None:
+        total = len(self.steps) * len(self.lpas)
+        done = sum(1 for c in self.cells.values() if c.status == StepStatus.Status.IN_PLACE)
+        return done / total if total else None
+
+
+def step_grid() -> StepGrid:
+    """The delivery model's steps against every LPA, for the compliance view."""
+    steps = list(ModelStep.objects.select_related("force").order_by("force__code", "number"))
+    statuses = list(StepStatus.objects.filter(step__in=steps))
+    names = _lpa_names()
+    codes = sorted({s.lpa_code for s in statuses} | set(names))
+    return StepGrid(
+        steps=steps,
+        lpas=[(c, names.get(c, c)) for c in codes],
+        cells={(s.step_id, s.lpa_code): s for s in statuses},
+    )
+
+
+def operations() -> list[Operation]:
+    """The register, newest first; each operation carries ``lpa_name`` (the area's name, or its code)."""
+    names = _lpa_names()
+    ops = list(Operation.objects.select_related("force", "analysis_run").prefetch_related("hotspots"))
+    for op in ops:
+        op.lpa_name = names.get(op.lpa_code, op.lpa_code)  # type: ignore[attr-defined]
+    return ops
