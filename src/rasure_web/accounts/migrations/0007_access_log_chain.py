@@ -31,6 +31,11 @@ def chain_existing(apps, schema_editor):  # type: ignore[no-untyped-def]
         schema_editor.execute(TRUNCATE_GUARD)
 
 
+def triggers_back(apps, schema_editor):  # type: ignore[no-untyped-def]
+    """Backwards, last: on SQLite removing the columns rebuilt the table without its triggers."""
+    _append_only.install(schema_editor.connection)
+
+
 def unchain(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP TRIGGER IF EXISTS access_log_no_truncate ON access_log;")
@@ -42,6 +47,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(migrations.RunPython.noop, triggers_back),
         migrations.AddField(
             model_name="accesslog",
             name="prev_hash",
