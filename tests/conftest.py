@@ -53,8 +53,10 @@ _SQLITE_TRIGGERS: dict[str, str] = {}
 def _triggers_allow_test_flush(request: pytest.FixtureRequest) -> Iterator[None]:
     """Transactional tests end with Django flushing every table. On SQLite that is a DELETE, which
     our protective triggers refuse (append-only access log, committed trials). On PostgreSQL flush
-    is a TRUNCATE, which row triggers do not see. So on SQLite: drop the triggers just for the
-    flush, remember their SQL, and put them back before the next database test."""
+    is a TRUNCATE, which row triggers do not see but the statement-level TRUNCATE guards refuse. So
+    on SQLite: drop the triggers just for the flush, remember their SQL, and put them back before the
+    next database test; on PostgreSQL: disable the TRUNCATE guards for the flush and enable them
+    again before the next test."""
     marker = request.node.get_closest_marker("django_db")
     if marker is None:
         yield
@@ -70,13 +72,37 @@ def _triggers_allow_test_flush(request: pytest.FixtureRequest) -> Iterator[None]
             for name, sql in _SQLITE_TRIGGERS.items():
                 if name not in present:
                     cur.execute(sql)
+    if connection.vendor == "postgresql":
+        _set_truncate_guards(connection, enabled=True)
     yield
+    if transactional and connection.vendor == "postgresql":
+        _set_truncate_guards(connection, enabled=False)
     if transactional and connection.vendor == "sqlite":
         with connection.cursor() as cur:
             cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
             for name, sql in cur.fetchall():
                 _SQLITE_TRIGGERS[name] = sql
                 cur.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
+def _set_truncate_guards(connection: Any, *, enabled: bool) -> None:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND t.tgname LIKE %s AND (t.tgenabled = 'D') = %s",
+            ["%no_truncate", enabled],
+        )
+        for table, name in cur.fetchall():
+            cur.execute(f'ALTER TABLE "{table}" {"ENABLE" if enabled else "DISABLE"} TRIGGER "{name}"')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _refusals_on_this_connection_only() -> None:
+    """A refusal inside a transaction on PostgreSQL is logged through a second connection, whose entry
+    would outlive the test's rolled-back transaction; tests that check it switch it on themselves."""
+    from rasure_web.accounts import refusals
+
+    refusals.SEPARATE_CONNECTION = False
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -241,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     from rasure_web.cli_users import add_user_commands
 
     add_user_commands(sub)
+    from rasure_web.cli_audit import add_audit_commands
+
+    add_audit_commands(sub)
+    from rasure_web.cli_patrol import add_patrol_commands
+
+    add_patrol_commands(sub)
+    from rasure_web.cli_backup import add_backup_commands
+
+    add_backup_commands(sub)
     from rasure_web.cli_programme import add_programme_commands
 
     add_programme_commands(sub)

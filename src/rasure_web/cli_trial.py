@@ -1,4 +1,4 @@
-"""``rasure trial ...`` sub-commands: create, commit, list, schedule, verify, complete, commitment, power,
+"""``rasure trial ...`` sub-commands: create, commit, list, schedule, verify, audit, complete, commitment, power,
 export, evaluate.
 
 All but ``power`` with explicit rates work on the database. Exit codes: 0 success; 1 verification
@@ -115,17 +115,22 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_commit(args: argparse.Namespace) -> int:
     _db()
+    from rasure_web.trials.audit import trial_anchor_schedule
     from rasure_web.trials.lifecycle import trial_commit
 
     plan = _plan(args.plan) if args.plan else None
     result = trial_commit(
         trial_id=args.id, user=_actor(), seed=args.seed, allow_past_start=args.allow_past_start, plan=plan
     )
+    anchor = trial_anchor_schedule(trial_id=result.trial.pk, user=_actor())
     doc = result.commitment.to_json()
     if args.out:
         Path(args.out).write_text(doc + "\n", encoding="utf-8")
     print(f"Trial {result.trial.pk} committed: {result.schedule_rows:,} schedule rows stored.")
     print(f"Commitment (SHA-256): {result.commitment.digest_hex}")
+    print(
+        f"Schedule anchored in the access log (seq {anchor.seq}): `rasure trial audit {result.trial.pk}` daily."
+    )
     if args.out:
         print(f"Commitment document written to {args.out}: publish it now (trial registry, OSF, email).")
     else:
@@ -209,6 +214,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     check = trial_verify(trial_id=args.id, seed=args.seed, schedule_csv=csv, user=_actor())
     print(check.report(max_rows=args.max_rows))
     return 0 if check.ok else 1
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    _db()
+    from rasure_web.trials.audit import trial_audit
+
+    result = trial_audit(trial_id=args.id, user=_actor())
+    print(result.text(max_problems=args.max_rows))
+    return 0 if result.ok else 1
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
@@ -375,6 +389,13 @@ def add_trial_commands(sub: Any) -> None:
     v.add_argument("--schedule", help="check this schedule CSV instead of the one stored in the database")
     v.add_argument("--max-rows", type=int, default=50, help="differences to list")
     v.set_defaults(func=cmd_verify)
+
+    a = ts.add_parser(
+        "audit", help="check, without the seed, that the stored schedule is the one committed (run daily)"
+    )
+    a.add_argument("id", type=int)
+    a.add_argument("--max-rows", type=int, default=50, help="differences to list")
+    a.set_defaults(func=cmd_audit)
 
     k = ts.add_parser("complete", help="after the trial: reveal the seed, verify it and store it")
     k.add_argument("id", type=int)

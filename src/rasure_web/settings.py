@@ -11,6 +11,8 @@
 - ``RASURE_PARTNER_SMALL_NUMBER_THRESHOLD`` (5): the partner portal's small-number threshold.
 - HTTPS in production (docs/deploy.md): ``RASURE_BEHIND_PROXY``, ``RASURE_SSL_REDIRECT``,
   ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
+- ``RASURE_PING_RETENTION_DAYS`` (90, a placeholder): GPS pings older than this are deleted by
+  ``rasure patrol prune-pings``; ``RASURE_AUDIT_KEY`` signs the access-log checkpoints.
 - ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/signing-in.md); unset = local passwords only.
 """
 
@@ -173,6 +175,8 @@ RASURE_PEOPLE_RULES: dict[str, object] = {}
 # Tests only: the patrol app stamps positions with the page's (simulated) clock so browser tests can
 # walk through a geofence in seconds. Ignored when RASURE_ENV=production.
 RASURE_PATROL_SIMULATION = False
+# Days GPS pings are kept (rasure_web.patrols.retention); 90 is a placeholder: set the force's own period.
+RASURE_PING_RETENTION_DAYS = int(os.environ.get("RASURE_PING_RETENTION_DAYS", "90"))
 
 
 def _positive_int(name: str, default: int) -> int:

@@ -137,7 +137,7 @@ def test_lookup_then_build_gives_hotspots_their_lpa_and_trial_strata(tmp_path: P
         assert h.neighbourhood_code == ""  # no neighbourhood level loaded
     assert {h.lpa_code for h in spots} == {"WEST", "EAST"}
 
-    from rasure_web.trials.services import trial_create
+    from rasure_web.trials.lifecycle import trial_create
 
     trial = trial_create(name="Strata test", start=date(2026, 12, 1), end=date(2027, 2, 28), synthetic=True)
     strata = set(trial.hotspots.values_list("stratum", flat=True))

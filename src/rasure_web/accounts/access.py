@@ -12,6 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from rasure_web.accounts import chain
 from rasure_web.accounts.models import AccessLog
 
 
@@ -35,7 +36,7 @@ def access_log_record(
 
     ``username`` overrides the user's name: a failed sign-in records the name that was tried, which
     may belong to no account."""
-    return AccessLog.objects.create(
+    return chain.append(
         user=user if getattr(user, "pk", None) else None,
         username=(username if username is not None else getattr(user, "username", "") or "(system)")[:150],
         action=action,

@@ -1,16 +1,35 @@
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog
+from axes.models import AccessLog as AxesAccessLog
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from rasure_web.accounts.models import AccessLog, Force, Organisation, Profile, Team
+from rasure_web.accounts.personal_data import LogsPersonalDataAdmin
+
+
+def _logged(model: Any, base: type[admin.ModelAdmin]) -> None:
+    """Django's and django-axes' own admin pages of people and sign-ins, logged (DPA 2018 s.62)."""
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+        admin.site.register(model, type(f"Logged{base.__name__}", (LogsPersonalDataAdmin, base), {}))
+
+
+_logged(User, auth_admin.UserAdmin)
+_logged(AccessAttempt, axes_admin.AccessAttemptAdmin)
+_logged(AxesAccessLog, axes_admin.AccessLogAdmin)
+_logged(AccessFailureLog, axes_admin.AccessFailureLogAdmin)
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
+class AccessLogAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
     """Read-only: the log is append-only (DPA 2018 s.62)."""
 
-    list_display = ("at", "username", "action", "resource", "object_ref", "ip_address")
+    list_display = ("seq", "at", "username", "action", "resource", "object_ref", "ip_address")
     list_filter = ("action", "resource")
     search_fields = ("username", "object_ref")
 
@@ -45,7 +64,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
     list_display = ("user", "collar_number", "force", "organisation", "team", "updated_at")
     list_filter = ("force", "organisation", "team")
     search_fields = ("user__username", "user__first_name", "user__last_name", "collar_number")

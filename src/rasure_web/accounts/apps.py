@@ -7,6 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts, roles and the access log"
 
     def ready(self) -> None:
-        from rasure_web.accounts import signin
+        from django.db.backends.signals import connection_created
+
+        from rasure_web.accounts import refusals, signin
 
         signin.connect()
+        connection_created.connect(refusals.install, dispatch_uid="rasure-log-refusals")

@@ -2,7 +2,9 @@
 
 Append-only. The model refuses updates and deletes, and a database trigger (see the
 migration) refuses them too, so not even a raw SQL session through the app's
-connection can rewrite history.
+connection can rewrite history. Each entry is also a link of a hash chain
+(:mod:`rasure_web.accounts.chain`), so what a trigger cannot stop (the database owner, a dropped
+trigger, an emptied table) is detected by ``rasure audit verify``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ class AccessLog(models.Model):
         SIGN_IN = "sign_in", "Signed in"
         SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
         SIGN_OUT = "sign_out", "Signed out"
+        AUDIT = "audit", "Audited"
+        DELETE = "delete", "Deleted (retention)"
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(default=clock.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     username = models.CharField(max_length=150)  # kept even if the account is renamed
     action = models.CharField(max_length=16, choices=Action.choices)
@@ -40,6 +44,10 @@ class AccessLog(models.Model):
     detail = models.TextField(blank=True)
     path = models.CharField(max_length=500, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # The hash chain (rasure_web.accounts.chain): written once by chain.append, never changed.
+    seq = models.BigIntegerField(null=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    row_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         db_table = "access_log"

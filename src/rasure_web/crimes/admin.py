@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from rasure_web.accounts.personal_data import LogsPersonalDataAdmin
 from rasure_web.crimes.models import Area, CrimeRecord, HarmTableInfo, HarmWeight, ImportRun
 
 
 @admin.register(CrimeRecord)
-class CrimeRecordAdmin(admin.ModelAdmin):
+class CrimeRecordAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
     list_display = (
         "reference",
         "source",

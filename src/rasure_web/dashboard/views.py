@@ -166,17 +166,24 @@ def _map_data(request: HttpRequest, layer: str) -> HttpResponse:
             if not all(math.isfinite(v) for v in (w, s, e, n)):
                 raise ValueError("bbox needs four finite numbers: west,south,east,north")
             bbox = (w, s, e, n)
-        return JsonResponse(
-            sel.map_crimes(
-                user=user,
-                bbox=bbox,
-                zoom=_int_param(request, "zoom", 12, 0, 24),
-                months=_int_param(request, "months", 12, 1, 240),
-                category=_text_param(request, "category"),
-                daynight=_text_param(request, "daynight"),
-                area_code=area,
-            )
+        data = sel.map_crimes(
+            user=user,
+            bbox=bbox,
+            zoom=_int_param(request, "zoom", 12, 0, 24),
+            months=_int_param(request, "months", 12, 1, 240),
+            category=_text_param(request, "category"),
+            daynight=_text_param(request, "daynight"),
+            area_code=area,
         )
+        access_log_record(
+            user=user,
+            action="view",
+            resource="map_crimes",
+            object_ref=area,
+            detail=f"crime points, bbox {request.GET.get('bbox', 'all')}"[:500],
+            request=request,
+        )
+        return JsonResponse(data)
     if layer == "density":
         png, bounds = sel.density_png(
             user=user, months=_int_param(request, "months", 12, 1, 240), area_code=area

@@ -7,11 +7,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from rasure_web.accounts.personal_data import LogsPersonalDataAdmin
 from rasure_web.patrols.models import AvlsImport, AvlsPresence, HotSpotBriefing, Ping, Visit
 
 
 @admin.register(HotSpotBriefing)
-class HotSpotBriefingAdmin(admin.ModelAdmin):
+class HotSpotBriefingAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
     list_display = ("hotspot", "contact_name", "updated_by", "updated_at")
     search_fields = ("hotspot__code", "hotspot__name", "contact_name")
     readonly_fields = ("updated_by", "updated_at")
@@ -33,13 +34,13 @@ class ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(Visit)
-class VisitAdmin(ReadOnly):
+class VisitAdmin(LogsPersonalDataAdmin, ReadOnly):
     list_display = ("visit_id", "officer", "hotspot", "trial_day", "slot", "status", "dose_minutes", "mode")
     list_filter = ("trial_day", "status", "mode", "slot")
 
 
 @admin.register(Ping)
-class PingAdmin(ReadOnly):
+class PingAdmin(LogsPersonalDataAdmin, ReadOnly):
     list_display = ("client_id", "officer", "visit_id", "fix_time", "received_at")
 
 
@@ -49,5 +50,5 @@ class AvlsImportAdmin(ReadOnly):
 
 
 @admin.register(AvlsPresence)
-class AvlsPresenceAdmin(ReadOnly):
+class AvlsPresenceAdmin(LogsPersonalDataAdmin, ReadOnly):
     list_display = ("officer", "hotspot", "trial_day", "start", "minutes", "mode")

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.security import SessionAuth
 
+from rasure_web.accounts.access import access_log_record
 from rasure_web.patrols import selectors, services
 from rasure_web.patrols.schemas import (
     BriefingOut,
@@ -99,14 +100,30 @@ def hotspots_nearest(request: HttpRequest, query: Query[NearestQuery]) -> Any:
 )
 def hotspot_briefing(request: HttpRequest, hotspot_id: int) -> Any:
     try:
-        return selectors.hotspot_briefing(user=request.auth, hotspot_id=hotspot_id)
+        body = selectors.hotspot_briefing(user=request.auth, hotspot_id=hotspot_id)
     except selectors.HotSpotNotAvailable:
         return _answer(404, {"detail": "This hot spot is not on today's patrol list.", "code": "not_listed"})
+    access_log_record(
+        user=request.auth,
+        action="view",
+        resource="briefing_contact",
+        object_ref=str(hotspot_id),
+        request=request,
+    )
+    return body
 
 
 @router.get("/colleagues", response={200: list[ColleagueOut], **READ_ERRORS}, summary="Officers to crew with")
 def colleagues(request: HttpRequest) -> Any:
-    return selectors.colleagues_list(user=request.auth)
+    body = selectors.colleagues_list(user=request.auth)
+    access_log_record(
+        user=request.auth,
+        action="view",
+        resource="colleagues",
+        detail=f"{len(body)} officers",
+        request=request,
+    )
+    return body
 
 
 @router.post(
@@ -189,6 +206,9 @@ def visit_detail(request: HttpRequest, visit_id: uuid.UUID) -> Any:
     body = selectors.visit_detail(user=request.auth, visit_id=visit_id)
     if body is None:
         return _answer(404, {"detail": "No such visit of yours.", "code": "visit_unknown"})
+    access_log_record(
+        user=request.auth, action="view", resource="visit", object_ref=str(visit_id), request=request
+    )
     return body
 
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from rasure_web.accounts.personal_data import LogsPersonalDataAdmin
 from rasure_web.programme.models import Course, ModelStep, Operation, StepStatus, TrainingRecord
 
 
@@ -17,7 +18,7 @@ class CourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrainingRecord)
-class TrainingRecordAdmin(admin.ModelAdmin):
+class TrainingRecordAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
     list_display = ("course", "user", "attendee_name", "attendee_organisation", "attended_on", "synthetic")
     list_filter = ("course",)
     raw_id_fields = ("user",)

@@ -499,6 +499,12 @@ def trial_commit(
                 committed_at=clock.now(),
                 committed_by=_username(user),
             )
+            # The schedule's anchor in the chained access log, in the same transaction: no committed
+            # schedule without one (`rasure trial audit`). Imported here: the audit module reads
+            # trials through this one.
+            from rasure_web.trials.audit import trial_anchor_schedule
+
+            trial_anchor_schedule(trial_id=trial.pk, user=user)
     except TrialCommittedError:
         raise _refuse(user=user, trial_id=trial.pk, what="a second commit") from None
     trial.refresh_from_db()

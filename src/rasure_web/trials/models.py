@@ -3,7 +3,7 @@
 The pure logic (schedule, commitment, verification, power) is in :mod:`rasure.trial`; these models
 store its inputs and outputs. Once a trial is committed nothing that the commitment covers can change:
 
-- the services refuse and log the attempt (:mod:`rasure_web.trials.services`);
+- the services refuse and log the attempt (:mod:`rasure_web.trials.lifecycle`);
 - the admin is read-only for committed trials and logs refused attempts;
 - database triggers (migration ``0002_tamper_triggers``) refuse UPDATE and DELETE of the schedule and
   the frozen set of a committed trial, new rows for it, and any change to a committed trial's design,

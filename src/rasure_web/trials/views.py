@@ -16,9 +16,11 @@ def trial_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def trial_detail(request: HttpRequest, trial_id: int) -> HttpResponse:
-    return render(
-        request, "trials/trial_detail.html", selectors.trial_detail_for(user=request.user, trial_id=trial_id)
-    )
+    from rasure_web.trials.audit import trial_last_audit
+
+    context = selectors.trial_detail_for(user=request.user, trial_id=trial_id)
+    context["last_audit"] = trial_last_audit(trial=context["trial"])
+    return render(request, "trials/trial_detail.html", context)
 
 
 @login_required
