@@ -55,6 +55,8 @@ ADMIN_NOT_PERSONAL: dict[str, str] = {
     "programme.Operation": "an operation's plan",
     "programme.Course": "training courses",
     "programme.ModelStep": "steps of the operating model",
+    "analysis.PlaceDecision": "an analyst's decision on a place held apart",
+    "partners.DataSharingAgreement": "an organisation's agreement (purpose, areas, dates; its signatory as a work contact)",
 }
 
 #: URL names (``namespace:name``) whose responses show personal data, with their resource. The map's
@@ -118,6 +120,12 @@ URL_NOT_PERSONAL: dict[str, str] = {
     "programme:area": "delivery by team, aggregate",
     "programme:me": "redirects to the officer's own page (programme:officer, logged)",
     "dashboard:briefing-edit": "a form post that saves a briefing; a GET redirects to the hot-spot page (logged)",
+    "dashboard:review": "places held apart (recording addresses, institutions) with their counts, no people",
+    "partners:portal": "small numbers suppressed aggregates by area and month, no people (logged all the same)",
+    "partners:map-data": "hot-spot outlines and suppressed area counts, no people (logged all the same)",
+    "partners:upload": "a partner's upload of anonymised assault data (no person fields are accepted)",
+    "partners:data": "anonymised assaults by month and area beside police counts (logged all the same)",
+    "partners:data-points": "anonymised assault locations (no person fields are accepted; logged all the same)",
 }
 
 
