@@ -184,7 +184,8 @@ def _positive_int(name: str, default: int) -> int:
 # the lock again. Administrators lift a lock early with `rasure manage axes_reset_username NAME`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the user's roles with the user (one query per request, not two).
+    "rasure_web.accounts.backends.RolesModelBackend",
 ]
 RASURE_LOGIN_FAILURE_LIMIT = _positive_int("RASURE_LOGIN_FAILURE_LIMIT", 5)
 RASURE_LOGIN_LOCKOUT_MINUTES = _positive_int("RASURE_LOGIN_LOCKOUT_MINUTES", 30)
@@ -218,6 +219,10 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# Sessions are read from the cache (written through to the database), so a request spends no query on
+# its session; the idle timeout writes a session at most once a minute. With several app servers the
+# cache must be one they share (Redis or memcached): a server's own copy would outlive a sign-out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 3600  # one shift
