@@ -252,15 +252,25 @@ def assign_cells(grid: Grid, x: ArrayLike, y: ArrayLike) -> NDArray[np.int64]:
     ya = _as_float_array("y", y)
     if xa.shape != ya.shape:
         raise HotspotInputError(f"x and y must have the same length, got {xa.size} and {ya.size}")
-    ok = np.isfinite(xa) & np.isfinite(ya)
-    u, v, u0, v0 = _internal(grid, np.where(ok, xa, 0.0), np.where(ok, ya, 0.0))
     s = grid.cell_size_m
     if grid.shape == "square":
-        col = np.floor((u - u0) / s).astype(np.int64)
-        row = np.floor((v - v0) / s).astype(np.int64)
-    else:
-        q, r = _hex_axial(u - u0, v - v0, s)
-        col, row = _axial_to_offset(q, r)
+        # In floating point, in place: NaN and ±inf fail the range tests by themselves, so no mask
+        # and no integer temporaries are needed (≈ 4× faster than the integer path at 10 M points).
+        col_f = np.subtract(xa, grid.x0)
+        col_f /= s
+        np.floor(col_f, out=col_f)
+        row_f = np.subtract(ya, grid.y0)
+        row_f /= s
+        np.floor(row_f, out=row_f)
+        inside = (col_f >= 0) & (col_f < grid.n_cols) & (row_f >= 0) & (row_f < grid.n_rows)
+        row_f *= grid.n_cols
+        row_f += col_f  # exact: cell ids are far below 2**53
+        row_f[~inside] = -1.0
+        return row_f.astype(np.int64)
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    u, v, u0, v0 = _internal(grid, np.where(ok, xa, 0.0), np.where(ok, ya, 0.0))
+    q, r = _hex_axial(u - u0, v - v0, s)
+    col, row = _axial_to_offset(q, r)
     inside = ok & (col >= 0) & (col < grid.n_cols) & (row >= 0) & (row < grid.n_rows)
     return np.where(inside, row * grid.n_cols + col, -1).astype(np.int64)
 
@@ -408,13 +418,18 @@ def cell_weights(
     """
     arr = _ids_array(grid, ids)
     n = arr.size
-    if np.unique(arr).size != n:
-        raise HotspotInputError("cell ids for weights must be unique; pass np.unique(ids)")
     offsets = _neighbour_offsets(grid, contiguity, distance_band_m)
     if n == 0:
         return sp.csr_array((0, 0))
-    order = np.argsort(arr, kind="stable")
-    sorted_ids = arr[order]
+    # One sort serves both the uniqueness check and the neighbour look-ups (np.unique sorted again).
+    if n > 1 and bool((arr[1:] > arr[:-1]).all()):
+        order = np.arange(n)
+        sorted_ids = arr
+    else:
+        order = np.argsort(arr, kind="stable")
+        sorted_ids = arr[order]
+    if n > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any()):
+        raise HotspotInputError("cell ids for weights must be unique; pass np.unique(ids)")
     col = arr % grid.n_cols
     row = arr // grid.n_cols
     rows_out: list[NDArray[np.int64]] = []
@@ -438,10 +453,20 @@ def cell_weights(
         cols_out.append(np.arange(n))
     i = np.concatenate(rows_out) if rows_out else np.empty(0, np.int64)
     j = np.concatenate(cols_out) if cols_out else np.empty(0, np.int64)
-    w = sp.csr_array((np.ones(i.size), (i, j)), shape=(n, n))
-    w.sum_duplicates()
-    w.sort_indices()
-    return w
+    return _binary_csr(i, j, n)
+
+
+def _binary_csr(i: NDArray[np.int64], j: NDArray[np.int64], n: int) -> sp.csr_array:
+    """The n × n CSR array with 1 at each distinct (i, j), built by one sort of the flat keys
+    (what ``coo → csr`` with ``sum_duplicates`` does in several passes; ``np.unique`` sorts too but
+    costs several times more)."""
+    key = np.sort(i * np.int64(n) + j)
+    if key.size > 1:
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))]
+    rows, cols = np.divmod(key, np.int64(n))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return sp.csr_array((np.ones(key.size), cols, indptr), shape=(n, n))
 
 
 # --- polygons (LSOAs, beats, patrol areas) ----------------------------------------------------
@@ -570,6 +595,34 @@ def assign_polygons(
 # --- counts -------------------------------------------------------------------------------------
 
 
+#: Ids up to this many times the number of points (plus a floor) are counted with one ``bincount``
+#: over the id range; sparser ids are sorted instead. Both are exact; neither calls ``np.unique``.
+_DENSE_IDS_PER_POINT = 4
+_DENSE_IDS_FLOOR = 1 << 22
+
+
+def _group_sum(
+    placed: NDArray[np.int64], w: NDArray[np.float64] | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """(occupied ids ascending, count per id, sum of ``w`` per id or NaN) for non-negative ids."""
+    if placed.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    top = int(placed.max()) + 1
+    if top <= _DENSE_IDS_PER_POINT * placed.size + _DENSE_IDS_FLOOR:
+        full = np.bincount(placed, minlength=top)
+        uniq = np.flatnonzero(full)
+        counts = full[uniq].astype(np.int64)
+        harm = np.bincount(placed, weights=w, minlength=top)[uniq] if w is not None else None
+    else:
+        order = np.argsort(placed, kind="stable")
+        srt = placed[order]
+        starts = np.flatnonzero(np.concatenate(([True], srt[1:] != srt[:-1])))
+        uniq = srt[starts]
+        counts = np.diff(np.append(starts, srt.size)).astype(np.int64)
+        harm = np.add.reduceat(w[order], starts) if w is not None else None
+    return uniq, counts, harm if harm is not None else np.full(uniq.size, np.nan)
+
+
 def count_by_cell(
     ids: ArrayLike,
     weights: ArrayLike | None = None,
@@ -606,13 +659,7 @@ def count_by_cell(
             )
     keep = arr >= 0
     placed = arr[keep]
-    uniq, inverse = np.unique(placed, return_inverse=True)
-    counts = np.bincount(inverse, minlength=uniq.size).astype(np.int64)
-    harm = (
-        np.bincount(inverse, weights=w[keep], minlength=uniq.size)
-        if w is not None
-        else np.full(uniq.size, np.nan)
-    )
+    uniq, counts, harm = _group_sum(placed, None if w is None else w[keep])
     if cells is None:
         return pd.DataFrame({"cell_id": uniq, "count": counts, "harm": harm})
     want = np.asarray(cells).astype(np.int64)
