@@ -223,21 +223,27 @@ def gi_star(
             f"weights must be {n} × {n} (one row and column per value), got {w_all.shape}; "
             "build them with cell_weights(grid, ids) using the same places, in the same order"
         )
-    # Off-diagonal part, then Gi*'s self-weight of 1.
-    w_off = sp.csr_array(w_all - sp.diags_array(w_all.diagonal()))
-    w_off.eliminate_zeros()
-    w_off.sort_indices()
-    w_star = sp.csr_array(w_off + sp.eye_array(n, format="csr"))
+    # The off-diagonal part (Gi*'s self-weight of 1 is added in the sums below, not stored), by one
+    # mask over the stored entries rather than sparse subtraction and addition.
+    if not w_all.has_canonical_format:  # on a copy: the caller's matrix is left as given
+        w_all = w_all.copy()
+        w_all.sum_duplicates()
+    rows = np.repeat(np.arange(n), np.diff(w_all.indptr))
+    keep = (w_all.indices != rows) & (w_all.data != 0)
+    rows, data = rows[keep], w_all.data[keep]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    w_off = sp.csr_array((data, w_all.indices[keep], indptr), shape=(n, n))
 
-    w_i = np.asarray(w_star.sum(axis=1), dtype=np.float64).ravel()
-    s1_i = np.asarray(w_star.multiply(w_star).sum(axis=1), dtype=np.float64).ravel()
+    w_i = np.bincount(rows, weights=data, minlength=n) + 1.0
+    s1_i = np.bincount(rows, weights=data * data, minlength=n) + 1.0
     x_bar = float(y.mean())
     s = float(np.sqrt(max(float(np.mean(y * y)) - x_bar * x_bar, 0.0)))
     if s == 0.0 or s <= 1e-12 * max(abs(x_bar), 1.0):
         raise HotspotInputError(
             "every place has the same value, so Gi* is undefined; use a longer time window or a larger area"
         )
-    lag = np.asarray(w_star @ y, dtype=np.float64)
+    lag = np.asarray(w_off @ y, dtype=np.float64) + y
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (lag - x_bar * w_i) / (s * np.sqrt((n * s1_i - w_i * w_i) / (n - 1)))
     p_norm = 2.0 * ndtr(-np.abs(z))
