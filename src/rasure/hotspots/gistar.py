@@ -223,27 +223,22 @@ def gi_star(
             f"weights must be {n} × {n} (one row and column per value), got {w_all.shape}; "
             "build them with cell_weights(grid, ids) using the same places, in the same order"
         )
-    # The off-diagonal part (Gi*'s self-weight of 1 is added in the sums below, not stored), by one
-    # mask over the stored entries rather than sparse subtraction and addition.
-    if not w_all.has_canonical_format:  # on a copy: the caller's matrix is left as given
+    # Gi*'s self-weight is 1 whatever the diagonal holds: the sums are taken over the matrix as
+    # given and corrected for its diagonal (no sparse subtraction or addition of an identity).
+    if not w_all.has_canonical_format:  # duplicates summed, on a copy (the caller's is left as given)
         w_all = w_all.copy()
         w_all.sum_duplicates()
-    rows = np.repeat(np.arange(n), np.diff(w_all.indptr))
-    keep = (w_all.indices != rows) & (w_all.data != 0)
-    rows, data = rows[keep], w_all.data[keep]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    w_off = sp.csr_array((data, w_all.indices[keep], indptr), shape=(n, n))
-
-    w_i = np.bincount(rows, weights=data, minlength=n) + 1.0
-    s1_i = np.bincount(rows, weights=data * data, minlength=n) + 1.0
+    diag = w_all.diagonal()
+    w_i = np.asarray(w_all.sum(axis=1), dtype=np.float64).ravel() - diag + 1.0
+    squares = sp.csr_array((w_all.data * w_all.data, w_all.indices, w_all.indptr), shape=(n, n))
+    s1_i = np.asarray(squares.sum(axis=1), dtype=np.float64).ravel() - diag * diag + 1.0
     x_bar = float(y.mean())
     s = float(np.sqrt(max(float(np.mean(y * y)) - x_bar * x_bar, 0.0)))
     if s == 0.0 or s <= 1e-12 * max(abs(x_bar), 1.0):
         raise HotspotInputError(
             "every place has the same value, so Gi* is undefined; use a longer time window or a larger area"
         )
-    lag = np.asarray(w_off @ y, dtype=np.float64) + y
+    lag = np.asarray(w_all @ y, dtype=np.float64) + (1.0 - diag) * y
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (lag - x_bar * w_i) / (s * np.sqrt((n * s1_i - w_i * w_i) / (n - 1)))
     p_norm = 2.0 * ndtr(-np.abs(z))
@@ -251,6 +246,7 @@ def gi_star(
     p_perm: NDArray[np.float64] | None = None
     if permutations > 0:
         assert seed is not None
+        w_off = _off_diagonal(w_all)
         sites = _sites(permute_only, n)
         p_perm = np.full(n, np.nan)
         p_perm[sites] = _permutation_p(
@@ -265,6 +261,16 @@ def gi_star(
         permutations=permutations,
         seed=seed,
     )
+
+
+def _off_diagonal(w: Any) -> Any:
+    """The weights (canonical) without their diagonal and explicit zeros: the neighbours to permute."""
+    n = w.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(w.indptr))
+    keep = (w.indices != rows) & (w.data != 0)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    return sp.csr_array((w.data[keep], w.indices[keep], indptr), shape=(n, n))
 
 
 def _sites(permute_only: ArrayLike | None, n: int) -> NDArray[np.int64]:

@@ -449,8 +449,14 @@ def cell_weights(
     col = arr % grid.n_cols
     row = arr // grid.n_cols
     k = len(offsets) + (1 if include_self else 0)
-    # Column t of `nbr` holds each cell's neighbour through offset t (its position in `ids`), or -1.
-    nbr = np.full((n, k), -1, dtype=np.int64)
+    # Position of each cell id in `ids`: a table over the grid when it is not much larger than the ids
+    # (one gather per offset), else binary search in the sorted ids.
+    lookup: NDArray[np.int64] | None = None
+    if grid.n_cells <= _DENSE_IDS_PER_POINT * n + _DENSE_IDS_FLOOR:
+        lookup = np.full(grid.n_cells, -1, dtype=np.int64)
+        lookup[arr] = np.arange(n)
+    # Row t of `nbr` holds each cell's neighbour through offset t (its position in `ids`), or -1.
+    nbr = np.full((k, n), -1, dtype=np.int64)
     if grid.shape == "hex":
         q, r = _offset_to_axial(col, row)
     for t, (a, b) in enumerate(offsets):  # a loop over at most a few dozen offsets, never over points
@@ -460,18 +466,22 @@ def cell_weights(
             nc, nr = _axial_to_offset(q + a, r + b)
         ok = (nc >= 0) & (nc < grid.n_cols) & (nr >= 0) & (nr < grid.n_rows)
         nid = nr * grid.n_cols + nc
+        if lookup is not None:
+            np.copyto(nbr[t], lookup[np.where(ok, nid, 0)], where=ok)  # -1 where not among the ids
+            continue
         pos = np.searchsorted(sorted_ids, nid)
         pos_c = np.minimum(pos, n - 1)
         ok &= (pos < n) & (sorted_ids[pos_c] == nid)
-        nbr[ok, t] = order[pos_c[ok]]
+        nbr[t, ok] = order[pos_c[ok]]
     if include_self:
-        nbr[:, -1] = np.arange(n)
+        nbr[-1] = np.arange(n)
     # Distinct offsets give distinct neighbours, so there are no duplicates to sum: the rows of `nbr`
     # are the CSR rows as they stand, and only each short row's column order is left to sort.
-    present = nbr >= 0
+    by_cell = np.ascontiguousarray(nbr.T)
+    present = by_cell >= 0
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(present.sum(axis=1), out=indptr[1:])
-    indices = nbr[present]
+    np.cumsum(np.count_nonzero(present, axis=1), out=indptr[1:])
+    indices = by_cell[present]
     w = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(n, n))
     w.sort_indices()
     return w
