@@ -16,7 +16,6 @@ import pandas as pd
 import shapely
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Sum
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from rasure.geo import projected_to_lonlat
@@ -24,6 +23,7 @@ from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
 from rasure_web.crimes.selectors import local_naive
+from rasure_web.sqlkeys import UTCHourKey
 
 DASHBOARD_ROLES = (ANALYST, SUPERVISOR, ADMIN)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -147,23 +147,21 @@ def _monthly_series(area_code: str) -> pd.DataFrame:
     if last is None:
         return pd.DataFrame(columns=["month", "count", "harm"])
     start = (last - dt.timedelta(days=760)).replace(day=1)
+    # Grouped in the database by UTC hour (plain SQL on both databases), then the hours to local months.
     rows = (
         qs.filter(occurred_from__gte=start)
-        .annotate(month=TruncMonth("occurred_from"))
-        .values("month")
+        .annotate(hour=UTCHourKey("occurred_from"))
+        .values("hour")
         .annotate(count=Count("id"), harm=Sum("harm_days"))
-        .order_by("month")
+        .order_by()
     )
-    df = pd.DataFrame(list(rows), columns=["month", "count", "harm"])
-    if not df.empty:
-        df["month"] = (
-            pd.to_datetime(df["month"], utc=True)
-            .dt.tz_convert(timezone.get_current_timezone())
-            .dt.strftime("%Y-%m")
-        )
-        df = df.groupby("month", as_index=False).sum()
-        df["harm"] = df["harm"].astype(float)
-    return df
+    df = pd.DataFrame(list(rows), columns=["hour", "count", "harm"])
+    if df.empty:
+        return pd.DataFrame(columns=["month", "count", "harm"])
+    hours = pd.to_datetime(df["hour"].str.replace("T", " "), format="%Y-%m-%d %H", utc=True)
+    df["month"] = hours.dt.tz_convert(timezone.get_current_timezone()).dt.strftime("%Y-%m")
+    df["harm"] = df["harm"].astype(float)
+    return df.groupby("month", as_index=False)[["count", "harm"]].sum().sort_values("month", ignore_index=True)
 
 
 def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
