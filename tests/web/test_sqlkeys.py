@@ -146,3 +146,62 @@ def test_patrol_monitoring_aggregated_in_sql_equals_python() -> None:
     assert top["forms"] == sum(v.status != "open" for v in mine)
     assert top["people"] == sum(v.spoken_to or 0 for v in mine)
     assert top["minutes"] == max(o["minutes"] for o in m["officers"])
+
+
+def test_records_summary_in_one_scan_equals_pandas() -> None:
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.crimes.selectors import records_summary
+
+    store_city_with_hotspots()
+    s = records_summary()
+    cols = [
+        "category",
+        "serious_violence",
+        "harm_days",
+        "easting",
+        "knife_enabled",
+        "gun_crime",
+        "occurred_from",
+        "occurred_to",
+    ]
+    df = pd.DataFrame(list(CrimeRecord.objects.values_list(*cols)), columns=cols)
+    sv = df[df["serious_violence"]]
+    assert s["records"] == len(df) and s["serious_violence"] == len(sv)
+    assert s["without_location"] == int(df["easting"].isna().sum())
+    assert s["harm_days"] == round(float(sv["harm_days"].sum()), 2)
+    assert s["harm_days_all_records"] == round(float(df["harm_days"].sum()), 2)
+    assert s["knife_enabled"] == int(df["knife_enabled"].sum()) and s["gun_crime"] == int(
+        df["gun_crime"].sum()
+    )
+    by = df.fillna({"category": "(none)"}).groupby("category")
+    assert {k: v["records"] for k, v in s["by_category"].items()} == by.size().to_dict()
+    assert {k: v["serious_violence"] for k, v in s["by_category"].items()} == by[
+        "serious_violence"
+    ].sum().to_dict()
+    counts = [v["records"] for v in s["by_category"].values()]
+    assert counts == sorted(counts, reverse=True)
+    assert s["first_occurred"] == df["occurred_from"].min().isoformat()
+    assert s["last_occurred"] == df["occurred_to"].max().isoformat()
+
+
+def test_hot_times_from_grouped_rows_equal_hot_times_from_every_record() -> None:
+    from django.db.models import Max
+
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.dashboard.selectors import _heatmap, _hot_times_matrix
+
+    store_city_with_hotspots()
+    qs = CrimeRecord.objects.filter(serious_violence=True)
+    last = qs.aggregate(m=Max("occurred_from"))["m"]
+    rows = list(
+        qs.filter(occurred_from__gte=last - dt.timedelta(days=360)).values_list(
+            "occurred_from", "occurred_to", "time_precision"
+        )
+    )
+    ref = _heatmap(pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision"]))
+    ours = _hot_times_matrix("", 12)
+    assert ref["n_used"] > 100 and ours["n_used"] == ref["n_used"]
+    assert ours["n_month_only"] == ref["n_month_only"]
+    for a, b in zip(ours["rows"], ref["rows"], strict=True):
+        assert a["day"] == b["day"]
+        assert [v for v, _ in a["cells"]] == pytest.approx([v for v, _ in b["cells"]], rel=1e-12, abs=1e-12)
