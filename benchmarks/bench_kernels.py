@@ -20,7 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from rasure.hotspots import assign_cells, count_by_cell, gi_star, grid_for_bounds, kernel_density, kernel_value
+from rasure.hotspots import (
+    assign_cells,
+    count_by_cell,
+    gi_star,
+    grid_for_bounds,
+    kernel_density,
+    kernel_value,
+)
 from rasure.hotspots.places import cell_weights
 
 
@@ -79,8 +86,10 @@ def bench_binning() -> None:
     cells = assign_cells(grid, x, y)
     t_public, _ = best(lambda: count_by_cell(cells, w), repeat=3)
     print(f"binning {n / 1e6:.0f} M points to {n_cells:,} square cells (assign_cells + bincount):")
-    print(f"  ours {n / t_ours / 1e6:.0f} M points/s; floor (numpy, reused buffers) {n / t_floor / 1e6:.0f} M/s; "
-          f"ratio ours/floor time {t_ours / t_floor:.2f} (goal ≥ 50 M/s)")
+    print(
+        f"  ours {n / t_ours / 1e6:.0f} M points/s; floor (numpy, reused buffers) {n / t_floor / 1e6:.0f} M/s; "
+        f"ratio ours/floor time {t_ours / t_floor:.2f} (goal ≥ 50 M/s)"
+    )
     print(f"  count_by_cell on the {n / 1e6:.0f} M placed ids: {n / t_public / 1e6:.0f} M ids/s")
 
 
@@ -113,8 +122,10 @@ def bench_gistar() -> None:
 
     t_peer, zs = best(peer, repeat=1)
     print(f"Gi* z on {cells.size:,} occupied cells, queen weights built included:")
-    print(f"  ours {t_ours * 1e3:.0f} ms (weights {t_w * 1e3:.0f} ms); esda + libpysal {t_peer * 1e3:.0f} ms; "
-          f"ours {t_peer / t_ours:.0f}× faster; max |Δz| {np.abs(z - zs).max():.1e} (goal ≤ 20 ms)")
+    print(
+        f"  ours {t_ours * 1e3:.0f} ms (weights {t_w * 1e3:.0f} ms); esda + libpysal {t_peer * 1e3:.0f} ms; "
+        f"ours {t_peer / t_ours:.0f}× faster; max |Δz| {np.abs(z - zs).max():.1e} (goal ≤ 20 ms)"
+    )
 
 
 def _exact_density(surface: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -130,7 +141,9 @@ def _exact_density(surface: Any, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             cc, rr = pc + dc, pr + dr
             ok = (cc >= 0) & (cc < cols) & (rr >= 0) & (rr < rows)
             d = np.hypot(surface.x0 + (cc[ok] + 0.5) * c - x[ok], surface.y0 + (rr[ok] + 0.5) * c - y[ok])
-            out += np.bincount(rr[ok] * cols + cc[ok], weights=kernel_value(d, bandwidth_m=h), minlength=out.size)
+            out += np.bincount(
+                rr[ok] * cols + cc[ok], weights=kernel_value(d, bandwidth_m=h), minlength=out.size
+            )
     return out.reshape(rows, cols)
 
 
@@ -141,10 +154,14 @@ def bench_density() -> None:
     t_ours, surface = best(lambda: kernel_density(x, y, cell_size_m=50.0, bandwidth_m=150.0, bounds=bounds))
     t_exact, exact = best(lambda: _exact_density(surface, x, y), repeat=1)
     err = np.abs(surface.density - exact).max() / exact.max()
-    print(f"density {surface.density.shape[0]}×{surface.density.shape[1]} (50 m cells, quartic h = 150 m) "
-          f"from {n / 1e6:.0f} M points:")
-    print(f"  ours {t_ours * 1e3:.0f} ms; exact sum {t_exact * 1e3:.0f} ms; ours {t_exact / t_ours:.0f}× faster; "
-          f"max error {err:.2%} of the peak (goal ≤ 100 ms, < 1 %)")
+    print(
+        f"density {surface.density.shape[0]}×{surface.density.shape[1]} (50 m cells, quartic h = 150 m) "
+        f"from {n / 1e6:.0f} M points:"
+    )
+    print(
+        f"  ours {t_ours * 1e3:.0f} ms; exact sum {t_exact * 1e3:.0f} ms; ours {t_exact / t_ours:.0f}× faster; "
+        f"max error {err:.2%} of the peak (goal ≤ 100 ms, < 1 %)"
+    )
 
 
 def main() -> int:

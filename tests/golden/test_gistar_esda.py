@@ -203,7 +203,9 @@ def test_input_errors_say_how_to_fix(square_case: tuple[np.ndarray, sp.csr_array
         gi_star(np.full(y.size, np.nan), w, permutations=0)
 
 
-def test_permutations_for_some_places_only_agree_with_esda(square_case: tuple[np.ndarray, sp.csr_array]) -> None:
+def test_permutations_for_some_places_only_agree_with_esda(
+    square_case: tuple[np.ndarray, sp.csr_array],
+) -> None:
     """``permute_only`` (the analysis permutes only its candidate cells): the chosen places' p-values
     agree with esda's for those places as closely as a full run does; the others are NaN, and
     ``q_perm`` is BH over the chosen ones."""

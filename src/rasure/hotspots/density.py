@@ -162,7 +162,7 @@ def _linear_binning(
     binned[1:] += np.bincount(base, weights=a - c, minlength=size)[:-1]  # fx(1 − fy)·w, one node east
     binned[nx:] += np.bincount(base, weights=b - c, minlength=size)[:-nx]  # (1 − fx)fy·w, one north
     binned[nx + 1 :] += np.bincount(base, weights=c, minlength=size)[: -nx - 1]
-    return binned.reshape(ny, nx)
+    return np.asarray(binned.reshape(ny, nx), dtype=np.float64)
 
 
 def kernel_density(

@@ -279,7 +279,9 @@ def _sites(permute_only: ArrayLike | None, n: int) -> NDArray[np.int64]:
     sel = np.asarray(permute_only)
     if sel.dtype == bool:
         if sel.shape != (n,):
-            raise HotspotInputError(f"permute_only as a mask must have one entry per place ({n}), got {sel.shape}")
+            raise HotspotInputError(
+                f"permute_only as a mask must have one entry per place ({n}), got {sel.shape}"
+            )
         return np.flatnonzero(sel)
     if sel.ndim != 1 or not (sel.size == 0 or np.issubdtype(sel.dtype, np.integer)):
         raise HotspotInputError("permute_only must be a boolean mask or integer indices of places")

@@ -638,7 +638,8 @@ def _group_sum(
         uniq = srt[starts]
         counts = np.diff(np.append(starts, srt.size)).astype(np.int64)
         harm = np.add.reduceat(w[order], starts) if w is not None else None
-    return uniq, counts, harm if harm is not None else np.full(uniq.size, np.nan)
+    sums = np.asarray(harm, dtype=np.float64) if harm is not None else np.full(uniq.size, np.nan)
+    return np.asarray(uniq, dtype=np.int64), counts, sums
 
 
 def count_by_cell(

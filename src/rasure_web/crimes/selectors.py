@@ -58,7 +58,9 @@ def records_summary(*, user: Any = None) -> dict[str, Any]:
     }
     cats: dict[str, dict[str, Any]] = {}
     for g in groups:
-        c = cats.setdefault(g["category"] or "(none)", {"records": 0, "serious_violence": 0, "harm_days": 0.0})
+        c = cats.setdefault(
+            g["category"] or "(none)", {"records": 0, "serious_violence": 0, "harm_days": 0.0}
+        )
         c["records"] += g["n"]
         c["serious_violence"] += g["sv"]
         c["harm_days"] += g["harm"] or 0.0

@@ -161,7 +161,9 @@ def _monthly_series(area_code: str) -> pd.DataFrame:
     hours = pd.to_datetime(df["hour"].str.replace("T", " "), format="%Y-%m-%d %H", utc=True)
     df["month"] = hours.dt.tz_convert(timezone.get_current_timezone()).dt.strftime("%Y-%m")
     df["harm"] = df["harm"].astype(float)
-    return df.groupby("month", as_index=False)[["count", "harm"]].sum().sort_values("month", ignore_index=True)
+    return (
+        df.groupby("month", as_index=False)[["count", "harm"]].sum().sort_values("month", ignore_index=True)
+    )
 
 
 def year_on_year(series: pd.DataFrame) -> dict[str, Any]:

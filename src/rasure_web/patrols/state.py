@@ -50,7 +50,9 @@ class PatrolState:
     fingerprint: Fingerprint
     trials: tuple[CommittedTrial, ...]
     current_ids: tuple[int, ...]
-    _arms: OrderedDict[tuple[int | None, date, str], dict[int, str] | None] = field(default_factory=OrderedDict)
+    _arms: OrderedDict[tuple[int | None, date, str], dict[int, str] | None] = field(
+        default_factory=OrderedDict
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def rules(self, when: datetime) -> PatrolRules:
@@ -128,9 +130,7 @@ def _read(starts: Sequence[date]) -> tuple[Fingerprint, list[tuple[int, str, str
 def _build(fingerprint: Fingerprint) -> PatrolState:
     from rasure_web.trials import selectors as trials
 
-    current = tuple(
-        HotSpot.objects.filter(run__is_current=True).order_by("pk").values_list("pk", flat=True)
-    )
+    current = tuple(HotSpot.objects.filter(run__is_current=True).order_by("pk").values_list("pk", flat=True))
     return PatrolState(fingerprint, trials.committed_trials(), current)
 
 
