@@ -9,7 +9,7 @@ builds hot spots, adds a year of SYNTHETIC patrol visits (about two a day at eac
 no network): the first view after the data changed (aggregates computed) and the median of 5
 repeat views (aggregates cached until the next import, harm-table load or hot-spot build). The process
 serves one unrelated page first, so "first view" is the data's cold path, not Python's imports.
-Floor, same run: one full scan of the records (``COUNT(*)``) and of the year's visits; each page's
+Floor, same run: one full scan of the records (``COUNT(*), SUM(harm_days)``) and of the year's visits; each page's
 first view is printed as a multiple of it. Prints figures; asserts nothing.
 """
 
@@ -102,7 +102,7 @@ def _run(vendor: str) -> int:
     c.get("/accounts/login/")  # Python's imports and the URL configuration, before anything is timed
     from django.conf import settings
 
-    scan = _floor_ms("SELECT COUNT(*) FROM crime_record")
+    scan = _floor_ms("SELECT COUNT(*), SUM(harm_days) FROM crime_record")
     visits_scan = _floor_ms("SELECT COUNT(*), SUM(dose_minutes) FROM patrol_visit")
     hs = HotSpot.objects.order_by("rank").first()
     pages = {

@@ -205,3 +205,38 @@ def test_hot_times_from_grouped_rows_equal_hot_times_from_every_record() -> None
     for a, b in zip(ours["rows"], ref["rows"], strict=True):
         assert a["day"] == b["day"]
         assert [v for v, _ in a["cells"]] == pytest.approx([v for v, _ in b["cells"]], rel=1e-12, abs=1e-12)
+
+
+def test_patrol_monitoring_rows_are_escaped_and_formatted() -> None:
+    from rasure_web.dashboard.integrations import _by_spot_rows
+
+    html = str(
+        _by_spot_rows(
+            [
+                {
+                    "week": dt.date(2026, 1, 5),
+                    "hotspot__code": "N1",
+                    "hotspot__name": "<b>Elm & Oak</b>",
+                    "visits": 3,
+                    "dose": 44.6,
+                    "met": 2,
+                    "treated_days": 2,
+                    "planned_minutes": 30.0,
+                    "share_of_plan": 44.6 / 30,
+                    "control_visits": 1,
+                },
+                {
+                    **dict.fromkeys(["visits", "met", "treated_days", "control_visits"], 0),
+                    "week": dt.date(2026, 1, 12),
+                    "hotspot__code": "D2",
+                    "hotspot__name": "",
+                    "dose": None,
+                    "planned_minutes": 0.0,
+                    "share_of_plan": None,
+                },
+            ]
+        )
+    )
+    assert "&lt;b&gt;Elm &amp; Oak&lt;/b&gt;" in html and "<b>" not in html
+    assert "<td>5 Jan</td>" in html and '<td class="num">45</td>' in html and "149%" in html
+    assert "<td>12 Jan</td>" in html and "—" in html

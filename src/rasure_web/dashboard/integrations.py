@@ -16,6 +16,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from rasure.trial import TrialDesign
@@ -166,6 +167,7 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "") -> dict[str, Any]:
     totals = qs.aggregate(n=Count("id"), minutes=Sum("dose_minutes"))
     return {
         "by_spot": spots,
+        "by_spot_rows": _by_spot_rows(spots),
         "officers": officers,
         "target": target,
         "weeks": weeks,
@@ -173,3 +175,29 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "") -> dict[str, Any]:
         "total_visits": totals["n"],
         "total_minutes": float(totals["minutes"] or 0.0),
     }
+
+
+def _by_spot_rows(spots: list[dict[str, Any]]) -> str:
+    """The table rows of :func:`patrol_monitoring`, escaped. 52 weeks × every hot spot is thousands of
+    rows: the template engine took about 0.5 ms a row (filters and lookups), this about a fifth."""
+    return format_html_join(
+        "",
+        '<tr><td>{} {}</td><td>{} {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+        '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
+        (
+            (
+                r["week"].day,
+                f"{r['week']:%b}",
+                r["hotspot__code"],
+                r["hotspot__name"],
+                r["visits"],
+                f"{r['dose'] or 0:.0f}",
+                r["met"],
+                r["treated_days"],
+                f"{r['planned_minutes']:.0f}",
+                "—" if r["share_of_plan"] is None else f"{r['share_of_plan'] * 100:.0f}%",
+                r["control_visits"],
+            )
+            for r in spots
+        ),
+    )
