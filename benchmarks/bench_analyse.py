@@ -29,7 +29,8 @@ def main() -> int:
     city = generate_city(end=date(2026, 10, 31), scale=SCALE)
     records = city.records
     records = pd.concat(
-        [records, sv.classify(records), harm_mod.harm_days(records, table=harm_mod.default_harm_table())], axis=1
+        [records, sv.classify(records), harm_mod.harm_days(records, table=harm_mod.default_harm_table())],
+        axis=1,
     )
     n = len(records)
     with tempfile.TemporaryDirectory() as tmp:
