@@ -1,16 +1,19 @@
 """Benchmark: the patrol app's "nearest hot spots" endpoint under load, as a signed-in officer.
 
-A throwaway PostgreSQL database gets the synthetic city, its hot spots and a committed trial (so the
-schedule and the caps are applied on every request); gunicorn serves the project with 2 sync workers on
-127.0.0.1; a small load generator on the same machine (threads, http.client, loopback only) measures:
+A throwaway database (PostgreSQL, or SQLite in a temporary folder) gets the synthetic city, its hot
+spots and a committed trial (so the schedule and the caps are applied on every request); gunicorn
+serves the project with 2 sync workers on 127.0.0.1, DEBUG off; a small load generator on the same
+machine (threads, http.client, loopback only) measures:
 
-1. requests/s at saturation (closed loop, several connections at once, ~8 s);
+1. requests/s at saturation (closed loop, several connections at once, ~8 s), for "nearest" and, in the
+   same run, for the sign-in page (the peer: a page with no data behind it), and their ratio;
 2. latency at a fixed 200 requests/s for ~10 s (open loop: each request is due at a fixed time and its
    latency counts from then, so a slow server is not hidden by a waiting generator).
 
-Every loop is bounded in count and time. Prints figures; asserts nothing about speed.
+Every loop is bounded in count and time. Prints figures; asserts nothing about speed. (The number of
+SQL queries per request is a test: tests/web/test_patrol_api.py.)
 
-    python benchmarks/bench_patrol_api.py     # needs PostgreSQL at 127.0.0.1:5432 (trust auth)
+    python benchmarks/bench_patrol_api.py [postgres|sqlite]   # PostgreSQL at 127.0.0.1:5432 (trust auth)
 """
 
 from __future__ import annotations
@@ -47,15 +50,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare() -> list[tuple[float, float]]:
+def prepare(vendor: str) -> list[tuple[float, float]]:
     """Fresh database with the city, hot spots, a committed trial and an officer; returns sample positions."""
-    import psycopg
+    if vendor == "postgres":
+        import psycopg
 
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB}")
-        conn.execute(f"CREATE DATABASE {DB}")
-    os.environ["DATABASE_URL"] = DB_URL
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB}")
+            conn.execute(f"CREATE DATABASE {DB}")
+        os.environ["DATABASE_URL"] = DB_URL
+    else:
+        os.environ.pop("DATABASE_URL", None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "rasure_web.settings"
+    os.environ["RASURE_DEBUG"] = "0"
     import django
 
     django.setup()
@@ -100,7 +107,7 @@ def prepare() -> list[tuple[float, float]]:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, DATABASE_URL=DB_URL, RASURE_LOG_LEVEL="ERROR")
+    env = dict(os.environ, RASURE_LOG_LEVEL="ERROR", RASURE_DEBUG="0")
     cmd = [
         sys.executable,
         "-m",
@@ -162,9 +169,9 @@ class Client:
         self.port, self.cookie, self.positions = port, cookie, positions
         self.local = threading.local()
 
-    def get(self, i: int) -> tuple[int, float]:
+    def get(self, i: int, path: str = "") -> tuple[int, float]:
         lat, lon = self.positions[i % len(self.positions)]
-        path = f"/api/patrol/hotspots/nearest?lat={lat:.6f}&lon={lon:.6f}&limit=5"
+        path = path or f"/api/patrol/hotspots/nearest?lat={lat:.6f}&lon={lon:.6f}&limit=5"
         t0 = time.perf_counter()
         for attempt in range(2):
             conn = getattr(self.local, "conn", None)
@@ -191,7 +198,7 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))] * 1000
 
 
-def saturation(client: Client) -> None:
+def saturation(client: Client, path: str = "", name: str = "nearest") -> float:
     done: list[tuple[int, float]] = []
     lock = threading.Lock()
     stop = time.monotonic() + SATURATION_S
@@ -204,7 +211,7 @@ def saturation(client: Client) -> None:
                 i = next(counter)
             except StopIteration:
                 break
-            mine.append(client.get(i))
+            mine.append(client.get(i, path))
         with lock:
             done.extend(mine)
 
@@ -218,10 +225,11 @@ def saturation(client: Client) -> None:
     ok = [lat for status, lat in done if status == 200]
     errors = len(done) - len(ok)
     print(
-        f"saturation ({SATURATION_THREADS} connections, {elapsed:.1f} s): {len(ok) / elapsed:,.0f} requests/s, "
-        f"p50 {pct(ok, 50):.1f} ms, p99 {pct(ok, 99):.1f} ms, errors {errors}",
+        f"saturation, {name} ({SATURATION_THREADS} connections, {elapsed:.1f} s): {len(ok) / elapsed:,.0f} "
+        f"requests/s, p50 {pct(ok, 50):.1f} ms, p99 {pct(ok, 99):.1f} ms, errors {errors}",
         flush=True,
     )
+    return len(ok) / elapsed
 
 
 def fixed_rate(client: Client) -> None:
@@ -255,15 +263,17 @@ def fixed_rate(client: Client) -> None:
 
 
 def main() -> int:
-    try:
-        import psycopg
+    vendor = sys.argv[1] if len(sys.argv) > 1 else "postgres"
+    if vendor == "postgres":
+        try:
+            import psycopg
 
-        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
-    except Exception as exc:
-        print(f"SKIP patrol API benchmark: PostgreSQL at 127.0.0.1:5432 is not reachable ({exc})")
-        return 0
-    os.environ.setdefault("RASURE_HOME", tempfile.mkdtemp(prefix="rasure-bench-"))
-    positions = prepare()
+            psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+        except Exception as exc:
+            print(f"SKIP patrol API benchmark: PostgreSQL at 127.0.0.1:5432 is not reachable ({exc})")
+            return 0
+    os.environ["RASURE_HOME"] = tempfile.mkdtemp(prefix="rasure-bench-")
+    positions = prepare(vendor)
     port = _free_port()
     server = start_server(port)
     try:
@@ -273,11 +283,15 @@ def main() -> int:
         if warm.count(200) != len(warm):
             print(f"warm-up answers: {sorted(set(warm))} — expected only 200", flush=True)
             return 1
-        saturation(client)
+        nearest = saturation(client)
+        time.sleep(1)
+        login_page = saturation(client, "/accounts/login/", "sign-in page (peer)")
+        print(f"nearest / sign-in page throughput: {nearest / login_page:.2f} (goal ≥ 0.5)", flush=True)
         time.sleep(1)
         fixed_rate(client)
         print(
-            f"machine: {os.cpu_count()} cores; server: gunicorn 2 sync workers; generator on the same cores"
+            f"machine: {os.cpu_count()} cores; server: gunicorn 2 sync workers, {vendor}, DEBUG off; "
+            "generator on the same cores"
         )
     finally:
         server.terminate()
@@ -285,12 +299,14 @@ def main() -> int:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
-        import psycopg
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        if vendor == "postgres":
+            import psycopg
+
+            with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     return 0
 
 

@@ -13,6 +13,11 @@ BENCHES = [
     ["bench_import.py", "postgres"],
     ["bench_users_import.py", "sqlite"],
     ["bench_users_import.py", "postgres"],
+    ["bench_kernels.py"],
+    ["bench_dashboard.py", "sqlite"],
+    ["bench_dashboard.py", "postgres"],
+    ["bench_patrol_api.py", "sqlite"],
+    ["bench_patrol_api.py", "postgres"],
 ]
 
 

@@ -127,8 +127,12 @@ def _cache_per_worker() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Dashboard aggregates are cached by data version; test databases reuse primary keys, so start clean."""
+    """Dashboard aggregates are cached by data version, the patrol state by a fingerprint of ids; test
+    databases reuse primary keys, so start clean."""
     from django.core.cache import cache
 
+    from rasure_web.patrols.selectors import patrol_memory_forget
+
     cache.clear()
+    patrol_memory_forget()
     yield

@@ -4,7 +4,8 @@
   Unset: SQLite in the data folder, WAL journal and ``synchronous=FULL``.
 - ``RASURE_HOME``: the data folder (default ``./var``).
 - ``RASURE_ENV``: ``production`` refuses to start with a placeholder secret key or DEBUG on.
-- ``RASURE_SECRET_KEY``, ``RASURE_ALLOWED_HOSTS`` (comma separated), ``RASURE_DEBUG``.
+- ``RASURE_SECRET_KEY``, ``RASURE_ALLOWED_HOSTS`` (comma separated), ``RASURE_DEBUG``,
+  ``RASURE_SESSIONS_IN_CACHE`` (1; 0 when several app hosts serve one database, see docs/deploy.md).
 - Sign-in (docs/signing-in.md): ``RASURE_LOGIN_FAILURE_LIMIT`` (5), ``RASURE_LOGIN_LOCKOUT_MINUTES`` (30),
   ``RASURE_SESSION_IDLE_MINUTES`` (30), ``RASURE_PATROL_SESSION_IDLE_MINUTES`` (600),
   ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
@@ -196,7 +197,8 @@ def _positive_int(name: str, default: int) -> int:
 # the lock again. Administrators lift a lock early with `rasure manage axes_reset_username NAME`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the user's roles with the user (one query per request, not two).
+    "rasure_web.accounts.backends.RolesModelBackend",
 ]
 RASURE_LOGIN_FAILURE_LIMIT = _positive_int("RASURE_LOGIN_FAILURE_LIMIT", 5)
 RASURE_LOGIN_LOCKOUT_MINUTES = _positive_int("RASURE_LOGIN_LOCKOUT_MINUTES", 30)
@@ -233,6 +235,15 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# Sessions are read from the cache (written through to the database), so a request spends no query on
+# its session; the idle timeout writes a session at most once a minute. The cache is files under
+# RASURE_HOME, shared by the workers of one host. Several app *hosts* do not share it (a host's copy
+# would outlive a sign-out on another): set RASURE_SESSIONS_IN_CACHE=0 there (docs/deploy.md).
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if os.environ.get("RASURE_SESSIONS_IN_CACHE", "1") != "0"
+    else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 3600  # one shift

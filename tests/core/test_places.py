@@ -325,3 +325,32 @@ def test_binning_is_vectorised_and_fast_enough_for_a_million_points() -> None:
     tree = cKDTree(np.column_stack(cell_centres(g, counts["cell_id"].to_numpy())))
     _, k = tree.query(np.column_stack([x[:1000], y[:1000]]))
     np.testing.assert_array_equal(counts["cell_id"].to_numpy()[k], ids[:1000])
+
+
+@pytest.mark.parametrize("spread", [1_000, 10**12], ids=["dense-ids-bincount", "sparse-ids-sort"])
+def test_count_by_cell_both_paths_equal_pandas_groupby(spread: int) -> None:
+    """count_by_cell counts dense ids with one bincount and sparse ids with one sort (never np.unique);
+    both against pandas' groupby, the independent reference."""
+    rng = np.random.default_rng(7)
+    ids = rng.integers(-1, spread, size=20_000)
+    ids[:50] = -1
+    w = rng.gamma(1.0, 3.0, size=ids.size)
+    ours = count_by_cell(ids, w)
+    frame = pd.DataFrame({"cell_id": ids, "w": w})[ids >= 0]
+    ref = frame.groupby("cell_id")["w"].agg(["size", "sum"]).reset_index()
+    np.testing.assert_array_equal(ours["cell_id"].to_numpy(), ref["cell_id"].to_numpy())
+    np.testing.assert_array_equal(ours["count"].to_numpy(), ref["size"].to_numpy())
+    np.testing.assert_allclose(ours["harm"].to_numpy(), ref["sum"].to_numpy(), rtol=1e-12)
+    assert count_by_cell(ids)["harm"].isna().all()
+
+
+def test_square_assignment_in_chunks_handles_nan_inf_and_edges() -> None:
+    """The chunked floating-point path: more points than one chunk, NaN and ±inf → −1, and the
+    grid's own edges (a point on the east or north boundary of the grid is outside)."""
+    g = grid_for_bounds((0.0, 0.0, 299.0, 299.0), cell_size_m=150)
+    n = 200_000
+    x = np.tile(np.array([10.0, 160.0, np.nan, np.inf, -np.inf, 300.0, -0.001, 0.0]), n // 8)
+    y = np.tile(np.array([10.0, 160.0, 5.0, 5.0, 5.0, 5.0, 5.0, 299.999]), n // 8)
+    ids = assign_cells(g, x, y)
+    np.testing.assert_array_equal(ids[:8], [0, 3, -1, -1, -1, -1, -1, 2])
+    np.testing.assert_array_equal(ids, np.tile(ids[:8], n // 8))

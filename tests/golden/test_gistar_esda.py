@@ -201,3 +201,44 @@ def test_input_errors_say_how_to_fix(square_case: tuple[np.ndarray, sp.csr_array
         gi_star(np.zeros(y.size), w, permutations=0)
     with pytest.raises(HotspotInputError, match="NaN"):
         gi_star(np.full(y.size, np.nan), w, permutations=0)
+
+
+def test_permutations_for_some_places_only_agree_with_esda(
+    square_case: tuple[np.ndarray, sp.csr_array],
+) -> None:
+    """``permute_only`` (the analysis permutes only its candidate cells): the chosen places' p-values
+    agree with esda's for those places as closely as a full run does; the others are NaN, and
+    ``q_perm`` is BH over the chosen ones."""
+    y, w = square_case
+    perms = 9999
+    chosen = np.flatnonzero(y > np.quantile(y, 0.7))
+    ours = gi_star(y, w, permutations=perms, seed=3, permute_only=chosen)
+    ref = _esda_g_local(y, w, permutations=perms, seed=5)
+    esda_two_sided = np.minimum(1.0, 2.0 * ref.p_sim)
+    assert ours.p_perm is not None and ours.q_perm is not None
+    assert np.isnan(np.delete(ours.p_perm, chosen)).all()
+    diff = np.abs(ours.p_perm[chosen] - esda_two_sided[chosen])
+    assert diff.max() < 0.06  # the same Monte Carlo bound as the full run above
+    assert diff.mean() < 0.02
+    np.testing.assert_allclose(ours.q_perm[chosen], benjamini_hochberg(ours.p_perm[chosen]))
+    mask = np.zeros(y.size, dtype=bool)
+    mask[chosen] = True
+    again = gi_star(y, w, permutations=perms, seed=3, permute_only=mask)
+    np.testing.assert_array_equal(again.p_perm, ours.p_perm)
+    np.testing.assert_array_equal(again.z, gi_star(y, w, permutations=0).z)
+
+
+def test_weights_from_the_sorting_path_equal_libpysal_queen() -> None:
+    """cell_weights (one sort, no np.unique) against libpysal's own lattice queen weights, and its
+    uniqueness check still refuses repeated ids."""
+    grid = grid_for_bounds((0.0, 0.0, 7 * 150 - 1.0, 5 * 150 - 1.0), cell_size_m=150)
+    ours = cell_weights(grid, all_cells(grid))
+    ref = libpysal.weights.lat2W(grid.n_rows, grid.n_cols, rook=False)
+    ref_sparse = ref.sparse.toarray()
+    np.testing.assert_array_equal(ours.toarray(), ref_sparse)
+    shuffled = np.random.default_rng(0).permutation(all_cells(grid))
+    w2 = cell_weights(grid, shuffled)
+    back = np.argsort(shuffled)
+    np.testing.assert_array_equal(w2.toarray()[np.ix_(back, back)], ref_sparse)
+    with pytest.raises(HotspotInputError, match="unique"):
+        cell_weights(grid, np.array([0, 1, 1]))

@@ -144,7 +144,7 @@ def test_control_hot_spots_are_never_listed_nor_briefed(city: Any, monkeypatch: 
 
     ids = list(HotSpot.objects.values_list("pk", flat=True))
     arms = {pk: ("treatment" if i % 2 == 0 else "control") for i, pk in enumerate(ids)}
-    monkeypatch.setattr(trials, "hotspot_arms_for", lambda *, when: arms)
+    monkeypatch.setattr(trials, "hotspot_arms_for", lambda *, when, trials=None: arms)
     c = client_for(make_user("pc1"))
     body = nearest(c, limit=50).json()
     assert body["trial_running"] is True
@@ -187,7 +187,9 @@ def test_weekly_cap(city: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(
         trials,
         "patrol_rules_for",
-        lambda *, when: dataclasses.replace(real(when=when), cap_per_day=5, cap_per_week=1),
+        lambda *, when, trials=None: dataclasses.replace(
+            real(when=when, trials=trials), cap_per_day=5, cap_per_week=1
+        ),
     )
     c = client_for(make_user("pc1"))
     hs = first_listed(c)
@@ -486,3 +488,71 @@ def test_trial_day_and_list_follow_the_clock_it_is_given(
     assert c.get(f"{API}/today").json()["trial_day"] == trial_day
     periods = {s["period"] for s in nearest(c, limit=50).json()["hotspots"]}
     assert periods == {listed_period}
+
+
+# --- cost per request and the state held in memory -----------------------------------------------
+
+
+def _commit_trial(**kw: Any) -> Any:
+    from rasure_web import clock
+    from rasure_web.trials.services import trial_commit, trial_create
+
+    analyst = make_user("ana", role="analyst")
+    day = patrol_rules_at(when=clock.now()).trial_day
+    trial = trial_create(
+        name="Patrol cost test trial",
+        start=day,
+        end=day + timedelta(days=6),
+        user=analyst,
+        strata="lpa-period",
+        synthetic=True,
+        **kw,
+    )
+    trial_commit(trial_id=trial.pk, user=analyst, allow_past_start=True, seed="5e" * 32)
+    return trial
+
+
+@pytest.mark.parametrize("with_trial", [False, True], ids=["no-trial", "trial"])
+def test_nearest_costs_at_most_two_queries_once_the_day_is_held(city: Any, with_trial: bool) -> None:
+    """Authentication (the user with their roles) and one statement for the cap counters with the
+    state's fingerprint: the trial, its arms and the KD-tree come from memory after the first request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if with_trial:
+        _commit_trial(cap_per_day=1, cap_per_week=3)
+    c = client_for(make_user("pc1"))
+    first = nearest(c, limit=50).json()
+    assert first["trial_running"] is with_trial and first["hotspots"]
+    hs = first["hotspots"][0]["id"]
+    assert post(c, f"{API}/visits/start", start_body(hs)).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        r = nearest(c, limit=50)
+    assert r.status_code == 200
+    assert len(queries) <= 2, [q["sql"] for q in queries]
+    body = r.json()
+    # The counters read in that statement are today's: the visit just started counts.
+    assert body["n_capped"] == (1 if with_trial else 0)
+    assert (hs in {s["id"] for s in body["hotspots"]}) is not with_trial
+
+
+def test_a_commit_in_another_process_reaches_the_held_state(city: Any) -> None:
+    """The held state is checked against the database on every request: a trial committed elsewhere
+    (here: behind the state's back, with no signal or call into the patrol app) shows on the next list."""
+    c = client_for(make_user("pc1"))
+    before = nearest(c, limit=50).json()
+    assert before["trial_running"] is False
+    _commit_trial(cap_per_day=1)
+    after = nearest(c, limit=50).json()
+    assert after["trial_running"] is True and after["cap_per_day"] == 1
+    assert after["n_treated"] < before["n_treated"]
+
+
+def test_a_new_current_run_reaches_the_held_state(city: Any) -> None:
+    from rasure_web.analysis.models import AnalysisRun
+
+    c = client_for(make_user("pc1"))
+    assert nearest(c, limit=50).json()["hotspots"]
+    run = AnalysisRun.objects.get(is_current=True)
+    AnalysisRun.objects.filter(pk=run.pk).update(is_current=False)
+    assert nearest(c, limit=50).json()["hotspots"] == []

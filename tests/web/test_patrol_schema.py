@@ -59,7 +59,7 @@ def role_sessions(city: Any) -> dict[str, Any]:
         user = make_user(f"fuzz-{role}", role=role)
         data = {
             SESSION_KEY: str(user.pk),
-            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            BACKEND_SESSION_KEY: "rasure_web.accounts.backends.RolesModelBackend",
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
         Session.objects.create(

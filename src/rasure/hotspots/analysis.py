@@ -18,7 +18,8 @@ r"""From serious-violence records to a list of hot spots, each explaining why it
 5. **Gi\*.** Getis-Ord Gi* over every cell of the study grid (zeros included), queen
    contiguity with the cell itself (:func:`rasure.hotspots.gistar.gi_star`). ``gi_q`` is the
    Benjamini–Hochberg q-value of the two-sided normal p-value; the conditional-permutation
-   p-value is reported beside it as ``gi_p_perm``. (With thousands of cells, permutation
+   p-value is reported beside it as ``gi_p_perm``, computed for the cells with at least
+   ``min_count`` crimes only (the ones ranked and reported; the z-scores cover every cell). (With thousands of cells, permutation
    p-values bottom out at 1/(R+1) and no cell survives BH on them, so the analytic p is the
    one corrected for false discoveries.)
 6. **Institutions (D5).** Places where one registered institution holds ≥ ``institution_share``
@@ -286,7 +287,14 @@ def analyse(
         gi_on = cell_tab["harm"] if cell_tab["harm"].sum() > 0 else cell_tab["count"]
         if gi_on is cell_tab["count"]:
             notes.append(f"[{period}] no harm weights for these records' offences: Gi* uses counts")
-        gi = gi_star(gi_on.to_numpy(), w, permutations=p.gi_permutations, seed=p.seed)
+        # Permutation p-values only where they are reported: the cells that can be ranked.
+        gi = gi_star(
+            gi_on.to_numpy(),
+            w,
+            permutations=p.gi_permutations,
+            seed=p.seed,
+            permute_only=counts >= p.min_count,
+        )
         cell_tab["gi_z"] = gi.z
         cell_tab["gi_q"] = gi.q_norm
         cell_tab["gi_p_perm"] = gi.p_perm if gi.p_perm is not None else np.nan

@@ -125,6 +125,46 @@ def kernel_value(r_m: ArrayLike, *, bandwidth_m: float, kernel: Kernel = "quarti
     raise HotspotInputError(f"kernel must be 'quartic' or 'gaussian', got {kernel!r}")
 
 
+def _linear_binning(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    w: NDArray[np.float64],
+    fx0: float,
+    fy0: float,
+    delta: float,
+    nx: int,
+    ny: int,
+) -> NDArray[np.float64]:
+    """Each point's weight shared among the 4 lattice nodes around it, bilinearly (``ny × nx``).
+
+    The four shares are counted on the same lower-left node index and shifted into place afterwards
+    (four ``bincount`` over the points, no 4×-long concatenated copy).
+    """
+    gx = np.subtract(x, fx0)
+    gx /= delta
+    gy = np.subtract(y, fy0)
+    gy /= delta
+    ix = np.floor(gx)
+    iy = np.floor(gy)
+    inside = (ix >= 0) & (ix < nx - 1) & (iy >= 0) & (iy < ny - 1)
+    if not inside.all():
+        gx, gy, ix, iy, w = gx[inside], gy[inside], ix[inside], iy[inside], w[inside]
+    gx -= ix  # now the fractions fx, fy
+    gy -= iy
+    iy *= nx
+    iy += ix
+    base = iy.astype(np.int64)
+    size = nx * ny
+    a = gx * w  # fx·w
+    b = gy * w  # fy·w
+    c = gx * b  # fx·fy·w: the upper-right share
+    binned = np.bincount(base, weights=w - a - b + c, minlength=size)  # (1 − fx)(1 − fy)·w
+    binned[1:] += np.bincount(base, weights=a - c, minlength=size)[:-1]  # fx(1 − fy)·w, one node east
+    binned[nx:] += np.bincount(base, weights=b - c, minlength=size)[:-nx]  # (1 − fx)fy·w, one north
+    binned[nx + 1 :] += np.bincount(base, weights=c, minlength=size)[: -nx - 1]
+    return np.asarray(binned.reshape(ny, nx), dtype=np.float64)
+
+
 def kernel_density(
     x: ArrayLike,
     y: ArrayLike,
@@ -213,15 +253,7 @@ def kernel_density(
     fy0 = y0 + c / 2 - m * delta
 
     # Linear binning: each point's weight is shared among the 4 surrounding lattice nodes.
-    gx = (xa - fx0) / delta
-    gy = (ya - fy0) / delta
-    ix = np.floor(gx).astype(np.int64)
-    iy = np.floor(gy).astype(np.int64)
-    inside = (ix >= 0) & (ix < nx - 1) & (iy >= 0) & (iy < ny - 1)
-    ix, iy, fx, fy, w = ix[inside], iy[inside], gx[inside] - ix[inside], gy[inside] - iy[inside], wa[inside]
-    flat = np.concatenate([iy * nx + ix, iy * nx + ix + 1, (iy + 1) * nx + ix, (iy + 1) * nx + ix + 1])
-    share = np.concatenate([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy]) * np.tile(w, 4)
-    binned = np.bincount(flat, weights=share, minlength=nx * ny).reshape(ny, nx)
+    binned = _linear_binning(xa, ya, wa, fx0, fy0, delta, nx, ny)
 
     offsets = np.arange(-m, m + 1) * delta
     ox, oy = np.meshgrid(offsets, offsets)

@@ -155,6 +155,7 @@ def gi_star(
     permutations: int = 999,
     seed: int | None = None,
     batch_elements: int = 4_000_000,
+    permute_only: ArrayLike | None = None,
 ) -> GiStarResult:
     """Getis-Ord Gi* for each place, with two-sided normal and permutation p-values and BH q-values.
 
@@ -175,6 +176,13 @@ def gi_star(
     replacement from the other ``n − 1`` places, ``permutations`` times. Each place gets its own
     independent draws (esda reuses one set of drawn index rows for all places). Work is done in
     batches of about ``batch_elements`` numbers, so memory stays bounded.
+
+    ``permute_only`` (a boolean mask or indices of places): compute the permutation p-value for these
+    places only, e.g. the candidate hot spots of an analysis (the z-scores need no permutations and are
+    always computed for every place). The others get ``NaN`` in ``p_perm`` and ``q_perm``; ``q_perm`` is
+    then Benjamini–Hochberg over the permuted places only (the family of tests actually made). Each
+    place's draws are independent of the others', so a place's p-value has the same distribution
+    whichever places are permuted with it (tests/golden/test_gistar_esda.py).
 
     Differences from esda 2.9 ``G_Local``, all documented in the golden test: our ``p_norm`` is
     two-sided (esda's is one-sided); our ``p_perm`` is two-sided (esda's ``p_sim`` is "directed":
@@ -215,21 +223,22 @@ def gi_star(
             f"weights must be {n} × {n} (one row and column per value), got {w_all.shape}; "
             "build them with cell_weights(grid, ids) using the same places, in the same order"
         )
-    # Off-diagonal part, then Gi*'s self-weight of 1.
-    w_off = sp.csr_array(w_all - sp.diags_array(w_all.diagonal()))
-    w_off.eliminate_zeros()
-    w_off.sort_indices()
-    w_star = sp.csr_array(w_off + sp.eye_array(n, format="csr"))
-
-    w_i = np.asarray(w_star.sum(axis=1), dtype=np.float64).ravel()
-    s1_i = np.asarray(w_star.multiply(w_star).sum(axis=1), dtype=np.float64).ravel()
+    # Gi*'s self-weight is 1 whatever the diagonal holds: the sums are taken over the matrix as
+    # given and corrected for its diagonal (no sparse subtraction or addition of an identity).
+    if not w_all.has_canonical_format:  # duplicates summed, on a copy (the caller's is left as given)
+        w_all = w_all.copy()
+        w_all.sum_duplicates()
+    diag = w_all.diagonal()
+    w_i = np.asarray(w_all.sum(axis=1), dtype=np.float64).ravel() - diag + 1.0
+    squares = sp.csr_array((w_all.data * w_all.data, w_all.indices, w_all.indptr), shape=(n, n))
+    s1_i = np.asarray(squares.sum(axis=1), dtype=np.float64).ravel() - diag * diag + 1.0
     x_bar = float(y.mean())
     s = float(np.sqrt(max(float(np.mean(y * y)) - x_bar * x_bar, 0.0)))
     if s == 0.0 or s <= 1e-12 * max(abs(x_bar), 1.0):
         raise HotspotInputError(
             "every place has the same value, so Gi* is undefined; use a longer time window or a larger area"
         )
-    lag = np.asarray(w_star @ y, dtype=np.float64)
+    lag = np.asarray(w_all @ y, dtype=np.float64) + (1.0 - diag) * y
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (lag - x_bar * w_i) / (s * np.sqrt((n * s1_i - w_i * w_i) / (n - 1)))
     p_norm = 2.0 * ndtr(-np.abs(z))
@@ -237,7 +246,12 @@ def gi_star(
     p_perm: NDArray[np.float64] | None = None
     if permutations > 0:
         assert seed is not None
-        p_perm = _permutation_p(y, w_off, permutations, np.random.default_rng(seed), batch_elements)
+        w_off = _off_diagonal(w_all)
+        sites = _sites(permute_only, n)
+        p_perm = np.full(n, np.nan)
+        p_perm[sites] = _permutation_p(
+            y, w_off, permutations, np.random.default_rng(seed), batch_elements, sites
+        )
     return GiStarResult(
         z=z,
         p_norm=p_norm,
@@ -249,31 +263,64 @@ def gi_star(
     )
 
 
+def _off_diagonal(w: Any) -> Any:
+    """The weights (canonical) without their diagonal and explicit zeros: the neighbours to permute."""
+    n = w.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(w.indptr))
+    keep = (w.indices != rows) & (w.data != 0)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    return sp.csr_array((w.data[keep], w.indices[keep], indptr), shape=(n, n))
+
+
+def _sites(permute_only: ArrayLike | None, n: int) -> NDArray[np.int64]:
+    if permute_only is None:
+        return np.arange(n)
+    sel = np.asarray(permute_only)
+    if sel.dtype == bool:
+        if sel.shape != (n,):
+            raise HotspotInputError(
+                f"permute_only as a mask must have one entry per place ({n}), got {sel.shape}"
+            )
+        return np.flatnonzero(sel)
+    if sel.ndim != 1 or not (sel.size == 0 or np.issubdtype(sel.dtype, np.integer)):
+        raise HotspotInputError("permute_only must be a boolean mask or integer indices of places")
+    sites = np.unique(sel.astype(np.int64))
+    if sites.size and (sites[0] < 0 or sites[-1] >= n):
+        raise HotspotInputError(f"permute_only holds indices outside 0 … {n - 1}")
+    return sites
+
+
 def _permutation_p(
     y: NDArray[np.float64],
     w_off: Any,
     permutations: int,
     rng: np.random.Generator,
     batch_elements: int,
+    chosen: NDArray[np.int64],
 ) -> NDArray[np.float64]:
+    """Two-sided permutation p-values of the places ``chosen`` (in that order)."""
     n = y.size
+    m = chosen.size
     indptr = np.asarray(w_off.indptr, dtype=np.int64)
-    card = np.diff(indptr)
-    k_max = int(card.max()) if n else 0
-    observed = np.asarray(w_off @ y, dtype=np.float64)
+    card = np.diff(indptr)[chosen]
+    k_max = int(card.max()) if m else 0
+    w_sub = w_off[chosen] if m < n else w_off
+    observed = np.asarray(w_sub @ y, dtype=np.float64)
     # Neighbour weights padded to k_max columns (zeros beyond a place's own k_i neighbours).
-    w_pad = np.zeros((n, max(k_max, 1)))
-    rows = np.repeat(np.arange(n), card)
-    w_pad[rows, np.arange(rows.size) - indptr[rows]] = w_off.data
+    sub_ptr = np.asarray(w_sub.indptr, dtype=np.int64)
+    w_pad = np.zeros((m, max(k_max, 1)))
+    rows = np.repeat(np.arange(m), card)
+    w_pad[rows, np.arange(rows.size) - sub_ptr[rows]] = w_sub.data
     w_pad = w_pad[:, :k_max]
     tol = 1e-9 * (np.abs(observed) + 1.0)  # equal sums must count as ties despite rounding
-    ge = np.zeros(n, dtype=np.int64)
-    le = np.zeros(n, dtype=np.int64)
+    ge = np.zeros(m, dtype=np.int64)
+    le = np.zeros(m, dtype=np.int64)
     batch = max(1, batch_elements // max(permutations * max(k_max, 1), 1))
-    for start in range(0, n, batch):  # batches of places, not a loop per place
-        sites = np.arange(start, min(start + batch, n))
+    for start in range(0, m, batch):  # batches of places, not a loop per place
+        sites = np.arange(start, min(start + batch, m))
         draws = _draw_without_replacement(rng, n - 1, (k_max, sites.size, permutations))
-        skip = sites[:, None]
+        skip = chosen[sites][:, None]
         sims = np.zeros((sites.size, permutations))
         for t in range(k_max):  # over neighbour slots (≤ k_max), not over places
             idx = draws[t]

@@ -237,6 +237,30 @@ def _offset_to_axial(
     return col - (row - (row & 1)) // 2, row
 
 
+#: Points binned per pass: the temporaries of a chunk stay in the processor's cache.
+_CHUNK = 1 << 16
+
+
+def _square_ids(grid: Grid, x: NDArray[np.float64], y: NDArray[np.float64], out: NDArray[np.int64]) -> None:
+    """Square cell ids of one chunk into ``out``, in floating point and in place: NaN and ±inf fail
+    the range tests by themselves, so no mask of finite values and no integer temporaries."""
+    s = grid.cell_size_m
+    col = np.subtract(x, grid.x0)
+    col /= s
+    np.floor(col, out=col)
+    row = np.subtract(y, grid.y0)
+    row /= s
+    np.floor(row, out=row)
+    inside = col >= 0
+    inside &= col < grid.n_cols
+    inside &= row >= 0
+    inside &= row < grid.n_rows
+    row *= grid.n_cols
+    row += col  # exact: cell ids are far below 2**53
+    np.copyto(out, row, casting="unsafe", where=inside)
+    np.copyto(out, -1, where=~inside)
+
+
 def assign_cells(grid: Grid, x: ArrayLike, y: ArrayLike) -> NDArray[np.int64]:
     """Cell id of each point; ``-1`` for missing coordinates or points outside the grid.
 
@@ -252,15 +276,17 @@ def assign_cells(grid: Grid, x: ArrayLike, y: ArrayLike) -> NDArray[np.int64]:
     ya = _as_float_array("y", y)
     if xa.shape != ya.shape:
         raise HotspotInputError(f"x and y must have the same length, got {xa.size} and {ya.size}")
-    ok = np.isfinite(xa) & np.isfinite(ya)
-    u, v, u0, v0 = _internal(grid, np.where(ok, xa, 0.0), np.where(ok, ya, 0.0))
     s = grid.cell_size_m
     if grid.shape == "square":
-        col = np.floor((u - u0) / s).astype(np.int64)
-        row = np.floor((v - v0) / s).astype(np.int64)
-    else:
-        q, r = _hex_axial(u - u0, v - v0, s)
-        col, row = _axial_to_offset(q, r)
+        out = np.empty(xa.size, dtype=np.int64)
+        for start in range(0, xa.size, _CHUNK):
+            stop = min(start + _CHUNK, xa.size)
+            _square_ids(grid, xa[start:stop], ya[start:stop], out[start:stop])
+        return out
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    u, v, u0, v0 = _internal(grid, np.where(ok, xa, 0.0), np.where(ok, ya, 0.0))
+    q, r = _hex_axial(u - u0, v - v0, s)
+    col, row = _axial_to_offset(q, r)
     inside = ok & (col >= 0) & (col < grid.n_cols) & (row >= 0) & (row < grid.n_rows)
     return np.where(inside, row * grid.n_cols + col, -1).astype(np.int64)
 
@@ -408,38 +434,55 @@ def cell_weights(
     """
     arr = _ids_array(grid, ids)
     n = arr.size
-    if np.unique(arr).size != n:
-        raise HotspotInputError("cell ids for weights must be unique; pass np.unique(ids)")
     offsets = _neighbour_offsets(grid, contiguity, distance_band_m)
     if n == 0:
         return sp.csr_array((0, 0))
-    order = np.argsort(arr, kind="stable")
-    sorted_ids = arr[order]
+    # One sort serves both the uniqueness check and the neighbour look-ups (np.unique sorted again).
+    if n > 1 and bool((arr[1:] > arr[:-1]).all()):
+        order = np.arange(n)
+        sorted_ids = arr
+    else:
+        order = np.argsort(arr, kind="stable")
+        sorted_ids = arr[order]
+    if n > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any()):
+        raise HotspotInputError("cell ids for weights must be unique; pass np.unique(ids)")
     col = arr % grid.n_cols
     row = arr // grid.n_cols
-    rows_out: list[NDArray[np.int64]] = []
-    cols_out: list[NDArray[np.int64]] = []
+    k = len(offsets) + (1 if include_self else 0)
+    # Position of each cell id in `ids`: a table over the grid when it is not much larger than the ids
+    # (one gather per offset), else binary search in the sorted ids.
+    lookup: NDArray[np.int64] | None = None
+    if grid.n_cells <= _DENSE_IDS_PER_POINT * n + _DENSE_IDS_FLOOR:
+        lookup = np.full(grid.n_cells, -1, dtype=np.int64)
+        lookup[arr] = np.arange(n)
+    # Row t of `nbr` holds each cell's neighbour through offset t (its position in `ids`), or -1.
+    nbr = np.full((k, n), -1, dtype=np.int64)
     if grid.shape == "hex":
         q, r = _offset_to_axial(col, row)
-    for a, b in offsets:  # a loop over at most a few dozen offsets, never over points
+    for t, (a, b) in enumerate(offsets):  # a loop over at most a few dozen offsets, never over points
         if grid.shape == "square":
             nc, nr = col + a, row + b
         else:
             nc, nr = _axial_to_offset(q + a, r + b)
         ok = (nc >= 0) & (nc < grid.n_cols) & (nr >= 0) & (nr < grid.n_rows)
         nid = nr * grid.n_cols + nc
+        if lookup is not None:
+            np.copyto(nbr[t], lookup[np.where(ok, nid, 0)], where=ok)  # -1 where not among the ids
+            continue
         pos = np.searchsorted(sorted_ids, nid)
         pos_c = np.minimum(pos, n - 1)
         ok &= (pos < n) & (sorted_ids[pos_c] == nid)
-        rows_out.append(np.nonzero(ok)[0])
-        cols_out.append(order[pos_c[ok]])
+        nbr[t, ok] = order[pos_c[ok]]
     if include_self:
-        rows_out.append(np.arange(n))
-        cols_out.append(np.arange(n))
-    i = np.concatenate(rows_out) if rows_out else np.empty(0, np.int64)
-    j = np.concatenate(cols_out) if cols_out else np.empty(0, np.int64)
-    w = sp.csr_array((np.ones(i.size), (i, j)), shape=(n, n))
-    w.sum_duplicates()
+        nbr[-1] = np.arange(n)
+    # Distinct offsets give distinct neighbours, so there are no duplicates to sum: the rows of `nbr`
+    # are the CSR rows as they stand, and only each short row's column order is left to sort.
+    by_cell = np.ascontiguousarray(nbr.T)
+    present = by_cell >= 0
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(present, axis=1), out=indptr[1:])
+    indices = by_cell[present]
+    w = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(n, n))
     w.sort_indices()
     return w
 
@@ -570,6 +613,35 @@ def assign_polygons(
 # --- counts -------------------------------------------------------------------------------------
 
 
+#: Ids up to this many times the number of points (plus a floor) are counted with one ``bincount``
+#: over the id range; sparser ids are sorted instead. Both are exact; neither calls ``np.unique``.
+_DENSE_IDS_PER_POINT = 4
+_DENSE_IDS_FLOOR = 1 << 22
+
+
+def _group_sum(
+    placed: NDArray[np.int64], w: NDArray[np.float64] | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """(occupied ids ascending, count per id, sum of ``w`` per id or NaN) for non-negative ids."""
+    if placed.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    top = int(placed.max()) + 1
+    if top <= _DENSE_IDS_PER_POINT * placed.size + _DENSE_IDS_FLOOR:
+        full = np.bincount(placed, minlength=top)
+        uniq = np.flatnonzero(full)
+        counts = full[uniq].astype(np.int64)
+        harm = np.bincount(placed, weights=w, minlength=top)[uniq] if w is not None else None
+    else:
+        order = np.argsort(placed, kind="stable")
+        srt = placed[order]
+        starts = np.flatnonzero(np.concatenate(([True], srt[1:] != srt[:-1])))
+        uniq = srt[starts]
+        counts = np.diff(np.append(starts, srt.size)).astype(np.int64)
+        harm = np.add.reduceat(w[order], starts) if w is not None else None
+    sums = np.asarray(harm, dtype=np.float64) if harm is not None else np.full(uniq.size, np.nan)
+    return np.asarray(uniq, dtype=np.int64), counts, sums
+
+
 def count_by_cell(
     ids: ArrayLike,
     weights: ArrayLike | None = None,
@@ -591,7 +663,9 @@ def count_by_cell(
     arr = np.asarray(ids)
     if arr.ndim != 1 or not (arr.size == 0 or np.issubdtype(arr.dtype, np.integer)):
         raise HotspotInputError("ids must be a one-dimensional integer array (cell ids or polygon indices)")
-    arr = arr.astype(np.int64)
+    arr = arr.astype(np.int64, copy=False)
+    keep = arr >= 0
+    every = bool(keep.all())
     w: NDArray[np.float64] | None = None
     if weights is not None:
         w = _as_float_array("weights", weights)
@@ -599,20 +673,13 @@ def count_by_cell(
             raise HotspotInputError(
                 f"weights must have one value per id: {w.size} weights for {arr.size} ids"
             )
-        if np.isnan(w[arr >= 0]).any():
+        if np.isnan(w).any() and np.isnan(w[keep]).any():
             raise HotspotInputError(
                 "weights contain missing values (NaN); fill missing harm_days (e.g. with the category "
                 "weight, or 0) before counting, so no harm is silently dropped"
             )
-    keep = arr >= 0
-    placed = arr[keep]
-    uniq, inverse = np.unique(placed, return_inverse=True)
-    counts = np.bincount(inverse, minlength=uniq.size).astype(np.int64)
-    harm = (
-        np.bincount(inverse, weights=w[keep], minlength=uniq.size)
-        if w is not None
-        else np.full(uniq.size, np.nan)
-    )
+    placed = arr if every else arr[keep]
+    uniq, counts, harm = _group_sum(placed, None if w is None else (w if every else w[keep]))
     if cells is None:
         return pd.DataFrame({"cell_id": uniq, "count": counts, "harm": harm})
     want = np.asarray(cells).astype(np.int64)

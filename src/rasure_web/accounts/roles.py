@@ -37,3 +37,27 @@ def user_roles(user: Any) -> frozenset[str]:
 
 def has_role(user: Any, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
+
+
+def user_with_roles(user_id: Any) -> Any:
+    """The user and their roles in one query (an EXISTS per role), for authentication on every request.
+
+    Sets what :func:`user_roles` would otherwise read with a second query. None when there is no such user.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef
+
+    model = get_user_model()
+    membership = model.groups.through
+    flags = {
+        f"_rasure_is_{role}": Exists(membership.objects.filter(user_id=OuterRef("pk"), group__name=role))
+        for role in ALL_ROLES
+    }
+    user = model._default_manager.annotate(**flags).filter(pk=user_id).first()
+    if user is None:
+        return None
+    names = {role for role in ALL_ROLES if getattr(user, f"_rasure_is_{role}")}
+    if user.is_superuser:
+        names.add(ADMIN)
+    user._rasure_roles = frozenset(names)
+    return user

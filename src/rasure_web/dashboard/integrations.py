@@ -11,16 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pandas as pd
 from django import forms
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from rasure.trial import TrialDesign
 from rasure_web import clock
 from rasure_web.accounts.roles import ADMIN, ANALYST, has_role
+from rasure_web.sqlkeys import WeekStart
 
 
 class BriefingForm(forms.Form):
@@ -117,97 +119,85 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "") -> dict[str, Any]:
     qs = Visit.objects.filter(trial_day__gte=since)
     if lpa:
         qs = qs.filter(hotspot__lpa_code=lpa)
-    rows = list(
-        qs.values(
-            "hotspot_id",
-            "hotspot__code",
-            "hotspot__name",
-            "trial_day",
-            "arm",
-            "dose_minutes",
-            "officer__username",
-            "officer__first_name",
-            "mode",
-            "status",
-            "spoken_to",
-        )
-    )
-    df = pd.DataFrame(
-        rows,
-        columns=[
-            "hotspot_id",
-            "hotspot__code",
-            "hotspot__name",
-            "trial_day",
-            "arm",
-            "dose_minutes",
-            "officer__username",
-            "officer__first_name",
-            "mode",
-            "status",
-            "spoken_to",
-        ],
-    )
     target = rules.target_dose.total_seconds() / 60
-    treated = pd.DataFrame(
-        list(
-            ScheduleEntry.objects.filter(
-                trial__status=Trial.Status.COMMITTED,
-                arm="treatment",
-                trial_day__gte=since,
-                trial_day__lte=rules.trial_day,
-            ).values("hotspot_id", "trial_day")
-        ),
-        columns=["hotspot_id", "trial_day"],
+    met = Q(dose_minutes__gte=target)
+    # Aggregated in the database, weeks included (WeekStart is plain SQL on both databases): the rows
+    # that reach Python are one per hot spot and week, not one per visit.
+    spots = list(
+        qs.annotate(week=WeekStart("trial_day"))
+        .values("hotspot_id", "hotspot__code", "hotspot__name", "week")
+        .annotate(
+            visits=Count("id"),
+            dose=Sum("dose_minutes"),
+            met=Count("id", filter=met),
+            control_visits=Count("id", filter=Q(arm="control")),
+        )
+        .order_by()
     )
-    if not treated.empty:
-        treated["week"] = pd.to_datetime(treated["trial_day"]).dt.to_period("W-SUN").dt.start_time.dt.date
-        plan = treated.groupby(["hotspot_id", "week"]).size().rename("treated_days")
-    else:
-        plan = pd.Series(dtype=int, name="treated_days")
-    by_spot: list[dict[str, Any]] = []
-    officers: list[dict[str, Any]] = []
-    if not df.empty:
-        df["week"] = pd.to_datetime(df["trial_day"]).dt.to_period("W-SUN").dt.start_time.dt.date
-        df["arm"] = df["arm"].replace("", "no trial")
-        df["met"] = df["dose_minutes"] >= target
-        df["is_control"] = df["arm"] == "control"
-        df["is_form"] = df["status"] != "open"
-        g = df.groupby(["hotspot_id", "hotspot__code", "hotspot__name", "week"])
-        tab = g.agg(
-            visits=("dose_minutes", "size"),
-            dose=("dose_minutes", "sum"),
-            met=("met", "sum"),
-            control_visits=("is_control", "sum"),
-        ).reset_index()
-        tab = (
-            tab.merge(plan.reset_index(), on=["hotspot_id", "week"], how="left")
-            if len(plan)
-            else tab.assign(treated_days=0)
+    plan = {
+        (r["hotspot_id"], r["week"]): r["n"]
+        for r in ScheduleEntry.objects.filter(
+            trial__status=Trial.Status.COMMITTED,
+            arm="treatment",
+            trial_day__gte=since,
+            trial_day__lte=rules.trial_day,
         )
-        tab["treated_days"] = tab["treated_days"].fillna(0).astype(int)
-        tab["planned_minutes"] = tab["treated_days"] * target
-        tab["share_of_plan"] = tab["dose"] / tab["planned_minutes"].where(tab["planned_minutes"] > 0)
-        by_spot = tab.sort_values(["week", "hotspot__code"], ascending=[False, True]).to_dict("records")
-        o = (
-            df.groupby(["officer__username", "officer__first_name"])
-            .agg(
-                visits=("dose_minutes", "size"),
-                minutes=("dose_minutes", "sum"),
-                met=("met", "sum"),
-                forms=("is_form", "sum"),
-                people=("spoken_to", "sum"),
-            )
-            .reset_index()
-            .sort_values("minutes", ascending=False)
+        .annotate(week=WeekStart("trial_day"))
+        .values("hotspot_id", "week")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    for r in spots:
+        r["treated_days"] = plan.get((r["hotspot_id"], r["week"]), 0)
+        r["planned_minutes"] = r["treated_days"] * target
+        r["share_of_plan"] = r["dose"] / r["planned_minutes"] if r["planned_minutes"] > 0 else None
+    spots.sort(key=lambda r: r["hotspot__code"])
+    spots.sort(key=lambda r: r["week"], reverse=True)
+    officers = list(
+        qs.values("officer__username", "officer__first_name")
+        .annotate(
+            visits=Count("id"),
+            minutes=Sum("dose_minutes"),
+            met=Count("id", filter=met),
+            forms=Count("id", filter=~Q(status="open")),
+            people=Coalesce(Sum("spoken_to"), 0),
         )
-        officers = o.head(10).to_dict("records")
+        .order_by("-minutes", "officer__username")[:10]
+    )
+    totals = qs.aggregate(n=Count("id"), minutes=Sum("dose_minutes"))
     return {
-        "by_spot": by_spot,
+        "by_spot": spots,
+        "by_spot_rows": _by_spot_rows(spots),
         "officers": officers,
         "target": target,
         "weeks": weeks,
         "since": since,
-        "total_visits": len(df),
-        "total_minutes": float(df["dose_minutes"].sum()) if len(df) else 0.0,
+        "total_visits": totals["n"],
+        "total_minutes": float(totals["minutes"] or 0.0),
     }
+
+
+def _by_spot_rows(spots: list[dict[str, Any]]) -> str:
+    """The table rows of :func:`patrol_monitoring`, escaped. 52 weeks × every hot spot is thousands of
+    rows: the template engine took about 0.5 ms a row (filters and lookups), this about a fifth."""
+    return format_html_join(
+        "",
+        '<tr><td>{} {}</td><td>{} {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+        '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
+        (
+            (
+                r["week"].day,
+                f"{r['week']:%b}",
+                r["hotspot__code"],
+                r["hotspot__name"],
+                r["visits"],
+                f"{r['dose'] or 0:.0f}",
+                r["met"],
+                r["treated_days"],
+                f"{r['planned_minutes']:.0f}",
+                "—" if r["share_of_plan"] is None else f"{r['share_of_plan'] * 100:.0f}%",
+                r["control_visits"],
+            )
+            for r in spots
+        ),
+    )

@@ -19,7 +19,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,8 @@ from scipy.spatial import cKDTree
 from rasure_web import clock
 from rasure_web.accounts.roles import OFFICER, has_role
 from rasure_web.analysis.models import HotSpot
-from rasure_web.patrols.models import CapCounter, HotSpotBriefing, Ping, SyncRecord, Visit
+from rasure_web.patrols.models import HotSpotBriefing, Ping, SyncRecord, Visit
+from rasure_web.patrols.state import patrol_state, patrol_state_and_counters, patrol_state_forget
 
 if TYPE_CHECKING:
     from rasure_web.trials.selectors import PatrolRules
@@ -53,24 +54,15 @@ def officer_required(user: Any) -> None:
         raise PermissionDenied("The patrol app is for patrol officers. Ask an administrator for the role.")
 
 
-# --- the trial's interface (imported lazily: the trials app may be absent in a slimmed deployment) ---
+# --- the trial's interface, through the day's state held in memory (rasure_web.patrols.state) ------
 
 
 def patrol_rules_at(*, when: datetime) -> PatrolRules:
-    from rasure_web.trials.selectors import patrol_rules_for
-
-    return patrol_rules_for(when=when)
+    return patrol_state().rules(when)
 
 
 def hotspot_arms_at(*, when: datetime) -> dict[int, str] | None:
-    from rasure_web.trials.selectors import hotspot_arms_for
-
-    return hotspot_arms_for(when=when)
-
-
-def week_start(day: date) -> date:
-    """Monday of the week a trial day falls in (weekly caps count Monday to Sunday)."""
-    return day - timedelta(days=day.weekday())
+    return patrol_state().arms(when)
 
 
 # --- the in-memory index of hot spots ---------------------------------------------------------------
@@ -160,10 +152,11 @@ def hotspot_index(*, ids: Iterable[int]) -> HotSpotIndex:
     return built
 
 
-def _candidates(arms: dict[int, str] | None) -> tuple[int, ...]:
-    if arms is not None:
-        return tuple(sorted(arms))
-    return tuple(HotSpot.objects.filter(run__is_current=True).order_by("pk").values_list("pk", flat=True))
+def patrol_memory_forget() -> None:
+    """Drop the state and indexes held in this process (tests: their databases reuse primary keys)."""
+    patrol_state_forget()
+    with _INDEX_LOCK:
+        _INDEX.clear()
 
 
 def _period_ok(index: HotSpotIndex, when: datetime) -> NDArray[np.bool_]:
@@ -171,22 +164,6 @@ def _period_ok(index: HotSpotIndex, when: datetime) -> NDArray[np.bool_]:
     is_day = (hour >= index.day_start_hour) & (hour < index.night_start_hour)
     periods = np.array(index.periods, dtype=object)
     return np.asarray((periods == "all") | ((periods == "day") & is_day) | ((periods == "night") & ~is_day))
-
-
-def _visits_counted(ids: Sequence[int], rules: PatrolRules) -> tuple[dict[int, int], dict[int, int]]:
-    day: dict[int, int] = {}
-    week: dict[int, int] = {}
-    starts = [rules.trial_day]
-    if rules.cap_per_week is not None:
-        starts.append(week_start(rules.trial_day))
-    for hotspot_id, kind, start, visits in CapCounter.objects.filter(
-        hotspot_id__in=ids, period_start__in=starts
-    ).values_list("hotspot_id", "kind", "period_start", "visits"):
-        if kind == CapCounter.Kind.DAY and start == rules.trial_day:
-            day[hotspot_id] = visits
-        elif kind == CapCounter.Kind.WEEK and rules.cap_per_week is not None:
-            week[hotspot_id] = visits
-    return day, week
 
 
 @dataclass(frozen=True)
@@ -213,10 +190,9 @@ def hotspots_nearest(
     """Today's treated hot spots not yet at their cap, nearest to (lat, lon) first, with distances."""
     officer_required(user)
     when = when or clock.now()
-    rules = patrol_rules_at(when=when)
-    arms = hotspot_arms_at(when=when)
-    ids = _candidates(arms)
-    index = hotspot_index(ids=ids)
+    state, rules, counted = patrol_state_and_counters(when)
+    arms = state.arms(when)
+    index = hotspot_index(ids=state.candidates(arms))
     n = len(index.ids)
     if n == 0:
         return PatrolList(when, rules, arms is not None, [], 0, 0)
@@ -226,7 +202,7 @@ def hotspots_nearest(
     if exclude:
         ok &= ~np.isin(index.ids, np.asarray(list(exclude), dtype=np.int64))
     n_treated = int(ok.sum())
-    day, week = _visits_counted(index.ids[ok].tolist(), rules)
+    day, week = counted.day, counted.week
     capped = np.zeros(n, dtype=bool)
     for i, pk in enumerate(index.ids.tolist()):
         if not ok[i]:

@@ -60,8 +60,8 @@ from rasure_web.patrols.selectors import (
     officer_required,
     patrol_rules_at,
     visit_body,
-    week_start,
 )
+from rasure_web.patrols.state import week_start
 
 #: Dose parameters for phone pings (docs/methods.md §6.3 defaults).
 DOSE_PARAMS = DoseParams()

@@ -9,6 +9,7 @@ The analysts' pages use :func:`trial_list_for` and :func:`trial_detail_for`.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,24 +45,44 @@ class PatrolRules:
     trial_id: int | None
 
 
-def _running_trial(when: datetime.datetime) -> tuple[Trial, TrialDesign, datetime.date] | None:
-    """The committed trial whose days include the trial day of ``when`` (at most one: commits of
-    overlapping trials are refused)."""
-    for trial in Trial.objects.filter(status__in=[Trial.Status.COMMITTED, Trial.Status.COMPLETED]).order_by(
-        "-committed_at"
-    ):
-        design = TrialDesign.from_json_dict(trial.design)
-        day = design.trial_day_of(when)
-        if design.start <= day <= design.end:
-            return trial, design, day
+@dataclass(frozen=True)
+class CommittedTrial:
+    """A committed (or completed) trial as the patrol app needs it: its id and frozen design."""
+
+    pk: int
+    design: TrialDesign
+
+
+def committed_trials() -> tuple[CommittedTrial, ...]:
+    """Every committed or completed trial, newest commit first (one query). Their designs are frozen
+    (database triggers), so a caller may keep this list until the set of committed trials changes."""
+    return tuple(
+        CommittedTrial(pk, TrialDesign.from_json_dict(design))
+        for pk, design in Trial.objects.filter(status__in=[Trial.Status.COMMITTED, Trial.Status.COMPLETED])
+        .order_by("-committed_at")
+        .values_list("pk", "design")
+    )
+
+
+def running_trial_among(
+    trials: Sequence[CommittedTrial], when: datetime.datetime
+) -> tuple[CommittedTrial, datetime.date] | None:
+    """The trial among ``trials`` whose days include the trial day of ``when``, and that day (at most one:
+    commits of overlapping trials are refused). No query."""
+    for trial in trials:
+        day = trial.design.trial_day_of(when)
+        if trial.design.start <= day <= trial.design.end:
+            return trial, day
     return None
 
 
-def hotspot_arms_for(*, when: datetime.datetime) -> dict[int, str] | None:
+def hotspot_arms_for(
+    *, when: datetime.datetime, trials: Sequence[CommittedTrial] | None = None
+) -> dict[int, str] | None:
     """For the committed trial running at `when` (timezone-aware), map analysis.HotSpot.pk -> "treatment" |
     "control" for the trial day containing `when` (trial day boundary from the trial's design, default 06:00,
     Europe/London). None when no committed trial is running at `when` (then the patrol app shows every current
-    hot spot).
+    hot spot). ``trials``: the committed trials when the caller holds them (else one query reads them).
 
     When the trial is stratified by shift, the arm is the one of the shift containing `when` (the trial
     day split into equal consecutive parts in the order of the design's shifts, see
@@ -71,21 +92,24 @@ def hotspot_arms_for(*, when: datetime.datetime) -> dict[int, str] | None:
     """
     from rasure_web.trials.lifecycle import shift_of
 
-    running = _running_trial(when)
+    running = running_trial_among(committed_trials() if trials is None else trials, when)
     if running is None:
         return None
-    trial, design, day = running
-    entries = ScheduleEntry.objects.filter(trial=trial, trial_day=day)
-    if design.strata_by_shift:
-        entries = entries.filter(shift=shift_of(design, when))
+    trial, day = running
+    entries = ScheduleEntry.objects.filter(trial_id=trial.pk, trial_day=day)
+    if trial.design.strata_by_shift:
+        entries = entries.filter(shift=shift_of(trial.design, when))
     return dict(entries.values_list("hotspot_id", "arm"))
 
 
-def patrol_rules_for(*, when: datetime.datetime) -> PatrolRules:
+def patrol_rules_for(
+    *, when: datetime.datetime, trials: Sequence[CommittedTrial] | None = None
+) -> PatrolRules:
     """Frozen dataclass PatrolRules(cap_per_day: int, cap_per_week: int | None, target_dose: timedelta,
     trial_day: date, trial_id: int | None). Defaults when no trial runs: cap_per_day=2, cap_per_week=None,
-    target 15 min, trial_day from the 06:00 boundary."""
-    running = _running_trial(when)
+    target 15 min, trial_day from the 06:00 boundary. ``trials`` as for :func:`hotspot_arms_for` (no query
+    when given)."""
+    running = running_trial_among(committed_trials() if trials is None else trials, when)
     if running is None:
         day = (
             trial_day_of(when, day_start=DEFAULT_DAY_START, timezone=DEFAULT_TIMEZONE)
@@ -99,7 +123,8 @@ def patrol_rules_for(*, when: datetime.datetime) -> PatrolRules:
             trial_day=day,
             trial_id=None,
         )
-    trial, design, day = running
+    trial, day = running
+    design = trial.design
     return PatrolRules(
         cap_per_day=design.cap_per_day,
         cap_per_week=design.cap_per_week,
