@@ -193,11 +193,17 @@ class _Source(io.RawIOBase):
         return block
 
     def readinto(self, buf: Any) -> int:
-        if not self._pending:
-            self._pending = self._block(len(buf))
-        n = min(len(buf), len(self._pending))
-        buf[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        # fill the buffer (short reads would make pyarrow parse many small blocks)
+        view, n = memoryview(buf).cast("B"), 0
+        while n < len(view):
+            if not self._pending:
+                self._pending = self._block(len(view) - n)
+                if not self._pending:
+                    break
+            k = min(len(view) - n, len(self._pending))
+            view[n : n + k] = self._pending[:k]
+            self._pending = self._pending[k:]
+            n += k
         return n
 
     def header_line(self) -> bytes | None:

@@ -19,9 +19,10 @@ anywhere in the file, it raises after staging and the caller's transaction undoe
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,7 +281,7 @@ def _upsert_sql(*, run_id: int) -> str:
     # "WHERE true": SQLite needs it to tell ON CONFLICT from a join constraint after a SELECT
     return (
         f"INSERT INTO crime_record ({cols}, import_run_id, updated_at) "
-        f"SELECT {cols}, {int(run_id)}, {now} FROM stage_record WHERE true ORDER BY seq "
+        f"SELECT {cols}, {int(run_id)}, {now} FROM stage_record WHERE true "
         f"ON CONFLICT (source, reference) DO UPDATE SET {', '.join(sets)} "
         f"WHERE {current} AND ({' OR '.join(changed)})"
     )
@@ -293,14 +294,43 @@ def _merge_records(cur: Any, *, keep: str, run_id: int) -> tuple[int, int, int, 
     if not distinct:
         return 0, 0, 0, merged, 0
     without = _one(cur, "SELECT COUNT(*) FROM stage_record WHERE easting IS NULL OR northing IS NULL")
-    inserted = _one(
-        cur,
-        "SELECT COUNT(*) FROM stage_record s WHERE NOT EXISTS (SELECT 1 FROM crime_record c "
-        "WHERE c.source = s.source AND c.reference = s.reference)",
-    )
-    cur.execute(_upsert_sql(run_id=run_id))
-    updated = int(cur.rowcount) - inserted
+    if _pg():
+        # xmax = 0 marks a row this statement inserted (not one it updated): no second join needed
+        cur.execute(
+            f"WITH up AS ({_upsert_sql(run_id=run_id)} RETURNING (xmax = 0) AS ins) "
+            "SELECT COUNT(*) FILTER (WHERE ins), COUNT(*) FROM up"
+        )
+        inserted, changed = (int(v) for v in cur.fetchone())
+    else:
+        inserted = _one(
+            cur,
+            "SELECT COUNT(*) FROM stage_record s WHERE NOT EXISTS (SELECT 1 FROM crime_record c "
+            "WHERE c.source = s.source AND c.reference = s.reference)",
+        )
+        cur.execute(_upsert_sql(run_id=run_id))
+        changed = int(cur.rowcount)
+    updated = changed - inserted
     return inserted, updated, distinct - inserted - updated, merged, without
+
+
+@contextlib.contextmanager
+def _index_joins(cur: Any) -> Iterator[None]:
+    """Joins from a staging table probe the live table's (source, reference) index.
+
+    During a long import PostgreSQL's statistics of ``crime_record`` lag behind its growth (no
+    autovacuum inside a transaction), and it then hashes or sorts the whole table to join a few
+    thousand staged rows — measured at 0.3-1.5 s per file on a 200 k-record table. A staged file is
+    a small part of the table, or else the table is small, so index probes are the right plan."""
+    if not _pg():
+        yield
+        return
+    cur.execute("SET LOCAL enable_hashjoin = off")
+    cur.execute("SET LOCAL enable_mergejoin = off")
+    try:
+        yield
+    finally:
+        cur.execute("RESET enable_hashjoin")
+        cur.execute("RESET enable_mergejoin")
 
 
 def _merge_outcomes(cur: Any, *, keep: str, run_id: int) -> tuple[int, int, int]:
@@ -363,8 +393,9 @@ def write_file(file: StreamedFile, *, run_id: int, derive: Callable[[pd.DataFram
             stager.links(batch.links)
         file.raise_problems()
         inserted, updated, unchanged, merged, without = _merge_records(cur, keep=file.keep, run_id=run_id)
-        o_updated, not_found, o_merged = _merge_outcomes(cur, keep=file.keep, run_id=run_id)
-        links = merge_people(cur)
+        with _index_joins(cur):
+            o_updated, not_found, o_merged = _merge_outcomes(cur, keep=file.keep, run_id=run_id)
+            links = merge_people(cur)
     return Written(
         inserted=inserted,
         updated=updated + o_updated,
@@ -393,7 +424,8 @@ def apply_outcomes(outcomes: pd.DataFrame, *, run_id: int) -> tuple[int, int]:
         return 0, 0
     with connection.cursor() as cur:
         Stager(cur).outcomes(outcomes)
-        updated, missing, _ = _merge_outcomes(cur, keep="last", run_id=run_id)
+        with _index_joins(cur):
+            updated, missing, _ = _merge_outcomes(cur, keep="last", run_id=run_id)
     return updated, missing
 
 
