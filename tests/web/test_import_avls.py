@@ -85,3 +85,34 @@ def test_bad_avls_file_is_refused_whole(
     mapping.write_text('[columns]\nwho = "Resource Ref"\n')
     assert main(["import", "avls", str(f), "--mapping", str(mapping)]) == 2
     assert "unknown key(s) ['who']" in capsys.readouterr().err
+
+
+def test_trial_panel_has_bau_presence(city: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+
+    from rasure_web.trials.models import Trial, TrialHotSpot
+
+    day = T0.date()
+    args = ["trial", "create", "--name", "BAU", "--start", str(day - timedelta(days=2)), "--end", str(day)]
+    assert main(args) == 0
+    trial = Trial.objects.get()
+    assert main(["trial", "commit", str(trial.pk), "--allow-past-start"]) == 0
+    member = TrialHotSpot.objects.filter(trial=trial).select_related("hotspot").order_by("hotspot_code")[0]
+    spot = member.hotspot
+    rows = [("ALPHA-21", f.t, f.lon, f.lat) for f in walk_route(spot.easting, spot.northing, interval_s=30)]
+    mapping = tmp_path / "avls.toml"
+    mapping.write_text(MAPPING)
+    assert main(["import", "avls", str(_export(tmp_path / "a.csv", rows)), "--mapping", str(mapping)]) == 0
+    assert AvlsPresence.objects.filter(hotspot=spot).count() == 1
+    capsys.readouterr()
+    assert main(["trial", "export", str(trial.pk), "--out", str(tmp_path / "panel.csv")]) == 0
+    panel = pd.read_csv(tmp_path / "panel.csv").set_index(["hotspot_id", "trial_day"])
+    code = {m.hotspot_id: m.hotspot_code for m in TrialHotSpot.objects.filter(trial=trial)}
+    expected: dict[tuple[str, str], list[float]] = {}
+    for p in AvlsPresence.objects.filter(hotspot_id__in=list(code)):
+        expected.setdefault((code[p.hotspot_id], str(p.trial_day)), []).append(p.minutes)
+    assert (member.hotspot_code, str(day)) in expected
+    for key, row in panel.iterrows():
+        minutes = expected.get(key, [])  # type: ignore[call-overload]
+        assert row["bau_visits"] == len(minutes) and abs(row["bau_minutes"] - sum(minutes)) < 1e-6
+    assert panel["bau_visits"].sum() == sum(len(v) for v in expected.values()) > 0

@@ -92,20 +92,6 @@ def read_bytes(path: Path) -> bytes:
     return raw
 
 
-def check_utf8(path: Path, data: bytes) -> None:
-    """Raise naming the line of the first byte that is not UTF-8."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputFileError(
-            str(path),
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start})",
-            line=line,
-            hint="save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it again",
-        ) from None
-
-
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -182,15 +182,15 @@ def load_avls_mapping(path: str | Path) -> AvlsMapping:
 
 def _map_columns(file: str, header: list[str], explicit: Mapping[str, str] | None = None) -> dict[str, str]:
     found: dict[str, str] = {}
-    for canonical, raw in (explicit or {}).items():
-        if raw not in header:
+    for field, name in (explicit or {}).items():
+        if name not in header:
             raise InputFileError(
                 file,
-                f"the mapping names column {raw!r} for {canonical!r}, but the header has {header}",
+                f"the mapping names column {name!r} for {field!r}, but the header has {header}",
                 line=1,
                 hint="fix the right-hand side in the mapping, or the export",
             )
-        found[canonical] = raw
+        found[field] = name
     for raw in header:
         if raw in found.values():
             continue
