@@ -199,6 +199,7 @@ class Stager:
         self.cur = cur
         self.derive = derive
         self.seq = 0
+        self.staged = {"stage_record": 0, "stage_outcome": 0, "stage_link": 0}  # rows in each table
         _create_staging(cur)
 
     def _numbered(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -215,14 +216,17 @@ class Stager:
             frame = self.derive(frame)
         frame = frame.assign(row_hash=row_hashes(frame))
         _stage(self.cur, "stage_record", self._numbered(frame), _STAGED_RECORD)
+        self.staged["stage_record"] += len(frame)
 
     def outcomes(self, frame: pd.DataFrame) -> None:
         if not frame.empty:
             _stage(self.cur, "stage_outcome", self._numbered(frame), _OUTCOME_COLUMNS)
+            self.staged["stage_outcome"] += len(frame)
 
     def links(self, frame: pd.DataFrame) -> None:
         if not frame.empty:
             _stage(self.cur, "stage_link", frame, _LINK_COLUMNS)
+            self.staged["stage_link"] += len(frame)
 
 
 # --- merging --------------------------------------------------------------------------------------------
@@ -237,9 +241,9 @@ def _distinct(a: str, b: str) -> str:
     return f"{a} IS DISTINCT FROM {b}" if _pg() else f"{a} IS NOT {b}"
 
 
-def _merge_repeats(cur: Any, table: str, keep: str) -> int:
-    """Keep one row per (source, reference) in a staging table; returns the number of rows merged."""
-    staged = _one(cur, f"SELECT COUNT(*) FROM {table}")
+def _merge_repeats(cur: Any, table: str, keep: str, staged: int) -> int:
+    """Keep one row per (source, reference) in a staging table of ``staged`` rows; returns the number
+    of rows merged."""
     distinct = _one(cur, f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} GROUP BY source, reference) d")
     if staged > distinct:
         pick = "MIN" if keep == "first" else "MAX"
@@ -287,12 +291,12 @@ def _upsert_sql(*, run_id: int) -> str:
     )
 
 
-def _merge_records(cur: Any, *, keep: str, run_id: int) -> tuple[int, int, int, int, int]:
-    """(inserted, updated, unchanged, merged, without location) of the staged records."""
-    merged = _merge_repeats(cur, "stage_record", keep)
-    distinct = _one(cur, "SELECT COUNT(*) FROM stage_record")
-    if not distinct:
-        return 0, 0, 0, merged, 0
+def _merge_records(cur: Any, *, keep: str, run_id: int, staged: int) -> tuple[int, int, int, int, int]:
+    """(inserted, updated, unchanged, merged, without location) of the ``staged`` records."""
+    if not staged:
+        return 0, 0, 0, 0, 0
+    merged = _merge_repeats(cur, "stage_record", keep, staged)
+    distinct = staged - merged
     without = _one(cur, "SELECT COUNT(*) FROM stage_record WHERE easting IS NULL OR northing IS NULL")
     if _pg():
         # xmax = 0 marks a row this statement inserted (not one it updated): no second join needed
@@ -333,11 +337,11 @@ def _index_joins(cur: Any) -> Iterator[None]:
         cur.execute("RESET enable_mergejoin")
 
 
-def _merge_outcomes(cur: Any, *, keep: str, run_id: int) -> tuple[int, int, int]:
+def _merge_outcomes(cur: Any, *, keep: str, run_id: int, staged: int) -> tuple[int, int, int]:
     """(updated, not found, merged) for the staged outcomes. An older outcome never replaces a newer one."""
-    merged = _merge_repeats(cur, "stage_outcome", keep)
-    if not _one(cur, "SELECT COUNT(*) FROM stage_outcome"):
-        return 0, 0, merged
+    if not staged:
+        return 0, 0, 0
+    merged = _merge_repeats(cur, "stage_outcome", keep, staged)
     missing = _one(
         cur,
         "SELECT COUNT(*) FROM stage_outcome t WHERE NOT EXISTS (SELECT 1 FROM crime_record c "
@@ -356,9 +360,9 @@ def _merge_outcomes(cur: Any, *, keep: str, run_id: int) -> tuple[int, int, int]
     return int(cur.rowcount), missing, merged
 
 
-def _merge_links(cur: Any) -> int:
+def _merge_links(cur: Any, staged: int) -> int:
     """People named by the staged links (added without a name if new) and the links themselves."""
-    if not _one(cur, "SELECT COUNT(*) FROM stage_link"):
+    if not staged:
         return 0
     cur.execute(
         "INSERT INTO person (person_id, source, display_name, synthetic) "
@@ -374,9 +378,9 @@ def _merge_links(cur: Any) -> int:
     return int(cur.rowcount)
 
 
-def merge_people(cur: Any) -> int:
-    """Merge the staged links (a separate step so a failure here is seen to undo the whole file)."""
-    return _merge_links(cur)
+def merge_people(cur: Any, staged: int) -> int:
+    """Merge the ``staged`` links (a separate step so a failure here is seen to undo the whole file)."""
+    return _merge_links(cur, staged)
 
 
 # --- entry points ---------------------------------------------------------------------------------------
@@ -392,10 +396,15 @@ def write_file(file: StreamedFile, *, run_id: int, derive: Callable[[pd.DataFram
             stager.outcomes(batch.outcomes)
             stager.links(batch.links)
         file.raise_problems()
-        inserted, updated, unchanged, merged, without = _merge_records(cur, keep=file.keep, run_id=run_id)
+        n = stager.staged
+        inserted, updated, unchanged, merged, without = _merge_records(
+            cur, keep=file.keep, run_id=run_id, staged=n["stage_record"]
+        )
         with _index_joins(cur):
-            o_updated, not_found, o_merged = _merge_outcomes(cur, keep=file.keep, run_id=run_id)
-            links = merge_people(cur)
+            o_updated, not_found, o_merged = _merge_outcomes(
+                cur, keep=file.keep, run_id=run_id, staged=n["stage_outcome"]
+            )
+            links = merge_people(cur, n["stage_link"])
     return Written(
         inserted=inserted,
         updated=updated + o_updated,
@@ -413,20 +422,12 @@ def upsert_records(frame: pd.DataFrame, *, run_id: int) -> tuple[int, int]:
     if frame.empty:
         return 0, 0
     with connection.cursor() as cur:
-        Stager(cur).records(frame)
-        inserted, updated, *_ = _merge_records(cur, keep="last", run_id=run_id)
+        stager = Stager(cur)
+        stager.records(frame)
+        inserted, updated, *_ = _merge_records(
+            cur, keep="last", run_id=run_id, staged=stager.staged["stage_record"]
+        )
     return inserted, updated
-
-
-def apply_outcomes(outcomes: pd.DataFrame, *, run_id: int) -> tuple[int, int]:
-    """Update last outcomes; returns (updated, not found). An older outcome never replaces a newer one."""
-    if outcomes.empty:
-        return 0, 0
-    with connection.cursor() as cur:
-        Stager(cur).outcomes(outcomes)
-        with _index_joins(cur):
-            updated, missing, _ = _merge_outcomes(cur, keep="last", run_id=run_id)
-    return updated, missing
 
 
 def upsert_people(persons: pd.DataFrame, links: pd.DataFrame) -> int:
@@ -446,4 +447,4 @@ def upsert_people(persons: pd.DataFrame, links: pd.DataFrame) -> int:
             return 0
         stager = Stager(cur)
         stager.links(links)
-        return merge_people(cur)
+        return merge_people(cur, stager.staged["stage_link"])
