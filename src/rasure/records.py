@@ -75,6 +75,21 @@ RECORD_COLUMNS: Final[dict[str, str]] = {
     "as_of": "string",
 }
 
+#: The longest text each stored column holds (the database's column sizes). A reader refuses a longer
+#: value, naming its line and field, rather than cutting it short or failing half-way through a write.
+TEXT_LIMITS: Final[dict[str, int]] = {
+    "source": 64,
+    "reference": 128,
+    "offence_code": 16,
+    "offence_description": 300,
+    "category": 100,
+    "location_text": 300,
+    "lsoa_code": 16,
+    "lsoa_name": 100,
+    "last_outcome": 200,
+    "force": 100,
+}
+
 LINK_COLUMNS: Final[dict[str, str]] = {
     "source": "string",
     "reference": "string",

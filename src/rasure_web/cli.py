@@ -101,6 +101,37 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
+def cmd_import_avls(args: argparse.Namespace) -> int:
+    """Radio / vehicle location pings → presence in every hot spot (treated and control)."""
+    from rasure.errors import InputFileError, InvalidRowsError
+    from rasure.patrol.avls import load_avls_mapping
+
+    mapping = load_avls_mapping(args.mapping) if args.mapping else None
+    _django()
+    _migrate()
+    from rasure_web.patrols.models import AvlsImport
+    from rasure_web.patrols.services import avls_import
+
+    known = set(AvlsImport.objects.values_list("pk", flat=True))
+    try:
+        record = avls_import(path=args.file, mapping=mapping)
+    except (InputFileError, InvalidRowsError) as exc:
+        print(f"REJECTED (nothing from it was imported): {exc}", file=sys.stderr)
+        if isinstance(exc, InvalidRowsError):
+            print_problems(exc.problems, limit=20)
+        return 1
+    if record.pk in known:
+        print(
+            f"{args.file}: already imported on {record.imported_at:%Y-%m-%d %H:%M} (same contents): nothing changed"
+        )
+        return 0
+    print(
+        f"{args.file}: {record.rows_read} pings from {record.officers} officer(s) or call sign(s); "
+        f"{record.visits} stretch(es) of presence in hot spots stored"
+    )
+    return 0
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     _django()
     _migrate()
@@ -212,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--print-template", action="store_true", help="print a mapping template to start from")
     rec.add_argument("--errors-out", metavar="FILE")
     rec.set_defaults(func=cmd_import)
+    av = isub.add_parser(
+        "avls", help="radio / vehicle location pings (AVLS, Airwave): presence in every hot spot"
+    )
+    av.add_argument("file")
+    av.add_argument(
+        "--mapping", metavar="FILE", help="TOML naming the export's columns, CRS and time zone (see docs)"
+    )
+    av.set_defaults(func=cmd_import_avls)
 
     r = sub.add_parser("records", help="what is loaded")
     rsub = r.add_subparsers(dest="records_cmd", required=True)

@@ -100,7 +100,7 @@ def test_failure_while_writing_rolls_back_the_whole_file(
     def boom(*args: object, **kwargs: object) -> int:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writer, "upsert_people", boom)
+    monkeypatch.setattr(writer, "merge_people", boom)
     with pytest.raises(RuntimeError):
         services.records_import_mapped(paths=[str(f)], mapping=str(template_path()))
     assert CrimeRecord.objects.count() == 0

@@ -194,6 +194,14 @@ def test_scope_load_show_and_reclassify(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 @pytest.mark.django_db
+def test_a_loaded_scope_applies_to_later_imports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export, mapping, scope = _us_export(tmp_path)
+    assert main(["scope", "load", str(scope)]) == 0  # before any record is stored
+    assert main(["import", "records", str(export), "--mapping", str(mapping)]) == 0
+    assert CrimeRecord.objects.filter(serious_violence=True).count() == 310
+
+
+@pytest.mark.django_db
 def test_build_with_scope_file_classifies_with_it(tmp_path: Path) -> None:
     export, mapping, scope = _us_export(tmp_path)
     assert main(["import", "records", str(export), "--mapping", str(mapping)]) == 0

@@ -494,9 +494,8 @@ def test_trial_day_and_list_follow_the_clock_it_is_given(
 
 
 def _commit_trial(**kw: Any) -> Any:
-    from rasure_web.trials.services import trial_commit, trial_create
-
     from rasure_web import clock
+    from rasure_web.trials.lifecycle import trial_commit, trial_create
 
     analyst = make_user("ana", role="analyst")
     day = patrol_rules_at(when=clock.now()).trial_day

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import gzip
 import hashlib
 import io
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from numpy.typing import NDArray
 
 from rasure.errors import InputFileError, InvalidRowsError, RowProblem
+from rasure.geo import lonlat_to_projected
 
 
 @dataclass(frozen=True)
@@ -85,98 +92,426 @@ def read_bytes(path: Path) -> bytes:
     return raw
 
 
-def check_utf8(path: Path, data: bytes) -> None:
-    """Raise naming the line of the first byte that is not UTF-8."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputFileError(
-            str(path),
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at byte {exc.start})",
-            line=line,
-            hint="save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it again",
-        ) from None
-
-
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_csv_strict(path: Path, data: bytes, *, expected: list[str] | None = None) -> pd.DataFrame:
-    """Read CSV bytes as all-string columns; every row must have as many fields as the header.
+#: Bytes pyarrow parses at a time: a chunk of roughly 25,000-40,000 police.uk rows. Memory use
+#: depends on this, not on the size of the file.
+BLOCK_BYTES = 4 << 20
+_MAX_HEADER = 1 << 20
 
-    Row ``i`` of the result (0-based) is on line ``i + 2`` of the file (no field in these
-    exports spans lines; a file where one does is rejected by the field-count check).
+
+class _Source(io.RawIOBase):
+    """A file's bytes as a stream (un-gzipped when it ends in ``.gz``), hashed and checked as UTF-8 as
+    they pass, so a bad byte or a broken gzip stream is reported with its file and line."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        try:
+            raw = path.open("rb")
+        except OSError as exc:
+            raise InputFileError(str(path), f"cannot read ({exc.strerror})") from exc
+        self._raw = raw
+        self._f: io.BufferedIOBase | gzip.GzipFile = (
+            gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+        )
+        self._hash = hashlib.sha256()
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._pending = b""
+        self._started = False
+        self._lf = 0
+        self._cr = 0
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def _line_at(self, block: bytes, pos: int) -> int:
+        if self._lf or b"\n" in block[:pos]:
+            return self._lf + block.count(b"\n", 0, pos) + 1
+        return self._cr + block.count(b"\r", 0, pos) + 1
+
+    def _block(self, n: int) -> bytes:
+        try:
+            block = self._f.read(max(n, 1 << 16))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputFileError(
+                str(self.path), f"not a valid gzip file ({exc})", hint="re-download or re-compress the file"
+            ) from exc
+        self._hash.update(block)
+        self.bytes_read += len(block)
+        if not self._started:
+            while len(block) < 3 and block:  # the byte-order mark may straddle two reads
+                more = self._f.read(3)
+                if not more:
+                    break
+                self._hash.update(more)
+                block += more
+            if block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]
+            self._started = True
+        try:
+            self._decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            pos = max(exc.start, 0)
+            raise InputFileError(
+                str(self.path),
+                f"not UTF-8 text (byte 0x{exc.object[pos]:02x})",
+                line=self._line_at(block, pos),
+                hint="save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it again",
+            ) from None
+        if b"\x00" in block:
+            pos = block.index(b"\x00")
+            raise InputFileError(
+                str(self.path),
+                "holds a NUL byte, so it is not a text CSV file",
+                line=self._line_at(block, pos),
+                hint="export the file again as CSV",
+            )
+        self._lf += block.count(b"\n")
+        self._cr += block.count(b"\r")
+        return block
+
+    def readinto(self, buf: Any) -> int:
+        # fill the buffer (short reads would make pyarrow parse many small blocks)
+        view, n = memoryview(buf).cast("B"), 0
+        while n < len(view):
+            if not self._pending:
+                self._pending = self._block(len(view) - n)
+                if not self._pending:
+                    break
+            k = min(len(view) - n, len(self._pending))
+            view[n : n + k] = self._pending[:k]
+            self._pending = self._pending[k:]
+            n += k
+        return n
+
+    def header_line(self) -> bytes | None:
+        """The first line, left in the stream (so the CSV parser sees it too); None for an empty file."""
+        while True:
+            cut = [i for i in (self._pending.find(b"\n"), self._pending.find(b"\r")) if i >= 0]
+            if cut:
+                return self._pending[: min(cut)]
+            if len(self._pending) > _MAX_HEADER:
+                raise InputFileError(str(self.path), "the first line is not a header row", line=1)
+            block = self._block(1 << 16)
+            if not block:
+                return self._pending if self._pending.strip() else None
+            self._pending += block
+
+    def sha256(self) -> str:
+        while self._block(1 << 20):  # hash whatever the parser did not need to read
+            pass
+        return self._hash.hexdigest()
+
+
+@dataclass(frozen=True)
+class CsvChunk:
+    """Consecutive rows of a CSV file: all-string columns and the file line of each row."""
+
+    lines: NDArray[np.int64]
+    frame: pd.DataFrame
+
+
+class CsvFile:
+    """A CSV file read as a stream of :class:`CsvChunk` (memory flat in the file's size).
+
+    Every row must have as many fields as the header; a row that does not is listed in
+    :attr:`problems` (file, line, "has N fields") and left out of the chunks. Blank lines are
+    skipped. CR, LF and CRLF line endings are all read. :attr:`rows_read` and :meth:`sha256`
+    are complete once the chunks are exhausted.
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    check_utf8(path, data)
-    if not data.strip():
-        raise InputFileError(str(path), "the file is empty", hint="export it again with a header row")
-    header_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
-    header = next(csv.reader([header_line]))
-    header = [h.strip() for h in header]
-    if expected is not None and header != expected:
-        missing = [c for c in expected if c not in header]
-        extra = [c for c in header if c not in expected]
-        raise InputFileError(
-            str(path),
-            f"wrong header: expected the columns {expected}; missing {missing}, unexpected {extra}",
-            line=1,
-            hint="use the file exactly as downloaded from data.police.uk, or map your own export with "
-            "`rasure import records --mapping`",
-        )
-    if len(set(header)) != len(header):
-        dup = sorted({h for h in header if header.count(h) > 1})
-        raise InputFileError(
-            str(path), f"header repeats column(s) {dup}", line=1, hint="give each column a unique name"
-        )
-    bad_rows = 0
 
-    def on_invalid(_row: object) -> str:
-        nonlocal bad_rows
-        bad_rows += 1
-        return "skip"
+    def __init__(self, path: Path, *, delimiter: str = ",", block_bytes: int = BLOCK_BYTES) -> None:
+        self.path = path
+        self.delimiter = delimiter
+        self.block_bytes = block_bytes
+        self.problems: list[RowProblem] = []
+        self.rows_read = 0
+        self._skipped: list[int] = []
+        self._src = _Source(path)
+        first = self._src.header_line()
+        if first is None:
+            self._src.close()
+            raise InputFileError(str(path), "the file is empty", hint="export it again with a header row")
+        try:
+            header = next(csv.reader([first.decode("utf-8")], delimiter=delimiter), [])
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputFileError(str(path), f"the header row cannot be read ({exc})", line=1) from None
+        self.header = [h.strip() for h in header]
+        if len(set(self.header)) != len(self.header):
+            dup = sorted({h for h in self.header if self.header.count(h) > 1})
+            raise InputFileError(
+                str(path), f"header repeats column(s) {dup}", line=1, hint="give each column a unique name"
+            )
 
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        raise InputFileError(str(path), f"not a readable CSV file ({exc})") from exc
-    if bad_rows:
-        raise InvalidRowsError(
-            str(path), _field_count_problems(path, data, len(header)), total_rows=data.count(b"\n")
-        )
-    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-    return frame
+    def expect(self, expected: list[str], *, hint: str) -> None:
+        """Refuse the file unless its header is exactly ``expected``."""
+        if self.header != expected:
+            missing = [c for c in expected if c not in self.header]
+            extra = [c for c in self.header if c not in expected]
+            raise InputFileError(
+                str(self.path),
+                f"wrong header: expected the columns {expected}; missing {missing}, unexpected {extra}",
+                line=1,
+                hint=hint,
+            )
 
-
-def _field_count_problems(path: Path, data: bytes, n_fields: int) -> list[RowProblem]:
-    problems = []
-    reader = csv.reader(io.StringIO(data.decode("utf-8")))
-    next(reader, None)
-    for i, row in enumerate(reader, start=2):
-        if len(row) != n_fields and row:
-            problems.append(
+    def _on_invalid(self, row: Any) -> str:
+        number = int(row.number)
+        self._skipped.append(number)
+        if row.text.strip(self.delimiter + " \t"):
+            self.problems.append(
                 RowProblem(
-                    file=str(path),
-                    line=i,
+                    file=str(self.path),
+                    line=number,
                     field="",
-                    value=",".join(row)[:80],
-                    reason=f"has {len(row)} fields, the header has {n_fields} (truncated or extra commas?)",
+                    value=str(row.text)[:80],
+                    reason=f"has {row.actual_columns} fields, the header has {row.expected_columns} "
+                    "(truncated or extra commas?)",
                     hint="complete the row or quote fields that contain commas",
                 )
             )
-    return problems
+        else:
+            self.rows_read -= 1  # a blank line, not a row
+        self.rows_read += 1
+        return "skip"
+
+    def chunks(self) -> Iterator[CsvChunk]:
+        header = self.header
+        try:
+            reader = pacsv.open_csv(
+                self._src,
+                read_options=pacsv.ReadOptions(
+                    column_names=header, skip_rows=1, use_threads=False, block_size=self.block_bytes
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.delimiter,
+                    invalid_row_handler=self._on_invalid,
+                    newlines_in_values=False,
+                    ignore_empty_lines=False,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(header, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            ordinal = 0
+            for batch in reader:
+                n = batch.num_rows
+                lines = np.arange(ordinal, ordinal + n, dtype=np.int64) + 2
+                ordinal += n
+                for s in sorted(self._skipped):  # rows the parser left out still have their lines
+                    lines[lines >= s] += 1
+                frame: pd.DataFrame = batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+                blank = np.ones(n, dtype=bool)
+                for c in header:
+                    blank &= (frame[c].str.strip() == "").to_numpy(dtype=bool)
+                if blank.any():
+                    frame, lines = frame[~blank].reset_index(drop=True), lines[~blank]
+                self.rows_read += len(frame)
+                if len(frame):
+                    yield CsvChunk(lines=lines, frame=frame)
+        except pa.ArrowInvalid as exc:
+            raise InputFileError(str(self.path), f"not a readable CSV file ({exc})") from exc
+
+    def sha256(self) -> str:
+        """SHA-256 of the file's (un-gzipped) bytes; closes the file."""
+        try:
+            return self._src.sha256()
+        finally:
+            self._src.close()
+
+    def close(self) -> None:
+        self._src.close()
+
+
+def read_csv_strict(
+    path: Path, data: bytes | None = None, *, expected: list[str] | None = None
+) -> pd.DataFrame:
+    """Read a whole CSV file as all-string columns; every row must have as many fields as the header.
+
+    Row ``i`` of the result (0-based) is on line ``i + 2`` of the file unless the file has blank
+    lines (no field in these exports spans lines; a file where one does is rejected by the field-count
+    check). ``data`` is ignored (kept for callers that read the bytes first).
+    """
+    f = CsvFile(path)
+    if expected is not None:
+        f.expect(
+            expected,
+            hint="use the file exactly as downloaded from data.police.uk, or map your own export with "
+            "`rasure import records --mapping`",
+        )
+    try:
+        parts = [c.frame for c in f.chunks()]
+    finally:
+        f.close()
+    if f.problems:
+        raise InvalidRowsError(str(path), f.problems, total_rows=f.rows_read)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=pd.StringDtype()) for c in f.header})
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Canonical rows from one chunk of a file, in file order (repeats not yet merged)."""
+
+    records: pd.DataFrame
+    links: pd.DataFrame
+    outcomes: pd.DataFrame
+
+
+class StreamedFile:
+    """A data file read chunk by chunk into canonical :class:`Batch` es.
+
+    Subclasses set :attr:`kind` (``street``, ``outcomes``, ``records``), :attr:`keep` (which row of
+    a reference repeated in the file wins: ``first`` or ``last``) and implement :meth:`_convert`.
+    Every chunk is validated; once any row is bad, later chunks are still validated (so every bad
+    row is listed in :attr:`problems`) but no longer converted or yielded. A caller that writes
+    batches as they come must therefore check :attr:`problems` at the end and undo its writes
+    (one transaction) if there are any; :meth:`parsed` does that for a whole file in memory.
+    """
+
+    kind = "records"
+    keep: Literal["first", "last"] = "first"
+
+    def __init__(self, csv_file: CsvFile) -> None:
+        self.csv = csv_file
+        self.path = str(csv_file.path)
+        self.problems: list[RowProblem] = csv_file.problems
+
+    @property
+    def rows_read(self) -> int:
+        return self.csv.rows_read
+
+    def sha256(self) -> str:
+        return self.csv.sha256()
+
+    def _convert(self, chunk: CsvChunk, problems: list[RowProblem]) -> Batch | None:
+        """Validate ``chunk`` (appending to ``problems``); return its batch, or None if it has problems."""
+        raise NotImplementedError
+
+    def batches(self) -> Iterator[Batch]:
+        for chunk in self.csv.chunks():
+            found: list[RowProblem] = []
+            batch = self._convert(chunk, found)
+            if found:
+                found.sort(key=lambda q: q.line)
+                self.problems.extend(found)
+            elif batch is not None and not self.problems:
+                yield batch
+
+    def notes(self) -> list[str]:
+        """What the reader did that changes the arithmetic (besides merging repeats)."""
+        return []
+
+    def merged_note(self, merged: int) -> str:
+        return f"{merged} repeated reference row(s) in this file merged into one record each"
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            self.problems.sort(key=lambda q: q.line)
+            raise InvalidRowsError(self.path, self.problems, total_rows=self.rows_read)
+
+    def parsed(self) -> ParsedFile:
+        """The whole file in memory, repeats merged; raises :class:`InvalidRowsError` for any bad row."""
+        parts = list(self.batches())
+        digest = self.sha256()
+        self.raise_problems()
+        records = pd.concat([b.records for b in parts], ignore_index=True) if parts else None
+        links = pd.concat([b.links for b in parts], ignore_index=True) if parts else None
+        outcomes = pd.concat([b.outcomes for b in parts], ignore_index=True) if parts else None
+        return self._whole(records, links, outcomes, digest)
+
+    def _whole(
+        self,
+        records: pd.DataFrame | None,
+        links: pd.DataFrame | None,
+        outcomes: pd.DataFrame | None,
+        digest: str,
+    ) -> ParsedFile:
+        from rasure.records import conform, empty_links, empty_records
+
+        records = empty_records() if records is None else records
+        before = len(records)
+        records = conform(records.drop_duplicates(subset=["source", "reference"], keep=self.keep))
+        merged = before - len(records)
+        if outcomes is not None and not outcomes.empty:
+            before = len(outcomes)
+            outcomes = outcomes.drop_duplicates(subset=["source", "reference"], keep=self.keep)
+            outcomes = outcomes.reset_index(drop=True)
+            merged = before - len(outcomes)
+        links = (
+            empty_links() if links is None or links.empty else links.drop_duplicates().reset_index(drop=True)
+        )
+        notes = ([self.merged_note(merged)] if merged else []) + self.notes()
+        return ParsedFile(
+            path=self.path,
+            kind=self.kind,
+            records=records,
+            links=links,
+            outcomes=outcomes if outcomes is not None else pd.DataFrame(),
+            rows_read=self.rows_read,
+            sha256=digest,
+            without_location=int(records["easting"].isna().sum()),
+            repeats_merged=merged,
+            notes=tuple(notes),
+        )
+
+
+def too_long(
+    path: str,
+    lines: NDArray[np.int64],
+    column: str,
+    values: pd.Series,
+    limit: int,
+    problems: list[RowProblem],
+) -> None:
+    """List every value of ``values`` longer than ``limit`` characters (the stored column's size)."""
+    for i in np.flatnonzero((values.str.len() > limit).fillna(False).to_numpy(dtype=bool)):
+        problems.append(
+            RowProblem(
+                path,
+                int(lines[i]),
+                column,
+                str(values.iloc[i])[:80] + "...",
+                f"is longer than {limit} characters",
+                "shorten it, or check the row: a missing quote can run fields together",
+            )
+        )
+
+
+def transform_located(
+    fn: Callable[..., tuple[NDArray[np.float64], NDArray[np.float64]]],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    **kwargs: Any,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``fn(x, y)`` (a :mod:`rasure.geo` conversion) for the rows that have both coordinates; NaN for
+    the others. (pyproj turns a missing coordinate into ``inf``, which would count as located.)"""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    a, b = np.full(len(x), np.nan), np.full(len(x), np.nan)
+    if ok.any():
+        a[ok], b[ok] = fn(x[ok], y[ok], **kwargs)
+    bad = ~(np.isfinite(a) & np.isfinite(b))
+    a[bad], b[bad] = np.nan, np.nan
+    return a, b
+
+
+def project_located(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """WGS84 lon/lat to the projected CRS (BNG) for the rows that have both; NaN for the others."""
+    return transform_located(lonlat_to_projected, lon, lat)
 
 
 def blank_to_na(s: pd.Series) -> pd.Series:

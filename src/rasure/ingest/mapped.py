@@ -21,16 +21,27 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from rasure.errors import ConfigError, InputFileError, InvalidRowsError, RowProblem
-from rasure.geo import BNG, lonlat_to_projected, projected_to_lonlat, reproject
-from rasure.ingest.common import ParsedFile, blank_to_na, read_bytes, read_csv_strict, sha256_of
-from rasure.records import LinkRole, Weapon, conform, empty_links
+from rasure.errors import ConfigError, InputFileError, RowProblem
+from rasure.geo import BNG, projected_to_lonlat, reproject
+from rasure.ingest.common import (
+    BLOCK_BYTES,
+    Batch,
+    CsvChunk,
+    CsvFile,
+    ParsedFile,
+    StreamedFile,
+    blank_to_na,
+    project_located,
+    too_long,
+    transform_located,
+)
+from rasure.records import TEXT_LIMITS, LinkRole, Weapon, conform, empty_links
 
 FIELDS = (
     "reference",
@@ -157,179 +168,196 @@ def _parse_times(raw: pd.Series, m: Mapping) -> tuple[pd.Series, pd.Series]:
     return out, has_time
 
 
+_LIMITS = {
+    "reference": TEXT_LIMITS["reference"],
+    "offence_code": TEXT_LIMITS["offence_code"],
+    "offence_description": TEXT_LIMITS["offence_description"],
+    "category": TEXT_LIMITS["category"],
+    "location_text": TEXT_LIMITS["location_text"],
+    "lsoa_code": TEXT_LIMITS["lsoa_code"],
+    "lsoa_name": TEXT_LIMITS["lsoa_name"],
+    "outcome": TEXT_LIMITS["last_outcome"],
+    "victim_ids": 10_000,
+    "offender_ids": 10_000,
+    "suspect_ids": 10_000,
+}
+
+
+def open_mapped(path: str | Path, *, mapping: Mapping, block_bytes: int = BLOCK_BYTES) -> MappedFile:
+    """Open one export file for streaming through ``mapping`` (checks the header now)."""
+    return MappedFile(Path(path), mapping, block_bytes=block_bytes)
+
+
 def read_mapped(path: str | Path, *, mapping: Mapping) -> ParsedFile:
     """Read and validate one export file through ``mapping``; all rows or none."""
-    p = Path(path)
-    m = mapping
-    data = read_bytes(p)
-    if m.delimiter != ",":
-        text = data.decode("utf-8", "replace")
-        import csv
-        import io
+    return open_mapped(path, mapping=mapping).parsed()
 
-        buf = io.StringIO()
-        csv.writer(buf).writerows(csv.reader(io.StringIO(text), delimiter=m.delimiter))
-        data = buf.getvalue().encode()
-    frame = read_csv_strict(p, data)
-    missing = [f"{k} = {v!r}" for k, v in m.columns.items() if v not in frame.columns]
-    if missing:
-        raise InputFileError(
-            str(p),
-            f"the mapping {m.path} names column(s) this file does not have: {missing}; the file's header "
-            f"is {list(frame.columns)}",
-            line=1,
-            hint="fix the right-hand side in the mapping, or the export",
-        )
-    col = {k: frame[v].str.strip() for k, v in m.columns.items()}
-    n = len(frame)
-    line = np.arange(n) + 2
-    problems: list[RowProblem] = []
 
-    def bad(mask: pd.Series, key: str, reason: str, hint: str) -> None:
-        for i in np.flatnonzero(mask.to_numpy()):
-            problems.append(
-                RowProblem(str(p), int(line[i]), m.columns[key], str(col[key].iloc[i]), reason, hint)
-            )
+class MappedFile(StreamedFile):
+    """A force's export read in chunks through a :class:`Mapping` (rules in the module docstring)."""
 
-    bad(col["reference"] == "", "reference", "is empty", "every row needs its crime reference")
-    t_from, from_has_time = _parse_times(col["committed_from"], m)
-    fmt = m.datetime_format or "ISO 8601, e.g. 2024-03-31 22:15"
-    bad(t_from.isna(), "committed_from", "is not a date-time", f"write it as {fmt}")
-    if "committed_to" in col:
-        t_to, _ = _parse_times(col["committed_to"], m)
-        bad(
-            t_to.isna() & (col["committed_to"] != ""),
-            "committed_to",
-            "is not a date-time",
-            f"write it as {fmt}",
-        )
-        bad(
-            t_to.notna() & t_from.notna() & (t_to < t_from),
-            "committed_to",
-            "is before committed_from",
-            "swap the two, or correct the date",
-        )
-    else:
-        t_to = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
-    reported = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
-    if "reported" in col:
-        reported, _ = _parse_times(col["reported"], m)
-        bad(reported.isna() & (col["reported"] != ""), "reported", "is not a date", f"write it as {fmt}")
-    if "easting" in col:
-        xk, yk, rng = "easting", "northing", ((0.0, 700_000.0), (0.0, 1_300_000.0))
-    else:
-        xk, yk, rng = "lon", "lat", ((-180.0, 180.0), (-90.0, 90.0))
-    xs = pd.to_numeric(blank_to_na(col[xk]), errors="coerce").astype(float)
-    ys = pd.to_numeric(blank_to_na(col[yk]), errors="coerce").astype(float)
-    for key, raw, val, (lo, hi) in ((xk, col[xk], xs, rng[0]), (yk, col[yk], ys, rng[1])):
-        bad(
-            (raw != "") & (val.isna() | (val < lo) | (val > hi)),
-            key,
-            f"is not a valid {key} ({lo} to {hi})",
-            "fix the coordinate, or leave both coordinates empty if the location is unknown",
-        )
-    bad(
-        (col[xk] == "") != (col[yk] == ""),
-        xk,
-        "only one coordinate of the pair is given",
-        "give both or neither",
+    kind = "records"
+    keep: Literal["first", "last"] = (
+        "last"  # a repeated reference: the last row's values (people from every row)
     )
-    weapon = pd.Series(Weapon.UNKNOWN.value, index=frame.index, dtype="string")
-    if "weapon" in col:
-        weapon = col["weapon"].str.lower().map(m.weapon_values).astype("string")
-        bad(
-            weapon.isna(),
-            "weapon",
-            "is not a known weapon value",
-            f"add it under [values.weapon] in {m.path} (knife, firearm, other, none or unknown)",
-        )
-    domestic = pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    if "domestic" in col:
-        domestic = col["domestic"].str.lower().map(m.domestic_values).astype("boolean")
-        bad(
-            domestic.isna(),
-            "domestic",
-            "is not a known domestic flag",
-            f"add it under [values.domestic] in {m.path}",
-        )
-    if problems:
-        problems.sort(key=lambda q: q.line)
-        raise InvalidRowsError(str(p), problems, total_rows=n)
 
-    east: NDArray[np.float64]
-    north: NDArray[np.float64]
-    if xk == "easting":
-        east, north = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-        if m.crs != BNG:
-            east, north = reproject(east, north, src=m.crs)
-        lon, lat = projected_to_lonlat(east, north)
-    else:
-        lon, lat = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-        east, north = lonlat_to_projected(lon, lat)
-    precision = np.where(from_has_time, "minute", "day")
-    opt = {
-        k: (blank_to_na(col[k]) if k in col else pd.NA)
-        for k in (
-            "offence_code",
-            "offence_description",
-            "category",
-            "location_text",
-            "lsoa_code",
-            "lsoa_name",
-            "outcome",
-        )
-    }
-    recs = pd.DataFrame(
-        {
-            "source": m.source,
-            "reference": col["reference"],
-            "offence_code": opt["offence_code"],
-            "offence_description": opt["offence_description"],
-            "category": opt["category"],
-            "occurred_from": t_from,
-            "occurred_to": t_to.fillna(t_from),
-            "time_precision": precision,
-            "reported_date": reported,
-            "lon": lon,
-            "lat": lat,
-            "easting": east,
-            "northing": north,
-            "location_text": opt["location_text"],
-            "lsoa_code": opt["lsoa_code"],
-            "lsoa_name": opt["lsoa_name"],
-            "weapon": weapon,
-            "domestic": domestic,
-            "last_outcome": opt["outcome"],
-            "last_outcome_month": pd.Series(reported.dt.strftime("%Y-%m"), index=frame.index).where(
-                opt["outcome"].notna() if isinstance(opt["outcome"], pd.Series) else False, pd.NA
+    def __init__(self, p: Path, m: Mapping, *, block_bytes: int = BLOCK_BYTES) -> None:
+        if len(m.delimiter) != 1:
+            raise ConfigError(f"{m.path}: [source] delimiter must be one character, not {m.delimiter!r}.")
+        csv_file = CsvFile(p, delimiter=m.delimiter, block_bytes=block_bytes)
+        missing = [f"{k} = {v!r}" for k, v in m.columns.items() if v not in csv_file.header]
+        if missing:
+            csv_file.close()
+            raise InputFileError(
+                str(p),
+                f"the mapping {m.path} names column(s) this file does not have: {missing}; the file's header "
+                f"is {csv_file.header}",
+                line=1,
+                hint="fix the right-hand side in the mapping, or the export",
             )
-            if isinstance(opt["outcome"], pd.Series)
-            else pd.NA,
-            "force": m.force or pd.NA,
+        super().__init__(csv_file)
+        self.mapping = m
+
+    def merged_note(self, merged: int) -> str:
+        return f"{merged} repeated reference row(s) merged (people combined, last row's values kept)"
+
+    def _convert(self, chunk: CsvChunk, problems: list[RowProblem]) -> Batch | None:
+        m, frame, line = self.mapping, chunk.frame, chunk.lines
+        col = {k: frame[v].str.strip() for k, v in m.columns.items()}
+        path = self.path
+
+        def bad(mask: pd.Series | NDArray[np.bool_], key: str, reason: str, hint: str) -> None:
+            for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+                problems.append(
+                    RowProblem(path, int(line[i]), m.columns[key], str(col[key].iloc[i])[:80], reason, hint)
+                )
+
+        for key, limit in _LIMITS.items():
+            if key in col:
+                too_long(path, line, m.columns[key], col[key], limit, problems)
+        bad(col["reference"] == "", "reference", "is empty", "every row needs its crime reference")
+        t_from, from_has_time = _parse_times(col["committed_from"], m)
+        fmt = m.datetime_format or "ISO 8601, e.g. 2024-03-31 22:15"
+        bad(t_from.isna(), "committed_from", "is not a date-time", f"write it as {fmt}")
+        if "committed_to" in col:
+            t_to, _ = _parse_times(col["committed_to"], m)
+            bad(
+                t_to.isna() & (col["committed_to"] != ""),
+                "committed_to",
+                "is not a date-time",
+                f"write it as {fmt}",
+            )
+            bad(
+                (t_to.notna() & t_from.notna() & (t_to < t_from)).fillna(False),
+                "committed_to",
+                "is before committed_from",
+                "swap the two, or correct the date",
+            )
+        else:
+            t_to = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
+        reported = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
+        if "reported" in col:
+            reported, _ = _parse_times(col["reported"], m)
+            bad(reported.isna() & (col["reported"] != ""), "reported", "is not a date", f"write it as {fmt}")
+        if "easting" in col:
+            xk, yk, rng = "easting", "northing", _projected_range(m.crs)
+        else:
+            xk, yk, rng = "lon", "lat", ((-180.0, 180.0), (-90.0, 90.0))
+        xs = pd.to_numeric(blank_to_na(col[xk]), errors="coerce").astype(float)
+        ys = pd.to_numeric(blank_to_na(col[yk]), errors="coerce").astype(float)
+        for key, raw, val, (lo, hi) in ((xk, col[xk], xs, rng[0]), (yk, col[yk], ys, rng[1])):
+            bad(
+                (raw != "") & (val.isna() | (val < lo) | (val > hi)),
+                key,
+                f"is not a valid {key} ({lo} to {hi})",
+                "fix the coordinate, or leave both coordinates empty if the location is unknown",
+            )
+        half = ((col[xk] == "") != (col[yk] == "")).to_numpy(dtype=bool)
+        bad(half, xk, "only one coordinate of the pair is given", "give both or neither")
+        weapon = pd.Series(Weapon.UNKNOWN.value, index=frame.index, dtype="string")
+        if "weapon" in col:
+            weapon = col["weapon"].str.lower().map(m.weapon_values).astype("string")
+            bad(
+                weapon.isna(),
+                "weapon",
+                "is not a known weapon value",
+                f"add it under [values.weapon] in {m.path} (knife, firearm, other, none or unknown)",
+            )
+        domestic = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+        if "domestic" in col:
+            domestic = col["domestic"].str.lower().map(m.domestic_values).astype("boolean")
+            bad(
+                domestic.isna(),
+                "domestic",
+                "is not a known domestic flag",
+                f"add it under [values.domestic] in {m.path}",
+            )
+        if problems:
+            return None
+        x: NDArray[np.float64] = np.asarray(xs, dtype=np.float64)
+        y: NDArray[np.float64] = np.asarray(ys, dtype=np.float64)
+        if xk == "easting":
+            east, north = (x, y) if m.crs == BNG else transform_located(reproject, x, y, src=m.crs)
+            lon, lat = transform_located(projected_to_lonlat, east, north)
+        else:
+            lon, lat = x, y
+            east, north = project_located(lon, lat)
+        unprojectable = (np.isfinite(x) & np.isfinite(y)) & ~(np.isfinite(east) & np.isfinite(lon))
+        bad(
+            unprojectable,
+            xk,
+            f"cannot be converted to British National Grid from {m.crs}",
+            "check the coordinates and the mapping's [source] crs",
+        )
+        if problems:
+            return None
+        precision = np.where(from_has_time.to_numpy(dtype=bool), "minute", "day")
+        opt = {
+            k: (blank_to_na(col[k]) if k in col else pd.Series(pd.NA, index=frame.index, dtype="string"))
+            for k in (
+                "offence_code",
+                "offence_description",
+                "category",
+                "location_text",
+                "lsoa_code",
+                "lsoa_name",
+                "outcome",
+            )
         }
-    )
-    links = _links(col, m)
-    before = len(recs)
-    recs = recs.drop_duplicates(subset=["reference"], keep="last")
-    merged = before - len(recs)
-    recs = conform(recs)
-    notes = (
-        (f"{merged} repeated reference row(s) merged (people combined, last row's values kept)",)
-        if merged
-        else ()
-    )
-    return ParsedFile(
-        path=str(p),
-        kind="records",
-        records=recs,
-        links=links,
-        outcomes=pd.DataFrame(),
-        rows_read=n,
-        sha256=sha256_of(data),
-        without_location=int(recs["easting"].isna().sum()),
-        repeats_merged=merged,
-        notes=notes,
-    )
+        outcome_month = reported.dt.strftime("%Y-%m").astype("string").where(opt["outcome"].notna())
+        recs = pd.DataFrame(
+            {
+                "source": m.source,
+                "reference": col["reference"],
+                "offence_code": opt["offence_code"],
+                "offence_description": opt["offence_description"],
+                "category": opt["category"],
+                "occurred_from": t_from,
+                "occurred_to": t_to.fillna(t_from),
+                "time_precision": precision,
+                "reported_date": reported,
+                "lon": lon,
+                "lat": lat,
+                "easting": east,
+                "northing": north,
+                "location_text": opt["location_text"],
+                "lsoa_code": opt["lsoa_code"],
+                "lsoa_name": opt["lsoa_name"],
+                "weapon": weapon,
+                "domestic": domestic,
+                "last_outcome": opt["outcome"],
+                "last_outcome_month": outcome_month,
+                "force": m.force or pd.NA,
+            }
+        )
+        return Batch(records=conform(recs), links=_links(col, m), outcomes=pd.DataFrame())
+
+
+def _projected_range(crs: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Plausible easting/northing ranges: BNG's extent for BNG, otherwise only finite numbers."""
+    if crs == BNG:
+        return (0.0, 700_000.0), (0.0, 1_300_000.0)
+    return (-1e8, 1e8), (-1e8, 1e8)
 
 
 def _links(col: dict[str, pd.Series], m: Mapping) -> pd.DataFrame:

@@ -30,11 +30,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
-from rasure.errors import InputFileError, InvalidRowsError, RowProblem
-from rasure.geo import lonlat_to_projected
-from rasure.ingest.common import ParsedFile, blank_to_na, read_bytes, read_csv_strict, sha256_of
-from rasure.records import conform, empty_links, empty_records
+from rasure.errors import InputFileError, RowProblem
+from rasure.ingest.common import (
+    BLOCK_BYTES,
+    Batch,
+    CsvChunk,
+    CsvFile,
+    ParsedFile,
+    StreamedFile,
+    blank_to_na,
+    project_located,
+    too_long,
+)
+from rasure.records import TEXT_LIMITS, conform, empty_links, empty_records
 
 STREET_COLUMNS = [
     "Crime ID",
@@ -96,32 +106,180 @@ def detect_kind(path: Path, header: list[str]) -> str:
     )
 
 
+def open_policeuk(path: str | Path, *, block_bytes: int = BLOCK_BYTES) -> PoliceUkFile:
+    """Open one police.uk ``-street`` or ``-outcomes`` file (``.csv`` or ``.csv.gz``) for streaming."""
+    return PoliceUkFile(Path(path), block_bytes=block_bytes)
+
+
 def read_policeuk(path: str | Path) -> ParsedFile:
     """Read and validate one police.uk ``-street`` or ``-outcomes`` file (``.csv`` or ``.csv.gz``)."""
-    p = Path(path)
-    data = read_bytes(p)
-    first = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    header = [h.strip() for h in first.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r").split(",")]
-    kind = detect_kind(p, header)
-    frame = read_csv_strict(p, data, expected=STREET_COLUMNS if kind == "street" else OUTCOME_COLUMNS)
-    digest = sha256_of(data)
-    if kind == "street":
-        return _street(p, frame, digest)
-    return _outcomes(p, frame, digest)
+    return open_policeuk(path).parsed()
 
 
-def _validate_common(p: Path, f: pd.DataFrame) -> tuple[list[RowProblem], pd.Series, pd.Series]:
-    problems: list[RowProblem] = []
-    line = pd.Series(np.arange(len(f)) + 2, index=f.index)
+_LIMITS = {
+    "Crime ID": TEXT_LIMITS["reference"],
+    "Falls within": TEXT_LIMITS["force"],
+    "Crime type": TEXT_LIMITS["category"],
+    "Location": TEXT_LIMITS["location_text"],
+    "LSOA code": TEXT_LIMITS["lsoa_code"],
+    "LSOA name": TEXT_LIMITS["lsoa_name"],
+    "Last outcome category": TEXT_LIMITS["last_outcome"],
+    "Outcome type": TEXT_LIMITS["last_outcome"],
+}
+
+
+class PoliceUkFile(StreamedFile):
+    """A police.uk street or outcomes file read in chunks (see the module docstring for the rules)."""
+
+    def __init__(self, p: Path, *, block_bytes: int = BLOCK_BYTES) -> None:
+        csv_file = CsvFile(p, block_bytes=block_bytes)
+        try:
+            self.kind = detect_kind(p, csv_file.header)
+        except InputFileError:
+            csv_file.close()
+            raise
+        super().__init__(csv_file)
+        # street: the first row of a repeated Crime ID is kept; outcomes: the last listed
+        self.keep = "first" if self.kind == "street" else "last"
+        self._asb_seen = pd.Series(dtype="int64")
+        self._no_id = 0
+
+    def notes(self) -> list[str]:
+        if self._no_id:
+            return [f"{self._no_id} row(s) without a Crime ID (anti-social behaviour) kept with a stable key"]
+        return []
+
+    def merged_note(self, merged: int) -> str:
+        if self.kind == "outcomes":
+            return f"{merged} crime(s) with more than one outcome in this file: the last listed is kept"
+        return f"{merged} repeated Crime ID row(s) in this file merged into one record each"
+
+    def _convert(self, chunk: CsvChunk, problems: list[RowProblem]) -> Batch | None:
+        f, line = chunk.frame, chunk.lines
+        lon, lat = _validate_common(self.path, f, line, problems)
+        for col, limit in _LIMITS.items():
+            if col in f.columns:
+                too_long(self.path, line, col, f[col].str.strip(), limit, problems)
+        source = _sources(f["Falls within"].str.strip())
+        too_long(self.path, line, "Falls within", source, TEXT_LIMITS["source"], problems)
+        if self.kind == "outcomes":
+            return self._outcomes(f, line, problems)
+        if problems:
+            return None
+        return self._street(f, lon, lat, source)
+
+    def _street(self, f: pd.DataFrame, lon: pd.Series, lat: pd.Series, source: pd.Series) -> Batch:
+        n = len(f)
+        force = f["Falls within"].str.strip()
+        month = f["Month"].str.strip()
+        ref = f["Crime ID"].str.strip()
+        no_id = ref == ""
+        if no_id.any():
+            key = (
+                month
+                + "|"
+                + f["Longitude"]
+                + "|"
+                + f["Latitude"]
+                + "|"
+                + f["Location"]
+                + "|"
+                + f["LSOA code"]
+                + "|"
+                + f["Crime type"]
+            )[no_id]
+            # the repeat number counts across the whole file, so chunks carry it on
+            nth = key.groupby(key).cumcount() + key.map(self._asb_seen).fillna(0).astype("int64")
+            self._asb_seen = self._asb_seen.add(key.value_counts(), fill_value=0).astype("int64")
+            self._no_id += int(no_id.sum())
+            ref = ref.copy()
+            ref[no_id] = [  # type: ignore[call-overload]
+                "asb-" + hashlib.sha1(f"{k}|{j}".encode()).hexdigest()[:24]
+                for k, j in zip(key, nth.astype(str), strict=True)
+            ]
+        start = pd.to_datetime(month + "-01", format="%Y-%m-%d")
+        end = start + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1)
+        east, north = project_located(lon.to_numpy(dtype=float), lat.to_numpy(dtype=float))
+        outcome = blank_to_na(f["Last outcome category"].str.strip())
+        recs = pd.DataFrame(
+            {
+                "source": source,
+                "reference": ref,
+                "category": f["Crime type"].str.strip(),
+                "occurred_from": start,
+                "occurred_to": end,
+                "time_precision": "month",
+                "lon": lon,
+                "lat": lat,
+                "easting": east,
+                "northing": north,
+                "location_text": f["Location"].str.strip(),
+                "lsoa_code": blank_to_na(f["LSOA code"].str.strip()),
+                "lsoa_name": blank_to_na(f["LSOA name"].str.strip()),
+                "weapon": "unknown",
+                "last_outcome": outcome,
+                "last_outcome_month": month.where(outcome.notna()),
+                "force": force,
+                "as_of": month,
+            },
+            index=pd.RangeIndex(n),
+        )
+        return Batch(records=conform(recs), links=empty_links(), outcomes=_empty_outcomes())
+
+    def _outcomes(self, f: pd.DataFrame, line: NDArray[np.int64], problems: list[RowProblem]) -> Batch | None:
+        ref = f["Crime ID"].str.strip()
+        outcome = f["Outcome type"].str.strip()
+        for i in np.flatnonzero((ref == "").to_numpy(dtype=bool)):
+            problems.append(
+                RowProblem(
+                    self.path,
+                    int(line[i]),
+                    "Crime ID",
+                    "",
+                    "is empty in an outcomes file",
+                    "every outcome must name the crime it belongs to",
+                )
+            )
+        for i in np.flatnonzero((outcome == "").to_numpy(dtype=bool)):
+            problems.append(
+                RowProblem(
+                    self.path,
+                    int(line[i]),
+                    "Outcome type",
+                    "",
+                    "is empty",
+                    "give the outcome, or remove the row",
+                )
+            )
+        if problems:
+            return None
+        out = pd.DataFrame(
+            {
+                "source": _sources(f["Falls within"].str.strip()),
+                "reference": ref,
+                "last_outcome": outcome,
+                "last_outcome_month": f["Month"].str.strip(),
+            }
+        )
+        return Batch(records=empty_records(), links=empty_links(), outcomes=out)
+
+
+def _sources(force: pd.Series) -> pd.Series:
+    return force.map({f: source_for(str(f)) for f in force.unique()}).astype("string")
+
+
+def _validate_common(
+    path: str, f: pd.DataFrame, line: NDArray[np.int64], problems: list[RowProblem]
+) -> tuple[pd.Series, pd.Series]:
     month = f["Month"].str.strip()
-    bad_month = ~month.str.match(_MONTH).fillna(False)
-    for i in f.index[bad_month]:
+    bad_month = ~month.str.match(_MONTH).fillna(False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(bad_month):
         problems.append(
             RowProblem(
-                str(p),
+                path,
                 int(line[i]),
                 "Month",
-                str(month[i]),
+                str(month.iloc[i]),
                 "is not a month YYYY-MM",
                 "write the month as e.g. 2024-03",
             )
@@ -130,173 +288,35 @@ def _validate_common(p: Path, f: pd.DataFrame) -> tuple[list[RowProblem], pd.Ser
     lon = pd.to_numeric(blank_to_na(lon_s), errors="coerce").astype(float)
     lat = pd.to_numeric(blank_to_na(lat_s), errors="coerce").astype(float)
     for col, raw, val, (lo, hi) in (("Longitude", lon_s, lon, UK_LON), ("Latitude", lat_s, lat, UK_LAT)):
-        bad = (raw != "") & (val.isna() | (val < lo) | (val > hi))
-        for i in f.index[bad]:
+        bad = ((raw != "") & (val.isna() | (val < lo) | (val > hi))).to_numpy(dtype=bool)
+        for i in np.flatnonzero(bad):
             problems.append(
                 RowProblem(
-                    str(p),
+                    path,
                     int(line[i]),
                     col,
-                    str(raw[i]),
+                    str(raw.iloc[i])[:80],
                     f"is not a {col.lower()} in the UK ({lo} to {hi})",
                     "fix the coordinate, or leave both Longitude and Latitude empty for 'No Location'",
                 )
             )
-    half = (lon_s == "") != (lat_s == "")
-    for i in f.index[half]:
+    half = ((lon_s == "") != (lat_s == "")).to_numpy(dtype=bool)
+    for i in np.flatnonzero(half):
         problems.append(
             RowProblem(
-                str(p),
+                path,
                 int(line[i]),
-                "Latitude" if lat_s[i] == "" else "Longitude",
+                "Latitude" if lat_s.iloc[i] == "" else "Longitude",
                 "",
                 "only one of Longitude/Latitude is given",
                 "give both or neither",
             )
         )
-    return problems, lon, lat
-
-
-def _street(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
-    problems, lon, lat = _validate_common(p, f)
-    if problems:
-        raise InvalidRowsError(str(p), problems, total_rows=len(f))
-    n = len(f)
-    force = f["Falls within"].str.strip()
-    month = f["Month"].str.strip()
-    ref = f["Crime ID"].str.strip()
-    no_id = ref == ""
-    if no_id.any():
-        key = (
-            month
-            + "|"
-            + f["Longitude"]
-            + "|"
-            + f["Latitude"]
-            + "|"
-            + f["Location"]
-            + "|"
-            + f["LSOA code"]
-            + "|"
-            + f["Crime type"]
-        )[no_id]
-        nth = key.groupby(key).cumcount().astype(str)
-        ref = ref.copy()
-        ref[no_id] = [  # type: ignore[call-overload]
-            "asb-" + hashlib.sha1(f"{k}|{j}".encode()).hexdigest()[:24] for k, j in zip(key, nth, strict=True)
-        ]
-    start = pd.to_datetime(month + "-01", format="%Y-%m-%d")
-    end = start + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1)
-    has = lon.notna() & lat.notna()
-    east = np.full(n, np.nan)
-    north = np.full(n, np.nan)
-    if has.any():
-        e, nn = lonlat_to_projected(lon[has].to_numpy(), lat[has].to_numpy())
-        east[has.to_numpy()] = e
-        north[has.to_numpy()] = nn
-    outcome = blank_to_na(f["Last outcome category"].str.strip())
-    recs = pd.DataFrame(
-        {
-            "source": force.map({f: source_for(f) for f in force.unique()}),
-            "reference": ref,
-            "category": f["Crime type"].str.strip(),
-            "occurred_from": start,
-            "occurred_to": end,
-            "time_precision": "month",
-            "lon": lon,
-            "lat": lat,
-            "easting": east,
-            "northing": north,
-            "location_text": f["Location"].str.strip(),
-            "lsoa_code": blank_to_na(f["LSOA code"].str.strip()),
-            "lsoa_name": blank_to_na(f["LSOA name"].str.strip()),
-            "weapon": "unknown",
-            "last_outcome": outcome,
-            "last_outcome_month": month.where(outcome.notna()),
-            "force": force,
-            "as_of": month,
-        }
-    )
-    before = len(recs)
-    recs = recs.drop_duplicates(subset=["source", "reference"], keep="first")
-    merged = before - len(recs)
-    recs = conform(recs)
-    without = int(recs["easting"].isna().sum())
-    notes = []
-    if merged:
-        notes.append(f"{merged} repeated Crime ID row(s) in this file merged into one record each")
-    if int(no_id.sum()):
-        notes.append(
-            f"{int(no_id.sum())} row(s) without a Crime ID (anti-social behaviour) kept with a stable key"
-        )
-    return ParsedFile(
-        path=str(p),
-        kind="street",
-        records=recs,
-        links=empty_links(),
-        outcomes=_empty_outcomes(),
-        rows_read=n,
-        sha256=digest,
-        without_location=without,
-        repeats_merged=merged,
-        notes=tuple(notes),
-    )
+    located = ~half
+    return lon.where(located), lat.where(located)
 
 
 def _empty_outcomes() -> pd.DataFrame:
     return pd.DataFrame(
         {c: pd.Series(dtype="string") for c in ("source", "reference", "last_outcome", "last_outcome_month")}
-    )
-
-
-def _outcomes(p: Path, f: pd.DataFrame, digest: str) -> ParsedFile:
-    problems, _, _ = _validate_common(p, f)
-    ref = f["Crime ID"].str.strip()
-    outcome = f["Outcome type"].str.strip()
-    line = np.arange(len(f)) + 2
-    for i in np.flatnonzero((ref == "").to_numpy()):
-        problems.append(
-            RowProblem(
-                str(p),
-                int(line[i]),
-                "Crime ID",
-                "",
-                "is empty in an outcomes file",
-                "every outcome must name the crime it belongs to",
-            )
-        )
-    for i in np.flatnonzero((outcome == "").to_numpy()):
-        problems.append(
-            RowProblem(
-                str(p), int(line[i]), "Outcome type", "", "is empty", "give the outcome, or remove the row"
-            )
-        )
-    if problems:
-        raise InvalidRowsError(str(p), problems, total_rows=len(f))
-    out = pd.DataFrame(
-        {
-            "source": f["Falls within"].str.strip().map(lambda x: source_for(str(x))).astype("string"),
-            "reference": ref,
-            "last_outcome": outcome,
-            "last_outcome_month": f["Month"].str.strip(),
-        }
-    )
-    before = len(out)
-    out = out.drop_duplicates(subset=["source", "reference"], keep="last").reset_index(drop=True)
-    merged = before - len(out)
-    notes = (
-        (f"{merged} crime(s) with more than one outcome in this file: the last listed is kept",)
-        if merged
-        else ()
-    )
-    return ParsedFile(
-        path=str(p),
-        kind="outcomes",
-        records=empty_records(),
-        links=empty_links(),
-        outcomes=out,
-        rows_read=len(f),
-        sha256=digest,
-        repeats_merged=merged,
-        notes=notes,
     )

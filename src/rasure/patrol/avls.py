@@ -41,6 +41,7 @@ field, value, how to fix) and nothing is imported from a file with any bad row.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from rasure.errors import InputFileError, InvalidRowsError, RasureError, RowProblem
+from rasure.errors import ConfigError, InputFileError, InvalidRowsError, RasureError, RowProblem
 from rasure.geo import BNG, BNG_BOUNDS, lonlat_to_projected
 from rasure.ingest.common import read_bytes, read_csv_strict, sha256_of
 from rasure.patrol.dose import (
@@ -135,11 +136,66 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
 
 
-def _map_columns(file: str, header: list[str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class AvlsMapping:
+    """An AVLS export's own column names and conventions, from a TOML file::
+
+    [columns]            # field = "the export's header"; any field left out is found by its aliases
+    call_sign = "Resource"
+    time = "Fix Time"
+    easting = "X"
+    northing = "Y"
+    [source]
+    crs = "EPSG:27700"   # of easting/northing (default British National Grid)
+    timezone = "Europe/London"   # for times written without an offset
+    """
+
+    path: str
+    columns: dict[str, str]
+    crs: str
+    naive_tz: str
+
+
+def load_avls_mapping(path: str | Path) -> AvlsMapping:
+    """Read and check an AVLS mapping file (see :class:`AvlsMapping`), naming the wrong key."""
+    p = Path(path)
+    try:
+        doc: dict[str, Any] = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: AVLS mapping file not found.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc}).") from exc
+    cols = doc.get("columns", {})
+    if not isinstance(cols, dict) or not all(isinstance(v, str) for v in cols.values()):
+        raise ConfigError(f'{p}: [columns] must map fields to header names, e.g. time = "Fix Time".')
+    unknown = sorted(set(cols) - set(ALIASES))
+    if unknown:
+        raise ConfigError(f"{p}: [columns] has unknown key(s) {unknown}; known keys are {sorted(ALIASES)}.")
+    src = doc.get("source", {})
+    return AvlsMapping(
+        path=str(p),
+        columns={str(k): str(v) for k, v in cols.items()},
+        crs=str(src.get("crs", BNG)),
+        naive_tz=str(src.get("timezone", "Europe/London")),
+    )
+
+
+def _map_columns(file: str, header: list[str], explicit: Mapping[str, str] | None = None) -> dict[str, str]:
     found: dict[str, str] = {}
+    for field, name in (explicit or {}).items():
+        if name not in header:
+            raise InputFileError(
+                file,
+                f"the mapping names column {name!r} for {field!r}, but the header has {header}",
+                line=1,
+                hint="fix the right-hand side in the mapping, or the export",
+            )
+        found[field] = name
     for raw in header:
+        if raw in found.values():
+            continue
         canonical = _LOOKUP.get(normalise_header(raw))
-        if canonical is None:
+        if canonical is None or (explicit and canonical in explicit):
             continue
         if canonical in found:
             raise InputFileError(
@@ -213,8 +269,17 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     return number, reason
 
 
-def read_avls(path: str | Path, *, crs: str = BNG, naive_tz: str = "Europe/London") -> AvlsFile:
+def read_avls(
+    path: str | Path,
+    *,
+    crs: str = BNG,
+    naive_tz: str = "Europe/London",
+    columns: Mapping[str, str] | None = None,
+) -> AvlsFile:
     """Read and validate one AVLS / radio location CSV (see the module docstring); all-or-nothing.
+
+    ``columns`` (field → header, e.g. from :func:`load_avls_mapping`) names columns whose headers
+    are not among the accepted spellings; the other fields are still found by their aliases.
 
     Raises :class:`~rasure.errors.InputFileError` for a file that cannot be read or lacks a column,
     and :class:`~rasure.errors.InvalidRowsError` listing every bad field of every row.
@@ -224,7 +289,7 @@ def read_avls(path: str | Path, *, crs: str = BNG, naive_tz: str = "Europe/Londo
     data = read_bytes(p)
     raw = read_csv_strict(p, data)
     header = list(raw.columns)
-    found = _map_columns(file, header)
+    found = _map_columns(file, header, columns)
     n = len(raw)
     problems: list[RowProblem] = []
 

@@ -1,29 +1,32 @@
 """Services (writes) for crime data: imports, harm tables, synthetic data.
 
-Each file is one transaction: it imports whole or not at all. A rejected file leaves
+Each file imports whole or not at all (one transaction; on SQLite one savepoint in the import's
+transaction). Files are read in fixed-size chunks and written set-based (see :mod:`.writer`). A rejected file leaves
 an ``ImportRun`` with status ``rejected`` and the reason, and every rejected row can be
 written to an ``--errors-out`` CSV.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
 
 from rasure import classify as sv
 from rasure import harm as harm_mod
 from rasure.errors import InputFileError, InvalidRowsError, RasureError, RowProblem
-from rasure.ingest.common import ParsedFile, expand_paths, problems_frame
+from rasure.ingest.common import StreamedFile, expand_paths, problems_frame
 from rasure.spreadsheet import neutralise_frame
 from rasure.synth import SyntheticCity
 from rasure_web import clock
 from rasure_web.crimes import writer
 from rasure_web.crimes.models import HarmTableInfo, HarmWeight, ImportRun
+from rasure_web.crimes.scope import scope_current
 
 Progress = Callable[[str], None]
 
@@ -80,47 +83,36 @@ def enrich(
     return out
 
 
-def _save_parsed(
-    parsed: ParsedFile,
-    *,
-    username: str,
-    table: harm_mod.HarmTable,
-    scope: sv.Scope,
-    persons: pd.DataFrame | None = None,
+def _save_file(
+    file: StreamedFile, *, username: str, table: harm_mod.HarmTable, scope: sv.Scope
 ) -> ImportReport:
-    report = ImportReport(
-        path=parsed.path,
-        kind=parsed.kind,
-        ok=True,
-        rows_read=parsed.rows_read,
-        without_location=parsed.without_location,
-        notes=list(parsed.notes),
-    )
+    """Write one file in one transaction (a savepoint inside the import's transaction on SQLite):
+    all of it, or — if any row is bad — none of it."""
     with transaction.atomic():
-        run = ImportRun.objects.create(
-            username=username,
-            kind=parsed.kind,
-            path=parsed.path,
-            sha256=parsed.sha256,
-            rows_read=parsed.rows_read,
-            without_location=parsed.without_location,
-        )
-        if parsed.kind == "outcomes":
-            report.updated, report.outcomes_not_found = writer.apply_outcomes(parsed.outcomes, run_id=run.pk)
-            if report.outcomes_not_found:
-                report.notes.append(
-                    f"{report.outcomes_not_found} outcome(s) for crimes not imported (skipped)"
-                )
-        else:
-            recs = enrich(parsed.records, scope=scope, table=table)
-            report.inserted, report.updated = writer.upsert_records(recs, run_id=run.pk)
-            report.unchanged = len(recs) - report.inserted - report.updated
-            writer.upsert_people(persons if persons is not None else pd.DataFrame(), parsed.links)
-        run.inserted, run.updated, run.unchanged = report.inserted, report.updated, report.unchanged
-        run.notes = "\n".join(report.notes)
+        run = ImportRun.objects.create(username=username, kind=file.kind, path=file.path)
+        written = writer.write_file(file, run_id=run.pk, derive=lambda r: enrich(r, scope=scope, table=table))
+        notes = ([file.merged_note(written.merged)] if written.merged else []) + file.notes()
+        if written.outcomes_not_found:
+            notes.append(f"{written.outcomes_not_found} outcome(s) for crimes not imported (skipped)")
+        run.sha256 = file.sha256()
+        run.rows_read = file.rows_read
+        run.without_location = written.without_location
+        run.inserted, run.updated, run.unchanged = written.inserted, written.updated, written.unchanged
+        run.notes = "\n".join(notes)
         run.finished_at = clock.now()
         run.save()
-    return report
+    return ImportReport(
+        path=file.path,
+        kind=file.kind,
+        ok=True,
+        rows_read=file.rows_read,
+        inserted=written.inserted,
+        updated=written.updated,
+        unchanged=written.unchanged,
+        without_location=written.without_location,
+        outcomes_not_found=written.outcomes_not_found,
+        notes=notes,
+    )
 
 
 def _reject(path: str, kind: str, exc: RasureError, username: str) -> ImportReport:
@@ -142,39 +134,48 @@ def records_import_policeuk(
     *, paths: list[str], username: str = "", progress: Progress | None = None
 ) -> list[ImportReport]:
     """Import police.uk street and outcomes files: all street files first (month order), then outcomes."""
-    from rasure.ingest.policeuk import read_policeuk
+    from rasure.ingest.policeuk import open_policeuk
 
     files = expand_paths(paths)
     files.sort(key=lambda f: (1 if "outcome" in f.name.lower() else 0, f.name))
-    return _run_files(files, read=read_policeuk, username=username, progress=progress)
+    return _run_files(files, open_file=open_policeuk, username=username, progress=progress)
 
 
 def records_import_mapped(
     *, paths: list[str], mapping: str, username: str = "", progress: Progress | None = None
 ) -> list[ImportReport]:
     """Import a force's own export through a TOML column mapping."""
-    from rasure.ingest.mapped import load_mapping, read_mapped
+    from rasure.ingest.mapped import load_mapping, open_mapped
 
     m = load_mapping(mapping)
     files = expand_paths(paths, patterns=("*.csv", "*.csv.gz"))
-    return _run_files(files, read=lambda f: read_mapped(f, mapping=m), username=username, progress=progress)
+    return _run_files(
+        files, open_file=lambda f: open_mapped(f, mapping=m), username=username, progress=progress
+    )
 
 
 def _run_files(
-    files: list[Path], *, read: Callable[[Path], ParsedFile], username: str, progress: Progress | None
+    files: list[Path],
+    *,
+    open_file: Callable[[Path], StreamedFile],
+    username: str,
+    progress: Progress | None,
 ) -> list[ImportReport]:
-    table, scope = harm_table_current(), sv.load_scope()
-    reports = []
-    for i, f in enumerate(files, start=1):
-        if progress:
-            progress(f"[{i}/{len(files)}] {f}")
-        try:
-            parsed = read(f)
-            reports.append(_save_parsed(parsed, username=username, table=table, scope=scope))
-        except RasureError as exc:
-            reports.append(_reject(str(f), "file", exc, username))
-        if progress:
-            progress("    " + reports[-1].line())
+    """Import files one after another, each whole or not at all. On SQLite the whole import is one
+    transaction (each file a savepoint in it), since every commit there is a sync to disk."""
+    table, scope = harm_table_current(), scope_current()
+    reports: list[ImportReport] = []
+    outer = transaction.atomic() if connection.vendor == "sqlite" else contextlib.nullcontext()
+    with outer:
+        for i, f in enumerate(files, start=1):
+            if progress:
+                progress(f"[{i}/{len(files)}] {f}")
+            try:
+                reports.append(_save_file(open_file(f), username=username, table=table, scope=scope))
+            except RasureError as exc:
+                reports.append(_reject(str(f), "file", exc, username))
+            if progress:
+                progress("    " + reports[-1].line())
     return reports
 
 
@@ -248,7 +249,7 @@ def synthetic_city_store(city: SyntheticCity) -> dict[str, int]:
 
     from rasure_web.crimes.models import Area
 
-    table, scope = harm_table_current(), sv.load_scope()
+    table, scope = harm_table_current(), scope_current()
     with transaction.atomic():
         run = ImportRun.objects.create(
             kind="synthetic",

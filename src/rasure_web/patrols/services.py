@@ -41,7 +41,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from rasure.geo import lonlat_to_projected
-from rasure.patrol.avls import presence_in_hotspots, read_avls
+from rasure.patrol.avls import AvlsMapping, presence_in_hotspots, read_avls
 from rasure.patrol.dose import DoseParams, correct_clock, find_visits
 from rasure_web import clock
 from rasure_web.accounts.roles import OFFICER, has_role
@@ -627,13 +627,17 @@ def briefing_update(
 # --- untasked presence (AVLS, P8) ---------------------------------------------------------------------
 
 
-def avls_import(*, path: str | Path) -> AvlsImport:
+def avls_import(*, path: str | Path, mapping: AvlsMapping | None = None) -> AvlsImport:
     """Read an AVLS / radio location CSV and store presence in every hot spot, treated or control.
 
     Hot spots: those of the current analysis run and of any trial running now. All-or-nothing; a file
     already imported (same SHA-256) is not imported twice — its earlier import is returned.
+    ``mapping`` gives the export's own column names, CRS and time zone.
     """
-    avls = read_avls(path)
+    if mapping is None:
+        avls = read_avls(path)
+    else:
+        avls = read_avls(path, crs=mapping.crs, naive_tz=mapping.naive_tz, columns=mapping.columns)
     existing = AvlsImport.objects.filter(sha256=avls.sha256).first()
     if existing is not None:
         return existing

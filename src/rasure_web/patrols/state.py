@@ -63,7 +63,7 @@ class PatrolState:
     def arms(self, when: datetime) -> dict[int, str] | None:
         """Arms of the trial day (and shift) of ``when``; read once per trial day, then from memory."""
         from rasure_web.trials import selectors as trials
-        from rasure_web.trials.services import shift_of
+        from rasure_web.trials.lifecycle import shift_of
 
         running = trials.running_trial_among(self.trials, when)
         if running is None:

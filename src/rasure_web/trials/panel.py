@@ -160,9 +160,34 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
             notes.append(
                 "dose_minutes and visits are per place-day (all shifts), repeated on each shift's row."
             )
+    _add_bau_presence(panel, notes, design=design, hotspot_ids=list(info))
     if not design.strata_by_shift:
         panel = panel.drop(columns=["shift"])
     return panel, notes
+
+
+def _add_bau_presence(panel: pd.DataFrame, notes: list[str], *, design: Any, hotspot_ids: list[int]) -> None:
+    """``bau_minutes`` / ``bau_visits``: radio and vehicle (AVLS) presence per place-day, treated and
+    control alike, from ``rasure import avls`` (P8: background presence matters in both arms)."""
+    from django.db.models import Count, Sum
+
+    presence = apps.get_model("patrols", "AvlsPresence")
+    agg = (
+        presence.objects.filter(
+            hotspot_id__in=hotspot_ids, trial_day__gte=design.start, trial_day__lte=design.end
+        )
+        .values("hotspot_id", "trial_day")
+        .annotate(minutes=Sum("minutes"), n=Count("pk"))
+    )
+    bau = {(a["trial_day"], a["hotspot_id"]): (float(a["minutes"] or 0.0), int(a["n"])) for a in agg}
+    pairs = list(zip(panel["trial_day"], panel["hotspot_pk"], strict=True))
+    panel["bau_minutes"] = pd.array([bau.get(p, (0.0, 0))[0] for p in pairs], dtype="Float64")
+    panel["bau_visits"] = pd.array([bau.get(p, (0, 0))[1] for p in pairs], dtype="Int64")
+    notes.append(
+        "bau_minutes and bau_visits: radio/vehicle (AVLS) presence per place-day from `rasure import avls`, "
+        "every officer and call sign in the files (a tasked officer's radio counts too); 0 where no "
+        "file covered the day."
+    )
 
 
 def trial_export_panel(*, trial_id: int, out: str | Path, user: Any = None) -> PanelExport:
