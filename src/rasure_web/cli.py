@@ -20,7 +20,8 @@ from typing import Any
 from rasure.errors import RasureError
 
 
-def _django() -> None:
+def setup_django() -> None:
+    """Set Django up (settings from the environment), without touching the database."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rasure_web.settings")
     import django
 
@@ -35,7 +36,7 @@ def _migrate() -> None:
 
 def open_database() -> None:
     """Set Django up and migrate the configured database: what every command that uses the database does first."""
-    _django()
+    setup_django()
     _migrate()
 
 
@@ -69,8 +70,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not args.paths:
         print("rasure import: give at least one file, folder or glob", file=sys.stderr)
         return 2
-    _django()
-    _migrate()
+    open_database()
     from rasure_web.crimes import services
 
     user = os.environ.get("USER", "")
@@ -107,8 +107,7 @@ def cmd_import_avls(args: argparse.Namespace) -> int:
     from rasure.patrol.avls import load_avls_mapping
 
     mapping = load_avls_mapping(args.mapping) if args.mapping else None
-    _django()
-    _migrate()
+    open_database()
     from rasure_web.patrols.models import AvlsImport
     from rasure_web.patrols.services import avls_import
 
@@ -133,8 +132,7 @@ def cmd_import_avls(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    _django()
-    _migrate()
+    open_database()
     from rasure_web.crimes.selectors import records_summary
 
     s = records_summary()
@@ -156,8 +154,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_harm(args: argparse.Namespace) -> int:
-    _django()
-    _migrate()
+    open_database()
     from rasure_web.crimes import services
     from rasure_web.crimes.selectors import harm_label_for_data
 
@@ -176,8 +173,7 @@ def cmd_harm(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _django()
-    _migrate()
+    open_database()
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -208,7 +204,7 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from rasure_web.demo import run_demo
 
     return run_demo(host=args.host, port=args.port, serve=not args.no_serve, scale=args.scale)

@@ -12,10 +12,9 @@ from typing import Any
 
 
 def _db() -> None:
-    from rasure_web.cli import _django, _migrate
+    from rasure_web.cli import open_database
 
-    _django()
-    _migrate()
+    open_database()
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -47,9 +46,9 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 
 
 def cmd_roles(args: argparse.Namespace) -> int:
-    from rasure_web.cli import _django
+    from rasure_web.cli import setup_django
 
-    _django()
+    setup_django()
     from django.db import connection
 
     from rasure_web.accounts.db_roles import roles_sql

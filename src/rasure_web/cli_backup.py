@@ -32,9 +32,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from rasure_web.cli import _django
+    from rasure_web.cli import setup_django
 
-    _django()
+    setup_django()
     from rasure_web.backup import restore
 
     t0 = time.perf_counter()

@@ -8,10 +8,9 @@ from typing import Any
 
 
 def _db() -> None:
-    from rasure_web.cli import _django, _migrate
+    from rasure_web.cli import open_database
 
-    _django()
-    _migrate()
+    open_database()
 
 
 def cmd_areas(args: argparse.Namespace) -> int:

@@ -162,10 +162,9 @@ def project_records(records: Any, *, crs: str) -> Any:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from rasure_web.cli import _django, _migrate
+    from rasure_web.cli import open_database
 
-    _django()
-    _migrate()
+    open_database()
     import os
 
     from rasure import classify as sv
@@ -268,10 +267,9 @@ def add_hotspot_commands(sub: Any) -> None:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from rasure_web.cli import _django, _migrate
+    from rasure_web.cli import open_database
 
-    _django()
-    _migrate()
+    open_database()
     import os
 
     from rasure_web.analysis.selectors import held_apart

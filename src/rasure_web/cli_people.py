@@ -14,10 +14,9 @@ from typing import Any
 
 
 def cmd_people_list(args: argparse.Namespace) -> int:
-    from rasure_web.cli import _django, _migrate
+    from rasure_web.cli import open_database
 
-    _django()
-    _migrate()
+    open_database()
     from django.contrib.auth import get_user_model
     from django.core.exceptions import PermissionDenied
 

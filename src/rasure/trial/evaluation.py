@@ -359,12 +359,7 @@ def nb_itt(
         )
     fit = fit_nb(frame, covariates=covariates)
     irr, lo, hi = fit.ratio_ci(alpha)
-    p_ri = None
-    if allocations is not None:
-        expected = null_expected(frame, covariates=covariates)
-        y = frame["y"].to_numpy()
-        s_obs = float(adjusted_log_rate_ratio(y, expected, frame["treated"].to_numpy())[0])
-        p_ri = randomisation_p_value(s_obs, adjusted_log_rate_ratio(y, expected, allocations(frame)))
+    p_ri = _randomisation_p(frame, covariates=covariates, allocations=allocations)
     notes.append(f"NB2 dispersion k = {fit.dispersion_k:.4g} (Var = mu + k mu^2).")
     return OutcomeResult(
         outcome,
@@ -380,6 +375,22 @@ def nb_itt(
         mean_control=mc,
         notes=tuple(notes),
     )
+
+
+def _randomisation_p(
+    frame: pd.DataFrame,
+    *,
+    covariates: Sequence[str],
+    allocations: Callable[[pd.DataFrame], np.ndarray] | None,
+) -> float | None:
+    """The randomisation-inference p-value of the covariate-adjusted log rate ratio over the re-drawn
+    allocations (module docstring), or None when no allocations are given."""
+    if allocations is None:
+        return None
+    expected = null_expected(frame, covariates=covariates)
+    y = frame["y"].to_numpy()
+    s_obs = float(adjusted_log_rate_ratio(y, expected, frame["treated"].to_numpy())[0])
+    return randomisation_p_value(s_obs, adjusted_log_rate_ratio(y, expected, allocations(frame)))
 
 
 def prevalence_rr(
@@ -414,12 +425,7 @@ def prevalence_rr(
         )
     fit = fit_modified_poisson(frame, covariates=covariates)
     rr, lo, hi = fit.ratio_ci(alpha)
-    p_ri = None
-    if allocations is not None:
-        expected = null_expected(frame, covariates=covariates)
-        y = frame["y"].to_numpy()
-        s_obs = float(adjusted_log_rate_ratio(y, expected, frame["treated"].to_numpy())[0])
-        p_ri = randomisation_p_value(s_obs, adjusted_log_rate_ratio(y, expected, allocations(frame)))
+    p_ri = _randomisation_p(frame, covariates=covariates, allocations=allocations)
     return OutcomeResult(
         "sv_any",
         "RR",
