@@ -80,3 +80,17 @@ def login(page: Any, base: str, role: str, *, username: str | None = None) -> No
     page.get_by_label("Username").fill(username or role)
     page.get_by_label("Password").fill(f"rasure-demo-{role}")
     page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.fixture
+def patrol_world(settings: Any) -> dict[str, Any]:
+    """The synthetic city with hot spots, patrol simulation on, and an officer (Alex Morgan)."""
+    from tests.city import store_city_with_hotspots
+    from tests.web.test_patrol_routes import make_user as make_patrol_user
+
+    settings.RASURE_PATROL_SIMULATION = True
+    run = store_city_with_hotspots()
+    officer = make_patrol_user("officer", password="rasure-demo-officer")
+    officer.first_name, officer.last_name = "Alex", "Morgan"
+    officer.save()
+    return {"run": run, "officer": officer}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_patrol_app import _login, _open_phone, _step, _target, _three_taps_and_start
+from tests.e2e.patrol_steps import open_phone, phone_login, step, target, three_taps_and_start
 from tests.web.test_patrol_routes import drive_route, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -45,14 +45,14 @@ def test_pick_a_colleague_by_collar_number(phone: Any, live_server: Any, crew_wo
     from rasure_web.patrols.models import Visit
 
     officer = crew_world["officer"]
-    hs, route = _target(officer, lambda h: drive_route(h.easting, h.northing, steps=4))
+    hs, route = target(officer, lambda h: drive_route(h.easting, h.northing, steps=4))
     page = phone
-    context = _open_phone(page, live_server, route[0])
-    _login(page, live_server.url, "officer", "rasure-demo-officer")
-    _three_taps_and_start(page, context, live_server.url, hs, route, shot="")
+    context = open_phone(page, live_server, route[0])
+    phone_login(page, live_server.url, "officer", "rasure-demo-officer")
+    three_taps_and_start(page, context, live_server.url, hs, route, shot="")
     page.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
     for k in range(1, len(route)):
-        _step(page, context, route[k], k + 1)
+        step(page, context, route[k], k + 1)
     page.get_by_role("button", name="End visit").click()
     finder = page.get_by_label("Find a colleague")
     finder.wait_for()

@@ -14,19 +14,17 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_patrol_app import (
+from tests.e2e.patrol_steps import (
     SHOTS,
-    _drained,
-    _login,
-    _open_phone,
-    _step,
-    _target,
-    _three_taps_and_start,
+    drained,
+    open_phone,
+    phone_login,
+    step,
+    target,
+    three_taps_and_start,
 )
-from tests.e2e.test_patrol_app import patrol_world as _patrol_world
 from tests.web.test_patrol_routes import walk_route
 
-patrol_world = _patrol_world  # the fixture, shared with the patrol app tests
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 OUTBOX_COUNT = """() => new Promise((resolve, reject) => {
@@ -48,15 +46,15 @@ def test_outbox_survives_an_expired_session(
     from rasure_web.patrols.models import Ping, Visit
 
     officer = patrol_world["officer"]
-    hs, route = _target(officer, lambda h: walk_route(h.easting, h.northing, dwell_s=120))
+    hs, route = target(officer, lambda h: walk_route(h.easting, h.northing, dwell_s=120))
     page = phone
-    context = _open_phone(page, live_server, route[0])
-    _login(page, live_server.url, "officer", "rasure-demo-officer")
-    _three_taps_and_start(page, context, live_server.url, hs, route, shot="")
+    context = open_phone(page, live_server, route[0])
+    phone_login(page, live_server.url, "officer", "rasure-demo-officer")
+    three_taps_and_start(page, context, live_server.url, hs, route, shot="")
     page.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
     expire_at = 4
     for k in range(1, expire_at):
-        _step(page, context, route[k], k + 1)
+        step(page, context, route[k], k + 1)
     assert Visit.objects.count() == 1 and Ping.objects.count() == expire_at
 
     # The session ends on the server (through the session engine: sessions are cached as well as stored).
@@ -68,7 +66,7 @@ def test_outbox_survives_an_expired_session(
     for key in Session.objects.values_list("session_key", flat=True):
         store(session_key=key).delete()
     for k in range(expire_at, len(route)):
-        _step(page, context, route[k], k + 1, online=False)
+        step(page, context, route[k], k + 1, online=False)
     page.get_by_role("button", name="End visit").click()
     page.get_by_role("spinbutton", name="People spoken to").fill("3")
     page.get_by_role("button", name="Send", exact=True).click()
@@ -102,7 +100,7 @@ def test_outbox_survives_an_expired_session(
     page.get_by_label("Password").fill("rasure-demo-officer")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/patrol/"))
-    _drained(page)
+    drained(page)
     page.wait_for_function("() => document.querySelector('#sync-text').textContent.includes('All sent')")
     assert page.evaluate(OUTBOX_COUNT) == 0
     assert Visit.objects.count() == 1

@@ -76,10 +76,12 @@ async function updateSync() {
 const SIGN_IN = { href: "/accounts/login/?next=/patrol/", text: "Sign in again" };
 function signedOutBanner(st) {
   const el = document.getElementById("banner");
-  if (st.signedOut && el.dataset.kind !== "signed-out") {
+  // Shown again when the count changes (a visit ended while signed out adds its record to the outbox).
+  if (st.signedOut && (el.dataset.kind !== "signed-out" || el.dataset.waiting !== String(st.waiting))) {
     const kept = st.waiting ? ` ${st.waiting} record(s) are kept on this phone and are sent once you have signed in.` : "";
     banner(`You have been signed out.${kept}`, "bad", SIGN_IN);
     el.dataset.kind = "signed-out";
+    el.dataset.waiting = String(st.waiting);
   } else if (!st.signedOut && el.dataset.kind === "signed-out") {
     banner(null);
   }

@@ -543,6 +543,6 @@ export function syncText(st, online) {
   if (st.quarantined) return { text: `${st.quarantined} not accepted · ${st.waiting} waiting`, level: "bad" };
   if (st.waiting === 0) return { text: online ? "All sent ✓" : "Offline · nothing waiting", level: "ok" };
   const what = `${st.waiting} waiting`;
-  if (st.sending) return { text: `Sending · ${what}`, level: "warn" };
+  if (st.sending && online) return { text: `Sending · ${what}`, level: "warn" };
   return { text: online ? what : `Offline · ${what}`, level: "warn" };
 }
