@@ -14,6 +14,7 @@ from django.test import override_settings
 
 from tests.city import store_city_with_hotspots
 from tests.e2e.conftest import login, make_user
+from tests.e2e.test_accessibility import assert_accessible
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -39,6 +40,7 @@ def test_partner_sees_own_areas_suppressed_then_refused_when_expired(page: Any, 
     assert page.locator(".leaflet-interactive").count() > 0  # neighbourhoods and hot spots drawn
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "partner-portal.png"), full_page=True)
+    assert_accessible(page, "partner portal")
     html = page.content()
     assert "Central LPA" in html and "North LPA" in html and "South LPA" not in html
     map_json = page.evaluate("async () => JSON.stringify(await (await fetch('/partners/map.json')).json())")
@@ -56,6 +58,7 @@ def test_partner_sees_own_areas_suppressed_then_refused_when_expired(page: Any, 
     assert page.locator("td.hid", has_text="fewer than 5").count() > 0
     assert page.locator("td.hid", has_text="hidden").count() > 0
     page.screenshot(path=str(SHOTS / "partner-portal-suppressed.png"), full_page=True)
+    assert_accessible(page, "partner portal, suppressed cells")
 
     # the agreement expires: the next click is refused, and says why
     DataSharingAgreement.objects.filter(pk=agreement.pk).update(
@@ -65,6 +68,7 @@ def test_partner_sees_own_areas_suppressed_then_refused_when_expired(page: Any, 
     page.get_by_role("heading", name="You cannot see this page").wait_for()
     assert f"{DEMO_AGREEMENT} expired on" in page.content()
     page.screenshot(path=str(SHOTS / "partner-portal-refused.png"))
+    assert_accessible(page, "partner refusal page")
 
 
 @override_settings(RASURE_MAP_TILES="")
@@ -100,6 +104,7 @@ def test_partner_upload_refused_whole_then_shown_to_analyst(
     page.get_by_role("heading", name="Every problem, row by row").wait_for()
     assert "not a known weapon" in page.content() and PartnerRecord.objects.count() == 0
     page.screenshot(path=str(SHOTS / "partner-upload-refused.png"), full_page=True)
+    assert_accessible(page, "partner upload refused")
     page.get_by_label("CSV file").set_input_files(str(good))
     page.get_by_role("button", name="Check and send").click()
     page.get_by_text("Loaded.").wait_for()
@@ -113,4 +118,5 @@ def test_partner_upload_refused_whole_then_shown_to_analyst(
     assert "ed-good.csv" in analyst.content()
     assert analyst.locator(".leaflet-interactive").count() == 20
     analyst.screenshot(path=str(SHOTS / "partner-data-analyst.png"), full_page=True)
+    assert_accessible(analyst, "analyst's partner data page")
     ctx.close()

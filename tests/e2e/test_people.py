@@ -10,6 +10,7 @@ import pytest
 
 from tests.city import store_city_with_hotspots
 from tests.e2e.conftest import login, make_user
+from tests.e2e.test_accessibility import assert_accessible
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock")]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -35,6 +36,7 @@ def test_analyst_gives_a_reason_reads_the_list_and_opens_a_person(page: Any, liv
     assert page.get_by_text("Synthetic people.").is_visible()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "people-list.png"), full_page=True)
+    assert_accessible(page, "people list")
     first = page.locator("table.people tbody a").first
     name = first.inner_text()
     first.click()
@@ -43,6 +45,7 @@ def test_analyst_gives_a_reason_reads_the_list_and_opens_a_person(page: Any, liv
     assert page.get_by_text("Synthetic person.").is_visible()
     page.get_by_text("How the score adds up, offence by offence").first.click()
     page.screenshot(path=str(SHOTS / "people-person.png"), full_page=True)
+    assert_accessible(page, "person page")
     assert AccessLog.objects.filter(resource="people_list", username="analyst").count() == 1
     [row] = AccessLog.objects.filter(resource="person", username="analyst")
     assert row.detail.startswith("reason=tasking")
