@@ -52,3 +52,23 @@ def test_sergeant_sees_the_support_list_of_their_team(page: Any, live_server: An
     page.get_by_role("heading", name="Who may need support").wait_for()
     page.screenshot(path=str(SHOTS / "delivery-team.png"), full_page=True)
     assert_accessible(page, "delivery: a team with its support list")
+
+
+def test_officer_sees_only_their_own_summary(page: Any, live_server: Any) -> None:
+    from django.contrib.auth.models import Group
+
+    s = delivery_scenario(today=clock.local_today())
+    me = s["a"][0]
+    me.groups.add(Group.objects.get_or_create(name="officer")[0])
+    _set_password(me, "officer")
+    login(page, live_server.url, "officer", username=me.username)
+    page.goto(f"{live_server.url}/patrol/")  # from the patrol app's footer
+    page.get_by_role("link", name="Your patrols").click()
+    page.get_by_role("heading", name="Your patrols").wait_for()
+    assert page.get_by_role("link", name="Download for a development review (CSV)").count() == 1
+    assert_accessible(page, "delivery: an officer's own summary")
+    # a team page (colleagues' names) leads back to the officer's own summary; a colleague's is refused
+    page.goto(f"{live_server.url}/programme/delivery/team/{s['team_a']}/")
+    page.get_by_role("heading", name="Your patrols").wait_for()
+    response = page.goto(f"{live_server.url}/programme/delivery/officer/{s['a'][1].pk}/")
+    assert response is not None and response.status == 403
