@@ -115,6 +115,8 @@ def _run(vendor: str) -> int:
         "export CSV": "/dashboard/export/hotspots.csv",
         "patrol monitoring (8 weeks)": "/dashboard/patrols/",
         "patrol monitoring (52 weeks)": "/dashboard/patrols/?weeks=52",
+        "delivery, whole force (52 weeks)": "/programme/delivery/?weeks=52",
+        "programme page": "/programme/",
     }
     print(
         f"dashboard: {CrimeRecord.objects.count():,} records, {HotSpot.objects.count()} hot spots, "

@@ -18,7 +18,7 @@ ROLE_DESCRIPTIONS = {
     ANALYST: "Crime analyst: dashboard, imports, hot spots, trial set-up",
     PARTNER: "Partner organisation: sees only what is shared with partners",
     ADMIN: "System administrator: accounts and settings",
-    RESEARCHER: "Researcher or evaluator: no pages of its own yet (checks trials offline)",
+    RESEARCHER: "Researcher or evaluator: checks and evaluates trials (rasure trial verify, audit, evaluate)",
 }
 
 
