@@ -1,7 +1,9 @@
 """axe-core (Deque's accessibility engine, bundled by axe-playwright-python) on every main page, in real
 headless Chromium: the patrol app's list, briefing and visit timer at phone size, and the dashboard's
 overview, map, hot spot page and printed briefing sheet, the readable 403 page and the sign-in page at
-desktop size. Any violation fails the test, with the rule, its impact and the elements named.
+desktop size. Any violation fails the test, with the rule, its impact and the elements named. The trials list and a committed trial's page,
+the places held apart and patrol monitoring too; the partner, people, programme and delivery pages are
+checked in their own browser tests.
 """
 
 from __future__ import annotations
@@ -107,3 +109,30 @@ def test_patrol_screens_have_no_axe_violations(phone: Any, live_server: Any) -> 
     page.locator("#result").wait_for()
     page.get_by_role("heading", name="Next nearest hot spots").wait_for()
     assert_accessible(page, "visit recorded")
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_trial_review_and_monitoring_pages_have_no_axe_violations(page: Any, live_server: Any) -> None:
+    import datetime as dt
+
+    from rasure_web import clock
+    from rasure_web.trials import lifecycle
+
+    store_city_with_hotspots()
+    start = clock.local_today() + dt.timedelta(days=1)
+    trial = lifecycle.trial_create(name="AXE-T (synthetic)", start=start, end=start + dt.timedelta(days=6))
+    lifecycle.trial_commit(trial_id=trial.pk, user=lifecycle.CliActor(username="cli:axe"), seed="7a" * 32)
+    make_user("analyst")
+    login(page, live_server.url, "analyst")
+    for path, heading in (
+        ("/trials/", None),
+        (f"/trials/{trial.pk}/", None),
+        ("/dashboard/review/", None),
+        ("/dashboard/patrols/", "Patrol monitoring"),
+    ):
+        response = page.goto(f"{live_server.url}{path}")
+        assert response is not None and response.status == 200, path
+        page.get_by_role("heading", level=1).first.wait_for()
+        if heading:
+            assert heading in page.get_by_role("heading", level=1).first.inner_text()
+        assert_accessible(page, path)
