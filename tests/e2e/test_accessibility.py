@@ -1,9 +1,9 @@
 """axe-core (Deque's accessibility engine, bundled by axe-playwright-python) on every main page, in real
-headless Chromium: the patrol app's list, briefing and visit timer at phone size, and the dashboard's
-overview, map, hot spot page and printed briefing sheet, the readable 403 page and the sign-in page at
-desktop size. Any violation fails the test, with the rule, its impact and the elements named. The trials list and a committed trial's page,
-the places held apart and patrol monitoring too; the partner, people, programme and delivery pages are
-checked in their own browser tests.
+headless Chromium: the patrol app's list, briefing and visit timer at phone size; the dashboard's
+overview, map, hot spot page and printed briefing sheet, the trials list and a committed trial's page,
+the places held apart and patrol monitoring, the readable 403 page and the sign-in page at desktop size.
+The partner, people, programme and delivery pages are checked in their own browser tests. Any violation
+fails the test, with the rule, its impact and the elements named.
 """
 
 from __future__ import annotations
