@@ -61,7 +61,12 @@ def _triggers_allow_test_flush(request: pytest.FixtureRequest) -> Iterator[None]
     if marker is None:
         yield
         return
-    transactional = bool(marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    # live_server makes a test transactional whatever its marker says (pytest-django)
+    transactional = bool(
+        marker.kwargs.get("transaction")
+        or (marker.args and marker.args[0])
+        or {"live_server", "transactional_db"} & set(request.fixturenames)
+    )
     request.getfixturevalue("transactional_db" if transactional else "db")
     from django.db import connection
 

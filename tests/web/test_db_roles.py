@@ -73,6 +73,10 @@ def test_app_role_cannot_bend_the_log_or_the_schedule(roles: None, tmp_path: Pat
     lifecycle.trial_commit(trial_id=trial.pk, user=ACTOR, seed="5e" * 32)
     for i in range(3):
         access_log_record(user=None, username=f"synthetic-{i}", action="view", resource="person")
+    from rasure_web.accounts.models import AccessLog
+
+    entries = AccessLog.objects.count()  # the three above and the schedule's anchor written at commit
+    assert entries == 4
     cp = tmp_path / "cp.jsonl"
     cp.write_text(chain.head_checkpoint(written_at=clock.now()).to_line() + "\n")
 
@@ -81,7 +85,7 @@ def test_app_role_cannot_bend_the_log_or_the_schedule(roles: None, tmp_path: Pat
 
     with _connect(APP) as app:
         # what the application needs still works
-        assert app.execute("SELECT count(*) FROM access_log").fetchone()[0] == 3
+        assert app.execute("SELECT count(*) FROM access_log").fetchone()[0] == entries
         app.execute("SELECT count(*) FROM trial_schedule_entry").fetchone()
         # what it must not do is refused by PostgreSQL
         for table in ("access_log", "trial_schedule_entry", "trial_hotspot", "trial"):
@@ -117,3 +121,6 @@ def test_app_role_cannot_bend_the_log_or_the_schedule(roles: None, tmp_path: Pat
     from rasure_web.trials.audit import trial_audit
 
     assert not trial_audit(trial_id=trial.pk, user=ACTOR).ok  # caught without the seed
+    with connection.cursor() as cur:  # the guards back for the tests after this one
+        cur.execute("ALTER TABLE access_log ENABLE TRIGGER USER")
+        cur.execute("ALTER TABLE trial_schedule_entry ENABLE TRIGGER USER")
