@@ -57,14 +57,7 @@ def backup(out: Path) -> int:
     """Write a backup of the database to ``out``; returns its size in bytes."""
     s = connection.settings_dict
     if connection.vendor == "sqlite":
-        src = sqlite3.connect(str(s["NAME"]))
-        dst = sqlite3.connect(str(out))
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        _sqlite_copy(sqlite3.connect(str(s["NAME"])), out)
     elif connection.vendor == "postgresql":
         args, env = _pg_env(s)
         _run(["pg_dump", "--format=custom", "--file", str(out), *args], env)
@@ -79,6 +72,11 @@ def _sqlite_restore(backup_file: Path, target: Path) -> None:
         src.execute("PRAGMA schema_version").fetchone()
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{backup_file}: not a SQLite backup ({exc}).") from exc
+    _sqlite_copy(src, target)
+
+
+def _sqlite_copy(src: sqlite3.Connection, target: Path) -> None:
+    """SQLite's online backup of ``src`` into the file ``target``; closes both connections."""
     dst = sqlite3.connect(str(target))
     try:
         with dst:

@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from rasure_web.accounts.models import AccessLog, Team
-from rasure_web.programme.delivery import delivery, week_of
+from rasure_web.programme.delivery import delivery
+from rasure_web.programme.services import week_of
 from tests.city import TEST_NOW
 from tests.programme_data import delivery_scenario, make_role
 

@@ -30,18 +30,13 @@ from django.db.models import Count, F, Q, Sum
 
 from rasure_web.accounts.models import Profile, Team
 from rasure_web.accounts.roles import ADMIN, ANALYST, OFFICER, SUPERVISOR, has_role
-from rasure_web.crimes.models import Area
 from rasure_web.patrols.models import Visit
+from rasure_web.programme.services import lpa_names, week_of
 from rasure_web.trials.models import ScheduleEntry, Trial
 
 FIGURES = ("visits", "forms", "spoken_to", "minutes", "at_target", "treated_minutes", "control_visits")
 #: Weeks looked back for the support list: an officer with no visit at target dose in these weeks.
 SUPPORT_WEEKS = 4
-
-
-def week_of(day: dt.date) -> dt.date:
-    """The Monday of the week holding ``day``."""
-    return day - dt.timedelta(days=day.weekday())
 
 
 @dataclass
@@ -120,13 +115,19 @@ def _label(first: str, last: str, username: str, collar: str) -> str:
     return f"{name} ({collar})" if collar and collar not in name else name
 
 
+def _member_node(oid: int, p: dict[str, Any]) -> Node:
+    """An officer's row from their profile's values."""
+    label = _label(p["user__first_name"], p["user__last_name"], p["user__username"], p["collar_number"])
+    return Node(str(oid), label)
+
+
 def delivery(*, today: dt.date, target_minutes: float, weeks: int = 8) -> Delivery:
     """Everything the delivery pages show for the ``weeks`` weeks up to and including ``today``'s week."""
     if weeks < 1:
         raise ValueError("weeks must be 1 or more")
     first_monday = week_of(today) - dt.timedelta(weeks=weeks - 1)
     mondays = [first_monday + dt.timedelta(weeks=i) for i in range(weeks)]
-    lpa_names = dict(Area.objects.filter(kind=Area.Kind.LPA).values_list("code", "name"))
+    names = lpa_names()
     teams = {str(t.pk): t for t in Team.objects.all()}
     team_lpa = {key: t.lpa_code for key, t in teams.items()}
     profiles = {
@@ -170,13 +171,10 @@ def delivery(*, today: dt.date, target_minutes: float, weeks: int = 8) -> Delive
         lpa = team_lpa.get(team, "")
         if oid not in officers:
             if p:
-                label = _label(
-                    p["user__first_name"], p["user__last_name"], p["user__username"], p["collar_number"]
-                )
+                officers[oid] = _member_node(oid, p)
             else:
                 u = users.get(oid, {"first_name": "", "last_name": "", "username": str(oid)})
-                label = _label(u["first_name"], u["last_name"], u["username"], "")
-            officers[oid] = Node(str(oid), label)
+                officers[oid] = Node(str(oid), _label(u["first_name"], u["last_name"], u["username"], ""))
             officer_team[oid] = team
         t = Tally(
             visits=r["visits"],
@@ -188,9 +186,7 @@ def delivery(*, today: dt.date, target_minutes: float, weeks: int = 8) -> Delive
             control_visits=r["visits"] if r["arm"] == "control" else 0,
         )
         monday = week_of(r["trial_day"])
-        lpa_node = lpas.setdefault(
-            lpa, Node(lpa, lpa_names.get(lpa, lpa) or "No area (officer without a team)")
-        )
+        lpa_node = lpas.setdefault(lpa, Node(lpa, names.get(lpa, lpa) or "No area (officer without a team)"))
         team_node = team_nodes.setdefault(team, Node(team, teams[team].name if team in teams else "No team"))
         for node in (force, lpa_node, team_node, officers[oid]):
             node.total.add(t)
@@ -200,10 +196,7 @@ def delivery(*, today: dt.date, target_minutes: float, weeks: int = 8) -> Delive
     for oid, p in profiles.items():
         team = str(p["team_id"] or "")
         if team and p["user__is_active"] and oid in in_officer_role and oid not in officers:
-            label = _label(
-                p["user__first_name"], p["user__last_name"], p["user__username"], p["collar_number"]
-            )
-            officers[oid] = Node(str(oid), label)
+            officers[oid] = _member_node(oid, p)
             officer_team[oid] = team
             team_nodes.setdefault(team, Node(team, teams[team].name if team in teams else "No team"))
     # the plan: treated hot-spot days of committed trials, per area and week
@@ -221,7 +214,7 @@ def delivery(*, today: dt.date, target_minutes: float, weeks: int = 8) -> Delive
     for row in treated:
         lpa = row["lpa"] or ""
         planned = row["n"] * target_minutes
-        node = lpas.setdefault(lpa, Node(lpa, lpa_names.get(lpa, lpa) or "No area"))
+        node = lpas.setdefault(lpa, Node(lpa, names.get(lpa, lpa) or "No area"))
         for n in (force, node):
             wk = n.week(week_of(row["trial_day"]))
             wk.planned_minutes = (wk.planned_minutes or 0.0) + planned

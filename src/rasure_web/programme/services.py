@@ -42,11 +42,16 @@ DEFAULT_WEEKS = 12
 POLICE_ROLES = (OFFICER, SUPERVISOR)
 
 
+def week_of(day: date) -> date:
+    """The Monday of the week holding ``day``."""
+    return day - timedelta(days=day.weekday())
+
+
 def outputs_window(today: date, weeks: int = DEFAULT_WEEKS) -> tuple[date, date]:
     """First and last day of the ``weeks`` full Monday–Sunday weeks before the week holding ``today``."""
     if weeks < 1:
         raise ValueError("weeks must be 1 or more")
-    this_monday = today - timedelta(days=today.weekday())
+    this_monday = week_of(today)
     return this_monday - timedelta(weeks=weeks), this_monday - timedelta(days=1)
 
 
@@ -109,7 +114,8 @@ class TrainingPicture:
     by_course: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _lpa_names() -> dict[str, str]:
+def lpa_names() -> dict[str, str]:
+    """Local policing areas' names by code."""
     return dict(Area.objects.filter(kind=Area.Kind.LPA).values_list("code", "name"))
 
 
@@ -119,7 +125,7 @@ def training_picture(*, today: date) -> TrainingPicture:
     A refresher is overdue when a person's latest attendance of a course with a refresher period is
     more than that period before ``today``.
     """
-    names = _lpa_names()
+    names = lpa_names()
     rows: dict[str, LpaTraining] = {}
     lpa_of: dict[int, str] = {}
     for user_id, lpa in _police_users().values_list("id", "profile__team__lpa_code"):
@@ -184,7 +190,7 @@ def step_grid() -> StepGrid:
     """The delivery model's steps against every LPA, for the compliance view."""
     steps = list(ModelStep.objects.select_related("force").order_by("force__code", "number"))
     statuses = list(StepStatus.objects.filter(step__in=steps))
-    names = _lpa_names()
+    names = lpa_names()
     codes = sorted({s.lpa_code for s in statuses} | set(names))
     return StepGrid(
         steps=steps,
@@ -195,7 +201,7 @@ def step_grid() -> StepGrid:
 
 def operations() -> list[Operation]:
     """The register, newest first; each operation carries ``lpa_name`` (the area's name, or its code)."""
-    names = _lpa_names()
+    names = lpa_names()
     ops = list(Operation.objects.select_related("force", "analysis_run").prefetch_related("hotspots"))
     for op in ops:
         op.lpa_name = names.get(op.lpa_code, op.lpa_code)  # type: ignore[attr-defined]
