@@ -58,7 +58,7 @@ def test_pick_a_colleague_by_collar_number(phone: Any, live_server: Any, crew_wo
     finder.wait_for()
     finder.press_sequentially("482")
     items = page.locator("#crew-list li")
-    items.first.wait_for()
+    page.locator("#crew-list li label").first.wait_for()  # the list itself, not "Loading the colleague list…"
     assert items.count() == 1  # the same number in another force is not offered
     text = items.first.inner_text()
     assert "Robin Synthetic" in text and "collar 4821" in text and "Synthetic Neighbourhood 1" in text
