@@ -85,14 +85,15 @@ def prepare(vendor: str) -> list[tuple[float, float]]:
     analyst.groups.add(Group.objects.get_or_create(name="analyst")[0])
     trial_note = "no trial"
     try:
+        from rasure_web.accounts.tenancy import resolve_force
         from rasure_web.trials.lifecycle import trial_commit, trial_create
 
-        day = patrol_rules_at(when=clock.now()).trial_day
+        day = patrol_rules_at(when=clock.now(), force_id=resolve_force(None).pk).trial_day
         trial = trial_create(
             name="Benchmark trial", start=day, end=day + timedelta(days=27), user=analyst, synthetic=True
         )
         trial_commit(trial_id=trial.pk, user=analyst, allow_past_start=True)
-        trial_note = f"committed trial {trial.pk} (daily allocation, cap {patrol_rules_at(when=clock.now()).cap_per_day}/day)"
+        trial_note = f"committed trial {trial.pk} (daily allocation, cap {patrol_rules_at(when=clock.now(), force_id=resolve_force(None).pk).cap_per_day}/day)"
     except Exception as exc:  # the trial app is optional here: measure without it rather than not at all
         trial_note = f"no trial ({type(exc).__name__}: {exc})"
     spots = list(HotSpot.objects.values_list("lat", "lon"))

@@ -43,3 +43,10 @@ def store_city_with_hotspots(scale: float = 0.3, top: int = 6) -> Any:
 
     store_city(scale)
     return hotspots_build(params=HotspotParams(top=top, gi_permutations=0))
+
+
+def only_force_id() -> int:
+    """The pk of the installation's only force (the synthetic city's), for calls that take a force."""
+    from rasure_web.accounts.tenancy import resolve_force
+
+    return resolve_force(None).pk

@@ -61,6 +61,15 @@ def _warm_dashboard() -> None:
     warm_cache()
 
 
+def add_force_option(p: argparse.ArgumentParser) -> None:
+    """``--force CODE`` on a command that reads or writes one force's data (default: the only force)."""
+    p.add_argument(
+        "--force",
+        metavar="CODE",
+        help="the force whose data this is (default: the only force; required when there are several)",
+    )
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     if getattr(args, "print_template", False):
         from rasure.ingest.mapped import template_path
@@ -75,13 +84,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     user = os.environ.get("USER", "")
     if args.kind == "police-uk":
-        reports = services.records_import_policeuk(paths=args.paths, username=user, progress=_progress)
+        reports = services.records_import_policeuk(
+            paths=args.paths, username=user, progress=_progress, force=args.force
+        )
     else:
         if not args.mapping:
             print("rasure import records: --mapping FILE is required (see --print-template)", file=sys.stderr)
             return 2
         reports = services.records_import_mapped(
-            paths=args.paths, mapping=args.mapping, username=user, progress=_progress
+            paths=args.paths, mapping=args.mapping, username=user, progress=_progress, force=args.force
         )
     rejected = [r for r in reports if not r.ok]
     _warm_dashboard()
@@ -113,7 +124,7 @@ def cmd_import_avls(args: argparse.Namespace) -> int:
 
     known = set(AvlsImport.objects.values_list("pk", flat=True))
     try:
-        record = avls_import(path=args.file, mapping=mapping)
+        record = avls_import(path=args.file, mapping=mapping, force=args.force)
     except (InputFileError, InvalidRowsError) as exc:
         print(f"REJECTED (nothing from it was imported): {exc}", file=sys.stderr)
         if isinstance(exc, InvalidRowsError):
@@ -135,7 +146,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     open_database()
     from rasure_web.crimes.selectors import records_summary
 
-    s = records_summary()
+    s = records_summary(force=args.force)
     if args.json:
         print(json.dumps(s, indent=2, default=str))
         return 0
@@ -232,12 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     pu.add_argument(
         "--errors-out", metavar="FILE", help="write every rejected row, with its reason, to this CSV"
     )
+    add_force_option(pu)
     pu.set_defaults(func=cmd_import)
     rec = isub.add_parser("records", help="a force's own export through a TOML column mapping")
     rec.add_argument("paths", nargs="*")
     rec.add_argument("--mapping", metavar="FILE", help="TOML column mapping (see --print-template)")
     rec.add_argument("--print-template", action="store_true", help="print a mapping template to start from")
     rec.add_argument("--errors-out", metavar="FILE")
+    add_force_option(rec)
     rec.set_defaults(func=cmd_import)
     av = isub.add_parser(
         "avls", help="radio / vehicle location pings (AVLS, Airwave): presence in every hot spot"
@@ -246,12 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     av.add_argument(
         "--mapping", metavar="FILE", help="TOML naming the export's columns, CRS and time zone (see docs)"
     )
+    add_force_option(av)
     av.set_defaults(func=cmd_import_avls)
 
     r = sub.add_parser("records", help="what is loaded")
     rsub = r.add_subparsers(dest="records_cmd", required=True)
     s = rsub.add_parser("summary", help="counts by category, serious violence, harm, rows without location")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    add_force_option(s)
     s.set_defaults(func=cmd_summary)
 
     h = sub.add_parser("harm", help="harm weights (Cambridge Crime Harm Index)")

@@ -35,6 +35,7 @@ def cmd_areas(args: argparse.Namespace) -> int:
             parent_field=args.parent_field,
             parent_name_field=args.parent_name_field,
             parent_level=args.parent_level,
+            force=args.force,
         )
         print(
             f"{args.file}: {done2.matched} loaded area(s) put under their {args.parent_level}; "
@@ -42,7 +43,7 @@ def cmd_areas(args: argparse.Namespace) -> int:
             "not loaded ignored"
         )
     else:
-        for row in areas.area_summary():
+        for row in areas.area_summary(force=args.force):
             print(
                 f"{row['level']:<14}{row['areas']:>6} areas, {row['with_boundary']:>6} with a boundary, "
                 f"{row['with_parent']:>6} with a parent  {'; '.join(row['sources'])}"
@@ -79,7 +80,7 @@ def cmd_institutions(args: argparse.Namespace) -> int:
     _db()
     from rasure_web.analysis.services import institutions_load
 
-    new, updated = institutions_load(path=args.file, replace=args.replace)
+    new, updated = institutions_load(path=args.file, replace=args.replace, force=args.force)
     print(
         f"{args.file}: {new} institution(s) added, {updated} updated. `rasure hotspots build` holds them apart."
     )
@@ -87,6 +88,8 @@ def cmd_institutions(args: argparse.Namespace) -> int:
 
 
 def add_force_commands(sub: Any) -> None:
+    from rasure_web.cli import add_force_option
+
     a = sub.add_parser("areas", help="the force's boundaries: LPAs, neighbourhoods, LSOAs")
     asub = a.add_subparsers(dest="areas_cmd", required=True)
     al = asub.add_parser("load", help="load areas from GeoJSON, GeoPackage or Shapefile (any CRS)")
@@ -96,7 +99,11 @@ def add_force_commands(sub: Any) -> None:
     al.add_argument("--name-field", help="field with the area name (default: 'name' or an ONS ...NM field)")
     al.add_argument("--parent-field", help="field with the code of the area above (e.g. the LPA of an LSOA)")
     al.add_argument("--parent-level", choices=["lpa", "neighbourhood"], help="level of the parent codes")
-    al.add_argument("--force", metavar="CODE", help="the force these areas belong to")
+    al.add_argument(
+        "--force",
+        metavar="CODE",
+        help="the force these areas belong to (default: the only force); its LPAs go under the force's area",
+    )
     al.set_defaults(func=cmd_areas)
     lk = asub.add_parser("lookup", help="put loaded areas under parents from a code -> parent CSV")
     lk.add_argument("file")
@@ -104,8 +111,11 @@ def add_force_commands(sub: Any) -> None:
     lk.add_argument("--parent-field", required=True, help="column with the parent's code (e.g. LAD19CD)")
     lk.add_argument("--parent-name-field", help="column with the parent's name (e.g. LAD19NM)")
     lk.add_argument("--parent-level", choices=["lpa", "neighbourhood"], default="lpa")
+    add_force_option(lk)
     lk.set_defaults(func=cmd_areas)
-    asub.add_parser("show", help="areas per level").set_defaults(func=cmd_areas)
+    sh = asub.add_parser("show", help="areas per level")
+    add_force_option(sh)
+    sh.set_defaults(func=cmd_areas)
 
     s = sub.add_parser("scope", help="the force's serious-violence scope (offence codes in scope)")
     ssub = s.add_subparsers(dest="scope_cmd", required=True)
@@ -122,4 +132,5 @@ def add_force_commands(sub: Any) -> None:
     il = isub.add_parser("load", help="load a register: CSV (lon/lat or easting/northing) or GeoJSON")
     il.add_argument("file")
     il.add_argument("--replace", action="store_true", help="remove institutions not in the file")
+    add_force_option(il)
     il.set_defaults(func=cmd_institutions)

@@ -182,6 +182,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         register=register,
         include_partner_data=args.include_partner_data,
         partner_harm_code=args.partner_harm_code,
+        force=args.force,
     )
     from rasure_web.cli import _warm_dashboard
 
@@ -215,6 +216,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_hotspot_commands(sub: Any) -> None:
+    from rasure_web.cli import add_force_option
+
     h = sub.add_parser("hotspots", help="hot-spot analysis")
     hs = h.add_subparsers(dest="hotspots_cmd", required=True)
     a = hs.add_parser(
@@ -256,6 +259,7 @@ def add_hotspot_commands(sub: Any) -> None:
         metavar="CODE",
         help="offence code whose harm weight each partner assault gets (default 8N, assault with injury)",
     )
+    add_force_option(b)
     b.set_defaults(func=cmd_build)
     r = hs.add_parser(
         "review", help="places held apart (recording addresses, institutions) and decisions on them"
@@ -263,6 +267,7 @@ def add_hotspot_commands(sub: Any) -> None:
     r.add_argument("--decide", type=int, metavar="N", help="number of the place in the list to decide on")
     r.add_argument("--as", dest="decision", choices=["keep_out", "hot_spot"], help="the decision")
     r.add_argument("--note", default="", help="why (kept with the decision)")
+    add_force_option(r)
     r.set_defaults(func=cmd_review)
 
 
@@ -272,10 +277,12 @@ def cmd_review(args: argparse.Namespace) -> int:
     open_database()
     import os
 
+    from rasure_web.accounts.tenancy import resolve_force
     from rasure_web.analysis.selectors import held_apart
     from rasure_web.analysis.services import place_decide
 
-    places = held_apart()
+    tenant = resolve_force(args.force).pk
+    places = held_apart(tenant=tenant)
     if args.decide is not None:
         if not args.decision or not 1 <= args.decide <= len(places):
             print(
@@ -291,6 +298,7 @@ def cmd_review(args: argparse.Namespace) -> int:
             decision=args.decision,
             note=args.note,
             username=os.environ.get("USER", ""),
+            tenant=tenant,
         )
         print(f"Decided: {pl['location']} -> {args.decision}. The next `rasure hotspots build` uses it.")
         return 0

@@ -90,6 +90,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         block_size=args.block_size,
         hotspot_codes=args.hotspots.split(",") if args.hotspots else None,
         strata=args.strata,
+        force=args.force,
     )
     strata: dict[str, int] = {}
     for s in trial.hotspots.values_list("stratum", flat=True):
@@ -337,6 +338,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def add_trial_commands(sub: Any) -> None:
+    from rasure_web.cli import add_force_option
+
     t = sub.add_parser("trial", help="randomised trial: create, commit, schedule, verify, power, export")
     ts = t.add_subparsers(dest="trial_cmd", required=True)
 
@@ -360,6 +363,7 @@ def add_trial_commands(sub: Any) -> None:
     c.add_argument(
         "--hotspots", help="hot-spot codes to freeze, comma separated (default: the current run's)"
     )
+    add_force_option(c)
     c.set_defaults(func=cmd_create)
 
     m = ts.add_parser("commit", help="draw the seed, commit, and store the schedule (prints the seed once)")

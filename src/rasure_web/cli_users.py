@@ -92,6 +92,31 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_grant(args: argparse.Namespace) -> int:
+    _db()
+    from rasure_web import clock
+    from rasure_web.accounts.services import force_grant_add, force_grant_revoke
+
+    if args.users_cmd == "revoke":
+        n = force_grant_revoke(username=args.username, force=args.force, user=_actor(), when=clock.now())
+        print(f"{n} grant(s) of {args.username} to {args.force.upper()} revoked (logged)")
+        return 0
+    g = force_grant_add(
+        username=args.username,
+        force=args.force,
+        reason=args.reason,
+        user=_actor(),
+        when=clock.now(),
+        until=args.until,
+    )
+    until = f" until {g.until}" if g.until else " until revoked"
+    print(
+        f"{args.username} may now see force {g.force.code}'s data{until} (logged). They switch force "
+        "from the menu at the top of the dashboard."
+    )
+    return 0
+
+
 def add_user_commands(sub: Any) -> None:
     f = sub.add_parser("force", help="police forces using this installation")
     fsub = f.add_subparsers(dest="force_cmd", required=True)
@@ -116,3 +141,19 @@ def add_user_commands(sub: Any) -> None:
     )
     ui.add_argument("--errors-out", metavar="FILE", help="write every problem to this CSV")
     ui.set_defaults(func=cmd_users_import)
+    from datetime import date
+
+    ug = usub.add_parser(
+        "grant", help="let a user see another force's data too (a regional or national role; logged)"
+    )
+    ug.add_argument("username")
+    ug.add_argument("--force", required=True, metavar="CODE", help="the force they may see")
+    ug.add_argument("--reason", required=True, help="why (kept and logged)")
+    ug.add_argument(
+        "--until", type=date.fromisoformat, metavar="YYYY-MM-DD", help="last day (default: until revoked)"
+    )
+    ug.set_defaults(func=cmd_users_grant)
+    ur = usub.add_parser("revoke", help="end a user's grant to another force (logged)")
+    ur.add_argument("username")
+    ur.add_argument("--force", required=True, metavar="CODE")
+    ur.set_defaults(func=cmd_users_grant)

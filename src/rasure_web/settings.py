@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "rasure_web.accounts.middleware.IdleTimeoutMiddleware",
+    "rasure_web.accounts.tenancy.ActingForceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "rasure_web.middleware.NoStoreMiddleware",
     # Last, as django-axes asks: turns a refused (locked-out) sign-in into the lockout page.

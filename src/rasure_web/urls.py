@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from rasure_web.accounts.sso import SsoCallback, SsoStart
-from rasure_web.accounts.views import SignInView, home
+from rasure_web.accounts.views import SignInView, force_switch, home
 from rasure_web.api import api
 
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/oidc/start/", SsoStart.as_view(), name="oidc_authentication_init"),
     path("accounts/oidc/callback/", SsoCallback.as_view(), name="oidc_authentication_callback"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/force/", force_switch, name="force-switch"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("trials/", include("rasure_web.trials.urls")),

@@ -11,7 +11,7 @@ from django.test import Client
 
 from rasure_web.accounts.models import AccessLog
 from rasure_web.analysis.models import HotSpot
-from tests.city import store_city_with_hotspots
+from tests.city import only_force_id, store_city_with_hotspots
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 
@@ -143,7 +143,7 @@ def test_patrol_monitoring_page(city: None) -> None:
         start_client_id=uuid.uuid4(),
         officer=officer,
         hotspot=hs,
-        trial_day=patrol_rules_for(when=now).trial_day,
+        trial_day=patrol_rules_for(when=now, force_id=only_force_id()).trial_day,
         started_at=now,
         start_received_at=now,
         dose_minutes=16.5,

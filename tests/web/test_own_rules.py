@@ -14,6 +14,7 @@ import shapely
 from rasure.geo import lonlat_to_projected, transformer
 from rasure.harm import coverage_label, read_harm_file
 from rasure.hotspots.analysis import HotspotParams, analyse
+from rasure_web.accounts.tenancy import resolve_force
 from rasure_web.analysis.models import Institution, PlaceDecision
 from rasure_web.analysis.selectors import held_apart
 from rasure_web.analysis.services import hotspots_build
@@ -279,7 +280,7 @@ def _police_station_data(tmp_path: Path) -> None:
 @pytest.mark.django_db
 def test_review_decision_is_stored_and_reused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _police_station_data(tmp_path)
-    places = held_apart()
+    places = held_apart(tenant=resolve_force(None).pk)
     assert [p["location"] for p in places] == ["On or near Police Station"]
     assert places[0]["decision"] == ""
     capsys.readouterr()
@@ -294,7 +295,7 @@ def test_review_decision_is_stored_and_reused(tmp_path: Path, capsys: pytest.Cap
 
     run = AnalysisRun.objects.get(is_current=True)
     assert run.hotspots.filter(name__icontains="Police Station").exists()
-    assert held_apart() == []
+    assert held_apart(tenant=resolve_force(None).pk) == []
 
 
 @pytest.mark.django_db

@@ -12,6 +12,7 @@ import shapely
 from rasure_web.analysis.models import HotSpot
 from rasure_web.patrols.models import CapCounter, HotSpotBriefing, Ping, SyncRecord, Visit
 from rasure_web.patrols.selectors import hotspots_nearest, patrol_rules_at
+from tests.city import only_force_id
 from tests.web.test_patrol_routes import (
     T0,
     client_for,
@@ -144,7 +145,7 @@ def test_control_hot_spots_are_never_listed_nor_briefed(city: Any, monkeypatch: 
 
     ids = list(HotSpot.objects.values_list("pk", flat=True))
     arms = {pk: ("treatment" if i % 2 == 0 else "control") for i, pk in enumerate(ids)}
-    monkeypatch.setattr(trials, "hotspot_arms_for", lambda *, when, trials=None: arms)
+    monkeypatch.setattr(trials, "hotspot_arms_for", lambda *, when, force_id=None, trials=None: arms)
     c = client_for(make_user("pc1"))
     body = nearest(c, limit=50).json()
     assert body["trial_running"] is True
@@ -158,7 +159,7 @@ def test_control_hot_spots_are_never_listed_nor_briefed(city: Any, monkeypatch: 
 
 
 def test_cap_reached_drops_the_hot_spot_and_refuses_online_starts(city: Any) -> None:
-    rules = patrol_rules_at(when=T0)
+    rules = patrol_rules_at(when=T0, force_id=only_force_id())
     officers = [make_user(f"pc{i}") for i in range(rules.cap_per_day + 2)]
     clients = [client_for(o) for o in officers]
     hs = first_listed(clients[0])
@@ -187,8 +188,8 @@ def test_weekly_cap(city: Any, monkeypatch: Any) -> None:
     monkeypatch.setattr(
         trials,
         "patrol_rules_for",
-        lambda *, when, trials=None: dataclasses.replace(
-            real(when=when, trials=trials), cap_per_day=5, cap_per_week=1
+        lambda *, when, force_id=None, trials=None: dataclasses.replace(
+            real(when=when, force_id=force_id, trials=trials), cap_per_day=5, cap_per_week=1
         ),
     )
     c = client_for(make_user("pc1"))
@@ -408,7 +409,7 @@ def test_with_a_committed_trial_only_treated_hot_spots_are_listed(city: Any) -> 
     from rasure_web.trials.selectors import hotspot_arms_for
 
     analyst = make_user("ana", role="analyst")
-    day = patrol_rules_at(when=clock.now()).trial_day
+    day = patrol_rules_at(when=clock.now(), force_id=only_force_id()).trial_day
     trial = trial_create(
         name="Patrol app test trial",
         start=day,
@@ -419,7 +420,7 @@ def test_with_a_committed_trial_only_treated_hot_spots_are_listed(city: Any) -> 
         synthetic=True,
     )
     trial_commit(trial_id=trial.pk, user=analyst, allow_past_start=True, seed="5e" * 32)
-    arms = hotspot_arms_for(when=clock.now())
+    arms = hotspot_arms_for(when=clock.now(), force_id=only_force_id())
     assert arms and set(arms.values()) == {"treatment", "control"}
     c = client_for(make_user("pc1"))
     body = nearest(c, limit=50).json()
@@ -444,7 +445,7 @@ def test_area_by_period_strata_give_both_lists_treated_hot_spots_every_day(city:
     from rasure.trial import make_schedule
     from rasure_web.trials.lifecycle import trial_create, trial_design, trial_frozen_hotspots
 
-    day = patrol_rules_at(when=T0).trial_day
+    day = patrol_rules_at(when=T0, force_id=only_force_id()).trial_day
     period = dict(HotSpot.objects.values_list("code", "period"))
     assert set(period.values()) == {"day", "night"}
 
@@ -498,7 +499,7 @@ def _commit_trial(**kw: Any) -> Any:
     from rasure_web.trials.lifecycle import trial_commit, trial_create
 
     analyst = make_user("ana", role="analyst")
-    day = patrol_rules_at(when=clock.now()).trial_day
+    day = patrol_rules_at(when=clock.now(), force_id=only_force_id()).trial_day
     trial = trial_create(
         name="Patrol cost test trial",
         start=day,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.city import only_force_id
 from tests.web.test_patrol_routes import load_city, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,7 +66,7 @@ def test_two_processes_racing_for_the_last_slot_exactly_one_wins(city: Any) -> N
     from rasure_web.patrols.selectors import patrol_rules_at
 
     officers = [make_user("pc-a"), make_user("pc-b")]
-    rules = patrol_rules_at(when=timezone.now())
+    rules = patrol_rules_at(when=timezone.now(), force_id=only_force_id())
     hotspots = list(HotSpot.objects.filter(run=city).values_list("pk", flat=True))[:ROUNDS]
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(2)

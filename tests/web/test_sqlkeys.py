@@ -12,9 +12,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from rasure_web.accounts.tenancy import resolve_force
 from rasure_web.analysis.models import HotSpot
 from rasure_web.sqlkeys import UTCHourKey, WeekStart
-from tests.city import store_city_with_hotspots
+from tests.city import only_force_id, store_city_with_hotspots
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -67,7 +68,7 @@ def test_monthly_series_grouped_in_sql_equals_pandas() -> None:
     from rasure_web.dashboard.selectors import _monthly_series
 
     store_city_with_hotspots()
-    ours = _monthly_series("")
+    ours = _monthly_series("", resolve_force(None).pk)
     rows = list(CrimeRecord.objects.filter(serious_violence=True).values_list("occurred_from", "harm_days"))
     ref = pd.DataFrame(rows, columns=["t", "harm"])
     last = ref["t"].max()
@@ -99,7 +100,7 @@ def test_patrol_monitoring_aggregated_in_sql_equals_python() -> None:
         User.objects.create_user(username=f"pc-syn-{i}", first_name=f"PC Synthetic {i}") for i in range(4)
     ]
     rng = random.Random(5)
-    today = patrol_rules_for(when=clock.now()).trial_day
+    today = patrol_rules_for(when=clock.now(), force_id=only_force_id()).trial_day
     now = clock.now()
     rows = []
     for _ in range(300):
@@ -120,7 +121,7 @@ def test_patrol_monitoring_aggregated_in_sql_equals_python() -> None:
             )
         )
     Visit.objects.bulk_create(rows)
-    m = patrol_monitoring(weeks=52)
+    m = patrol_monitoring(weeks=52, force_id=only_force_id())
     since = m["since"]
     kept = [v for v in rows if v.trial_day >= since]
     assert m["total_visits"] == len(kept) and m["total_minutes"] == pytest.approx(
@@ -199,7 +200,7 @@ def test_hot_times_from_grouped_rows_equal_hot_times_from_every_record() -> None
         )
     )
     ref = _heatmap(pd.DataFrame(rows, columns=["occurred_from", "occurred_to", "time_precision"]))
-    ours = _hot_times_matrix("", 12)
+    ours = _hot_times_matrix("", 12, resolve_force(None).pk)
     assert ref["n_used"] > 100 and ours["n_used"] == ref["n_used"]
     assert ours["n_month_only"] == ref["n_month_only"]
     for a, b in zip(ours["rows"], ref["rows"], strict=True):

@@ -22,6 +22,7 @@ from rasure_web.analysis.models import HotSpot
 from rasure_web.trials import lifecycle
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialCommittedError, TrialHotSpot
 from rasure_web.trials.selectors import hotspot_arms_for, patrol_rules_for, treated_hotspots_for
+from tests.city import only_force_id
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 
@@ -219,12 +220,12 @@ def test_control_hotspots_never_reach_officers(city: None) -> None:
     officer = _user("officer")
     # no trial yet: every current hot spot, default rules
     noon = _at(_tomorrow(), 12)
-    assert hotspot_arms_for(when=noon) is None
+    assert hotspot_arms_for(when=noon, force_id=only_force_id()) is None
     assert (
         len(treated_hotspots_for(user=officer, when=noon))
         == HotSpot.objects.filter(run__is_current=True).count()
     )
-    rules = patrol_rules_for(when=_at(_tomorrow(), 5, 59))
+    rules = patrol_rules_for(when=_at(_tomorrow(), 5, 59), force_id=only_force_id())
     assert (rules.cap_per_day, rules.cap_per_week, rules.target_dose, rules.trial_id) == (
         2,
         None,
@@ -241,12 +242,12 @@ def test_control_hotspots_never_reach_officers(city: None) -> None:
             ScheduleEntry.objects.filter(trial=trial, trial_day=day).values_list("hotspot_id", "arm")
         )
         for when in (_at(day, 6), _at(day, 13), _at(day + dt.timedelta(days=1), 5, 59)):
-            arms = hotspot_arms_for(when=when)
+            arms = hotspot_arms_for(when=when, force_id=only_force_id())
             assert arms == schedule
             shown = {h.pk for h in treated_hotspots_for(user=officer, when=when)}
             assert shown == {pk for pk, arm in schedule.items() if arm == "treatment"}
             assert not shown & {pk for pk, arm in schedule.items() if arm == "control"}
-        rules = patrol_rules_for(when=_at(day, 6))
+        rules = patrol_rules_for(when=_at(day, 6), force_id=only_force_id())
         assert (
             rules.cap_per_day,
             rules.cap_per_week,
@@ -261,10 +262,10 @@ def test_control_hotspots_never_reach_officers(city: None) -> None:
             trial.pk,
         )
     # 05:59 on the first day belongs to the day before the trial; the day after the end is outside
-    assert hotspot_arms_for(when=_at(start, 5, 59)) is None
-    assert hotspot_arms_for(when=_at(start + dt.timedelta(days=6), 6)) is None
+    assert hotspot_arms_for(when=_at(start, 5, 59), force_id=only_force_id()) is None
+    assert hotspot_arms_for(when=_at(start + dt.timedelta(days=6), 6), force_id=only_force_id()) is None
     # UTC input is converted to the trial's time zone
-    assert hotspot_arms_for(when=_at(start, 6).astimezone(dt.UTC)) is not None
+    assert hotspot_arms_for(when=_at(start, 6).astimezone(dt.UTC), force_id=only_force_id()) is not None
     # a new analysis run does not bring the control places back through new hot-spot rows
     from rasure_web.analysis.services import hotspots_build
 
@@ -287,7 +288,7 @@ def test_shift_stratified_trial_gives_the_arm_of_the_current_shift(city: None) -
                 "hotspot_id", "arm"
             )
         )
-        assert hotspot_arms_for(when=when) == expected
+        assert hotspot_arms_for(when=when, force_id=only_force_id()) == expected
         treated = Counter(members[pk] for pk, arm in expected.items() if arm == "treatment")
         for stratum, n in size.items():
             assert treated[stratum] in {n // 2, (n + 1) // 2}

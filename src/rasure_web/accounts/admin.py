@@ -8,7 +8,7 @@ from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
-from rasure_web.accounts.models import AccessLog, Force, Organisation, Profile, Team
+from rasure_web.accounts.models import AccessLog, Force, ForceGrant, Organisation, Profile, Team
 from rasure_web.accounts.personal_data import LogsPersonalDataAdmin
 
 
@@ -70,3 +70,23 @@ class ProfileAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "collar_number")
     list_select_related = ("user", "force", "organisation", "team")
     raw_id_fields = ("user",)
+
+
+@admin.register(ForceGrant)
+class ForceGrantAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
+    """Cross-force grants, to read and audit. They are made and revoked with ``rasure users grant`` and
+    ``rasure users revoke``, which log them; here they cannot be added or changed."""
+
+    list_display = ("user", "force", "granted_by", "granted_at", "until", "revoked_at")
+    list_filter = ("force",)
+    search_fields = ("user__username", "reason", "granted_by")
+    list_select_related = ("user", "force")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

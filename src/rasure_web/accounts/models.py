@@ -34,6 +34,7 @@ class AccessLog(models.Model):
         SIGN_OUT = "sign_out", "Signed out"
         AUDIT = "audit", "Audited"
         DELETE = "delete", "Deleted (retention)"
+        GRANT = "grant", "Granted access"
 
     at = models.DateTimeField(default=clock.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
@@ -215,3 +216,26 @@ class SsoIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class ForceGrant(models.Model):
+    """An explicit grant letting a user see another force's data (a regional or national role, such as
+    a researcher or a VRU analyst across forces). Never a default: created by
+    ``rasure users grant`` with a reason, logged, revocable and optionally time-limited."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="force_grants")
+    force = models.ForeignKey(Force, on_delete=models.PROTECT, related_name="grants")
+    reason = models.TextField()
+    granted_by = models.CharField(max_length=150)
+    granted_at = models.DateTimeField(default=clock.now)
+    until = models.DateField(
+        null=True, blank=True, help_text="last day the grant holds (blank: until revoked)"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "force_grant"
+        ordering = ["-granted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.force.code}"

@@ -24,6 +24,7 @@ from rasure_web.accounts.models import AccessLog
 ADMIN_PERSONAL: dict[str, str] = {
     "auth.User": "user_account",
     "accounts.Profile": "profile",
+    "accounts.ForceGrant": "force_grant",
     "accounts.AccessLog": "access_log",
     "axes.AccessAttempt": "failed_sign_ins",
     "axes.AccessFailureLog": "failed_sign_ins",
@@ -84,6 +85,7 @@ URL_PERSONAL: dict[str, str] = {
 #: URL names that show no personal data, and why. Admin model pages are classified by model above.
 URL_NOT_PERSONAL: dict[str, str] = {
     "home": "redirects by role",
+    "force-switch": "a form post that changes the force the user acts for (logged); a GET redirects home",
     "oidc_authentication_init": "redirects to the identity provider",
     "admin:index": "the list of admin pages",
     "admin:login": "the sign-in form (sign-ins are logged by the signals)",

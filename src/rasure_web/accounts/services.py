@@ -28,7 +28,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from rasure.errors import InputFileError, RasureError, RowProblem
-from rasure_web.accounts.models import FORCE_CODE_RE, Force, Organisation, Profile, Team
+from rasure_web.accounts.models import FORCE_CODE_RE, Force, ForceGrant, Organisation, Profile, Team
 from rasure_web.accounts.roles import ALL_ROLES
 
 COLUMNS = ("username", "full_name", "email", "collar_number", "force", "organisation", "team", "roles")
@@ -85,6 +85,65 @@ def force_add(
             "change it in the admin (/admin/accounts/force/)"
         )
     return Force.objects.create(code=code, name=name.strip(), time_zone=time_zone, crs=crs)
+
+
+def force_grant_add(
+    *, username: str, force: str, reason: str, user: Any, when: datetime, until: Any = None
+) -> ForceGrant:
+    """Let ``username`` see force ``force``'s data besides their own (a regional or national role).
+    Explicit and logged: refused without a reason; an existing live grant is kept (and said so)."""
+    from rasure_web.accounts.access import access_log_record
+    from rasure_web.accounts.models import AccessLog, ForceGrant
+    from rasure_web.accounts.tenancy import resolve_force
+
+    if not reason.strip():
+        raise RasureError("--reason: say why this person may see another force's data (it is logged)")
+    target = get_user_model().objects.filter(username=username).first()
+    if target is None:
+        raise RasureError(f"no user {username!r}")
+    f = resolve_force(force)
+    with transaction.atomic():
+        grant = ForceGrant.objects.filter(user=target, force=f, revoked_at__isnull=True).first()
+        if grant is None:
+            grant = ForceGrant.objects.create(
+                user=target,
+                force=f,
+                reason=reason.strip(),
+                granted_by=getattr(user, "username", str(user)),
+                granted_at=when,
+                until=until,
+            )
+        access_log_record(
+            user=None,
+            username=getattr(user, "username", str(user)),
+            action=AccessLog.Action.GRANT,
+            resource="force_grant",
+            object_ref=f"{username} -> {f.code}",
+            detail=f"until {until or 'revoked'}; reason: {reason.strip()}",
+        )
+    return grant
+
+
+def force_grant_revoke(*, username: str, force: str, user: Any, when: datetime) -> int:
+    """End ``username``'s live grants to force ``force``; returns how many (logged)."""
+    from rasure_web.accounts.access import access_log_record
+    from rasure_web.accounts.models import AccessLog, ForceGrant
+    from rasure_web.accounts.tenancy import resolve_force
+
+    f = resolve_force(force)
+    with transaction.atomic():
+        n = ForceGrant.objects.filter(user__username=username, force=f, revoked_at__isnull=True).update(
+            revoked_at=when
+        )
+        access_log_record(
+            user=None,
+            username=getattr(user, "username", str(user)),
+            action=AccessLog.Action.GRANT,
+            resource="force_grant",
+            object_ref=f"{username} -> {f.code}",
+            detail=f"revoked ({n} grant(s))",
+        )
+    return n
 
 
 def force_list() -> list[dict[str, Any]]:
@@ -626,10 +685,8 @@ def _team_code(lpa_code: str, team: str) -> str:
     return f"{area}-NH"
 
 
-def synthetic_force_store(officers: Any, *, when: datetime) -> Force:
-    """The demo's invented force, its organisation, one team per LPA and rota, and a profile (collar
-    number, team) for each synthetic officer. Idempotent. ``officers`` is the synthetic city's frame
-    (``collar_number, lpa_code, lpa_name, team``); accounts are ``pc<collar>`` as made by the city store."""
+def demo_force() -> Force:
+    """The demo's invented force (idempotent)."""
     force, _ = Force.objects.update_or_create(
         code=DEMO_FORCE,
         defaults={
@@ -639,8 +696,17 @@ def synthetic_force_store(officers: Any, *, when: datetime) -> Force:
             "synthetic": True,
         },
     )
+    return force
+
+
+def synthetic_force_store(officers: Any, *, when: datetime, force: Force | None = None) -> Force:
+    """The synthetic city's force (``force``, else the demo's invented force), its organisation, one team
+    per LPA and rota, and a profile (collar number, team) for each synthetic officer. Idempotent.
+    ``officers`` is the synthetic city's frame (``collar_number, lpa_code, lpa_name, team``); accounts are
+    ``pc<collar>`` as made by the city store."""
+    force = force if force is not None else demo_force()
     org, _ = Organisation.objects.update_or_create(
-        code=DEMO_FORCE, defaults={"name": DEMO_FORCE_NAME, "kind": Organisation.Kind.FORCE, "force": force}
+        code=force.code, defaults={"name": force.name, "kind": Organisation.Kind.FORCE, "force": force}
     )
     teams: dict[str, Team] = {}
     for o in officers.itertuples():

@@ -50,6 +50,22 @@ def home(request: HttpRequest) -> HttpResponse:
     raise PermissionDenied("Nothing in Rasure is open to your account yet.")
 
 
+@login_required
+def force_switch(request: HttpRequest) -> HttpResponse:
+    """POST: act for another force this session (one the user holds a grant for, or their own)."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from rasure_web.accounts.tenancy import switch_force
+
+    if request.method != "POST":
+        return redirect("/")
+    switch_force(request, request.POST.get("force", ""))
+    nxt = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = "/"
+    return redirect(nxt)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's handler403: a page a person can read; JSON under /api/ (the API keeps JSON errors)."""
     reason = str(exception) if exception is not None and str(exception) else "You may not see this page."

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 
 from rasure.hotspots.wording import officer_facts
+from rasure_web.accounts.tenancy import default_force_pk
 
 
 class Institution(models.Model):
@@ -21,10 +22,23 @@ class Institution(models.Model):
     radius_m = models.FloatField(default=25.0)
     geometry_geojson = models.TextField(blank=True, help_text="optional footprint polygon, BNG metres")
     synthetic = models.BooleanField(default=False)
+    tenant = models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
+    )
 
     class Meta:
         db_table = "institution"
-        constraints = [models.UniqueConstraint(fields=["name", "type"], name="institution_name_type_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name", "type"], name="institution_force_name_type_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.type})"
@@ -45,6 +59,15 @@ class AnalysisRun(models.Model):
     summary = models.JSONField(default=dict)  # concentration, stability
     held_out = models.JSONField(default=list)  # institutional places with their figures
     is_current = models.BooleanField(default=True)
+    tenant = models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
+    )
 
     class Meta:
         db_table = "analysis_run"
@@ -135,11 +158,22 @@ class PlaceDecision(models.Model):
     note = models.TextField(blank=True)
     username = models.CharField(max_length=150, blank=True)
     decided_at = models.DateTimeField(auto_now=True)
+    tenant = models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
+    )
 
     class Meta:
         db_table = "place_decision"
         constraints = [
-            models.UniqueConstraint(fields=["location", "easting", "northing"], name="place_decision_unique")
+            models.UniqueConstraint(
+                fields=["tenant", "location", "easting", "northing"], name="place_decision_force_unique"
+            )
         ]
 
     def __str__(self) -> str:

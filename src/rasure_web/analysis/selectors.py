@@ -8,13 +8,16 @@ from typing import Any
 from rasure_web.analysis.models import AnalysisRun, PlaceDecision
 
 
-def held_apart() -> list[dict[str, Any]]:
-    """Places the current run held apart, each with its reason and the analyst's decision (if any).
-    One entry per place and period, in the run's order."""
-    run = AnalysisRun.objects.filter(is_current=True).first()
+def held_apart(*, tenant: int | None) -> list[dict[str, Any]]:
+    """Places the force's current run held apart (``tenant``: the force's pk; None: no force, so
+    none), each with its reason and the analyst's decision (if any). One entry per place and period,
+    in the run's order."""
+    if tenant is None:
+        return []
+    run = AnalysisRun.objects.filter(is_current=True, tenant_id=tenant).first()
     if run is None:
         return []
-    decisions = list(PlaceDecision.objects.all())
+    decisions = list(PlaceDecision.objects.filter(tenant_id=tenant))
     out = []
     for h in run.held_out:
         loc = h.get("dominant_location") or h.get("institution") or f"cell {h.get('cell')}"

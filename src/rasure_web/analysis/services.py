@@ -14,6 +14,7 @@ from rasure import classify as sv
 from rasure.harm import coverage_label
 from rasure.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse, summary_json, to_geojson
 from rasure.institutions import InstitutionRegister, make_register, read_institutions
+from rasure_web.accounts.tenancy import resolve_force
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution, PlaceDecision
 from rasure_web.crimes.areas import areas_at, force_area
 from rasure_web.crimes.models import CrimeRecord
@@ -39,10 +40,11 @@ _FRAME_COLUMNS = [
 ]
 
 
-def records_frame(*, serious_violence_only: bool = True) -> pd.DataFrame:
-    """Records from the database as a frame for the core (times in the force's local time, naive)."""
+def records_frame(*, serious_violence_only: bool = True, tenant: int | None = None) -> pd.DataFrame:
+    """A force's records (``tenant``: its pk; default the only force) as a frame for the core (times in
+    the force's local time, naive)."""
 
-    qs = CrimeRecord.objects.all()
+    qs = CrimeRecord.objects.filter(tenant_id=_tenant(tenant))
     if serious_violence_only:
         qs = qs.filter(serious_violence=True)
     df = pd.DataFrame.from_records(list(qs.values_list(*_FRAME_COLUMNS)), columns=_FRAME_COLUMNS)
@@ -54,16 +56,23 @@ def records_frame(*, serious_violence_only: bool = True) -> pd.DataFrame:
     return df
 
 
-def place_decisions() -> pd.DataFrame:
-    """Analysts' decisions on held-apart places, for :func:`rasure.hotspots.analysis.analyse`."""
+def _tenant(tenant: int | None) -> int:
+    return tenant if tenant is not None else resolve_force(None).pk
+
+
+def place_decisions(*, tenant: int | None = None) -> pd.DataFrame:
+    """A force's analysts' decisions on held-apart places, for :func:`rasure.hotspots.analysis.analyse`."""
     cols = ["location", "easting", "northing", "decision"]
-    return pd.DataFrame(list(PlaceDecision.objects.values_list(*cols)), columns=cols)
+    qs = PlaceDecision.objects.filter(tenant_id=_tenant(tenant))
+    return pd.DataFrame(list(qs.values_list(*cols)), columns=cols)
 
 
-def institutions_register() -> InstitutionRegister | None:
-    """The stored institution register (points with a radius, or footprint polygons)."""
+def institutions_register(*, tenant: int | None = None) -> InstitutionRegister | None:
+    """A force's stored institution register (points with a radius, or footprint polygons)."""
     rows = list(
-        Institution.objects.values("name", "type", "easting", "northing", "radius_m", "geometry_geojson")
+        Institution.objects.filter(tenant_id=_tenant(tenant)).values(
+            "name", "type", "easting", "northing", "radius_m", "geometry_geojson"
+        )
     )
     if not rows:
         return None
@@ -72,18 +81,20 @@ def institutions_register() -> InstitutionRegister | None:
     return make_register(frame, source="database")
 
 
-def institutions_load(*, path: str, replace: bool = False) -> tuple[int, int]:
+def institutions_load(*, path: str, replace: bool = False, force: str | None = None) -> tuple[int, int]:
     """Store an institution register file (CSV with lon/lat or easting/northing, or GeoJSON points and
     polygons; see :func:`rasure.institutions.read_institutions`), matched on name and type. With
-    ``replace`` the institutions not in the file are removed. Returns (new, updated)."""
+    ``replace`` the force's institutions not in the file are removed. Returns (new, updated)."""
     reg = read_institutions(path)
     new = updated = 0
     with transaction.atomic():
+        tenant = resolve_force(force)
         if replace:
-            Institution.objects.all().delete()
+            Institution.objects.filter(tenant=tenant).delete()
         for k, row in enumerate(reg.table.itertuples()):
             polygon = row.kind == "polygon"
             _, created = Institution.objects.update_or_create(
+                tenant=tenant,
                 name=str(row.name)[:200],
                 type=str(row.type),
                 defaults={
@@ -99,11 +110,20 @@ def institutions_load(*, path: str, replace: bool = False) -> tuple[int, int]:
 
 
 def place_decide(
-    *, location: str, easting: float, northing: float, decision: str, note: str, username: str
+    *,
+    location: str,
+    easting: float,
+    northing: float,
+    decision: str,
+    note: str,
+    username: str,
+    tenant: int | None = None,
 ) -> PlaceDecision:
-    """Store (or change) an analyst's decision on a held-apart place; later builds reuse it."""
+    """Store (or change) an analyst's decision on a held-apart place of a force (``tenant``: its pk,
+    default the only force); later builds of that force reuse it."""
     PlaceDecision.Decision(decision)  # ValueError on an unknown decision
     obj, _ = PlaceDecision.objects.update_or_create(
+        tenant_id=_tenant(tenant),
         location=location,
         easting=round(float(easting), 1),
         northing=round(float(northing), 1),
@@ -113,19 +133,27 @@ def place_decide(
 
 
 def hotspots_store(
-    result: HotspotAnalysis, *, username: str = "", labels: dict[str, str] | None = None
+    result: HotspotAnalysis,
+    *,
+    username: str = "",
+    labels: dict[str, str] | None = None,
+    tenant: int | None = None,
 ) -> AnalysisRun:
-    """Store a result as the current run (older runs stay, marked not current)."""
+    """Store a result as the force's current run (``tenant``: its pk, default the only force; the
+    force's older runs stay, marked not current; other forces' runs are untouched)."""
+    tenant = _tenant(tenant)
     gj = to_geojson(result)
     lon_geoms = {f["properties"]["hotspot_id"]: f["geometry"] for f in gj["features"]}
     hs_rows = result.hotspots.to_dict("records")
     lpa, nbh = areas_at(
         np.array([h["easting"] for h in hs_rows], dtype=float),
         np.array([h["northing"] for h in hs_rows], dtype=float),
+        tenant=tenant,
     )
     with transaction.atomic():
-        AnalysisRun.objects.filter(is_current=True).update(is_current=False)
+        AnalysisRun.objects.filter(is_current=True, tenant_id=tenant).update(is_current=False)
         run = AnalysisRun.objects.create(
+            tenant_id=tenant,
             username=username,
             params=asdict(result.params),
             seed=result.params.seed,
@@ -183,8 +211,10 @@ def hotspots_build(
     register: InstitutionRegister | None = None,
     include_partner_data: bool = False,
     partner_harm_code: str = "8N",
+    force: str | None = None,
 ) -> AnalysisRun:
-    """Analyse the serious violence in the database and store the hot spots.
+    """Analyse a force's serious violence in the database and store its hot spots (``force``: its
+    code, default the only force).
 
     ``scope``: classify every record with this scope instead of the one stored at import (``--scope``).
     ``register``: this institution register instead of the stored one (``--institutions``). The
@@ -198,10 +228,11 @@ def hotspots_build(
     from rasure_web.crimes.scope import scope_label
     from rasure_web.crimes.services import harm_table_current
 
+    tenant = resolve_force(force).pk
     if scope is None:
-        frame = records_frame()
+        frame = records_frame(tenant=tenant)
     else:
-        frame = records_frame(serious_violence_only=False)
+        frame = records_frame(serious_violence_only=False, tenant=tenant)
         frame = frame.drop(columns=["serious_violence", "sv_basis"]).join(
             sv.classify(frame, scope=scope)[["serious_violence", "sv_basis"]]
         )
@@ -230,11 +261,11 @@ def hotspots_build(
     result = analyse(
         frame,
         params=params,
-        register=register if register is not None else institutions_register(),
-        study_area=force_area(),
-        decisions=place_decisions(),
+        register=register if register is not None else institutions_register(tenant=tenant),
+        study_area=force_area(tenant=tenant),
+        decisions=place_decisions(tenant=tenant),
     )
-    return hotspots_store(result, username=username, labels=labels)
+    return hotspots_store(result, username=username, labels=labels, tenant=tenant)
 
 
 def hotspots_build_demo() -> str:

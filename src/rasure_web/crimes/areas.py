@@ -16,6 +16,8 @@ from django.db import transaction
 
 from rasure.areas import containing, dissolve, read_areas, read_lookup
 from rasure.errors import ConfigError
+from rasure_web.accounts.models import Force
+from rasure_web.accounts.tenancy import resolve_force
 from rasure_web.crimes.models import Area
 
 _ABOVE = {
@@ -24,6 +26,15 @@ _ABOVE = {
     Area.Kind.LPA: Area.Kind.FORCE,
 }
 _DRAWN = "drawn from its "
+
+
+def _areas(tenant: int) -> Any:
+    """The areas of one force (every function here works within one force)."""
+    return Area.objects.filter(tenant_id=tenant)
+
+
+def _tenant_id(tenant: int | None) -> int:
+    return tenant if tenant is not None else resolve_force(None).pk
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,8 @@ def areas_load(
     parent_level: str | None = None,
     force: str | None = None,
 ) -> AreasLoaded:
-    """Load (insert or update) the areas of one level from a boundary file, in one transaction."""
+    """Load (insert or update) the areas of one level from a boundary file, in one transaction, for
+    ``force`` (its code; default the only force). LPAs without a parent go under the force's area."""
     kind = Area.Kind(level)
     if kind == Area.Kind.FORCE:
         raise ConfigError("--level must be lpa, neighbourhood or lsoa (use --force CODE for the force)")
@@ -62,15 +74,19 @@ def areas_load(
     f = read_areas(path, code_field=code_field, name_field=name_field, parent_field=parent_field)
     created = 0
     with transaction.atomic():
+        tenant: Force = resolve_force(force)
         force_obj = None
         if force:
             force_obj, _ = Area.objects.get_or_create(
-                kind=Area.Kind.FORCE, code=force, defaults={"name": force, "source": path}
+                tenant=tenant,
+                kind=Area.Kind.FORCE,
+                code=tenant.code,
+                defaults={"name": tenant.name, "source": path},
             )
         parents: dict[str, Area] = {}
         for code in sorted(set(f.frame["parent_code"].dropna()) - {""}):
             parents[code], new = Area.objects.get_or_create(
-                kind=above, code=code, defaults={"name": code, "source": _DRAWN + kind.label}
+                tenant=tenant, kind=above, code=code, defaults={"name": code, "source": _DRAWN + kind.label}
             )
             created += int(new)
         for row in f.frame.itertuples():
@@ -78,6 +94,7 @@ def areas_load(
             if parent is None and kind == Area.Kind.LPA:
                 parent = force_obj
             Area.objects.update_or_create(
+                tenant=tenant,
                 kind=kind,
                 code=row.code,
                 defaults={
@@ -88,8 +105,8 @@ def areas_load(
                     "synthetic": False,
                 },
             )
-        _under_the_force()
-        _draw_parents()
+        _under_the_force(tenant.pk)
+        _draw_parents(tenant.pk)
     return AreasLoaded(
         level=kind.value, loaded=len(f.frame), parents_created=created, source_crs=f.source_crs
     )
@@ -109,15 +126,17 @@ def areas_lookup(
     parent_field: str,
     parent_name_field: str | None = None,
     parent_level: str = "lpa",
+    force: str | None = None,
 ) -> LookupApplied:
-    """Put loaded areas under their parents from a code -> parent CSV (e.g. LSOA -> LPA). Rows for
-    codes that are not loaded (a national lookup) are counted and ignored."""
+    """Put loaded areas of ``force`` under their parents from a code -> parent CSV (e.g. LSOA -> LPA).
+    Rows for codes that are not loaded (a national lookup) are counted and ignored."""
+    tenant = resolve_force(force)
     above = Area.Kind(parent_level)
     table = read_lookup(
         path, code_field=code_field, parent_field=parent_field, parent_name_field=parent_name_field
     )
     below = [k for k, v in _ABOVE.items() if v == above] or [Area.Kind.LSOA]
-    loaded = {a.code: a for a in Area.objects.filter(kind__in=below)}
+    loaded = {a.code: a for a in _areas(tenant.pk).filter(kind__in=below)}
     hits = table[table["code"].isin(list(loaded))]
     created = 0
     with transaction.atomic():
@@ -126,7 +145,10 @@ def areas_lookup(
             index=False
         ):
             parents[code], new = Area.objects.get_or_create(
-                kind=above, code=code, defaults={"name": name or code, "source": _DRAWN + "children"}
+                tenant=tenant,
+                kind=above,
+                code=code,
+                defaults={"name": name or code, "source": _DRAWN + "children"},
             )
             if not new and parents[code].name == code and name:
                 parents[code].name = name
@@ -136,22 +158,22 @@ def areas_lookup(
             a = loaded[code]
             a.parent = parents[parent_code]
             a.save(update_fields=["parent"])
-        _under_the_force()
-        _draw_parents()
+        _under_the_force(tenant.pk)
+        _draw_parents(tenant.pk)
     return LookupApplied(matched=len(hits), ignored=len(table) - len(hits), parents_created=created)
 
 
-def _under_the_force() -> None:
-    """With one force loaded, every LPA without a parent belongs to it."""
-    forces = list(Area.objects.filter(kind=Area.Kind.FORCE)[:2])
+def _under_the_force(tenant: int) -> None:
+    """With the force's own area loaded, every LPA of the force without a parent belongs to it."""
+    forces = list(_areas(tenant).filter(kind=Area.Kind.FORCE)[:2])
     if len(forces) == 1:
-        Area.objects.filter(kind=Area.Kind.LPA, parent__isnull=True).update(parent=forces[0])
+        _areas(tenant).filter(kind=Area.Kind.LPA, parent__isnull=True).update(parent=forces[0])
 
 
-def _draw_parents() -> None:
+def _draw_parents(tenant: int) -> None:
     """Give each parent without its own boundary the union of its children's boundaries."""
     for kind in (Area.Kind.NEIGHBOURHOOD, Area.Kind.LPA, Area.Kind.FORCE):
-        for parent in Area.objects.filter(kind=kind):
+        for parent in _areas(tenant).filter(kind=kind):
             if parent.geometry_geojson and not parent.source.startswith(_DRAWN):
                 continue
             geoms = [
@@ -167,13 +189,16 @@ def _draw_parents() -> None:
                 parent.save(update_fields=["geometry_geojson", "source"])
 
 
-def force_area() -> Any:
+def force_area(*, tenant: int | None = None) -> Any:
     """The force's area in metres (shapely), or None when no boundaries are loaded: the force's own
-    boundary, else the union of its LPAs, else of its neighbourhoods or LSOAs."""
+    boundary, else the union of its LPAs, else of its neighbourhoods or LSOAs. ``tenant``: the force's
+    pk (default the only force)."""
+    t = _tenant_id(tenant)
     for kind in (Area.Kind.FORCE, Area.Kind.LPA, Area.Kind.NEIGHBOURHOOD, Area.Kind.LSOA):
         geoms = [
             shapely.from_geojson(g)
-            for g in Area.objects.filter(kind=kind)
+            for g in _areas(t)
+            .filter(kind=kind)
             .exclude(geometry_geojson="")
             .values_list("geometry_geojson", flat=True)
         ]
@@ -182,21 +207,22 @@ def force_area() -> Any:
     return None
 
 
-def lsoa_codes_in(area_code: str) -> list[str]:
-    """Codes of the neighbourhoods and LSOAs inside an LPA (children and grandchildren), matched
-    against a record's LSOA code."""
+def lsoa_codes_in(area_code: str, *, tenant: int | None = None) -> list[str]:
+    """Codes of the neighbourhoods and LSOAs inside an LPA of the force (children and grandchildren),
+    matched against a record's LSOA code."""
+    t = _tenant_id(tenant)
     kinds = [Area.Kind.NEIGHBOURHOOD, Area.Kind.LSOA]
-    direct = Area.objects.filter(kind__in=kinds, parent__code=area_code, parent__kind=Area.Kind.LPA)
-    deeper = Area.objects.filter(
+    direct = _areas(t).filter(kind__in=kinds, parent__code=area_code, parent__kind=Area.Kind.LPA)
+    deeper = _areas(t).filter(
         kind=Area.Kind.LSOA, parent__parent__code=area_code, parent__parent__kind=Area.Kind.LPA
     )
     return sorted(set(direct.values_list("code", flat=True)) | set(deeper.values_list("code", flat=True)))
 
 
-def areas_at(x: np.ndarray, y: np.ndarray) -> tuple[list[str], list[str]]:
-    """The LPA and neighbourhood code of each point (metres): from the smallest area containing it,
-    up its parents; ``""`` where no loaded area contains it."""
-    by_pk = {a.pk: a for a in Area.objects.all()}
+def areas_at(x: np.ndarray, y: np.ndarray, *, tenant: int | None = None) -> tuple[list[str], list[str]]:
+    """The LPA and neighbourhood code of each point (metres): from the smallest of the force's areas
+    containing it, up its parents; ``""`` where no loaded area contains it."""
+    by_pk = {a.pk: a for a in _areas(_tenant_id(tenant))}
     lpa, nbh = [""] * len(x), [""] * len(x)
     for kind in (Area.Kind.LSOA, Area.Kind.NEIGHBOURHOOD, Area.Kind.LPA):
         areas = [a for a in by_pk.values() if a.kind == kind and a.geometry_geojson]
@@ -212,11 +238,13 @@ def areas_at(x: np.ndarray, y: np.ndarray) -> tuple[list[str], list[str]]:
     return lpa, nbh
 
 
-def area_summary() -> list[dict[str, Any]]:
-    """Areas per level: how many, how many with a boundary and with a parent (``rasure areas show``)."""
+def area_summary(*, force: str | None = None) -> list[dict[str, Any]]:
+    """Areas per level of a force: how many, how many with a boundary and with a parent
+    (``rasure areas show``)."""
+    t = resolve_force(force).pk
     out = []
     for kind in Area.Kind:
-        qs = Area.objects.filter(kind=kind)
+        qs = _areas(t).filter(kind=kind)
         out.append(
             {
                 "level": kind.value,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from rasure_web.accounts.tenancy import default_force_pk
+
 
 class Area(models.Model):
     """A force, a local policing area (LPA), a neighbourhood or an LSOA. Geometry is GeoJSON in the
@@ -32,10 +34,21 @@ class Area(models.Model):
     )
     synthetic = models.BooleanField(default=False)
     source = models.CharField(max_length=300, blank=True, help_text="file the area was loaded from")
+    tenant = models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
+    )
 
     class Meta:
         db_table = "area"
-        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="area_kind_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "code"], name="area_force_kind_code_unique")
+        ]
         ordering = ["kind", "name"]
 
     def __str__(self) -> str:
@@ -63,6 +76,15 @@ class ImportRun(models.Model):
     notes = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
     error = models.TextField(blank=True)
+    tenant = models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
+    )
 
     class Meta:
         db_table = "import_run"
@@ -105,12 +127,23 @@ class CrimeRecord(models.Model):
     harm_days = models.FloatField(null=True)
     harm_basis = models.CharField(max_length=16, default="none")
     import_run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL, related_name="+")
+    tenant = models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
+    )
     updated_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = "crime_record"
         constraints = [
-            models.UniqueConstraint(fields=["source", "reference"], name="crime_source_reference_unique")
+            models.UniqueConstraint(
+                fields=["tenant", "source", "reference"], name="crime_force_source_reference_unique"
+            )
         ]
         indexes = [
             models.Index(fields=["serious_violence", "occurred_from"], name="crime_sv_time"),

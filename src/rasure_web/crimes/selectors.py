@@ -8,6 +8,7 @@ import pandas as pd
 from django.db.models import Count, Max, Min, Q, Sum
 
 from rasure import classify as sv
+from rasure_web.accounts.tenancy import tenant_id_for
 from rasure_web.crimes.models import CrimeRecord, ImportRun
 
 
@@ -23,29 +24,35 @@ def _local_day(when: Any) -> str | None:
     return None if when is None else str(local_naive(pd.Series([when])).iloc[0].date())
 
 
-def harm_label_for_data(table: Any) -> str:
-    """The harm table's label with how much of the stored records it weighs officially, e.g.
+def harm_label_for_data(table: Any, *, tenant: int | None = None) -> str:
+    """The harm table's label with how much of the force's stored records it weighs officially, e.g.
     "official for 212 of 240 offence codes in the data; the rest built-in APPROXIMATION"."""
     from rasure.harm import coverage_label
 
+    qs = CrimeRecord.objects.all() if tenant is None else CrimeRecord.objects.filter(tenant_id=tenant)
     recs = pd.DataFrame(
-        list(CrimeRecord.objects.values_list("offence_code", "category").distinct()),
+        list(qs.values_list("offence_code", "category").distinct()),
         columns=["offence_code", "category"],
     )
     return coverage_label(table, recs)
 
 
-def records_summary(*, user: Any = None) -> dict[str, Any]:
+def records_summary(*, user: Any = None, force: str | None = None) -> dict[str, Any]:
     """Counts by category, serious violence, harm, rows without location, with labels saying
     whether serious violence is by offence code or the police.uk approximation and whether the
-    harm weights are official."""
+    harm weights are official. For the user's acting force, else ``force`` (default the only one)."""
     from rasure_web.crimes.services import harm_table_current
+
+    tenant = tenant_id_for(user=user, force=force)
+    records = (
+        CrimeRecord.objects.filter(tenant_id=tenant) if tenant is not None else CrimeRecord.objects.none()
+    )
 
     # One scan of the records: every figure grouped by (category, basis of serious violence), then the
     # few dozen groups summed here (four separate scans took most of the dashboard's cold view).
     sv_q = Q(serious_violence=True)
     groups = list(
-        CrimeRecord.objects.values("category", "sv_basis")
+        records.values("category", "sv_basis")
         .annotate(
             n=Count("id"),
             sv=Count("id", filter=sv_q),
@@ -79,7 +86,11 @@ def records_summary(*, user: Any = None) -> dict[str, Any]:
     by_cat = dict(sorted(cats.items(), key=lambda kv: -kv[1]["records"]))
     bases = sorted({g["sv_basis"] for g in groups if g["sv"]}, key=str)
     table = harm_table_current()
-    last = ImportRun.objects.filter(status=ImportRun.Status.OK).order_by("-finished_at").first()
+    last = (
+        ImportRun.objects.filter(status=ImportRun.Status.OK, tenant_id=tenant)
+        .order_by("-finished_at")
+        .first()
+    )
     firsts = [g["first"] for g in groups if g["first"] is not None]
     lasts = [g["last"] for g in groups if g["last"] is not None]
     span = {"first": min(firsts) if firsts else None, "last": max(lasts) if lasts else None}
@@ -93,7 +104,7 @@ def records_summary(*, user: Any = None) -> dict[str, Any]:
         "gun_crime": totals["n_gun"],
         "by_category": by_cat,
         "serious_violence_basis": sv.basis_label(pd.Series(bases, dtype="string")),
-        "harm_weights": harm_label_for_data(table),
+        "harm_weights": harm_label_for_data(table, tenant=tenant),
         "harm_weights_official": table.official,
         # the period as the force's calendar days (the ISO instants beside them are UTC)
         "first_day": _local_day(span["first"]),

@@ -24,6 +24,9 @@ from rasure.ingest.common import StreamedFile, expand_paths, problems_frame
 from rasure.spreadsheet import neutralise_frame
 from rasure.synth import SyntheticCity
 from rasure_web import clock
+from rasure_web.accounts.models import Force
+from rasure_web.accounts.services import demo_force
+from rasure_web.accounts.tenancy import resolve_force
 from rasure_web.crimes import writer
 from rasure_web.crimes.models import HarmTableInfo, HarmWeight, ImportRun
 from rasure_web.crimes.scope import scope_current
@@ -84,12 +87,12 @@ def enrich(
 
 
 def _save_file(
-    file: StreamedFile, *, username: str, table: harm_mod.HarmTable, scope: sv.Scope
+    file: StreamedFile, *, username: str, table: harm_mod.HarmTable, scope: sv.Scope, tenant: Force
 ) -> ImportReport:
     """Write one file in one transaction (a savepoint inside the import's transaction on SQLite):
     all of it, or — if any row is bad — none of it."""
     with transaction.atomic():
-        run = ImportRun.objects.create(username=username, kind=file.kind, path=file.path)
+        run = ImportRun.objects.create(username=username, kind=file.kind, path=file.path, tenant=tenant)
         written = writer.write_file(file, run_id=run.pk, derive=lambda r: enrich(r, scope=scope, table=table))
         notes = ([file.merged_note(written.merged)] if written.merged else []) + file.notes()
         if written.outcomes_not_found:
@@ -115,11 +118,12 @@ def _save_file(
     )
 
 
-def _reject(path: str, kind: str, exc: RasureError, username: str) -> ImportReport:
+def _reject(path: str, kind: str, exc: RasureError, username: str, tenant: Force) -> ImportReport:
     problems = exc.problems if isinstance(exc, InvalidRowsError) else []
     if isinstance(exc, InputFileError):
         problems = [RowProblem(exc.file, exc.line or 0, "", "", exc.reason, exc.hint)]
     ImportRun.objects.create(
+        tenant=tenant,
         username=username,
         kind=kind,
         path=path,
@@ -131,26 +135,36 @@ def _reject(path: str, kind: str, exc: RasureError, username: str) -> ImportRepo
 
 
 def records_import_policeuk(
-    *, paths: list[str], username: str = "", progress: Progress | None = None
+    *, paths: list[str], username: str = "", progress: Progress | None = None, force: str | None = None
 ) -> list[ImportReport]:
-    """Import police.uk street and outcomes files: all street files first (month order), then outcomes."""
+    """Import police.uk street and outcomes files: all street files first (month order), then outcomes.
+    ``force``: the code of the force the records belong to (default: the only force)."""
     from rasure.ingest.policeuk import open_policeuk
 
     files = expand_paths(paths)
     files.sort(key=lambda f: (1 if "outcome" in f.name.lower() else 0, f.name))
-    return _run_files(files, open_file=open_policeuk, username=username, progress=progress)
+    return _run_files(files, open_file=open_policeuk, username=username, progress=progress, force=force)
 
 
 def records_import_mapped(
-    *, paths: list[str], mapping: str, username: str = "", progress: Progress | None = None
+    *,
+    paths: list[str],
+    mapping: str,
+    username: str = "",
+    progress: Progress | None = None,
+    force: str | None = None,
 ) -> list[ImportReport]:
-    """Import a force's own export through a TOML column mapping."""
+    """Import a force's own export through a TOML column mapping (``force`` as for police.uk files)."""
     from rasure.ingest.mapped import load_mapping, open_mapped
 
     m = load_mapping(mapping)
     files = expand_paths(paths, patterns=("*.csv", "*.csv.gz"))
     return _run_files(
-        files, open_file=lambda f: open_mapped(f, mapping=m), username=username, progress=progress
+        files,
+        open_file=lambda f: open_mapped(f, mapping=m),
+        username=username,
+        progress=progress,
+        force=force,
     )
 
 
@@ -160,9 +174,11 @@ def _run_files(
     open_file: Callable[[Path], StreamedFile],
     username: str,
     progress: Progress | None,
+    force: str | None = None,
 ) -> list[ImportReport]:
     """Import files one after another, each whole or not at all. On SQLite the whole import is one
     transaction (each file a savepoint in it), since every commit there is a sync to disk."""
+    tenant = resolve_force(force)
     table, scope = harm_table_current(), scope_current()
     reports: list[ImportReport] = []
     outer = transaction.atomic() if connection.vendor == "sqlite" else contextlib.nullcontext()
@@ -171,9 +187,11 @@ def _run_files(
             if progress:
                 progress(f"[{i}/{len(files)}] {f}")
             try:
-                reports.append(_save_file(open_file(f), username=username, table=table, scope=scope))
+                reports.append(
+                    _save_file(open_file(f), username=username, table=table, scope=scope, tenant=tenant)
+                )
             except RasureError as exc:
-                reports.append(_reject(str(f), "file", exc, username))
+                reports.append(_reject(str(f), "file", exc, username, tenant))
             if progress:
                 progress("    " + reports[-1].line())
     return reports
@@ -231,18 +249,21 @@ def harm_recompute() -> int:
         return int(cur.rowcount)
 
 
-def synthetic_city_load(*, end: date, scale: float = 1.0, seed: int = 20260401) -> dict[str, int]:
+def synthetic_city_load(
+    *, end: date, scale: float = 1.0, seed: int = 20260401, force: str | None = None
+) -> dict[str, int]:
     """Generate the synthetic city (core) ending on ``end`` (inclusive) and store it (see
     :func:`synthetic_city_store`). ``end`` is explicit so the same call always stores the same city;
     the demo passes the newest complete month (``rasure.synth.default_end`` of today)."""
     from rasure.synth import generate_city
 
-    return synthetic_city_store(generate_city(seed=seed, scale=scale, end=end))
+    return synthetic_city_store(generate_city(seed=seed, scale=scale, end=end), force=force)
 
 
-def synthetic_city_store(city: SyntheticCity) -> dict[str, int]:
+def synthetic_city_store(city: SyntheticCity, *, force: str | None = None) -> dict[str, int]:
     """Store a generated synthetic city: areas, records, people, links, officers' accounts and
-    institutions, in one transaction. The city's frames are read, never modified."""
+    institutions, in one transaction, for ``force`` (default: the only force). The city's frames are
+    read, never modified."""
     import json
 
     from shapely.geometry import mapping
@@ -251,7 +272,10 @@ def synthetic_city_store(city: SyntheticCity) -> dict[str, int]:
 
     table, scope = harm_table_current(), scope_current()
     with transaction.atomic():
+        # a fresh installation's synthetic city belongs to the demo's invented force
+        tenant = resolve_force(force) if force or Force.objects.exists() else demo_force()
         run = ImportRun.objects.create(
+            tenant=tenant,
             kind="synthetic",
             path=f"rasure.synth seed={city.seed} scale={city.scale} end={city.end}",
             rows_read=len(city.records),
@@ -261,6 +285,7 @@ def synthetic_city_store(city: SyntheticCity) -> dict[str, int]:
         areas = city.areas.assign(_o=city.areas["kind"].map(order)).sort_values("_o")
         for row in areas.itertuples():
             by_code[row.code], _ = Area.objects.update_or_create(
+                tenant=tenant,
                 kind=row.kind,
                 code=row.code,
                 defaults={
@@ -272,12 +297,13 @@ def synthetic_city_store(city: SyntheticCity) -> dict[str, int]:
             )
         recs = enrich(city.records, scope=scope, table=table)
         inserted, updated = writer.upsert_records(recs, run_id=run.pk)
-        writer.upsert_people(city.persons, city.links)
-        _officer_accounts(city.officers)
+        writer.upsert_people(city.persons, city.links, run_id=run.pk)
+        _officer_accounts(city.officers, tenant)
         from rasure_web.analysis.models import Institution
 
         for inst in city.institutions.itertuples():
             Institution.objects.update_or_create(
+                tenant=tenant,
                 name=inst.name,
                 type=inst.type,
                 defaults={
@@ -298,7 +324,7 @@ def synthetic_city_store(city: SyntheticCity) -> dict[str, int]:
     }
 
 
-def _officer_accounts(officers: pd.DataFrame) -> None:
+def _officer_accounts(officers: pd.DataFrame, tenant: Force) -> None:
     """One account per synthetic officer (no usable password), so crewing lists have colleagues."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -316,4 +342,4 @@ def _officer_accounts(officers: pd.DataFrame) -> None:
             user.groups.add(group)
     from rasure_web.accounts.services import synthetic_force_store
 
-    synthetic_force_store(officers, when=clock.now())
+    synthetic_force_store(officers, when=clock.now(), force=tenant)

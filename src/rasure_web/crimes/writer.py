@@ -257,7 +257,16 @@ def _merge_repeats(cur: Any, table: str, keep: str, staged: int) -> int:
     return staged - distinct
 
 
-def _upsert_sql(*, run_id: int) -> str:
+def _tenant_of_run(cur: Any, run_id: int) -> int:
+    """The force an import run writes for (every record of the run belongs to it)."""
+    cur.execute("SELECT tenant_id FROM import_run WHERE id = %s", [int(run_id)])
+    row = cur.fetchone()
+    if row is None or row[0] is None:
+        raise ValueError(f"import run {run_id} has no force")
+    return int(row[0])
+
+
+def _upsert_sql(*, run_id: int, tenant: int) -> str:
     """INSERT ... SELECT ... ON CONFLICT DO UPDATE for changed rows, from the staging table.
 
     A row older than the stored version (``as_of``) never overwrites it. The last outcome
@@ -284,9 +293,9 @@ def _upsert_sql(*, run_id: int) -> str:
     current = "(excluded.as_of IS NULL OR crime_record.as_of IS NULL OR excluded.as_of >= crime_record.as_of)"
     # "WHERE true": SQLite needs it to tell ON CONFLICT from a join constraint after a SELECT
     return (
-        f"INSERT INTO crime_record ({cols}, import_run_id, updated_at) "
-        f"SELECT {cols}, {int(run_id)}, {now} FROM stage_record WHERE true "
-        f"ON CONFLICT (source, reference) DO UPDATE SET {', '.join(sets)} "
+        f"INSERT INTO crime_record ({cols}, import_run_id, tenant_id, updated_at) "
+        f"SELECT {cols}, {int(run_id)}, {int(tenant)}, {now} FROM stage_record WHERE true "
+        f"ON CONFLICT (tenant_id, source, reference) DO UPDATE SET {', '.join(sets)} "
         f"WHERE {current} AND ({' OR '.join(changed)})"
     )
 
@@ -298,10 +307,11 @@ def _merge_records(cur: Any, *, keep: str, run_id: int, staged: int) -> tuple[in
     merged = _merge_repeats(cur, "stage_record", keep, staged)
     distinct = staged - merged
     without = _one(cur, "SELECT COUNT(*) FROM stage_record WHERE easting IS NULL OR northing IS NULL")
+    tenant = _tenant_of_run(cur, run_id)
     if _pg():
         # xmax = 0 marks a row this statement inserted (not one it updated): no second join needed
         cur.execute(
-            f"WITH up AS ({_upsert_sql(run_id=run_id)} RETURNING (xmax = 0) AS ins) "
+            f"WITH up AS ({_upsert_sql(run_id=run_id, tenant=tenant)} RETURNING (xmax = 0) AS ins) "
             "SELECT COUNT(*) FILTER (WHERE ins), COUNT(*) FROM up"
         )
         inserted, changed = (int(v) for v in cur.fetchone())
@@ -309,9 +319,9 @@ def _merge_records(cur: Any, *, keep: str, run_id: int, staged: int) -> tuple[in
         inserted = _one(
             cur,
             "SELECT COUNT(*) FROM stage_record s WHERE NOT EXISTS (SELECT 1 FROM crime_record c "
-            "WHERE c.source = s.source AND c.reference = s.reference)",
+            f"WHERE c.tenant_id = {tenant} AND c.source = s.source AND c.reference = s.reference)",
         )
-        cur.execute(_upsert_sql(run_id=run_id))
+        cur.execute(_upsert_sql(run_id=run_id, tenant=tenant))
         changed = int(cur.rowcount)
     updated = changed - inserted
     return inserted, updated, distinct - inserted - updated, merged, without
@@ -342,10 +352,11 @@ def _merge_outcomes(cur: Any, *, keep: str, run_id: int, staged: int) -> tuple[i
     if not staged:
         return 0, 0, 0
     merged = _merge_repeats(cur, "stage_outcome", keep, staged)
+    tenant = _tenant_of_run(cur, run_id)
     missing = _one(
         cur,
         "SELECT COUNT(*) FROM stage_outcome t WHERE NOT EXISTS (SELECT 1 FROM crime_record c "
-        "WHERE c.source = t.source AND c.reference = t.reference)",
+        f"WHERE c.tenant_id = {tenant} AND c.source = t.source AND c.reference = t.reference)",
     )
     newer = "(c.last_outcome_month IS NULL OR t.last_outcome_month >= c.last_outcome_month)"
     differs = (
@@ -354,13 +365,13 @@ def _merge_outcomes(cur: Any, *, keep: str, run_id: int, staged: int) -> tuple[i
     )
     cur.execute(
         "UPDATE crime_record AS c SET last_outcome = t.last_outcome, last_outcome_month = t.last_outcome_month, "
-        f"import_run_id = {int(run_id)} FROM stage_outcome AS t WHERE c.source = t.source "
+        f"import_run_id = {int(run_id)} FROM stage_outcome AS t WHERE c.tenant_id = {tenant} AND c.source = t.source "
         f"AND c.reference = t.reference AND {newer} AND {differs}"
     )
     return int(cur.rowcount), missing, merged
 
 
-def _merge_links(cur: Any, staged: int) -> int:
+def _merge_links(cur: Any, staged: int, *, tenant: int) -> int:
     """People named by the staged links (added without a name if new) and the links themselves."""
     if not staged:
         return 0
@@ -372,15 +383,16 @@ def _merge_links(cur: Any, staged: int) -> int:
     cur.execute(
         "INSERT INTO crime_person_link (record_id, person_id, role) "
         "SELECT DISTINCT c.id, p.id, l.role FROM stage_link l "
-        "JOIN crime_record c ON c.source = l.source AND c.reference = l.reference "
+        f"JOIN crime_record c ON c.tenant_id = {int(tenant)} AND c.source = l.source AND c.reference = l.reference "
         "JOIN person p ON p.person_id = l.person_id WHERE true ON CONFLICT DO NOTHING"
     )
     return int(cur.rowcount)
 
 
-def merge_people(cur: Any, staged: int) -> int:
-    """Merge the ``staged`` links (a separate step so a failure here is seen to undo the whole file)."""
-    return _merge_links(cur, staged)
+def merge_people(cur: Any, staged: int, *, run_id: int) -> int:
+    """Merge the ``staged`` links to the records of the run's force (a separate step so a failure here
+    is seen to undo the whole file)."""
+    return _merge_links(cur, staged, tenant=_tenant_of_run(cur, run_id))
 
 
 # --- entry points ---------------------------------------------------------------------------------------
@@ -404,7 +416,7 @@ def write_file(file: StreamedFile, *, run_id: int, derive: Callable[[pd.DataFram
             o_updated, not_found, o_merged = _merge_outcomes(
                 cur, keep=file.keep, run_id=run_id, staged=n["stage_outcome"]
             )
-            links = merge_people(cur, n["stage_link"])
+            links = merge_people(cur, n["stage_link"], run_id=run_id)
     return Written(
         inserted=inserted,
         updated=updated + o_updated,
@@ -430,8 +442,8 @@ def upsert_records(frame: pd.DataFrame, *, run_id: int) -> tuple[int, int]:
     return inserted, updated
 
 
-def upsert_people(persons: pd.DataFrame, links: pd.DataFrame) -> int:
-    """Insert persons (by person_id) and crime-person links; returns links added."""
+def upsert_people(persons: pd.DataFrame, links: pd.DataFrame, *, run_id: int) -> int:
+    """Insert persons (by person_id) and links to the crimes of the run's force; returns links added."""
     if links.empty and persons.empty:
         return 0
     with connection.cursor() as cur:
@@ -447,4 +459,4 @@ def upsert_people(persons: pd.DataFrame, links: pd.DataFrame) -> int:
             return 0
         stager = Stager(cur)
         stager.links(links)
-        return merge_people(cur, stager.staged["stage_link"])
+        return merge_people(cur, stager.staged["stage_link"], run_id=run_id)

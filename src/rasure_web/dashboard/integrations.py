@@ -89,7 +89,7 @@ def _cap_status(*, hs: Any) -> dict[str, Any]:
     from rasure_web.patrols.models import CapCounter
     from rasure_web.trials.selectors import patrol_rules_for
 
-    rules = patrol_rules_for(when=clock.now())
+    rules = patrol_rules_for(when=clock.now(), force_id=hs.run.tenant_id)
     day = CapCounter.objects.filter(hotspot=hs, kind="day", period_start=rules.trial_day).first()
     return {"cap": rules.cap_per_day, "used": day.visits if day else 0, "day": rules.trial_day}
 
@@ -107,16 +107,16 @@ def _patrols_html(*, hs: Any) -> str:
 # ------------------------------------------------------------------------------- patrol monitoring (S2)
 
 
-def patrol_monitoring(*, weeks: int = 8, lpa: str = "") -> dict[str, Any]:
-    """Visits and dose per hot spot and week against plan, on treated and control days, and per-team and
-    per-officer summaries framed as recognition (top contributors), not surveillance."""
+def patrol_monitoring(*, weeks: int = 8, lpa: str = "", force_id: int | None) -> dict[str, Any]:
+    """A force's visits and dose per hot spot and week against plan, on treated and control days, and
+    per-team and per-officer summaries framed as recognition (top contributors), not surveillance."""
     from rasure_web.patrols.models import Visit
     from rasure_web.trials.models import ScheduleEntry, Trial
     from rasure_web.trials.selectors import patrol_rules_for
 
-    rules = patrol_rules_for(when=clock.now())
+    rules = patrol_rules_for(when=clock.now(), force_id=force_id)
     since = rules.trial_day - dt.timedelta(days=7 * weeks)
-    qs = Visit.objects.filter(trial_day__gte=since)
+    qs = Visit.objects.filter(trial_day__gte=since, hotspot__run__tenant_id=force_id)
     if lpa:
         qs = qs.filter(hotspot__lpa_code=lpa)
     target = rules.target_dose.total_seconds() / 60
@@ -138,6 +138,7 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "") -> dict[str, Any]:
         (r["hotspot_id"], r["week"]): r["n"]
         for r in ScheduleEntry.objects.filter(
             trial__status=Trial.Status.COMMITTED,
+            trial__tenant_id=force_id,
             arm="treatment",
             trial_day__gte=since,
             trial_day__lte=rules.trial_day,

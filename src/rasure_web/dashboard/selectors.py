@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from rasure.geo import projected_to_lonlat
 from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
+from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.areas import lsoa_codes_in
 from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
@@ -47,11 +48,12 @@ def data_version() -> str:
     return f"{last_import}:{harm}:{run}"
 
 
-def _cached(key: str, compute: Any, timeout: int = 3600) -> Any:
-    """Aggregates over all records are recomputed only when the data change (see :func:`data_version`)."""
+def _cached(key: str, compute: Any, tenant: int | None, timeout: int = 3600) -> Any:
+    """A force's aggregates over its records are recomputed only when the data change (see
+    :func:`data_version`); each force's are cached apart."""
     from django.core.cache import cache
 
-    full = f"rasure-dash:{data_version()}:{key}"
+    full = f"rasure-dash:{data_version()}:force{tenant}:{key}"
     value = cache.get(full)
     if value is None:
         value = compute()
@@ -62,21 +64,25 @@ def _cached(key: str, compute: Any, timeout: int = 3600) -> Any:
 def warm_cache() -> None:
     """Compute the cached aggregates now (called after imports and hot-spot builds), so the first
     person to open the dashboard does not wait for them."""
+    from rasure_web.accounts.models import Force
     from rasure_web.crimes.selectors import records_summary
 
-    codes = ["", *Area.objects.filter(kind=Area.Kind.LPA).values_list("code", flat=True)]
-    _cached("summary", lambda: records_summary())
-    for code in codes:
-        _cached(f"series:{code}", lambda c=code: _monthly_series(c))
-        _cached(f"hottimes:{code}:12", lambda c=code: _hot_times_matrix(c, 12))
-    _cached(
-        "categories",
-        lambda: list(
-            CrimeRecord.objects.exclude(category__isnull=True)
-            .values_list("category", flat=True)
-            .distinct()
-            .order_by("category")
-        ),
+    for t in Force.objects.values_list("pk", flat=True):
+        codes = ["", *Area.objects.filter(kind=Area.Kind.LPA, tenant_id=t).values_list("code", flat=True)]
+        _cached("summary", lambda t=t: records_summary(force=Force.objects.get(pk=t).code), t)
+        for code in codes:
+            _cached(f"series:{code}", lambda c=code, t=t: _monthly_series(c, t), t)
+            _cached(f"hottimes:{code}:12", lambda c=code, t=t: _hot_times_matrix(c, 12, t), t)
+        _cached("categories", lambda t=t: _categories(t), t)
+
+
+def _categories(tenant: int | None) -> list[str]:
+    return list(
+        CrimeRecord.objects.filter(tenant_id=tenant)
+        .exclude(category__isnull=True)
+        .values_list("category", flat=True)
+        .distinct()
+        .order_by("category")
     )
 
 
@@ -95,21 +101,20 @@ class AreaChoice:
 def area_choices(*, user: Any) -> list[AreaChoice]:
     require_dashboard(user)
     out = [AreaChoice("", "Whole force", "force")]
-    out += [
-        AreaChoice(a.code, a.name, a.kind) for a in Area.objects.filter(kind=Area.Kind.LPA).order_by("name")
-    ]
+    lpas = Area.objects.filter(kind=Area.Kind.LPA, tenant_id=acting_force_id(user)).order_by("name")
+    out += [AreaChoice(a.code, a.name, a.kind) for a in lpas]
     return out
 
 
-def _lsoas_in(area_code: str) -> list[str] | None:
+def _lsoas_in(area_code: str, tenant: int | None) -> list[str] | None:
     if not area_code:
         return None
-    return lsoa_codes_in(area_code)
+    return lsoa_codes_in(area_code, tenant=tenant) if tenant is not None else []
 
 
-def _sv_records(area_code: str = "") -> Any:
-    qs = CrimeRecord.objects.filter(serious_violence=True)
-    lsoas = _lsoas_in(area_code)
+def _sv_records(area_code: str, tenant: int | None) -> Any:
+    qs = CrimeRecord.objects.filter(serious_violence=True, tenant_id=tenant)
+    lsoas = _lsoas_in(area_code, tenant)
     if lsoas is not None:
         qs = qs.filter(lsoa_code__in=lsoas)
     return qs
@@ -117,7 +122,7 @@ def _sv_records(area_code: str = "") -> Any:
 
 def current_run(*, user: Any) -> AnalysisRun | None:
     require_dashboard(user)
-    return AnalysisRun.objects.filter(is_current=True).first()
+    return AnalysisRun.objects.filter(is_current=True, tenant_id=acting_force_id(user)).first()
 
 
 def hotspots_for(*, user: Any, area_code: str = "", period: str = "") -> list[HotSpot]:
@@ -135,11 +140,12 @@ def hotspots_for(*, user: Any, area_code: str = "", period: str = "") -> list[Ho
 def monthly_series(*, user: Any, area_code: str = "") -> pd.DataFrame:
     """Serious violence count and harm per month (of occurrence) for the last 24 months of data."""
     require_dashboard(user)
-    return _cached(f"series:{area_code}", lambda: _monthly_series(area_code))  # type: ignore[no-any-return]
+    t = acting_force_id(user)
+    return _cached(f"series:{area_code}", lambda: _monthly_series(area_code, t), t)  # type: ignore[no-any-return]
 
 
-def _monthly_series(area_code: str) -> pd.DataFrame:
-    qs = _sv_records(area_code)
+def _monthly_series(area_code: str, tenant: int | None) -> pd.DataFrame:
+    qs = _sv_records(area_code, tenant)
     last = qs.aggregate(m=Max("occurred_from"))["m"]
     if last is None:
         return pd.DataFrame(columns=["month", "count", "harm"])
@@ -188,11 +194,12 @@ def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
 def hot_times_matrix(*, user: Any, area_code: str = "", months: int = 12) -> dict[str, Any]:
     """7 × 24 aoristic matrix (day starting 06:00) of serious violence with known times."""
     require_dashboard(user)
-    return _cached(f"hottimes:{area_code}:{months}", lambda: _hot_times_matrix(area_code, months))  # type: ignore[no-any-return]
+    t = acting_force_id(user)
+    return _cached(f"hottimes:{area_code}:{months}", lambda: _hot_times_matrix(area_code, months, t), t)  # type: ignore[no-any-return]
 
 
-def _hot_times_matrix(area_code: str, months: int) -> dict[str, Any]:
-    qs = _sv_records(area_code)
+def _hot_times_matrix(area_code: str, months: int, tenant: int | None) -> dict[str, Any]:
+    qs = _sv_records(area_code, tenant)
     last = qs.aggregate(m=Max("occurred_from"))["m"]
     if last is None:
         return {"rows": [], "n_used": 0, "n_month_only": 0}
@@ -239,22 +246,35 @@ def freshness(*, user: Any) -> dict[str, Any]:
     from rasure_web.crimes.selectors import records_summary
 
     require_dashboard(user)
-    s = _cached("summary", lambda: records_summary(user=user))
-    last = ImportRun.objects.filter(status=ImportRun.Status.OK).order_by("-finished_at").first()
-    rejected = ImportRun.objects.filter(status=ImportRun.Status.REJECTED).count()
+    t = acting_force_id(user)
+    s = _cached("summary", lambda: records_summary(user=user), t)
+    runs = ImportRun.objects.filter(tenant_id=t)
+    last = runs.filter(status=ImportRun.Status.OK).order_by("-finished_at").first()
+    rejected = runs.filter(status=ImportRun.Status.REJECTED).count()
     return {**s, "last_import_run": last, "rejected_files": rejected}
 
 
 def hotspot_detail(*, user: Any, pk: int) -> HotSpot:
     require_dashboard(user)
-    return HotSpot.objects.select_related("run").get(pk=pk)
+    # another force's hot spot does not exist for this user: a 404, as for no hot spot at all
+    hs = HotSpot.objects.select_related("run").filter(pk=pk, run__tenant_id=acting_force_id(user)).first()
+    if hs is None:
+        from django.http import Http404
+
+        raise Http404(f"no hot spot {pk}")
+    return hs
 
 
 def _in_geofence(hs: HotSpot) -> Any:
     geom = shapely.from_geojson(hs.geofence_geojson)
     x0, y0, x1, y1 = geom.bounds
     qs = CrimeRecord.objects.filter(
-        serious_violence=True, easting__gte=x0, easting__lte=x1, northing__gte=y0, northing__lte=y1
+        tenant_id=hs.run.tenant_id,
+        serious_violence=True,
+        easting__gte=x0,
+        easting__lte=x1,
+        northing__gte=y0,
+        northing__lte=y1,
     )
     return qs, geom
 
@@ -335,7 +355,8 @@ def lonlat_geojson(geom: Any) -> dict[str, Any]:
 def map_areas(*, user: Any) -> dict[str, Any]:
     require_dashboard(user)
     feats = []
-    for a in Area.objects.exclude(geometry_geojson="").exclude(kind=Area.Kind.FORCE):
+    areas = Area.objects.filter(tenant_id=acting_force_id(user))
+    for a in areas.exclude(geometry_geojson="").exclude(kind=Area.Kind.FORCE):
         feats.append(
             {
                 "type": "Feature",
@@ -371,8 +392,9 @@ def map_hotspots(*, user: Any, area_code: str = "", period: str = "") -> dict[st
 
 def map_institutions(*, user: Any) -> dict[str, Any]:
     require_dashboard(user)
+    t = acting_force_id(user)
     feats = []
-    for i in Institution.objects.all():
+    for i in Institution.objects.filter(tenant_id=t):
         lon, lat = projected_to_lonlat(np.array([i.easting]), np.array([i.northing]))
         feats.append(
             {
@@ -381,7 +403,7 @@ def map_institutions(*, user: Any) -> dict[str, Any]:
                 "properties": {"name": i.name, "type": i.type, "registered": True},
             }
         )
-    run = AnalysisRun.objects.filter(is_current=True).first()
+    run = AnalysisRun.objects.filter(is_current=True, tenant_id=t).first()
     for h in run.held_out if run else []:
         e, n = h.get("easting"), h.get("northing")
         if e is None or n is None:
@@ -415,9 +437,10 @@ def map_crimes(
 ) -> dict[str, Any]:
     """Crimes as points at high zoom, as counts in grid clusters at low zoom (server-side clustering)."""
     require_dashboard(user)
-    qs = CrimeRecord.objects.filter(easting__isnull=False, lon__isnull=False, lat__isnull=False)
+    t = acting_force_id(user)
+    qs = CrimeRecord.objects.filter(tenant_id=t, easting__isnull=False, lon__isnull=False, lat__isnull=False)
     qs = qs.filter(serious_violence=True) if not category else qs.filter(category=category)
-    lsoas = _lsoas_in(area_code)
+    lsoas = _lsoas_in(area_code, t)
     if lsoas is not None:
         qs = qs.filter(lsoa_code__in=lsoas)
     last = qs.aggregate(m=Max("occurred_from"))["m"]
@@ -495,7 +518,7 @@ def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[by
     from rasure_web.dashboard.png import heat_png
 
     require_dashboard(user)
-    qs = _sv_records(area_code).filter(easting__isnull=False)
+    qs = _sv_records(area_code, acting_force_id(user)).filter(easting__isnull=False)
     last = qs.aggregate(m=Max("occurred_from"))["m"]
     if last is None:
         return heat_png(np.zeros((1, 1))), [[0, 0], [0, 0]]
@@ -524,12 +547,5 @@ def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[by
 
 def categories(*, user: Any) -> list[str]:
     require_dashboard(user)
-    return _cached(  # type: ignore[no-any-return]
-        "categories",
-        lambda: list(
-            CrimeRecord.objects.exclude(category__isnull=True)
-            .values_list("category", flat=True)
-            .distinct()
-            .order_by("category")
-        ),
-    )
+    t = acting_force_id(user)
+    return _cached("categories", lambda: _categories(t), t)  # type: ignore[no-any-return]

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 
 from rasure.spreadsheet import neutralise_rows
 from rasure_web.accounts.access import access_log_record
+from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.dashboard import selectors as sel
 from rasure_web.dashboard.charts import line_chart
 
@@ -258,7 +259,9 @@ def patrols_page(request: HttpRequest) -> HttpResponse:
     access_log_record(user=request.user, action="view", resource="patrol_monitoring", request=request)
     weeks = _int_param(request, "weeks", 8, 1, 52)
     return render(
-        request, "dashboard/patrols.html", {"m": patrol_monitoring(weeks=weeks, lpa=_area(request))}
+        request,
+        "dashboard/patrols.html",
+        {"m": patrol_monitoring(weeks=weeks, lpa=_area(request), force_id=acting_force_id(request.user))},
     )
 
 
@@ -272,7 +275,8 @@ def review_page(request: HttpRequest) -> HttpResponse:
     from rasure_web.analysis.services import place_decide
 
     sel.require_dashboard(request.user)
-    places = held_apart()
+    tenant = acting_force_id(request.user)
+    places = held_apart(tenant=tenant)
     if request.method == "POST":
         decision = request.POST.get("decision", "")
         try:
@@ -293,6 +297,7 @@ def review_page(request: HttpRequest) -> HttpResponse:
             decision=decision,
             note=request.POST.get("note", "")[:500],
             username=request.user.get_username(),
+            tenant=tenant,
         )
         return redirect("/dashboard/review/?saved=1")
     return render(

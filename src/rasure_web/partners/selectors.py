@@ -116,6 +116,8 @@ class Coverage:
     #: LSOA code -> (code of the agreement area it belongs to, neighbourhood name)
     neighbourhoods: dict[str, tuple[str, str]]
     lpa_codes: set[str]
+    #: the force whose data the agreement shares (the force its areas belong to)
+    tenant: int | None = None
 
 
 def coverage(*, user: Any, agreement: DataSharingAgreement) -> Coverage:
@@ -130,9 +132,10 @@ def coverage(*, user: Any, agreement: DataSharingAgreement) -> Coverage:
                 lpas.add(a.parent.code)
         else:
             lpas.add(a.code)
-            for child in Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent=a):
+            for child in Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent=a, tenant_id=a.tenant_id):
                 hoods[child.code] = (a.code, child.name)
-    return Coverage(areas=areas, neighbourhoods=hoods, lpa_codes=lpas)
+    tenant = areas[0].tenant_id if areas else None
+    return Coverage(areas=areas, neighbourhoods=hoods, lpa_codes=lpas, tenant=tenant)
 
 
 def _check(user: Any, agreement: DataSharingAgreement) -> None:
@@ -152,7 +155,10 @@ def _records(cov: Coverage, months: list[str]) -> pd.DataFrame:
     """Serious violence in the covered neighbourhoods over ``months`` (a frame, never shown as is)."""
     start = pd.Period(months[0], freq="M").start_time.tz_localize(settings.TIME_ZONE)
     rows = CrimeRecord.objects.filter(
-        serious_violence=True, lsoa_code__in=list(cov.neighbourhoods), occurred_from__gte=start
+        tenant_id=cov.tenant,
+        serious_violence=True,
+        lsoa_code__in=list(cov.neighbourhoods),
+        occurred_from__gte=start,
     ).values_list("lsoa_code", "occurred_from", "time_precision", "harm_days")
     df = pd.DataFrame(list(rows), columns=["lsoa", "t", "precision", "harm"])
     if df.empty:
@@ -164,10 +170,10 @@ def _records(cov: Coverage, months: list[str]) -> pd.DataFrame:
     return df[df["month"].isin(months)]
 
 
-def _data_end() -> dt.datetime | None:
+def _data_end(tenant: int | None) -> dt.datetime | None:
     """The latest serious-violence record in the force's data (not the partner's areas, so the date
     says nothing about them)."""
-    last: dt.datetime | None = CrimeRecord.objects.filter(serious_violence=True).aggregate(
+    last: dt.datetime | None = CrimeRecord.objects.filter(serious_violence=True, tenant_id=tenant).aggregate(
         m=Max("occurred_from")
     )["m"]
     return last
@@ -206,7 +212,7 @@ def area_months(*, user: Any, agreement: DataSharingAgreement, months: int = 12)
     """Counts and harm by covered area and month (last ``months`` months of data), suppressed, with the
     monthly totals for the trend chart (only months whose total is published)."""
     cov = coverage(user=user, agreement=agreement)
-    last = _data_end()
+    last = _data_end(cov.tenant)
     names = {a.code: a.name for a in cov.areas}
     if last is None or not cov.areas:
         return {"columns": [], "rows": [], "trend": [], "threshold": threshold_for(agreement)}
@@ -248,7 +254,7 @@ def _relabel(table: SuppressedTable, names: dict[str, str]) -> SuppressedTable:
 def area_trends(*, user: Any, agreement: DataSharingAgreement) -> dict[str, Any]:
     """Last 12 months against the 12 before, by covered area, suppressed as one table."""
     cov = coverage(user=user, agreement=agreement)
-    last = _data_end()
+    last = _data_end(cov.tenant)
     names = {a.code: a.name for a in cov.areas}
     if last is None or not cov.areas:
         return {"columns": [], "rows": [], "changes": {}}
@@ -276,7 +282,7 @@ def hot_times(*, user: Any, agreement: DataSharingAgreement) -> dict[str, Any]:
     """Crimes with a known time (to the minute) in the last 12 months, by day (from 06:00) and
     four-hour band, suppressed. Counts each crime once, at its start time."""
     cov = coverage(user=user, agreement=agreement)
-    last = _data_end()
+    last = _data_end(cov.tenant)
     if last is None or not cov.areas:
         return {"columns": [], "rows": [], "n_used": 0}
     df = _records(cov, _months_ending(last, 12))
@@ -299,7 +305,7 @@ def map_layers(*, user: Any, agreement: DataSharingAgreement) -> dict[str, Any]:
     """Neighbourhood outlines with their 12-month counts (suppressed, as text) and, when shared, the
     current hot-spot outlines with their rank and period (no counts)."""
     cov = coverage(user=user, agreement=agreement)
-    last = _data_end()
+    last = _data_end(cov.tenant)
     hoods = Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, code__in=list(cov.neighbourhoods)).exclude(
         geometry_geojson=""
     )
@@ -330,7 +336,7 @@ def map_layers(*, user: Any, agreement: DataSharingAgreement) -> dict[str, Any]:
     if agreement.shares(DataClass.HOT_SPOTS):
         from rasure_web.analysis.models import AnalysisRun
 
-        run = AnalysisRun.objects.filter(is_current=True).first()
+        run = AnalysisRun.objects.filter(is_current=True, tenant_id=cov.tenant).first()
         for h in run.hotspots.filter(lpa_code__in=cov.lpa_codes).order_by("period", "rank") if run else []:
             hotspots.append(
                 {

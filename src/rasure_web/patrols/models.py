@@ -15,6 +15,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from rasure_web.accounts.tenancy import default_force_pk
+
 
 class HotSpotBriefing(models.Model):
     """What an analyst tells officers about a hot spot, beyond the engine's "why it is hot" facts (P2)."""
@@ -194,6 +196,15 @@ class AvlsImport(models.Model):
     officers = models.IntegerField()
     visits = models.IntegerField()
     imported_at = models.DateTimeField(auto_now_add=True)
+    tenant = models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
+    )
 
     class Meta:
         db_table = "patrol_avls_import"

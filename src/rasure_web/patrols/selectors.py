@@ -32,6 +32,7 @@ from scipy.spatial import cKDTree
 
 from rasure_web import clock
 from rasure_web.accounts.roles import OFFICER, has_role
+from rasure_web.accounts.tenancy import acting_force_id, only_force
 from rasure_web.analysis.models import HotSpot
 from rasure_web.patrols.models import HotSpotBriefing, Ping, SyncRecord, Visit
 from rasure_web.patrols.state import patrol_state, patrol_state_and_counters, patrol_state_forget
@@ -57,12 +58,12 @@ def officer_required(user: Any) -> None:
 # --- the trial's interface, through the day's state held in memory (rasure_web.patrols.state) ------
 
 
-def patrol_rules_at(*, when: datetime) -> PatrolRules:
-    return patrol_state().rules(when)
+def patrol_rules_at(*, when: datetime, force_id: int | None) -> PatrolRules:
+    return patrol_state().rules(when, force_id)
 
 
-def hotspot_arms_at(*, when: datetime) -> dict[int, str] | None:
-    return patrol_state().arms(when)
+def hotspot_arms_at(*, when: datetime, force_id: int | None) -> dict[int, str] | None:
+    return patrol_state().arms(when, force_id)
 
 
 # --- the in-memory index of hot spots ---------------------------------------------------------------
@@ -190,9 +191,10 @@ def hotspots_nearest(
     """Today's treated hot spots not yet at their cap, nearest to (lat, lon) first, with distances."""
     officer_required(user)
     when = when or clock.now()
-    state, rules, counted = patrol_state_and_counters(when)
-    arms = state.arms(when)
-    index = hotspot_index(ids=state.candidates(arms))
+    force_id = acting_force_id(user)
+    state, rules, counted = patrol_state_and_counters(when, force_id)
+    arms = state.arms(when, force_id)
+    index = hotspot_index(ids=state.candidates(arms, force_id))
     n = len(index.ids)
     if n == 0:
         return PatrolList(when, rules, arms is not None, [], 0, 0)
@@ -246,16 +248,17 @@ def hotspot_briefing(*, user: Any, hotspot_id: int, when: datetime | None = None
     """The briefing (P2) of a hot spot on this officer's list today; control hot spots are not shown."""
     officer_required(user)
     when = when or clock.now()
-    arms = hotspot_arms_at(when=when)
+    force_id = acting_force_id(user)
+    arms = hotspot_arms_at(when=when, force_id=force_id)
     if arms is not None:
         if arms.get(hotspot_id) != "treatment":
             raise HotSpotNotAvailable(hotspot_id)
         hotspot = HotSpot.objects.filter(pk=hotspot_id).first()
     else:
-        hotspot = HotSpot.objects.filter(pk=hotspot_id, run__is_current=True).first()
-    if hotspot is None:
+        hotspot = HotSpot.objects.filter(pk=hotspot_id, run__is_current=True, run__tenant_id=force_id).first()
+    if hotspot is None or force_id is None:
         raise HotSpotNotAvailable(hotspot_id)
-    rules = patrol_rules_at(when=when)
+    rules = patrol_rules_at(when=when, force_id=force_id)
     briefing = HotSpotBriefing.objects.filter(hotspot=hotspot).first()
     return {
         "id": hotspot.pk,
@@ -285,7 +288,7 @@ def patrol_today(*, user: Any, when: datetime | None = None) -> dict[str, Any]:
     """The rules the app applies now: target dose, caps, trial day, and how often to sample the position."""
     officer_required(user)
     when = when or clock.now()
-    rules = patrol_rules_at(when=when)
+    rules = patrol_rules_at(when=when, force_id=acting_force_id(user))
     return {
         "username": user.get_username(),
         "display_name": user.get_full_name() or user.get_username(),
@@ -308,6 +311,8 @@ def colleagues_list(*, user: Any) -> list[dict[str, Any]]:
     officer_required(user)
     qs = get_user_model().objects.filter(is_active=True, groups__name=OFFICER).exclude(pk=user.pk)
     force_id = Profile.objects.filter(user_id=user.pk).values_list("force_id", flat=True).first()
+    if force_id is None and only_force() is None:
+        return []  # several forces and this account belongs to none: no colleagues to name
     if force_id is not None:
         qs = qs.filter(profile__force_id=force_id)
     rows = (

@@ -45,6 +45,7 @@ from rasure.patrol.avls import AvlsMapping, presence_in_hotspots, read_avls
 from rasure.patrol.dose import DoseParams, correct_clock, find_visits
 from rasure_web import clock
 from rasure_web.accounts.roles import OFFICER, has_role
+from rasure_web.accounts.tenancy import acting_force_id, resolve_force
 from rasure_web.analysis.models import HotSpot
 from rasure_web.patrols.models import (
     AvlsImport,
@@ -249,15 +250,16 @@ def visit_start(
 
     def work() -> Outcome:
         hotspot = HotSpot.objects.filter(pk=hotspot_id).select_related("run").first()
-        if hotspot is None:
+        force_id = acting_force_id(user)
+        if hotspot is None or hotspot.run.tenant_id != force_id:  # another force's: as if unknown
             raise HotSpotUnknown(f"there is no hot spot {hotspot_id}")
         if Visit.objects.filter(visit_id=visit_id).exists():
             raise RecordConflict(f"visit {visit_id} was already started by another record")
         # The moment of the start on the server's clock: the phone's time corrected by its offset at
         # sending, never later than the arrival.
         when = min(started_at + _device_offset(received_at, device_sent_at), received_at)
-        rules = patrol_rules_at(when=when)
-        arms = hotspot_arms_at(when=when)
+        rules = patrol_rules_at(when=when, force_id=force_id)
+        arms = hotspot_arms_at(when=when, force_id=force_id)
         arm = (arms or {}).get(hotspot_id, "")
         tasked = arm == "treatment" if arms is not None else hotspot.run.is_current
         slot = tasked and cap_slot_take(
@@ -627,10 +629,13 @@ def briefing_update(
 # --- untasked presence (AVLS, P8) ---------------------------------------------------------------------
 
 
-def avls_import(*, path: str | Path, mapping: AvlsMapping | None = None) -> AvlsImport:
+def avls_import(
+    *, path: str | Path, mapping: AvlsMapping | None = None, force: str | None = None
+) -> AvlsImport:
     """Read an AVLS / radio location CSV and store presence in every hot spot, treated or control.
 
-    Hot spots: those of the current analysis run and of any trial running now. All-or-nothing; a file
+    Hot spots: those of the force's (``force``: its code, default the only force) current analysis run
+    and of its trial running now. All-or-nothing; a file
     already imported (same SHA-256) is not imported twice — its earlier import is returned.
     ``mapping`` gives the export's own column names, CRS and time zone.
     """
@@ -642,8 +647,9 @@ def avls_import(*, path: str | Path, mapping: AvlsMapping | None = None) -> Avls
     if existing is not None:
         return existing
     now = clock.now()
-    ids = set(HotSpot.objects.filter(run__is_current=True).values_list("pk", flat=True))
-    ids |= set(hotspot_arms_at(when=now) or {})
+    tenant = resolve_force(force)
+    ids = set(HotSpot.objects.filter(run__is_current=True, run__tenant=tenant).values_list("pk", flat=True))
+    ids |= set(hotspot_arms_at(when=now, force_id=tenant.pk) or {})
     geometries = {
         pk: shapely.from_geojson(text)
         for pk, text in HotSpot.objects.filter(pk__in=ids).values_list("pk", "geofence_geojson")
@@ -653,11 +659,12 @@ def avls_import(*, path: str | Path, mapping: AvlsMapping | None = None) -> Avls
 
     def trial_day(start: datetime) -> date:
         if start not in days:
-            days[start] = patrol_rules_at(when=start).trial_day
+            days[start] = patrol_rules_at(when=start, force_id=tenant.pk).trial_day
         return days[start]
 
     with transaction.atomic():
         record = AvlsImport.objects.create(
+            tenant=tenant,
             path=str(avls.path)[:500],
             sha256=avls.sha256,
             rows_read=avls.rows_read,

@@ -11,7 +11,11 @@ week), so a "nearest" request costs one query besides authentication:
 
 - committed trials: their number and the sum of their ids (committed trials are frozen by database
   triggers and never deleted, so a commit changes both);
-- the current analysis run's id (hot spots of a stored run never change).
+- the current analysis runs' ids, summed over the forces (hot spots of a stored run never change, and
+  a new run always has a larger id than every older one, so any force's new run changes the sum).
+
+Everything is held per force: a force's officers get the rules, arms and hot spots of their own
+force's trial and current run only.
 
 When the fingerprint differs from the one the state was built for, the state is rebuilt (a few queries,
 once per change per process). Several app servers on one database therefore agree within one request of
@@ -45,29 +49,31 @@ Fingerprint = tuple[int, int, int]
 
 @dataclass
 class PatrolState:
-    """The state for one fingerprint: committed trials, current hot-spot ids, and arms per trial day."""
+    """The state for one fingerprint: committed trials, current hot-spot ids per force, and arms per
+    trial day."""
 
     fingerprint: Fingerprint
     trials: tuple[CommittedTrial, ...]
-    current_ids: tuple[int, ...]
+    current_ids: dict[int, tuple[int, ...]]
     _arms: OrderedDict[tuple[int | None, date, str], dict[int, str] | None] = field(
         default_factory=OrderedDict
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def rules(self, when: datetime) -> PatrolRules:
+    def rules(self, when: datetime, force_id: int | None) -> PatrolRules:
         from rasure_web.trials import selectors as trials
 
-        return trials.patrol_rules_for(when=when, trials=self.trials)
+        return trials.patrol_rules_for(when=when, force_id=force_id, trials=self.trials)
 
-    def arms(self, when: datetime) -> dict[int, str] | None:
-        """Arms of the trial day (and shift) of ``when``; read once per trial day, then from memory."""
+    def arms(self, when: datetime, force_id: int | None) -> dict[int, str] | None:
+        """Arms of the force's trial day (and shift) of ``when``; read once per trial day, then from
+        memory."""
         from rasure_web.trials import selectors as trials
         from rasure_web.trials.lifecycle import shift_of
 
-        running = trials.running_trial_among(self.trials, when)
+        running = trials.running_trial_among(self.trials, when, force_id=force_id)
         if running is None:
-            key: tuple[int | None, date, str] = (None, date.min, "")
+            key: tuple[int | None, date, str] = (None, date.min, str(force_id))
         else:
             trial, day = running
             key = (trial.pk, day, shift_of(trial.design, when))
@@ -75,16 +81,19 @@ class PatrolState:
             if key in self._arms:
                 self._arms.move_to_end(key)
                 return self._arms[key]
-        arms = trials.hotspot_arms_for(when=when, trials=self.trials)
+        arms = trials.hotspot_arms_for(when=when, force_id=force_id, trials=self.trials)
         with self._lock:
             self._arms[key] = arms
             while len(self._arms) > ARMS_MAX:
                 self._arms.popitem(last=False)
         return arms
 
-    def candidates(self, arms: dict[int, str] | None) -> tuple[int, ...]:
-        """Hot spots the list is drawn from: the trial day's (treated and control), else the current run's."""
-        return tuple(sorted(arms)) if arms is not None else self.current_ids
+    def candidates(self, arms: dict[int, str] | None, force_id: int | None) -> tuple[int, ...]:
+        """Hot spots the list is drawn from: the force's trial day's (treated and control), else the
+        force's current run's."""
+        if arms is not None:
+            return tuple(sorted(arms))
+        return self.current_ids.get(force_id, ()) if force_id is not None else ()
 
 
 _STATE: PatrolState | None = None
@@ -101,7 +110,7 @@ def _fingerprint_sql() -> tuple[str, list[Any]]:
         f"SELECT -1, 'trials', NULL, (SELECT COUNT(*) FROM {trial} WHERE status IN (%s, %s)) "
         f"UNION ALL SELECT -2, 'trials', NULL, (SELECT COALESCE(SUM(id), 0) FROM {trial} "
         "WHERE status IN (%s, %s)) "
-        f"UNION ALL SELECT -3, 'run', NULL, (SELECT COALESCE(MAX(id), 0) FROM {run} WHERE is_current = %s)"
+        f"UNION ALL SELECT -3, 'run', NULL, (SELECT COALESCE(SUM(id), 0) FROM {run} WHERE is_current = %s)"
     )
     return sql, [*committed, *committed, True]
 
@@ -130,8 +139,13 @@ def _read(starts: Sequence[date]) -> tuple[Fingerprint, list[tuple[int, str, str
 def _build(fingerprint: Fingerprint) -> PatrolState:
     from rasure_web.trials import selectors as trials
 
-    current = tuple(HotSpot.objects.filter(run__is_current=True).order_by("pk").values_list("pk", flat=True))
-    return PatrolState(fingerprint, trials.committed_trials(), current)
+    current: dict[int, list[int]] = {}
+    for tenant, pk in (
+        HotSpot.objects.filter(run__is_current=True).order_by("pk").values_list("run__tenant_id", "pk")
+    ):
+        if tenant is not None:
+            current.setdefault(int(tenant), []).append(int(pk))
+    return PatrolState(fingerprint, trials.committed_trials(), {k: tuple(v) for k, v in current.items()})
 
 
 def _held(fingerprint: Fingerprint) -> PatrolState:
@@ -165,16 +179,18 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def patrol_state_and_counters(when: datetime) -> tuple[PatrolState, PatrolRules, Counters]:
-    """The state, the rules at ``when`` and the cap counters of its trial day and week, in one query
-    when the state is current (a second read only right after a change moved the trial day)."""
+def patrol_state_and_counters(
+    when: datetime, force_id: int | None
+) -> tuple[PatrolState, PatrolRules, Counters]:
+    """The state, the force's rules at ``when`` and the cap counters of its trial day and week, in one
+    query when the state is current (a second read only right after a change moved the trial day)."""
     with _STATE_LOCK:
         state = _STATE
-    guess = state.rules(when) if state is not None else None
+    guess = state.rules(when, force_id) if state is not None else None
     starts = _starts(guess) if guess is not None else ()
     fingerprint, rows = _read(starts)
     state = _held(fingerprint)
-    rules = state.rules(when)
+    rules = state.rules(when, force_id)
     wanted = _starts(rules)
     if tuple(wanted) != tuple(starts):
         _, rows = _read(wanted)

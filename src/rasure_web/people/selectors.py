@@ -24,6 +24,7 @@ from django.utils import timezone
 from rasure import people as core
 from rasure.errors import ConfigError
 from rasure_web.accounts.roles import ANALYST, PARTNER, SUPERVISOR, has_role
+from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.analysis.models import AnalysisRun
 from rasure_web.crimes.models import Area, CrimePersonLink, Person
 from rasure_web.people.models import PersonReview
@@ -133,11 +134,12 @@ def _involvement(row: dict[str, Any]) -> core.Involvement | None:
 
 
 def _involvements(
-    *, as_of: date, r: core.Rules, person_ids: list[str] | None = None
+    *, as_of: date, r: core.Rules, person_ids: list[str] | None = None, tenant: int | None = None
 ) -> list[core.Involvement]:
+    """Involvements in crimes of one force (``tenant``; None: no force, so none)."""
     window = max(r.harm_window_days, r.knife_window_days, r.repeat_window_days, r.overlap_window_days)
     since = timezone.make_aware(datetime.combine(as_of - timedelta(days=window + 1), datetime.min.time()))
-    qs = CrimePersonLink.objects.filter(record__occurred_from__gte=since)
+    qs = CrimePersonLink.objects.filter(record__occurred_from__gte=since, record__tenant_id=tenant)
     if person_ids is not None:
         qs = qs.filter(person__person_id__in=person_ids)
     out = [_involvement(row) for row in qs.values(*_LINK_FIELDS).iterator(chunk_size=5000)]
@@ -147,7 +149,7 @@ def _involvements(
 def involvements(*, user: Any, as_of: date) -> list[core.Involvement]:
     """Every person's involvements in the rules' windows up to ``as_of`` (what the lists are built from)."""
     require_people(user)
-    return _involvements(as_of=as_of, r=rules())
+    return _involvements(as_of=as_of, r=rules(), tenant=acting_force_id(user))
 
 
 def _latest_reviews(person_ids: list[str] | None = None) -> dict[str, core.Review]:
@@ -160,16 +162,16 @@ def _latest_reviews(person_ids: list[str] | None = None) -> dict[str, core.Revie
     return out
 
 
-def _people_in_area(area_code: str) -> set[str] | None:
+def _people_in_area(area_code: str, tenant: int | None = None) -> set[str] | None:
     if not area_code:
         return None
-    lsoas = Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent__code=area_code).values_list(
-        "code", flat=True
-    )
+    lsoas = Area.objects.filter(
+        kind=Area.Kind.NEIGHBOURHOOD, parent__code=area_code, tenant_id=tenant
+    ).values_list("code", flat=True)
     return set(
-        CrimePersonLink.objects.filter(record__lsoa_code__in=list(lsoas)).values_list(
-            "person__person_id", flat=True
-        )
+        CrimePersonLink.objects.filter(
+            record__lsoa_code__in=list(lsoas), record__tenant_id=tenant
+        ).values_list("person__person_id", flat=True)
     )
 
 
@@ -194,9 +196,9 @@ class PeopleList:
     overdue: bool = False
 
 
-def _area_involvements(*, as_of: date, area_code: str) -> list[core.Involvement]:
-    invs = _involvements(as_of=as_of, r=rules())
-    inside = _people_in_area(area_code)
+def _area_involvements(*, as_of: date, area_code: str, tenant: int | None = None) -> list[core.Involvement]:
+    invs = _involvements(as_of=as_of, r=rules(), tenant=tenant)
+    inside = _people_in_area(area_code, tenant)
     return invs if inside is None else [i for i in invs if i.person_id in inside]
 
 
@@ -207,7 +209,7 @@ def people_list(
     narrowed to ids or names containing ``search``; ``overdue`` gives the entries past their review date."""
     require_people(user)
     k = core.ListKind(kind)
-    invs = _area_involvements(as_of=as_of, area_code=area_code)
+    invs = _area_involvements(as_of=as_of, area_code=area_code, tenant=acting_force_id(user))
     entries = core.build_list(k, invs, as_of=as_of, rules=rules(), reviews=_latest_reviews(), overdue=overdue)
     persons = {p.person_id: p for p in Person.objects.filter(person_id__in=[e.person_id for e in entries])}
     rows = [
@@ -232,7 +234,7 @@ def list_counts(*, user: Any, as_of: date, area_code: str = "") -> dict[str, int
     """How many people are on each list: aggregates, no one named (for analysts without the permission)."""
     require_aggregates(user)
     r = rules()
-    invs = _area_involvements(as_of=as_of, area_code=area_code)
+    invs = _area_involvements(as_of=as_of, area_code=area_code, tenant=acting_force_id(user))
     reviews = _latest_reviews()
     return {
         k.value: len(core.build_list(k, invs, as_of=as_of, rules=r, reviews=reviews)) for k in core.ListKind
@@ -259,8 +261,9 @@ def person_detail(*, user: Any, pk: int, as_of: date) -> PersonView:
     places, hot spots touched, co-offenders, list entries with reasons and review dates, reviews, plan."""
     require_people(user)
     person = Person.objects.get(pk=pk)
+    tenant = acting_force_id(user)
     links = list(
-        CrimePersonLink.objects.filter(person=person)
+        CrimePersonLink.objects.filter(person=person, record__tenant_id=tenant)
         .select_related("record")
         .order_by("-record__occurred_from", "record__reference")
     )
@@ -296,6 +299,10 @@ def person_detail(*, user: Any, pk: int, as_of: date) -> PersonView:
                 "current": core.is_current(entry.last_event, review, as_of=as_of, rules=r),
             }
         )
+    if not links:  # a person known only to another force's records is not this force's to see
+        from django.http import Http404
+
+        raise Http404(f"no person {pk} in this force's records")
     offending = [link.record_id for link in links if link.role != CrimePersonLink.Role.VICTIM]
     co = (
         CrimePersonLink.objects.filter(record_id__in=offending)
@@ -315,7 +322,7 @@ def person_detail(*, user: Any, pk: int, as_of: date) -> PersonView:
         timeline=timeline,
         entries=entries,
         co_offenders=co_offenders,
-        hotspots=_hotspots_touched(timeline),
+        hotspots=_hotspots_touched(timeline, tenant),
         reviews=list(person.reviews.all()[:20]),
         plan=getattr(person, "plan", None),
         role_counts=dict(Counter(t["role"] for t in timeline)),
@@ -339,8 +346,8 @@ def _link_row(link: CrimePersonLink, person_id: str) -> dict[str, Any]:
     }
 
 
-def _hotspots_touched(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    run = AnalysisRun.objects.filter(is_current=True).first()
+def _hotspots_touched(timeline: list[dict[str, Any]], tenant: int | None = None) -> list[dict[str, Any]]:
+    run = AnalysisRun.objects.filter(is_current=True, tenant_id=tenant).first()
     if run is None:
         return []
     points = [(t["easting"], t["northing"], t["reference"]) for t in timeline if t["easting"] is not None]

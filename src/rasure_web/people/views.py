@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from rasure import people as core
 from rasure_web import clock
 from rasure_web.accounts.access import access_log_record
+from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.crimes.models import Person
 from rasure_web.dashboard.selectors import area_choices
 from rasure_web.people import selectors as sel
@@ -87,7 +88,9 @@ def people_list(request: HttpRequest) -> HttpResponse:
 def person_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     sel.require_people(user)
-    person = get_object_or_404(Person, pk=pk)
+    # a person known only to another force's records does not exist here
+    mine = Person.objects.filter(crimes__record__tenant_id=acting_force_id(user)).distinct()
+    person = get_object_or_404(mine, pk=pk)
     reason = _reason(request)
     if not reason:
         return _ask_reason(request, "this person's page")

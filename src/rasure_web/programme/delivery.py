@@ -121,14 +121,19 @@ def _member_node(oid: int, p: dict[str, Any]) -> Node:
     return Node(str(oid), label)
 
 
-def delivery(*, today: dt.date, target_minutes: float, weeks: int = 8) -> Delivery:
-    """Everything the delivery pages show for the ``weeks`` weeks up to and including ``today``'s week."""
+def delivery(
+    *, today: dt.date, target_minutes: float, weeks: int = 8, force_id: int | None = None
+) -> Delivery:
+    """Everything the delivery pages show for the ``weeks`` weeks up to and including ``today``'s week,
+    for one force's teams, officers and hot spots (``force_id``; None: every force, for the command line)."""
     if weeks < 1:
         raise ValueError("weeks must be 1 or more")
     first_monday = week_of(today) - dt.timedelta(weeks=weeks - 1)
     mondays = [first_monday + dt.timedelta(weeks=i) for i in range(weeks)]
     names = lpa_names()
-    teams = {str(t.pk): t for t in Team.objects.all()}
+    teams = {
+        str(t.pk): t for t in (Team.objects.filter(force_id=force_id) if force_id else Team.objects.all())
+    }
     team_lpa = {key: t.lpa_code for key, t in teams.items()}
     profiles = {
         p["user_id"]: p
@@ -142,8 +147,9 @@ def delivery(*, today: dt.date, target_minutes: float, weeks: int = 8) -> Delive
             "user__is_active",
         )
     }
+    visits = Visit.objects.filter(hotspot__run__tenant_id=force_id) if force_id else Visit.objects.all()
     per_day = (
-        Visit.objects.filter(trial_day__gte=first_monday, trial_day__lte=today)
+        visits.filter(trial_day__gte=first_monday, trial_day__lte=today)
         .values("officer_id", "trial_day", "arm")
         .annotate(
             visits=Count("id"),
@@ -229,13 +235,14 @@ def delivery(*, today: dt.date, target_minutes: float, weeks: int = 8) -> Delive
         officers=officers,
         officer_team=officer_team,
         team_lpa=team_lpa,
-        under_dosed_today=_under_dosed_today(today, target_minutes),
-        under_dosed_week=_under_dosed_week(today, target_minutes),
+        under_dosed_today=_under_dosed_today(today, target_minutes, force_id),
+        under_dosed_week=_under_dosed_week(today, target_minutes, force_id),
     )
 
 
-def _treated(first: dt.date, last: dt.date) -> Any:
-    return ScheduleEntry.objects.filter(
+def _treated(first: dt.date, last: dt.date, force_id: int | None) -> Any:
+    entries = ScheduleEntry.objects.filter(trial__tenant_id=force_id) if force_id else ScheduleEntry.objects
+    return entries.filter(
         trial__status=Trial.Status.COMMITTED,
         arm=ScheduleEntry.Arm.TREATMENT,
         trial_day__gte=first,
@@ -251,18 +258,20 @@ def _dosed(first: dt.date, last: dt.date, target_minutes: float) -> set[tuple[in
     )
 
 
-def _under_dosed_today(today: dt.date, target_minutes: float) -> list[dict[str, Any]]:
+def _under_dosed_today(today: dt.date, target_minutes: float, force_id: int | None) -> list[dict[str, Any]]:
     """Hot spots treated today with no visit at target dose yet."""
     dosed = {h for h, _ in _dosed(today, today, target_minutes)}
-    rows = _treated(today, today).values("hotspot_id", "hotspot__code", "hotspot__name", "hotspot__lpa_code")
+    rows = _treated(today, today, force_id).values(
+        "hotspot_id", "hotspot__code", "hotspot__name", "hotspot__lpa_code"
+    )
     return [r for r in rows.order_by("hotspot__code") if r["hotspot_id"] not in dosed]
 
 
-def _under_dosed_week(today: dt.date, target_minutes: float) -> int:
+def _under_dosed_week(today: dt.date, target_minutes: float, force_id: int | None) -> int:
     """Treated hot-spot days this week, up to today, with no visit at target dose."""
     monday = week_of(today)
     dosed = _dosed(monday, today, target_minutes)
-    days = _treated(monday, today).values_list("hotspot_id", "trial_day")
+    days = _treated(monday, today, force_id).values_list("hotspot_id", "trial_day")
     return sum(1 for key in days if key not in dosed)
 
 

@@ -16,6 +16,7 @@ from rasure.spreadsheet import neutralise_cell
 from rasure_web import clock
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import Profile, Team
+from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.crimes.models import Area
 from rasure_web.dashboard.selectors import require_dashboard
 from rasure_web.programme import delivery, services
@@ -63,9 +64,14 @@ def _delivery(request: HttpRequest) -> tuple[delivery.Viewer, delivery.Delivery]
     from rasure_web.trials.selectors import patrol_rules_for
 
     viewer = delivery.viewer_for(request.user)
-    rules = patrol_rules_for(when=clock.now())
+    rules = patrol_rules_for(when=clock.now(), force_id=acting_force_id(request.user))
     target = rules.target_dose.total_seconds() / 60
-    return viewer, delivery.delivery(today=rules.trial_day, target_minutes=target, weeks=_weeks(request))
+    return viewer, delivery.delivery(
+        today=rules.trial_day,
+        target_minutes=target,
+        weeks=_weeks(request),
+        force_id=acting_force_id(request.user) or -1,  # no force: nothing
+    )
 
 
 def _weeks(request: HttpRequest) -> int:

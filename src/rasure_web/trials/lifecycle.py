@@ -48,6 +48,7 @@ from rasure.trial.design import check_label
 from rasure_web import clock
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
+from rasure_web.accounts.tenancy import resolve_force
 from rasure_web.analysis.models import AnalysisRun, HotSpot
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialCommittedError, TrialHotSpot
 
@@ -205,16 +206,19 @@ def shift_of(design: TrialDesign, when: datetime) -> str:
 # Create, change, delete (drafts only)
 
 
-def _current_run() -> AnalysisRun:
-    run = AnalysisRun.objects.filter(is_current=True).order_by("-created_at").first()
+def _current_run(tenant: int) -> AnalysisRun:
+    run = AnalysisRun.objects.filter(is_current=True, tenant_id=tenant).order_by("-created_at").first()
     if run is None:
         raise HotSpotSetError("no hot spots are stored yet. Run `rasure hotspots build` first.")
     return run
 
 
-def choose_hotspots(*, codes: Sequence[str] | None = None) -> tuple[AnalysisRun, list[HotSpot]]:
-    """The current analysis run and its hot spots (all, or the given codes in that order)."""
-    run = _current_run()
+def choose_hotspots(
+    *, codes: Sequence[str] | None = None, tenant: int | None = None
+) -> tuple[AnalysisRun, list[HotSpot]]:
+    """A force's current analysis run (``tenant``: its pk, default the only force) and its hot spots
+    (all, or the given codes in that order)."""
+    run = _current_run(tenant if tenant is not None else resolve_force(None).pk)
     spots = list(HotSpot.objects.filter(run=run).select_related("run").order_by("period", "rank"))
     if codes:
         wanted = [c.strip() for c in codes if c.strip()]
@@ -289,9 +293,12 @@ def trial_create(
     hotspot_codes: Sequence[str] | None = None,
     strata: str = Trial.Strata.LPA,
     synthetic: bool = False,
+    force: str | None = None,
 ) -> Trial:
-    """Create a draft trial: freeze the current run's hot spots (or the given codes), with strata from
-    their local policing area (``strata``), and store the design with its patrol rules."""
+    """Create a draft trial of a force (``force``: its code, default the only force): freeze its current
+    run's hot spots (or the given codes), with strata from their local policing area (``strata``), and
+    store the design with its patrol rules."""
+    tenant = resolve_force(force)
     check_label(name, what="trial name")
     design = TrialDesign(
         kind=kind,  # type: ignore[arg-type]
@@ -307,13 +314,14 @@ def trial_create(
         shifts=tuple(shifts),
         block_allocation=block_allocation,  # type: ignore[arg-type]
     )
-    run, spots = choose_hotspots(codes=hotspot_codes)
+    run, spots = choose_hotspots(codes=hotspot_codes, tenant=tenant.pk)
     stratum = {h.pk: _stratum(h, strata) for h in spots}
     blocks = _blocks(spots, stratum, block_size) if design.kind == "blocked" else {}
     frozen = [FrozenHotSpot(h.code, stratum[h.pk], h.geofence_geojson, blocks.get(h.pk)) for h in spots]
     validate_hotspots(frozen, design)
     with transaction.atomic():
         trial = Trial.objects.create(
+            tenant=tenant,
             name=name,
             design=design.to_json_dict(),
             strata_rule=strata,
@@ -414,7 +422,12 @@ def trial_commitment(*, trial: Trial) -> Commitment:
 
 def _overlapping(trial: Trial, design: TrialDesign) -> list[Trial]:
     out = []
-    for other in Trial.objects.exclude(pk=trial.pk).exclude(status=Trial.Status.DRAFT):
+    # other forces run their own trials on the same days; only the same force's trials may not overlap
+    for other in (
+        Trial.objects.filter(tenant_id=trial.tenant_id)
+        .exclude(pk=trial.pk)
+        .exclude(status=Trial.Status.DRAFT)
+    ):
         d = TrialDesign.from_json_dict(other.design)
         if d.start <= design.end and design.start <= d.end:
             out.append(other)
@@ -438,7 +451,8 @@ def trial_commit(
 
     Refuses a trial whose first day has already begun (``allow_past_start`` for rehearsals and tests:
     the commitment then does not show the allocation was fixed before the trial), and a trial whose
-    days overlap another committed trial (the patrol app follows one trial at a time).
+    days overlap another committed trial of the same force (the patrol app follows one trial at a time
+    per force; forces on one installation run their own trials on the same days).
     """
     trial = trial_get(trial_id=trial_id)
     if trial.is_frozen:
@@ -584,7 +598,7 @@ def trial_demo_commit(*, days: int = 91) -> str:
     from rasure_web.trials.selectors import hotspot_arms_for
 
     now = clock.now()
-    if hotspot_arms_for(when=now) is not None:
+    if hotspot_arms_for(when=now, force_id=resolve_force(None).pk) is not None:
         return "a committed trial already covers today (kept)"
     start = TrialDesign(
         kind="daily", start=date(2000, 1, 1), end=date(2000, 1, 1), cap_per_day=2

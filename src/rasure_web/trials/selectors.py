@@ -20,6 +20,7 @@ from rasure.errors import RasureError
 from rasure.trial import TrialDesign, trial_day_of
 from rasure_web import clock
 from rasure_web.accounts.roles import ADMIN, ANALYST, OFFICER, SUPERVISOR, has_role
+from rasure_web.accounts.tenancy import acting_force_id, scoped
 from rasure_web.analysis.models import AnalysisRun, HotSpot
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialHotSpot
 
@@ -47,29 +48,37 @@ class PatrolRules:
 
 @dataclass(frozen=True)
 class CommittedTrial:
-    """A committed (or completed) trial as the patrol app needs it: its id and frozen design."""
+    """A committed (or completed) trial as the patrol app needs it: its id, force and frozen design."""
 
     pk: int
     design: TrialDesign
+    force_id: int | None = None
 
 
 def committed_trials() -> tuple[CommittedTrial, ...]:
     """Every committed or completed trial, newest commit first (one query). Their designs are frozen
     (database triggers), so a caller may keep this list until the set of committed trials changes."""
     return tuple(
-        CommittedTrial(pk, TrialDesign.from_json_dict(design))
-        for pk, design in Trial.objects.filter(status__in=[Trial.Status.COMMITTED, Trial.Status.COMPLETED])
+        CommittedTrial(pk, TrialDesign.from_json_dict(design), tenant)
+        for pk, design, tenant in Trial.objects.filter(
+            status__in=[Trial.Status.COMMITTED, Trial.Status.COMPLETED]
+        )
         .order_by("-committed_at")
-        .values_list("pk", "design")
+        .values_list("pk", "design", "tenant_id")
     )
 
 
 def running_trial_among(
-    trials: Sequence[CommittedTrial], when: datetime.datetime
+    trials: Sequence[CommittedTrial], when: datetime.datetime, *, force_id: int | None
 ) -> tuple[CommittedTrial, datetime.date] | None:
-    """The trial among ``trials`` whose days include the trial day of ``when``, and that day (at most one:
-    commits of overlapping trials are refused). No query."""
+    """The force's trial among ``trials`` whose days include the trial day of ``when``, and that day (at
+    most one per force: commits of a force's overlapping trials are refused; other forces run their own
+    trials on the same days). ``force_id`` None (no force) runs no trial. No query."""
+    if force_id is None:
+        return None
     for trial in trials:
+        if trial.force_id != force_id:
+            continue
         day = trial.design.trial_day_of(when)
         if trial.design.start <= day <= trial.design.end:
             return trial, day
@@ -77,9 +86,9 @@ def running_trial_among(
 
 
 def hotspot_arms_for(
-    *, when: datetime.datetime, trials: Sequence[CommittedTrial] | None = None
+    *, when: datetime.datetime, force_id: int | None, trials: Sequence[CommittedTrial] | None = None
 ) -> dict[int, str] | None:
-    """For the committed trial running at `when` (timezone-aware), map analysis.HotSpot.pk -> "treatment" |
+    """For the force's committed trial running at `when` (timezone-aware), map analysis.HotSpot.pk -> "treatment" |
     "control" for the trial day containing `when` (trial day boundary from the trial's design, default 06:00,
     Europe/London). None when no committed trial is running at `when` (then the patrol app shows every current
     hot spot). ``trials``: the committed trials when the caller holds them (else one query reads them).
@@ -92,7 +101,7 @@ def hotspot_arms_for(
     """
     from rasure_web.trials.lifecycle import shift_of
 
-    running = running_trial_among(committed_trials() if trials is None else trials, when)
+    running = running_trial_among(committed_trials() if trials is None else trials, when, force_id=force_id)
     if running is None:
         return None
     trial, day = running
@@ -103,13 +112,13 @@ def hotspot_arms_for(
 
 
 def patrol_rules_for(
-    *, when: datetime.datetime, trials: Sequence[CommittedTrial] | None = None
+    *, when: datetime.datetime, force_id: int | None, trials: Sequence[CommittedTrial] | None = None
 ) -> PatrolRules:
     """Frozen dataclass PatrolRules(cap_per_day: int, cap_per_week: int | None, target_dose: timedelta,
     trial_day: date, trial_id: int | None). Defaults when no trial runs: cap_per_day=2, cap_per_week=None,
     target 15 min, trial_day from the 06:00 boundary. ``trials`` as for :func:`hotspot_arms_for` (no query
     when given)."""
-    running = running_trial_among(committed_trials() if trials is None else trials, when)
+    running = running_trial_among(committed_trials() if trials is None else trials, when, force_id=force_id)
     if running is None:
         day = (
             trial_day_of(when, day_start=DEFAULT_DAY_START, timezone=DEFAULT_TIMEZONE)
@@ -143,9 +152,12 @@ def treated_hotspots_for(*, user: Any, when: datetime.datetime) -> list[HotSpot]
         raise PermissionDenied(
             "Only officers, supervisors, analysts and administrators see patrol hot spots."
         )
-    arms = hotspot_arms_for(when=when)
+    force_id = acting_force_id(user)
+    if force_id is None:
+        return []
+    arms = hotspot_arms_for(when=when, force_id=force_id)
     if arms is None:
-        run = AnalysisRun.objects.filter(is_current=True).order_by("-created_at").first()
+        run = AnalysisRun.objects.filter(is_current=True, tenant_id=force_id).order_by("-created_at").first()
         return list(HotSpot.objects.filter(run=run).order_by("period", "rank")) if run else []
     treated = [pk for pk, arm in arms.items() if arm == ScheduleEntry.Arm.TREATMENT]
     return list(HotSpot.objects.filter(pk__in=treated).order_by("period", "rank"))
@@ -161,10 +173,10 @@ def _require_viewer(user: Any) -> None:
 
 
 def trial_list_for(*, user: Any) -> list[dict[str, Any]]:
-    """Every trial with its dates, design, size and status, newest first."""
+    """Every trial of the user's force with its dates, design, size and status, newest first."""
     _require_viewer(user)
     out = []
-    for t in Trial.objects.annotate(n_hotspots=Count("hotspots")).order_by("-created_at"):
+    for t in scoped(Trial.objects.all(), user).annotate(n_hotspots=Count("hotspots")).order_by("-created_at"):
         d = t.design
         out.append(
             {
@@ -187,7 +199,7 @@ def trial_detail_for(*, user: Any, trial_id: int, when: datetime.datetime | None
 
     _require_viewer(user)
     try:
-        trial = Trial.objects.get(pk=trial_id)
+        trial = scoped(Trial.objects.all(), user).get(pk=trial_id)  # another force's trial: 404
     except Trial.DoesNotExist as exc:
         from django.http import Http404
 
