@@ -29,6 +29,7 @@ TOURED_ELSEWHERE = {
     "people:list": "tests/web/test_people.py",
     "people:person": "tests/web/test_people.py",
     "people:access": "tests/web/test_people.py",
+    "people:monitor": "tests/web/test_people_safeguards.py",
     "programme:team": "tests/web/test_programme_delivery.py",
     "programme:officer": "tests/web/test_programme_delivery.py",
     "programme:officer-csv": "tests/web/test_programme_delivery.py",

@@ -34,6 +34,7 @@ class AccessLog(models.Model):
         SIGN_OUT = "sign_out", "Signed out"
         AUDIT = "audit", "Audited"
         DELETE = "delete", "Deleted (retention)"
+        ERASE = "erase", "Erased (a person's entry, on a decision)"
 
     at = models.DateTimeField(default=clock.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

@@ -76,6 +76,7 @@ URL_PERSONAL: dict[str, str] = {
     "people:list": "people_list",
     "people:person": "person",
     "people:access": "people_access_log",
+    "people:monitor": "people_monitor",  # counts only, no one named (logged all the same)
     "programme:team": "team_delivery",
     "programme:officer": "officer_delivery",
     "programme:officer-csv": "officer_delivery",
@@ -114,6 +115,7 @@ URL_NOT_PERSONAL: dict[str, str] = {
     "dashboard:map": "the map page (data comes from map-data)",
     "people:review": "a form post; a GET goes back to the person page (logged)",
     "people:plan": "a form post; a GET goes back to the person page (logged)",
+    "people:erase": "an administrator's form; shows only the reference typed in (the erasure itself is logged)",
     "programme:programme": "operations and courses",
     "programme:operation": "an operation's plan and steps",
     "programme:delivery": "delivery by local policing area, aggregate",
