@@ -2,8 +2,8 @@
 headless Chromium: the patrol app's list, briefing and visit timer at phone size; the dashboard's
 overview, map, hot spot page and printed briefing sheet, the trials list and a committed trial's page,
 the places held apart and patrol monitoring, the readable 403 page and the sign-in page at desktop size.
-The people list (with its page links), the lists' monitoring page and the administrator's erase page are
-checked here; the partner, person, programme and delivery pages in their own browser tests. Any violation
+The people list (with its page links), the lists' monitoring page, the administrator's erase page, the
+programme page's training tables and the recognition page (turned on) are checked here; the partner, person, programme and delivery pages in their own browser tests. Any violation
 fails the test, with the rule, its impact and the elements named.
 """
 
@@ -179,3 +179,35 @@ def test_people_list_pages_monitoring_and_erase_pages_have_no_axe_violations(
     page.get_by_role("alert").wait_for()
     page.screenshot(path=str(shots / "people-erase.png"), full_page=True)
     assert_accessible(page, "erase page with an error")
+
+
+def test_training_tables_and_recognition_page_have_no_axe_violations(page: Any, live_server: Any) -> None:
+    from pathlib import Path
+
+    from rasure_web.accounts.models import Profile, Team
+    from rasure_web.programme.demo import programme_demo_store
+    from rasure_web.programme.models import ForceProgrammeSetting
+    from tests.programme_data import TODAY, delivery_scenario
+
+    shots = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    s = delivery_scenario()
+    programme_demo_store(today=TODAY)
+    force = Profile.objects.get(user=s["a"][0]).force
+    ForceProgrammeSetting.objects.create(force=force, peer_recognition=True)
+    dogs = Team.objects.create(
+        force=force, code="DOGS", name="Dog unit", kind="specialist", specialist_unit="dogs"
+    )
+    Profile.objects.create(user=make_user("officer", username="pc_dogs"), team=dogs, force=force)
+    make_user("supervisor", username="inspector")
+    login(page, live_server.url, "supervisor", username="inspector")
+    page.get_by_role("heading", name="Serious violence overview").wait_for()
+    page.goto(f"{live_server.url}/programme/")
+    page.get_by_role("heading", name="By specialist unit").wait_for()
+    page.locator("#training-h").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "programme-training.png"), full_page=True)
+    assert_accessible(page, "programme page with training by team and unit")
+    page.goto(f"{live_server.url}/programme/recognition/")
+    page.get_by_role("heading", name="Recognition: patrols delivered").wait_for()
+    page.screenshot(path=str(shots / "programme-recognition.png"), full_page=True)
+    assert_accessible(page, "recognition page")

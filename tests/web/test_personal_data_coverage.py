@@ -33,6 +33,7 @@ TOURED_ELSEWHERE = {
     "programme:team": "tests/web/test_programme_delivery.py",
     "programme:officer": "tests/web/test_programme_delivery.py",
     "programme:officer-csv": "tests/web/test_programme_delivery.py",
+    "programme:recognition": "tests/web/test_programme_training.py",
 }
 ADMIN_SUFFIXES = ("_changelist", "_add", "_change", "_delete", "_history")
 

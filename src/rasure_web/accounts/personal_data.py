@@ -55,6 +55,7 @@ ADMIN_NOT_PERSONAL: dict[str, str] = {
     "programme.Operation": "an operation's plan",
     "programme.Course": "training courses",
     "programme.ModelStep": "steps of the operating model",
+    "programme.ForceProgrammeSetting": "a force's on/off choices for the programme pages",
     "analysis.PlaceDecision": "an analyst's decision on a place held apart",
     "partners.DataSharingAgreement": "an organisation's agreement (purpose, areas, dates; its signatory as a work contact)",
 }
@@ -80,6 +81,7 @@ URL_PERSONAL: dict[str, str] = {
     "programme:team": "team_delivery",
     "programme:officer": "officer_delivery",
     "programme:officer-csv": "officer_delivery",
+    "programme:recognition": "peer_recognition",  # logged when the force has it on (names shown)
 }
 
 #: URL names that show no personal data, and why. Admin model pages are classified by model above.
