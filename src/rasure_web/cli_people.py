@@ -1,4 +1,6 @@
-"""``rasure people list``: a hot-people list for analysts' own tools, logged like any view.
+"""``rasure people list``: a hot-people list for analysts' own tools, logged like any view;
+``rasure people delete``: erase a person's entry (administrators); ``rasure people monitor``: the
+lists' monitoring figures (counts only, no one named).
 
 Runs as a named account (``--user``), which needs the same roles and permission as the pages, and a
 reason (``--reason``), recorded with the export in the access log. Exit codes: 0 success; 2 wrong
@@ -79,6 +81,80 @@ def cmd_people_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _account(name: str) -> Any:
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=name, is_active=True).first()
+    if user is None:
+        print(f"rasure: no active account {name!r} (give your own sign-in name with --user)", file=sys.stderr)
+    return user
+
+
+def cmd_people_delete(args: argparse.Namespace) -> int:
+    from rasure_web.cli import open_database
+
+    open_database()
+    from django.core.exceptions import PermissionDenied
+
+    from rasure_web.people.erasure import ErasureError, person_erase
+
+    user = _account(args.user)
+    if user is None:
+        return 2
+    try:
+        done = person_erase(user=user, person_ref=args.person_ref, reason=args.reason, via="command line")
+    except PermissionDenied as exc:
+        print(f"rasure: refused: {exc}", file=sys.stderr)
+        return 2
+    except ErasureError as exc:
+        print(f"rasure: people delete: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"erased {done.person_ref}: the person, {done.links} link(s) to crimes, {done.reviews} review(s)"
+        f"{' and the problem-solving plan' if done.plan else ''}; access log entry {done.log_seq}"
+    )
+    return 0
+
+
+def cmd_people_monitor(args: argparse.Namespace) -> int:
+    from rasure_web.cli import open_database
+
+    open_database()
+    from django.core.exceptions import PermissionDenied
+
+    from rasure_web import clock
+    from rasure_web.accounts.access import access_log_record
+    from rasure_web.people.monitoring import list_monitor, monitor_json
+
+    user = _account(args.user)
+    if user is None:
+        return 2
+    try:
+        report = list_monitor(user=user, as_of=clock.local_today(), months=args.months)
+    except PermissionDenied as exc:
+        print(f"rasure: refused: {exc}", file=sys.stderr)
+        return 2
+    access_log_record(
+        user=user,
+        action="export",
+        resource="people_monitor",
+        detail="list monitoring: counts only, no one named; command line",
+    )
+    doc = monitor_json(report)
+    if args.json:
+        print(json.dumps(doc, indent=1))
+        return 0
+    print(f"Hot-people lists on {doc['as_of']}: people listed per list, month by month")
+    for point in doc["series"]:
+        counts = ", ".join(f"{k} {n}" for k, n in point["by_list"].items())
+        print(f"  {point['date']}: {point['total']} people ({counts})")
+    for kind, share in doc["share_reviewed"].items():
+        text = "no entry reached its review date" if share is None else f"{share:.0%} reviewed in time"
+        print(f"  {kind}: {text}")
+    print(doc["protected_characteristics"])
+    return 0
+
+
 def add_people_commands(sub: Any) -> None:
     from rasure.people import ListKind
 
@@ -96,3 +172,18 @@ def add_people_commands(sub: Any) -> None:
     )
     pl.add_argument("--json", action="store_true", help="machine-readable output")
     pl.set_defaults(func=cmd_people_list)
+    pd = psub.add_parser(
+        "delete",
+        help="erase a person: the person, their links to crimes, reviews and plan (administrators; logged)",
+    )
+    pd.add_argument("person_ref", metavar="PERSON_REF", help="the force's person id, as in the export")
+    pd.add_argument("--reason", required=True, help="why, in words: the DPO's decision and its reference")
+    pd.add_argument("--user", required=True, help="your own sign-in name (an administrator)")
+    pd.set_defaults(func=cmd_people_delete)
+    pm = psub.add_parser(
+        "monitor", help="who is listed by area and rule over time, and how many entries were reviewed"
+    )
+    pm.add_argument("--user", required=True, help="your own sign-in name (needs the intelligence permission)")
+    pm.add_argument("--months", type=int, default=12, help="how many months back (default 12)")
+    pm.add_argument("--json", action="store_true", help="machine-readable output")
+    pm.set_defaults(func=cmd_people_monitor)

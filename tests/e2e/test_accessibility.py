@@ -2,7 +2,8 @@
 headless Chromium: the patrol app's list, briefing and visit timer at phone size; the dashboard's
 overview, map, hot spot page and printed briefing sheet, the trials list and a committed trial's page,
 the places held apart and patrol monitoring, the readable 403 page and the sign-in page at desktop size.
-The partner, people, programme and delivery pages are checked in their own browser tests. Any violation
+The people list (with its page links), the lists' monitoring page, the administrator's erase page, the
+programme page's training tables and the recognition page (turned on) are checked here; the partner, person, programme and delivery pages in their own browser tests. Any violation
 fails the test, with the rule, its impact and the elements named.
 """
 
@@ -136,3 +137,77 @@ def test_trial_review_and_monitoring_pages_have_no_axe_violations(page: Any, liv
         if heading:
             assert heading in page.get_by_role("heading", level=1).first.inner_text()
         assert_accessible(page, path)
+
+
+@override_settings(RASURE_PEOPLE_PAGE_SIZE=5)
+def test_people_list_pages_monitoring_and_erase_pages_have_no_axe_violations(
+    page: Any, live_server: Any
+) -> None:
+    from pathlib import Path
+
+    from django.contrib.auth.models import Permission
+
+    from tests.city import store_city
+
+    shots = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    store_city()
+    analyst = make_user("analyst")
+    analyst.user_permissions.add(
+        Permission.objects.get(content_type__app_label="people", codename="intelligence")
+    )
+    login(page, live_server.url, "analyst")
+    page.get_by_role("heading", name="Serious violence overview").wait_for()
+    page.goto(f"{live_server.url}/dashboard/people/?list=harm&reason=audit&page=2")
+    page.get_by_role("navigation", name="Pages of the list").wait_for()
+    page.screenshot(path=str(shots / "people-list-paged.png"), full_page=True)
+    assert_accessible(page, "people list, page 2")
+    page.goto(f"{live_server.url}/dashboard/people/monitor/")
+    page.get_by_role("heading", name="Monitoring the hot-people lists").wait_for()
+    page.screenshot(path=str(shots / "people-monitor.png"), full_page=True)
+    assert_accessible(page, "people monitoring")
+    page.context.clear_cookies()
+    make_user("admin")
+    login(page, live_server.url, "admin")
+    page.goto(f"{live_server.url}/dashboard/people/erase/")
+    page.get_by_role("heading", name="Erase a person's entry").wait_for()
+    assert_accessible(page, "erase a person's entry")
+    page.get_by_label("Person id").fill("SYN-P-NOBODY")
+    page.get_by_label("Reason").fill("DPO decision DPO-TEST-1: synthetic check")
+    page.get_by_label("I understand this cannot be undone").check()
+    page.get_by_role("button", name="Erase this person's entry").click()
+    page.get_by_role("alert").wait_for()
+    page.screenshot(path=str(shots / "people-erase.png"), full_page=True)
+    assert_accessible(page, "erase page with an error")
+
+
+def test_training_tables_and_recognition_page_have_no_axe_violations(page: Any, live_server: Any) -> None:
+    from pathlib import Path
+
+    from rasure_web.accounts.models import Profile, Team
+    from rasure_web.programme.demo import programme_demo_store
+    from rasure_web.programme.models import ForceProgrammeSetting
+    from tests.programme_data import TODAY, delivery_scenario
+
+    shots = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    s = delivery_scenario()
+    programme_demo_store(today=TODAY)
+    force = Profile.objects.get(user=s["a"][0]).force
+    ForceProgrammeSetting.objects.create(force=force, peer_recognition=True)
+    dogs = Team.objects.create(
+        force=force, code="DOGS", name="Dog unit", kind="specialist", specialist_unit="dogs"
+    )
+    Profile.objects.create(user=make_user("officer", username="pc_dogs"), team=dogs, force=force)
+    make_user("supervisor", username="inspector")
+    login(page, live_server.url, "supervisor", username="inspector")
+    page.get_by_role("heading", name="Serious violence overview").wait_for()
+    page.goto(f"{live_server.url}/programme/")
+    page.get_by_role("heading", name="By specialist unit").wait_for()
+    page.locator("#training-h").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "programme-training.png"), full_page=True)
+    assert_accessible(page, "programme page with training by team and unit")
+    page.goto(f"{live_server.url}/programme/recognition/")
+    page.get_by_role("heading", name="Recognition: patrols delivered").wait_for()
+    page.screenshot(path=str(shots / "programme-recognition.png"), full_page=True)
+    assert_accessible(page, "recognition page")

@@ -29,9 +29,11 @@ TOURED_ELSEWHERE = {
     "people:list": "tests/web/test_people.py",
     "people:person": "tests/web/test_people.py",
     "people:access": "tests/web/test_people.py",
+    "people:monitor": "tests/web/test_people_safeguards.py",
     "programme:team": "tests/web/test_programme_delivery.py",
     "programme:officer": "tests/web/test_programme_delivery.py",
     "programme:officer-csv": "tests/web/test_programme_delivery.py",
+    "programme:recognition": "tests/web/test_programme_training.py",
 }
 ADMIN_SUFFIXES = ("_changelist", "_add", "_change", "_delete", "_history")
 

@@ -35,6 +35,7 @@ class AccessLog(models.Model):
         AUDIT = "audit", "Audited"
         DELETE = "delete", "Deleted (retention)"
         GRANT = "grant", "Granted access"
+        ERASE = "erase", "Erased (a person's entry, on a decision)"
 
     at = models.DateTimeField(default=clock.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

@@ -56,6 +56,7 @@ ADMIN_NOT_PERSONAL: dict[str, str] = {
     "programme.Operation": "an operation's plan",
     "programme.Course": "training courses",
     "programme.ModelStep": "steps of the operating model",
+    "programme.ForceProgrammeSetting": "a force's on/off choices for the programme pages",
     "analysis.PlaceDecision": "an analyst's decision on a place held apart",
     "partners.DataSharingAgreement": "an organisation's agreement (purpose, areas, dates; its signatory as a work contact)",
 }
@@ -77,9 +78,11 @@ URL_PERSONAL: dict[str, str] = {
     "people:list": "people_list",
     "people:person": "person",
     "people:access": "people_access_log",
+    "people:monitor": "people_monitor",  # counts only, no one named (logged all the same)
     "programme:team": "team_delivery",
     "programme:officer": "officer_delivery",
     "programme:officer-csv": "officer_delivery",
+    "programme:recognition": "peer_recognition",  # logged when the force has it on (names shown)
 }
 
 #: URL names that show no personal data, and why. Admin model pages are classified by model above.
@@ -116,6 +119,7 @@ URL_NOT_PERSONAL: dict[str, str] = {
     "dashboard:map": "the map page (data comes from map-data)",
     "people:review": "a form post; a GET goes back to the person page (logged)",
     "people:plan": "a form post; a GET goes back to the person page (logged)",
+    "people:erase": "an administrator's form; shows only the reference typed in (the erasure itself is logged)",
     "programme:programme": "operations and courses",
     "programme:operation": "an operation's plan and steps",
     "programme:delivery": "delivery by local policing area, aggregate",

@@ -10,7 +10,10 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -20,8 +23,8 @@ from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.crimes.models import Person
 from rasure_web.dashboard.selectors import area_choices
+from rasure_web.people import erasure, monitoring, services
 from rasure_web.people import selectors as sel
-from rasure_web.people import services
 from rasure_web.people.models import PersonReview
 
 KINDS = [(k.value, core.LIST_TITLES[k]) for k in core.ListKind]
@@ -69,19 +72,33 @@ def people_list(request: HttpRequest) -> HttpResponse:
     result = sel.people_list(
         user=user, kind=kind, as_of=today, area_code=area, search=search, overdue=overdue
     )
+    page = Paginator(result.rows, _page_size()).get_page(request.GET.get("page"))
     access_log_record(
         user=user,
         action="search" if search else "view",
         resource="people_list",
         object_ref=f"{kind}{' overdue' if overdue else ''} {area}".strip(),
-        detail=_detail(reason, [r.entry.person_id for r in result.rows]),
+        detail=_detail(reason, [r.entry.person_id for r in page.object_list]),
         request=request,
     )
+    keep = urlencode([(k, v) for k, v in request.GET.items() if k != "page"])
     return render(
         request,
         "people/list.html",
-        base | {"result": result, "reason": reason, "reason_text": sel.REASONS[reason], "q": search},
+        base
+        | {
+            "result": result,
+            "page": page,
+            "page_query": keep,
+            "reason": reason,
+            "reason_text": sel.REASONS[reason],
+            "q": search,
+        },
     )
+
+
+def _page_size() -> int:
+    return int(getattr(settings, "RASURE_PEOPLE_PAGE_SIZE", 50))
 
 
 @login_required
@@ -182,3 +199,78 @@ def access_page(request: HttpRequest) -> HttpResponse:
         request=request,
     )
     return render(request, "people/access.html", {"rows": rows, "person": person_id})
+
+
+@login_required
+def monitor_page(request: HttpRequest) -> HttpResponse:
+    """Counts of listed people by rule, area, month, review status and age band: no one named."""
+    user = request.user
+    sel.require_people(user)
+    today = clock.local_today()
+    report = monitoring.list_monitor(user=user, as_of=today)
+    access_log_record(
+        user=user,
+        action="view",
+        resource="people_monitor",
+        detail="list monitoring: counts only, no one named",
+        request=request,
+    )
+    names = monitoring.area_names()
+    titles = [(k, t) for k, t in KINDS]
+    ctx: dict[str, Any] = {
+        "m": report,
+        "kinds": titles,
+        "series": [(p, [p.by_kind[k] for k, _ in titles]) for p in report.series],
+        "area_rows": [
+            (names.get(code, code), [row[k] for k, _ in titles]) for code, row in report.area_kind.items()
+        ],
+        "area_series": _area_series(report, names),
+        "status_titles": list(monitoring.pm.STATUS_TITLES.items()),
+        "status_rows": [
+            (t, [report.status[k][s.value] for s in monitoring.pm.Status], report.share_reviewed[k])
+            for k, t in titles
+        ],
+        "age_bands": monitoring.pm.AGE_BANDS,
+        "age_rows": [
+            ("Everyone linked to a crime", [report.ages_baseline[b] for b in monitoring.pm.AGE_BANDS])
+        ]
+        + [("On any list", [report.ages_listed["any"][b] for b in monitoring.pm.AGE_BANDS])]
+        + [(t, [report.ages_listed[k][b] for b in monitoring.pm.AGE_BANDS]) for k, t in titles],
+        "not_held": monitoring.pm.NOT_HELD,
+        "rules": sel.rules(),
+        "as_of": today,
+    }
+    return render(request, "people/monitor.html", ctx)
+
+
+def _area_series(report: Any, names: dict[str, str]) -> list[tuple[str, list[int]]]:
+    codes = sorted({code for p in report.series for code in p.by_area})
+    return [(names.get(c, c), [p.by_area.get(c, 0) for p in report.series]) for c in codes]
+
+
+@login_required
+def erase_page(request: HttpRequest) -> HttpResponse:
+    """Administrators erase a person's entry on the DPO's decision (one access-log entry, no content)."""
+    if not erasure.may_erase(request.user):
+        raise PermissionDenied(
+            "Erasing a person's entry is for system administrators, on the DPO's decision."
+        )
+    ctx: dict[str, Any] = {"min_reason": erasure.MIN_REASON, "ref": "", "why": ""}
+    if request.method == "POST":
+        ctx["ref"] = request.POST.get("person_ref", "")[:64].strip()
+        ctx["why"] = request.POST.get("reason", "")[:2000]
+        if request.POST.get("confirm") != "yes":
+            ctx["error"] = "Tick the box to confirm: erasing cannot be undone."
+        else:
+            try:
+                ctx["done"] = erasure.person_erase(
+                    user=request.user,
+                    person_ref=ctx["ref"],
+                    reason=ctx["why"],
+                    request=request,
+                    via="web page",
+                )
+                ctx["ref"] = ctx["why"] = ""
+            except erasure.ErasureError as exc:
+                ctx["error"] = f"Not erased: {exc}."
+    return render(request, "people/erase.html", ctx, status=400 if "error" in ctx else 200)

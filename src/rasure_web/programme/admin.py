@@ -1,7 +1,14 @@
 from django.contrib import admin
 
 from rasure_web.accounts.personal_data import LogsPersonalDataAdmin
-from rasure_web.programme.models import Course, ModelStep, Operation, StepStatus, TrainingRecord
+from rasure_web.programme.models import (
+    Course,
+    ForceProgrammeSetting,
+    ModelStep,
+    Operation,
+    StepStatus,
+    TrainingRecord,
+)
 
 
 @admin.register(Operation)
@@ -33,3 +40,8 @@ class StepStatusInline(admin.TabularInline):
 class ModelStepAdmin(admin.ModelAdmin):
     list_display = ("number", "name", "force")
     inlines = [StepStatusInline]
+
+
+@admin.register(ForceProgrammeSetting)
+class ForceProgrammeSettingAdmin(admin.ModelAdmin):
+    list_display = ("force", "peer_recognition")

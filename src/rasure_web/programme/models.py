@@ -151,3 +151,22 @@ class StepStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lpa_code} step {self.step.number}: {self.get_status_display()}"
+
+
+class ForceProgrammeSetting(models.Model):
+    """A force's choices for the programme pages. Without a row every choice is off."""
+
+    force = models.OneToOneField("accounts.Force", on_delete=models.CASCADE, related_name="programme_setting")
+    peer_recognition = models.BooleanField(
+        default=False,
+        help_text=(
+            "Show officers a recognition table with their colleagues' names (the most visits at the target "
+            "dose in the last 4 weeks). Off: no page shows colleagues' names in a ranking."
+        ),
+    )
+
+    class Meta:
+        db_table = "programme_force_setting"
+
+    def __str__(self) -> str:
+        return f"Programme settings for {self.force}"

@@ -14,7 +14,7 @@ The logic model's outputs (S3), each counted from rows, never typed in:
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from dateutil.relativedelta import relativedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 
-from rasure_web.accounts.models import Organisation, Profile
+from rasure_web.accounts.models import Organisation, Profile, Team
 from rasure_web.accounts.roles import OFFICER, SUPERVISOR
 from rasure_web.analysis.models import HotSpot
 from rasure_web.crimes.models import Area
@@ -108,10 +108,28 @@ class LpaTraining:
 
 
 @dataclass
+class GroupTraining:
+    """Training coverage of one team or one specialist unit (the same figures as :class:`LpaTraining`)."""
+
+    key: str
+    name: str
+    detail: str = ""  # a team's area and kind; a unit's number of teams
+    officers: int = 0
+    trained: int = 0
+    refreshers_overdue: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        return self.trained / self.officers if self.officers else None
+
+
+@dataclass
 class TrainingPicture:
     by_lpa: list[LpaTraining] = field(default_factory=list)
     non_police_attendances: int = 0
     by_course: list[dict[str, Any]] = field(default_factory=list)
+    by_team: list[GroupTraining] = field(default_factory=list)
+    by_unit: list[GroupTraining] = field(default_factory=list)
 
 
 def lpa_names() -> dict[str, str]:
@@ -128,30 +146,22 @@ def training_picture(*, today: date) -> TrainingPicture:
     names = lpa_names()
     rows: dict[str, LpaTraining] = {}
     lpa_of: dict[int, str] = {}
-    for user_id, lpa in _police_users().values_list("id", "profile__team__lpa_code"):
+    team_of: dict[int, int | None] = {}
+    for user_id, lpa, team_id in _police_users().values_list(
+        "id", "profile__team__lpa_code", "profile__team_id"
+    ):
         code = lpa or ""
         lpa_of[user_id] = code
+        team_of[user_id] = team_id
         row = rows.setdefault(code, LpaTraining(code, names.get(code, code or "No team area")))
         row.officers += 1
-    latest: dict[tuple[int, int], tuple[date, int | None]] = {}
-    records = TrainingRecord.objects.filter(user_id__in=list(lpa_of)).values_list(
-        "user_id", "course_id", "attended_on", "course__refresher_months"
-    )
-    for user_id, course_id, attended_on, months in records:
-        key = (user_id, course_id)
-        if key not in latest or attended_on > latest[key][0]:
-            latest[key] = (attended_on, months)
-    trained_users = {u for u, _ in latest}
-    overdue: dict[int, bool] = defaultdict(bool)
-    for (user_id, _), (attended_on, months) in latest.items():
-        due = refresher_due(attended_on, months)
-        if due is not None and due < today:
-            overdue[user_id] = True
+    trained_users, overdue = _trained_and_overdue(list(lpa_of), today)
     for user_id, code in lpa_of.items():
         if user_id in trained_users:
             rows[code].trained += 1
-        if overdue[user_id]:
+        if user_id in overdue:
             rows[code].refreshers_overdue += 1
+    by_team, by_unit = _team_and_unit_training(team_of, trained_users, overdue, names)
     by_course = list(
         TrainingRecord.objects.values("course__name", "course__kind")
         .annotate(
@@ -165,7 +175,64 @@ def training_picture(*, today: date) -> TrainingPicture:
         by_lpa=sorted(rows.values(), key=lambda r: (r.lpa_code == "", r.lpa_name)),
         non_police_attendances=TrainingRecord.objects.filter(user__isnull=True).count(),
         by_course=by_course,
+        by_team=by_team,
+        by_unit=by_unit,
     )
+
+
+def _trained_and_overdue(user_ids: list[int], today: date) -> tuple[set[int], set[int]]:
+    """Who of ``user_ids`` holds a training record, and whose latest attendance of a course with a
+    refresher period is more than that period before ``today``."""
+    latest: dict[tuple[int, int], tuple[date, int | None]] = {}
+    records = TrainingRecord.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", "course_id", "attended_on", "course__refresher_months"
+    )
+    for user_id, course_id, attended_on, months in records:
+        key = (user_id, course_id)
+        if key not in latest or attended_on > latest[key][0]:
+            latest[key] = (attended_on, months)
+    overdue = set()
+    for (user_id, _), (attended_on, months) in latest.items():
+        due = refresher_due(attended_on, months)
+        if due is not None and due < today:
+            overdue.add(user_id)
+    return {u for u, _ in latest}, overdue
+
+
+def _team_and_unit_training(
+    team_of: dict[int, int | None], trained: set[int], overdue: set[int], names: dict[str, str]
+) -> tuple[list[GroupTraining], list[GroupTraining]]:
+    """Per team (every team, members or not) and per specialist unit (its specialist teams together).
+    Officers without a team are in neither table (they are in the area table's "No team area")."""
+    teams = list(Team.objects.select_related("force").order_by("force__code", "name"))
+    by_team = {
+        t.pk: GroupTraining(
+            str(t.pk),
+            t.name,
+            ", ".join(x for x in (names.get(t.lpa_code, t.lpa_code), t.get_kind_display()) if x),
+        )
+        for t in teams
+    }
+    unit_key = {
+        t.pk: t.specialist_unit or Team.Unit.OTHER
+        for t in teams
+        if t.kind == Team.Kind.SPECIALIST or t.specialist_unit
+    }
+    team_count = Counter(unit_key.values())
+    units = {
+        key: GroupTraining(key, Team.Unit(key).label, f"{n} team{'s' if n != 1 else ''}")
+        for key, n in team_count.items()
+    }
+    for user_id, team_id in team_of.items():
+        if team_id is None:
+            continue
+        for row in (by_team.get(team_id), units.get(unit_key.get(team_id, ""))):
+            if row is None:
+                continue
+            row.officers += 1
+            row.trained += user_id in trained
+            row.refreshers_overdue += user_id in overdue
+    return list(by_team.values()), sorted(units.values(), key=lambda u: u.name)
 
 
 @dataclass

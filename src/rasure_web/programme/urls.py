@@ -12,4 +12,5 @@ urlpatterns = [
     path("delivery/officer/<int:pk>/", views.delivery_officer, name="officer"),
     path("delivery/officer/<int:pk>/pdr.csv", views.delivery_officer_csv, name="officer-csv"),
     path("me/", views.my_delivery, name="me"),
+    path("recognition/", views.recognition_page, name="recognition"),
 ]

@@ -19,7 +19,7 @@ from rasure_web.accounts.models import Profile, Team
 from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.crimes.models import Area
 from rasure_web.dashboard.selectors import require_dashboard
-from rasure_web.programme import delivery, services
+from rasure_web.programme import delivery, recognition, services
 from rasure_web.programme.models import Operation
 
 
@@ -171,7 +171,9 @@ def delivery_officer(request: HttpRequest, pk: int) -> HttpResponse:
         object_ref=officer.username,
         request=request,
     )
-    return _render(request, d, node, level="officer", officer=officer, own=officer.pk == request.user.pk)
+    own = officer.pk == request.user.pk
+    shared = own and recognition.peer_recognition_on(recognition.viewer_force(request.user))
+    return _render(request, d, node, level="officer", officer=officer, own=own, recognition_on=shared)
 
 
 @login_required
@@ -212,3 +214,23 @@ def delivery_officer_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def my_delivery(request: HttpRequest) -> HttpResponse:
     return redirect("programme:officer", pk=request.user.pk)
+
+
+@login_required
+def recognition_page(request: HttpRequest) -> HttpResponse:
+    """Colleagues' names in a positively framed table, only when the force has turned it on."""
+    _viewer, d = _delivery(request)  # refuses partners and anyone outside the police roles
+    force = recognition.viewer_force(request.user)
+    rows = None
+    if force is not None and recognition.peer_recognition_on(force):
+        rows = recognition.recognition_table(force=force, d=d)
+        access_log_record(
+            user=request.user,
+            action="view",
+            resource="peer_recognition",
+            object_ref=force.code,
+            detail=f"{len(rows)} officer(s) named",
+            request=request,
+        )
+    ctx = {"rows": rows, "force": force, "weeks": delivery.SUPPORT_WEEKS, "d": d}
+    return render(request, "programme/recognition.html", ctx)
