@@ -132,6 +132,16 @@ def head_checkpoint(*, written_at: datetime) -> Checkpoint:
     )
 
 
+def checkpoint_append(path: Path, *, written_at: datetime) -> str:
+    """Append the chain head's signed checkpoint line to ``path`` (``rasure audit checkpoint --out``
+    and the scheduled checkpoint job); returns the line."""
+    line = head_checkpoint(written_at=written_at).to_line()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    return line
+
+
 def read_checkpoints(path: Path) -> list[tuple[int, Checkpoint]]:
     """(line number, checkpoint) for each line; a bad line or signature names the file and line."""
     try:

@@ -48,6 +48,11 @@ class ImportRun(models.Model):
     class Status(models.TextChoices):
         OK = "ok", "Imported"
         REJECTED = "rejected", "Rejected (nothing imported)"
+        SKIPPED = "skipped", "Skipped (same contents already imported)"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual (rasure import)"
+        SCHEDULED = "scheduled", "Scheduled (drop folder)"
 
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -63,6 +68,9 @@ class ImportRun(models.Model):
     notes = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
     error = models.TextField(blank=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    # the drop folder's force code for a scheduled import (rasure_web.jobs.dropfolder); blank for manual ones
+    force_code = models.CharField(max_length=16, blank=True)
 
     class Meta:
         db_table = "import_run"
