@@ -191,3 +191,45 @@ def _client(role: str) -> Client:
     c = Client()
     c.force_login(u)
     return c
+
+
+@pytest.mark.django_db(transaction=False)
+def test_rasure_worker_process_imports_a_dropped_file_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    """The real service: `rasure worker` as its own process on its own (SQLite) installation, a file
+    dropped before it starts, imported by its first scheduled run; Ctrl-C (SIGINT) stops it."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(RASURE_HOME=str(tmp_path / "home"), RASURE_DROP_SETTLE_SECONDS="0")
+    rasure = [sys.executable, "-m", "rasure_web.cli"]
+    subprocess.run([*rasure, "force", "add", CODE, "--name", "Synthetic test force"], env=env, check=True)
+    folder = tmp_path / "home" / "drop" / CODE / "police-uk"
+    folder.mkdir(parents=True)
+    write_street(folder / "2024-03-syn-street.csv", [street_row("c1"), street_row("c2")])
+    done = folder.parent / "done"
+    proc = subprocess.Popen([*rasure, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not (done.is_dir() and any(done.iterdir())) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(1)
+        assert done.is_dir() and len(list(done.iterdir())) == 1
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # read the worker's database directly (no third process, and no Django settings of its own)
+    with sqlite3.connect(tmp_path / "home" / "rasure.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM crime_record").fetchone() == (2,)
+        assert db.execute("SELECT status, trigger, force_code FROM import_run").fetchall() == [
+            ("ok", "scheduled", CODE)
+        ]
+        assert db.execute(
+            "SELECT success FROM django_q_task WHERE \"group\" = 'drop-folders'"
+        ).fetchall() == [(1,)]
