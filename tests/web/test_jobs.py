@@ -233,3 +233,27 @@ def test_rasure_worker_process_imports_a_dropped_file_and_stops_on_ctrl_c(tmp_pa
         assert db.execute(
             "SELECT success FROM django_q_task WHERE \"group\" = 'drop-folders'"
         ).fetchall() == [(1,)]
+
+
+def test_nightly_export_through_its_mapping_with_jobs_run(
+    drop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The records/ folder reads the force's export with records-mapping.toml; `rasure jobs run` runs
+    the job in the foreground (exit 0; 1 when it found a rejected file)."""
+    import shutil
+
+    from rasure.ingest.mapped import template_path
+
+    examples = Path(__file__).resolve().parents[2] / "docs" / "examples"
+    records = drop.parent / "records"
+    records.mkdir()
+    shutil.copy(template_path(), drop.parent / "records-mapping.toml")
+    _settled(Path(shutil.copy(examples / "force-export-example.csv", records / "nightly.csv")))
+    assert main(["jobs", "run", "drop-folders"]) == 0
+    run = ImportRun.objects.get()
+    assert (run.status, run.trigger, run.force_code) == ("ok", "scheduled", CODE)
+    assert run.inserted == CrimeRecord.objects.count() > 0
+    assert "1 imported" in capsys.readouterr().out
+    _settled(write_street(drop / "2024-06-syn-street.csv", [street_row("c9", lon="200")]))
+    assert main(["jobs", "run", "drop-folders"]) == 1
+    assert "rejected" in capsys.readouterr().out
