@@ -309,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rasure_web.cli_partners import add_partner_commands
 
     add_partner_commands(sub)
+    from rasure_web.cli_jobs import add_jobs_commands
+
+    add_jobs_commands(sub)
 
     sv = sub.add_parser("serve", help="production WSGI server (gunicorn) with static files")
     sv.add_argument("--host", default=os.environ.get("RASURE_HOST", "127.0.0.1"))

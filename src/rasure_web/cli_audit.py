@@ -33,13 +33,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     _db()
     from rasure_web import clock
-    from rasure_web.accounts.chain import head_checkpoint
+    from rasure_web.accounts.chain import checkpoint_append, head_checkpoint
 
-    line = head_checkpoint(written_at=clock.now()).to_line()
     if args.out:
-        with Path(args.out).open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        line = checkpoint_append(Path(args.out), written_at=clock.now())
         print(f"Checkpoint appended to {args.out}", file=sys.stderr)
+    else:
+        line = head_checkpoint(written_at=clock.now()).to_line()
     if args.print or not args.out:
         print(line)  # e.g. `rasure audit checkpoint --print | logger -t rasure-audit`
     return 0

@@ -14,6 +14,9 @@
   ``RASURE_HSTS_SECONDS``, ``RASURE_HSTS_INCLUDE_SUBDOMAINS``, ``RASURE_HSTS_PRELOAD``.
 - ``RASURE_PING_RETENTION_DAYS`` (90, a placeholder): GPS pings older than this are deleted by
   ``rasure patrol prune-pings``; ``RASURE_AUDIT_KEY`` signs the access-log checkpoints.
+- Scheduled jobs (django-q2, docs/deploy.md "Scheduled jobs"): ``RASURE_DROP_ROOT`` (drop folders, one per
+  force code; default ``$RASURE_HOME/drop``), ``RASURE_DROP_SETTLE_SECONDS`` (60), ``RASURE_JOB_*`` (when
+  each job runs), ``RASURE_AUDIT_CHECKPOINT_FILE``, ``RASURE_WORKER_PROCESSES``.
 - ``RASURE_OIDC_*``: single sign-on over OpenID Connect (docs/signing-in.md); unset = local passwords only.
 """
 
@@ -68,6 +71,8 @@ INSTALLED_APPS = [
     "rasure_web.programme",
     "rasure_web.people",
     "rasure_web.partners",
+    "rasure_web.jobs",
+    "django_q",
     "csp",
 ]
 
@@ -316,4 +321,35 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("RASURE_LOG_LEVEL", "WARNING")},
+}
+
+
+# Scheduled jobs (docs/deploy.md "Scheduled jobs"): django-q2 with its ORM broker, so the queue and the
+# schedules live in the application's own database (SQLite or PostgreSQL) and `rasure worker` runs them.
+RASURE_DROP_ROOT = Path(os.environ.get("RASURE_DROP_ROOT", "") or RASURE_HOME / "drop").resolve()
+# a file modified less than this many seconds ago may still be being written: it waits for the next run
+RASURE_DROP_SETTLE_SECONDS = int(os.environ.get("RASURE_DROP_SETTLE_SECONDS", "60"))
+RASURE_JOB_DROP_MINUTES = _positive_int("RASURE_JOB_DROP_MINUTES", 10)
+RASURE_JOB_CHECKPOINT_MINUTES = _positive_int("RASURE_JOB_CHECKPOINT_MINUTES", 5)
+RASURE_JOB_TRIAL_AUDIT_CRON = os.environ.get("RASURE_JOB_TRIAL_AUDIT_CRON", "20 6 * * *")
+RASURE_JOB_PRUNE_PINGS_CRON = os.environ.get("RASURE_JOB_PRUNE_PINGS_CRON", "30 2 * * *")
+RASURE_AUDIT_CHECKPOINT_FILE = Path(
+    os.environ.get("RASURE_AUDIT_CHECKPOINT_FILE", "") or RASURE_HOME / "audit-checkpoints.jsonl"
+)
+_job_timeout = _positive_int("RASURE_JOB_TIMEOUT_SECONDS", 3 * 3600)  # a large import plus a hot-spot build
+Q_CLUSTER = {
+    "name": "rasure",
+    "orm": "default",  # the ORM broker: queue rows in the application's database
+    # SQLite takes one writer at a time: one worker process; PostgreSQL: 2 by default, more hosts may run workers
+    "workers": _positive_int(
+        "RASURE_WORKER_PROCESSES", 1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2
+    ),
+    "timeout": _job_timeout,
+    "retry": _job_timeout + 600,  # must exceed the timeout, or a long job would be started twice
+    "max_attempts": 1,  # a failed job is not retried by itself: the next scheduled run tries again
+    "catch_up": False,  # a worker that was down runs a missed daily job once, not once per missed day
+    "save_limit": 1000,
+    "ack_failures": True,
+    "poll": 2,
+    "label": "Scheduled jobs",
 }

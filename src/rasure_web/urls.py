@@ -18,6 +18,7 @@ urlpatterns = [
     path("trials/", include("rasure_web.trials.urls")),
     path("patrol/", include("rasure_web.patrols.urls")),
     path("dashboard/people/", include("rasure_web.people.urls")),
+    path("dashboard/imports/", include("rasure_web.jobs.urls")),
     path("dashboard/", include("rasure_web.dashboard.urls")),
     path("programme/", include("rasure_web.programme.urls")),
     path("partners/", include("rasure_web.partners.urls")),

@@ -123,12 +123,22 @@ def test_trial_review_and_monitoring_pages_have_no_axe_violations(page: Any, liv
     start = clock.local_today() + dt.timedelta(days=1)
     trial = lifecycle.trial_create(name="AXE-T (synthetic)", start=start, end=start + dt.timedelta(days=6))
     lifecycle.trial_commit(trial_id=trial.pk, user=lifecycle.CliActor(username="cli:axe"), seed="7a" * 32)
+    from rasure_web.crimes.models import ImportRun
+
+    ImportRun.objects.create(  # a rejected drop-folder file, so the Imports page shows its notice
+        kind="police-uk",
+        path="/srv/drop/SYN/failed/2026-11-synthetic-street.csv",
+        status=ImportRun.Status.REJECTED,
+        trigger=ImportRun.Trigger.SCHEDULED,
+        error="2026-11-synthetic-street.csv, line 4, field 'Latitude': is not a latitude in the UK",
+    )
     make_user("analyst")
     login(page, live_server.url, "analyst")
     for path, heading in (
         ("/trials/", None),
         (f"/trials/{trial.pk}/", None),
         ("/dashboard/review/", None),
+        ("/dashboard/imports/", "Imports"),
         ("/dashboard/patrols/", "Patrol monitoring"),
     ):
         response = page.goto(f"{live_server.url}{path}")

@@ -14,7 +14,7 @@ checkpoint`` appends the head (``seq``, ``row_hash``) to a file outside the data
 HMAC-SHA256 under ``RASURE_AUDIT_KEY`` (a key the database does not hold), and can also print it for
 syslog or the force's SIEM. :func:`verify_chain` then checks every checkpoint is still in the chain
 with the same hash; a tail cut after the last checkpoint is the one loss it cannot see, so
-checkpoints should be written often (every few minutes, from cron or a systemd timer).
+checkpoints should be written often (every few minutes: the worker's ``audit-checkpoint`` job, :mod:`rasure_web.jobs.tasks`).
 
 Someone who can write to the database can also recompute the whole chain after an edit (SHA-256 is
 not keyed): checkpoints catch that too, for every entry up to the newest checkpoint.
@@ -130,6 +130,16 @@ def head_checkpoint(*, written_at: datetime) -> Checkpoint:
         row_hash=head["row_hash"] if head else GENESIS,
         written_at=_at_text(written_at),
     )
+
+
+def checkpoint_append(path: Path, *, written_at: datetime) -> str:
+    """Append the chain head's signed checkpoint line to ``path`` (``rasure audit checkpoint --out``
+    and the scheduled checkpoint job); returns the line."""
+    line = head_checkpoint(written_at=written_at).to_line()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    return line
 
 
 def read_checkpoints(path: Path) -> list[tuple[int, Checkpoint]]:

@@ -22,8 +22,20 @@ class CrimeRecordAdmin(LogsPersonalDataAdmin, admin.ModelAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "kind", "path", "status", "rows_read", "inserted", "updated", "unchanged")
-    list_filter = ("status", "kind")
+    list_display = (
+        "started_at",
+        "trigger",
+        "tenant",
+        "kind",
+        "path",
+        "status",
+        "rows_read",
+        "inserted",
+        "updated",
+        "unchanged",
+    )
+    list_filter = ("status", "trigger", "tenant", "kind")
+    search_fields = ("path", "error")
 
 
 @admin.register(Area)

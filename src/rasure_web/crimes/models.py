@@ -61,6 +61,11 @@ class ImportRun(models.Model):
     class Status(models.TextChoices):
         OK = "ok", "Imported"
         REJECTED = "rejected", "Rejected (nothing imported)"
+        SKIPPED = "skipped", "Skipped (same contents already imported)"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual (rasure import)"
+        SCHEDULED = "scheduled", "Scheduled (drop folder)"
 
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -85,6 +90,7 @@ class ImportRun(models.Model):
         verbose_name="force",
         help_text="the force this belongs to (rasure_web.accounts.tenancy)",
     )
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
 
     class Meta:
         db_table = "import_run"

@@ -88,8 +88,18 @@ def overview(request: HttpRequest) -> HttpResponse:
         "hot_times": sel.hot_times_matrix(user=user, area_code=area),
         "fresh": sel.freshness(user=user),
         "series_rows": series.tail(24).to_dict("records"),
+        "failed_imports": _failed_imports(user),
     }
     return render(request, "dashboard/overview.html", ctx)
+
+
+def _failed_imports(user: Any) -> int:
+    """Files rejected in the last 7 days, for the overview's notice to those who can see the Imports page."""
+    from rasure_web import clock
+    from rasure_web.accounts.roles import has_role
+    from rasure_web.jobs.selectors import IMPORTS_ROLES, import_failures_recent
+
+    return import_failures_recent(user=user, now=clock.now()) if has_role(user, *IMPORTS_ROLES) else 0
 
 
 def _synthetic() -> bool:

@@ -8,7 +8,7 @@ whose end reached the server, before the cutoff are deleted, so a late ping cann
 recomputed from half its track; pings that never matched a visit go at the same age.
 
 The deletion is logged (how many, the cutoff, the period) without anything of what was deleted.
-Run ``rasure patrol prune-pings`` daily from the scheduler (docs/deploy.md).
+The worker runs it daily (the ``prune-pings`` job, :mod:`rasure_web.jobs.tasks`); ``rasure patrol prune-pings`` by hand.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ then. What can be checked every day is that nobody changed the stored rows since
    day whose rows differ is named, with its rows as stored now, so a flipped arm is found on the day
    it was made. The result is itself written to the access log and shown on the trial page.
 
-Run it daily (cron or a systemd timer, docs/deploy.md). It does not reveal anything about future
+The worker runs it daily (the ``trial-audit`` job, :mod:`rasure_web.jobs.tasks`; docs/deploy.md). It does not reveal anything about future
 days: the schedule is already stored in the database it reads.
 """
 
