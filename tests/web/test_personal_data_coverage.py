@@ -32,6 +32,8 @@ TOURED_ELSEWHERE = {
     "programme:team": "tests/web/test_programme_delivery.py",
     "programme:officer": "tests/web/test_programme_delivery.py",
     "programme:officer-csv": "tests/web/test_programme_delivery.py",
+    "dashboard:institutions": "tests/web/test_institution_plans.py",
+    "dashboard:institution": "tests/web/test_institution_plans.py",
 }
 ADMIN_SUFFIXES = ("_changelist", "_add", "_change", "_delete", "_history")
 
