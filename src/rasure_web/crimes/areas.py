@@ -182,6 +182,20 @@ def force_area() -> Any:
     return None
 
 
+def area_geometry(area_code: str = "") -> Any:
+    """The geometry (metres, shapely) of a local policing area by its code, or of the whole force
+    (:func:`force_area`) for ``""``; None when that area has no boundary loaded."""
+    if not area_code:
+        return force_area()
+    geoms = [
+        shapely.from_geojson(g)
+        for g in Area.objects.filter(kind=Area.Kind.LPA, code=area_code)
+        .exclude(geometry_geojson="")
+        .values_list("geometry_geojson", flat=True)
+    ]
+    return dissolve(geoms) if geoms else None
+
+
 def lsoa_codes_in(area_code: str) -> list[str]:
     """Codes of the neighbourhoods and LSOAs inside an LPA (children and grandchildren), matched
     against a record's LSOA code."""
