@@ -143,3 +143,42 @@ def test_nothing_imported_means_no_presence(scene: dict[str, Any]) -> None:
     AvlsPresence.objects.all().delete()
     assert presence_split(first=TODAY - timedelta(days=7), last=TODAY) == []
     assert patrol_monitoring(weeks=8)["avls_loaded"] is False
+
+
+def test_from_avls_points_through_the_import(scene: dict[str, Any], tmp_path: Any) -> None:
+    """Radio fixes every 60 s standing at a hot spot's centre, 10:00–10:20 UTC: the import credits the
+    20 minutes between the first and the last fix (each gap is within the 2-minute carry). A tasked visit
+    of the same officer 10:10–10:40 covers 10:10–10:20 of it: 10 tasked and 10 untasked minutes."""
+    from rasure_web.patrols.services import avls_import
+
+    AvlsPresence.objects.all().delete()
+    Visit.objects.all().delete()
+    h0, a0 = scene["h0"], scene["a0"]
+    lines = ["Collar Number,GPS Time,Longitude,Latitude"]
+    lines += [
+        f"9901,{at(10, 0) + timedelta(minutes=k):%Y-%m-%dT%H:%M:%SZ},{h0.lon:.7f},{h0.lat:.7f}"
+        for k in range(21)
+    ]
+    path = tmp_path / "radio.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    avls_import(path=path)
+    stored = AvlsPresence.objects.get(hotspot=h0, officer="9901")
+    assert (stored.start, stored.end, stored.minutes) == (at(10, 0), at(10, 20), pytest.approx(20.0))
+    Visit.objects.create(
+        visit_id=uuid.uuid4(),
+        start_client_id=uuid.uuid4(),
+        officer=a0,
+        hotspot=h0,
+        trial_day=TODAY,
+        started_at=at(10, 10),
+        start_received_at=at(10, 10),
+        ended_at=at(10, 40),
+        dose_minutes=30.0,
+        status="ended",
+    )
+    row = next(r for r in presence_split(first=TODAY, last=TODAY) if r.hotspot_id == h0.pk)
+    assert (row.user_id, row.tasked_minutes, row.untasked_minutes) == (
+        a0.pk,
+        pytest.approx(10.0),
+        pytest.approx(10.0),
+    )
