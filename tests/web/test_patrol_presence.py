@@ -5,6 +5,8 @@ Hand-built visits and AVLS presence; the expected minutes are worked out in the 
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,6 +139,13 @@ def test_delivery_levels_carry_tasked_and_untasked(scene: dict[str, Any]) -> Non
     c = Client()
     c.force_login(scene["command"])
     assert "Untasked radio minutes" in c.get("/programme/delivery/").content.decode()
+    rows = list(
+        csv.DictReader(
+            io.StringIO(c.get(f"/programme/delivery/officer/{scene['a0'].pk}/pdr.csv").content.decode())
+        )
+    )
+    week = next(r for r in rows if r["week_of"] == week_of(TODAY).isoformat())
+    assert (week["radio_minutes_on_tasked_visits"], week["untasked_radio_minutes"]) == ("10.0", "20.0")
 
 
 def test_nothing_imported_means_no_presence(scene: dict[str, Any]) -> None:
