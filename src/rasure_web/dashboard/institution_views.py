@@ -6,6 +6,8 @@ administrators edit a plan. Figures and plan rules: :mod:`rasure_web.analysis.in
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +17,7 @@ from rasure_web import clock
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.roles import ADMIN, ANALYST, has_role
 from rasure_web.analysis import institution_plans as ip
-from rasure_web.analysis.models import Institution
+from rasure_web.analysis.models import Institution, InstitutionPlan
 from rasure_web.dashboard import selectors as sel
 
 
@@ -83,7 +85,7 @@ def institution_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/institution.html", ctx, status=status)
 
 
-def _form(plan: object, today: object) -> ip.PlanForm:
+def _form(plan: InstitutionPlan | None, today: dt.date) -> ip.PlanForm:
     if plan is None:
         return ip.PlanForm(initial={"version": 0, "status": "draft"}, today=today)
     initial = {f: getattr(plan, f) for f in ("owner", "actions", "review_date", "status", "version")}
