@@ -131,3 +131,36 @@ def test_errors_say_how_to_fix() -> None:
         kernel_density([5.0, 5.0], [5.0, 5.0])
     with pytest.raises(HotspotInputError, match="kernel"):
         kernel_density([5.0], [5.0], bandwidth_m=10.0, kernel="epanechnikov")  # type: ignore[arg-type]
+
+
+def test_restrict_to_area_clears_cells_outside_and_keeps_the_rest(
+    clustered_points: tuple[np.ndarray, np.ndarray],
+) -> None:
+    from shapely.geometry import Polygon
+
+    from rasure.hotspots.density import restrict_to_area
+
+    x, y = clustered_points
+    surf = kernel_density(x, y, cell_size_m=100.0, bandwidth_m=400.0)
+    # an L-shaped force area over part of the points
+    x0, y0 = 431_000.0, 171_000.0
+    area = Polygon(
+        [
+            (x0, y0),
+            (x0 + 3000, y0),
+            (x0 + 3000, y0 + 1000),
+            (x0 + 1000, y0 + 1000),
+            (x0 + 1000, y0 + 3000),
+            (x0, y0 + 3000),
+        ]
+    )
+    out = restrict_to_area(surf, area)
+    gx, gy = surf.cell_centres()
+    # inside the L, worked out with plain comparisons: the bottom bar or the left bar, edges included
+    in_bottom = (gx >= x0) & (gx <= x0 + 3000) & (gy >= y0) & (gy <= y0 + 1000)
+    in_left = (gx >= x0) & (gx <= x0 + 1000) & (gy >= y0) & (gy <= y0 + 3000)
+    inside = in_bottom | in_left
+    assert (out.density[~inside] == 0).all()
+    assert np.array_equal(out.density[inside], surf.density[inside]) and (out.density[inside] > 0).any()
+    assert (surf.density[~inside] > 0).any()  # there was density outside to clear
+    assert (out.x0, out.y0, out.cell_size_m, out.bandwidth_m) == (surf.x0, surf.y0, 100.0, 400.0)

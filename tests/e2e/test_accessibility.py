@@ -1,9 +1,11 @@
 """axe-core (Deque's accessibility engine, bundled by axe-playwright-python) on every main page, in real
 headless Chromium: the patrol app's list, briefing and visit timer at phone size; the dashboard's
 overview, map, hot spot page and printed briefing sheet, the trials list and a committed trial's page,
-the places held apart and patrol monitoring, the readable 403 page and the sign-in page at desktop size.
+the places held apart and patrol monitoring, the institution list and an institution's page (with a plan,
+its history and a form with errors), the readable 403 page and the sign-in page at desktop size.
 The people list (with its page links), the lists' monitoring page, the administrator's erase page, the
-programme page's training tables and the recognition page (turned on) are checked here; the partner, person, programme and delivery pages in their own browser tests. Any violation
+programme page's training tables and the recognition page (turned on) are checked here too; the partner,
+person, programme and delivery pages in their own browser tests. Any violation
 fails the test, with the rule, its impact and the elements named.
 """
 
@@ -221,3 +223,45 @@ def test_training_tables_and_recognition_page_have_no_axe_violations(page: Any, 
     page.get_by_role("heading", name="Recognition: patrols delivered").wait_for()
     page.screenshot(path=str(shots / "programme-recognition.png"), full_page=True)
     assert_accessible(page, "recognition page")
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_institution_pages_have_no_axe_violations(page: Any, live_server: Any, tmp_path: Any) -> None:
+    import datetime as dt
+
+    from rasure_web.analysis.institution_plans import plan_save
+    from rasure_web.analysis.models import HotSpot, Institution
+
+    store_city_with_hotspots()
+    hs = HotSpot.objects.order_by("period", "rank").first()
+    assert hs is not None
+    inst, _ = Institution.objects.get_or_create(
+        name="Synthetic Custody Suite",
+        type="custody_suite",
+        defaults={"easting": hs.easting, "northing": hs.northing, "radius_m": 100.0, "synthetic": True},
+    )
+    for version, owner in enumerate(["Custody inspector (synthetic)", "Custody sergeant (synthetic)"]):
+        plan_save(
+            inst=inst,
+            owner=owner,
+            actions="Review the booking-in area weekly\nShare monthly counts with the custody manager",
+            review_date=dt.date(2027, 3, 1),
+            status="active",
+            username="synthetic-analyst",
+            seen_version=version,
+        )
+    make_user("analyst")
+    login(page, live_server.url, "analyst")
+    page.goto(f"{live_server.url}/dashboard/institutions/")
+    page.get_by_role("heading", name="Institutions", level=1).wait_for()
+    assert_accessible(page, "institution list")
+    page.screenshot(path=str(tmp_path / "institutions.png"), full_page=True)
+    page.get_by_role("link", name="Synthetic Custody Suite").click()
+    page.get_by_role("heading", name="Prevention plan").wait_for()
+    assert_accessible(page, "institution page")
+    page.screenshot(path=str(tmp_path / "institution.png"), full_page=True)
+    page.get_by_label("Owner").fill("")
+    page.get_by_role("button", name="Save the plan").click()
+    page.get_by_text("Give the plan an owner").wait_for()
+    assert_accessible(page, "institution page with form errors")
+    page.screenshot(path=str(tmp_path / "institution-errors.png"), full_page=True)

@@ -34,6 +34,8 @@ TOURED_ELSEWHERE = {
     "programme:officer": "tests/web/test_programme_delivery.py",
     "programme:officer-csv": "tests/web/test_programme_delivery.py",
     "programme:recognition": "tests/web/test_programme_training.py",
+    "dashboard:institutions": "tests/web/test_institution_plans.py",
+    "dashboard:institution": "tests/web/test_institution_plans.py",
 }
 ADMIN_SUFFIXES = ("_changelist", "_add", "_change", "_delete", "_history")
 

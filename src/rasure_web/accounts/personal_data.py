@@ -87,6 +87,8 @@ URL_PERSONAL: dict[str, str] = {
     "programme:officer": "officer_delivery",
     "programme:officer-csv": "officer_delivery",
     "programme:recognition": "peer_recognition",  # logged when the force has it on (names shown)
+    "dashboard:institutions": "institution_plan",  # plan owners are named work contacts
+    "dashboard:institution": "institution_plan",  # owner and who edited the plan, in its history
 }
 
 #: URL names that show no personal data, and why. Admin model pages are classified by model above.

@@ -178,3 +178,70 @@ class PlaceDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location} ({self.get_decision_display()})"
+
+
+class InstitutionPlan(models.Model):
+    """An institution's own prevention plan (D5): who owns it, what is being done, when it is reviewed.
+
+    Keyed by the institution's name and type (as :class:`PlaceDecision` is keyed by location), not by a
+    foreign key, so reloading the register (``rasure institutions load --replace`` deletes and re-creates
+    rows) keeps the plan. Every save writes an :class:`InstitutionPlanVersion`; ``version`` counts them."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "In progress"
+        REVIEW = "review", "Due for review"
+        CLOSED = "closed", "Closed"
+
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=32)
+    force = models.ForeignKey(
+        "accounts.Force", null=True, blank=True, on_delete=models.PROTECT, related_name="institution_plans"
+    )
+    owner = models.CharField(
+        max_length=200, help_text="the person or role responsible, e.g. hospital security lead"
+    )
+    actions = models.TextField(help_text="what is being done, one action per line")
+    review_date = models.DateField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(default=1)
+    updated_by = models.CharField(max_length=150, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "institution_plan"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["force", "name", "type"], name="institution_plan_force_name_type_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan for {self.name} ({self.type})"
+
+    @property
+    def action_lines(self) -> list[str]:
+        return [line.strip() for line in self.actions.splitlines() if line.strip()]
+
+
+class InstitutionPlanVersion(models.Model):
+    """One saved state of an :class:`InstitutionPlan`: the plan's history, never edited."""
+
+    plan = models.ForeignKey(InstitutionPlan, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    owner = models.CharField(max_length=200)
+    actions = models.TextField()
+    review_date = models.DateField()
+    status = models.CharField(max_length=8, choices=InstitutionPlan.Status.choices)
+    edited_by = models.CharField(max_length=150, blank=True)
+    edited_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "institution_plan_version"
+        ordering = ["plan", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "version"], name="institution_plan_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} v{self.version}"

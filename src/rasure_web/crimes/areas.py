@@ -207,6 +207,22 @@ def force_area(*, tenant: int | None = None) -> Any:
     return None
 
 
+def area_geometry(area_code: str = "", *, tenant: int | None = None) -> Any:
+    """The geometry (metres, shapely) of one of the force's local policing areas by its code, or of the
+    whole force (:func:`force_area`) for ``""``; None when that area has no boundary loaded."""
+    t = _tenant_id(tenant)
+    if not area_code:
+        return force_area(tenant=t)
+    geoms = [
+        shapely.from_geojson(g)
+        for g in _areas(t)
+        .filter(kind=Area.Kind.LPA, code=area_code)
+        .exclude(geometry_geojson="")
+        .values_list("geometry_geojson", flat=True)
+    ]
+    return dissolve(geoms) if geoms else None
+
+
 def lsoa_codes_in(area_code: str, *, tenant: int | None = None) -> list[str]:
     """Codes of the neighbourhoods and LSOAs inside an LPA of the force (children and grandchildren),
     matched against a record's LSOA code."""

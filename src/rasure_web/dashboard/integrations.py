@@ -148,6 +148,7 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "", force_id: int | None) ->
         .annotate(n=Count("id"))
         .order_by()
     }
+    presence = _add_presence(spots, since=since, until=rules.trial_day, lpa=lpa, force_id=force_id)
     for r in spots:
         r["treated_days"] = plan.get((r["hotspot_id"], r["week"]), 0)
         r["planned_minutes"] = r["treated_days"] * target
@@ -175,7 +176,58 @@ def patrol_monitoring(*, weeks: int = 8, lpa: str = "", force_id: int | None) ->
         "since": since,
         "total_visits": totals["n"],
         "total_minutes": float(totals["minutes"] or 0.0),
+        "avls_loaded": bool(presence),
+        "total_avls_tasked": sum(p.tasked_minutes for p in presence),
+        "total_avls_untasked": sum(p.untasked_minutes for p in presence),
     }
+
+
+def _add_presence(
+    spots: list[dict[str, Any]], *, since: dt.date, until: dt.date, lpa: str, force_id: int | None
+) -> list[Any]:
+    """Add radio / vehicle (AVLS) presence to the hot-spot-week rows, tasked and untasked
+    (rule: :mod:`rasure_web.patrols.presence`); a hot spot seen only on AVLS that week gets a row of its own.
+    Returns the presence rows used."""
+    from rasure_web.analysis.models import HotSpot
+    from rasure_web.patrols.presence import presence_split
+    from rasure_web.programme.services import week_of
+
+    presence = presence_split(first=since, last=until, force_id=force_id)
+    if lpa and presence:
+        in_area = set(
+            HotSpot.objects.filter(pk__in={p.hotspot_id for p in presence}, lpa_code=lpa).values_list(
+                "pk", flat=True
+            )
+        )
+        presence = [p for p in presence if p.hotspot_id in in_area]
+    index = {(r["hotspot_id"], r["week"]): r for r in spots}
+    for r in spots:
+        r["avls_tasked"] = 0.0
+        r["avls_untasked"] = 0.0
+    missing = {p.hotspot_id for p in presence} - {r["hotspot_id"] for r in spots}
+    names = {h["pk"]: h for h in HotSpot.objects.filter(pk__in=missing).values("pk", "code", "name")}
+    for p in presence:
+        key = (p.hotspot_id, week_of(p.trial_day))
+        if key not in index:
+            known = next((r for r in spots if r["hotspot_id"] == p.hotspot_id), None)
+            code = known["hotspot__code"] if known else names[p.hotspot_id]["code"]
+            name = known["hotspot__name"] if known else names[p.hotspot_id]["name"]
+            index[key] = {
+                "hotspot_id": p.hotspot_id,
+                "hotspot__code": code,
+                "hotspot__name": name,
+                "week": key[1],
+                "visits": 0,
+                "dose": 0.0,
+                "met": 0,
+                "control_visits": 0,
+                "avls_tasked": 0.0,
+                "avls_untasked": 0.0,
+            }
+            spots.append(index[key])
+        index[key]["avls_tasked"] += p.tasked_minutes
+        index[key]["avls_untasked"] += p.untasked_minutes
+    return presence
 
 
 def _by_spot_rows(spots: list[dict[str, Any]]) -> str:
@@ -184,7 +236,8 @@ def _by_spot_rows(spots: list[dict[str, Any]]) -> str:
     return format_html_join(
         "",
         '<tr><td>{} {}</td><td>{} {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
-        '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
+        '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
+        '<td class="num">{}</td><td class="num">{}</td></tr>',
         (
             (
                 r["week"].day,
@@ -198,6 +251,8 @@ def _by_spot_rows(spots: list[dict[str, Any]]) -> str:
                 f"{r['planned_minutes']:.0f}",
                 "—" if r["share_of_plan"] is None else f"{r['share_of_plan'] * 100:.0f}%",
                 r["control_visits"],
+                f"{r.get('avls_tasked', 0.0):.0f}",
+                f"{r.get('avls_untasked', 0.0):.0f}",
             )
             for r in spots
         ),

@@ -514,28 +514,11 @@ def _text(v: Any) -> str:
 
 def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[bytes, list[list[float]]]:
     """The kernel density surface of serious violence as a transparent PNG and its lon/lat bounds."""
-    from rasure.hotspots.density import kernel_density
     from rasure_web.dashboard.png import heat_png
 
-    require_dashboard(user)
-    qs = _sv_records(area_code, acting_force_id(user)).filter(easting__isnull=False)
-    last = qs.aggregate(m=Max("occurred_from"))["m"]
-    if last is None:
+    surf = density_surface(user=user, months=months, area_code=area_code)
+    if surf is None:
         return heat_png(np.zeros((1, 1))), [[0, 0], [0, 0]]
-    qs = qs.filter(occurred_from__gte=last - dt.timedelta(days=30.44 * months))
-    xy = np.array(list(qs.values_list("easting", "northing")), dtype=float)
-    x, y = xy[:, 0], xy[:, 1]
-    lo_x, hi_x = np.quantile(x, [0.005, 0.995])
-    lo_y, hi_y = np.quantile(y, [0.005, 0.995])
-    span = max(hi_x - lo_x, hi_y - lo_y, 1000.0)
-    cell = max(25.0, span / 400)
-    surf = kernel_density(
-        x,
-        y,
-        cell_size_m=cell,
-        bounds=(lo_x - 1000, lo_y - 1000, hi_x + 1000, hi_y + 1000),
-        bandwidth_m=max(150.0, 3 * cell),
-    )
     d = surf.density
     png = heat_png(d[::-1, :])  # row 0 of the image is the north edge
     x0, y0 = surf.x0, surf.y0
@@ -543,6 +526,46 @@ def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[by
     y1 = y0 + d.shape[0] * surf.cell_size_m
     lon, lat = projected_to_lonlat(np.array([x0, x1]), np.array([y0, y1]))
     return png, [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
+
+
+def density_surface(*, user: Any, months: int = 12, area_code: str = "") -> Any:
+    """The kernel density surface (:class:`rasure.hotspots.density.DensitySurface`) of serious violence
+    in the ``months`` up to the latest record, or None without records.
+
+    With boundaries loaded, the grid covers the force's area (or the chosen LPA's) and every cell whose
+    centre lies outside it is 0 (:func:`rasure.hotspots.density.restrict_to_area`), so the map's colour
+    scale is set by the area's own cells; without them, the points' extent (0.5–99.5 % quantiles) + 1 km."""
+    from rasure.hotspots.density import kernel_density, restrict_to_area
+    from rasure_web.crimes.areas import area_geometry
+
+    require_dashboard(user)
+    tenant = acting_force_id(user)
+    qs = _sv_records(area_code, tenant).filter(easting__isnull=False)
+    last = qs.aggregate(m=Max("occurred_from"))["m"]
+    if last is None:
+        return None
+    qs = qs.filter(occurred_from__gte=last - dt.timedelta(days=30.44 * months))
+    xy = np.array(list(qs.values_list("easting", "northing")), dtype=float)
+    x, y = xy[:, 0], xy[:, 1]
+    area = area_geometry(area_code, tenant=tenant)
+    if area is not None and not area.is_empty:
+        lo_x, lo_y, hi_x, hi_y = area.bounds
+        pad = 0.0
+    else:
+        area = None
+        lo_x, hi_x = np.quantile(x, [0.005, 0.995])
+        lo_y, hi_y = np.quantile(y, [0.005, 0.995])
+        pad = 1000.0
+    span = max(hi_x - lo_x, hi_y - lo_y, 1000.0)
+    cell = max(25.0, span / 400)
+    surf = kernel_density(
+        x,
+        y,
+        cell_size_m=cell,
+        bounds=(lo_x - pad, lo_y - pad, hi_x + pad, hi_y + pad),
+        bandwidth_m=max(150.0, 3 * cell),
+    )
+    return restrict_to_area(surf, area) if area is not None else surf
 
 
 def categories(*, user: Any) -> list[str]:

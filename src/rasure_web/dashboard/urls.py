@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rasure_web.dashboard import views
+from rasure_web.dashboard import institution_views, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -12,5 +12,7 @@ urlpatterns = [
     path("hotspots/<int:pk>/briefing/", views.briefing_edit, name="briefing-edit"),
     path("patrols/", views.patrols_page, name="patrols"),
     path("review/", views.review_page, name="review"),
+    path("institutions/", institution_views.institutions_page, name="institutions"),
+    path("institutions/<int:pk>/", institution_views.institution_page, name="institution"),
     path("export/hotspots.<str:fmt>", views.export_hotspots, name="export-hotspots"),
 ]

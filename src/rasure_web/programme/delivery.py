@@ -10,6 +10,10 @@ Figures per node and week:
 - ``minutes``: minutes credited inside hot spots (GPS dose computed on the server).
 - ``at_target``: visits whose dose reached the target (the running trial's, else 15 minutes).
 - ``treated_minutes`` and ``control_visits``: minutes on treatment days and visits on control days.
+- ``avls_tasked`` and ``avls_untasked``: radio / vehicle (AVLS) minutes in hot spots during a tasked
+  visit of the same officer at the same hot spot, and outside one (rule: :mod:`rasure_web.patrols.presence`).
+  An AVLS identity that matches no officer counts in the whole-force figures only
+  (``Delivery.unmatched_untasked``).
 - ``planned_minutes`` (force and LPA only; hot spots belong to areas, not teams): treated hot-spot days
   of committed trials in the area that week × the target dose.
 
@@ -31,10 +35,21 @@ from django.db.models import Count, F, Q, Sum
 from rasure_web.accounts.models import Profile, Team
 from rasure_web.accounts.roles import ADMIN, ANALYST, OFFICER, SUPERVISOR, has_role
 from rasure_web.patrols.models import Visit
+from rasure_web.patrols.presence import presence_split
 from rasure_web.programme.services import lpa_names, week_of
 from rasure_web.trials.models import ScheduleEntry, Trial
 
-FIGURES = ("visits", "forms", "spoken_to", "minutes", "at_target", "treated_minutes", "control_visits")
+FIGURES = (
+    "visits",
+    "forms",
+    "spoken_to",
+    "minutes",
+    "at_target",
+    "treated_minutes",
+    "control_visits",
+    "avls_tasked",
+    "avls_untasked",
+)
 #: Weeks looked back for the support list: an officer with no visit at target dose in these weeks.
 SUPPORT_WEEKS = 4
 
@@ -48,6 +63,8 @@ class Tally:
     at_target: int = 0
     treated_minutes: float = 0.0
     control_visits: int = 0
+    avls_tasked: float = 0.0
+    avls_untasked: float = 0.0
     planned_minutes: float | None = None
 
     def add(self, other: Tally) -> None:
@@ -90,6 +107,7 @@ class Delivery:
     team_lpa: dict[str, str]
     under_dosed_today: list[dict[str, Any]]
     under_dosed_week: int
+    unmatched_untasked: float = 0.0
 
     def teams_in(self, lpa: str) -> list[Node]:
         return sorted(
@@ -197,6 +215,27 @@ def delivery(
         for node in (force, lpa_node, team_node, officers[oid]):
             node.total.add(t)
             node.week(monday).add(t)
+    unmatched = 0.0
+    for pr in presence_split(first=first_monday, last=today, force_id=force_id):
+        monday = week_of(pr.trial_day)
+        t = Tally(avls_tasked=pr.tasked_minutes, avls_untasked=pr.untasked_minutes)
+        if pr.user_id is None:
+            unmatched += pr.untasked_minutes
+            force.total.add(t)
+            force.week(monday).add(t)
+            continue
+        oid = pr.user_id
+        p = profiles.get(oid)
+        team = str((p or {}).get("team_id") or "")
+        lpa = team_lpa.get(team, "")
+        if oid not in officers:
+            officers[oid] = _member_node(oid, p) if p else Node(str(oid), pr.identity)
+            officer_team[oid] = team
+        lpa_node = lpas.setdefault(lpa, Node(lpa, names.get(lpa, lpa) or "No area (officer without a team)"))
+        team_node = team_nodes.setdefault(team, Node(team, teams[team].name if team in teams else "No team"))
+        for node in (force, lpa_node, team_node, officers[oid]):
+            node.total.add(t)
+            node.week(monday).add(t)
     # every active officer of a team is listed under it, patrols or not
     in_officer_role = set(get_user_model().objects.filter(groups__name=OFFICER).values_list("id", flat=True))
     for oid, p in profiles.items():
@@ -237,6 +276,7 @@ def delivery(
         team_lpa=team_lpa,
         under_dosed_today=_under_dosed_today(today, target_minutes, force_id),
         under_dosed_week=_under_dosed_week(today, target_minutes, force_id),
+        unmatched_untasked=unmatched,
     )
 
 

@@ -198,12 +198,24 @@ def delivery_officer_csv(request: HttpRequest, pk: int) -> HttpResponse:
             "minutes_in_hot_spots",
             "visits_at_target",
             "people_spoken_to",
+            "radio_minutes_on_tasked_visits",
+            "untasked_radio_minutes",
         ]
     )
     label = neutralise_cell(node.label)
     for monday, t in node.series(d.mondays):
         w.writerow(
-            [label, monday.isoformat(), t.visits, t.forms, round(t.minutes, 1), t.at_target, t.spoken_to]
+            [
+                label,
+                monday.isoformat(),
+                t.visits,
+                t.forms,
+                round(t.minutes, 1),
+                t.at_target,
+                t.spoken_to,
+                round(t.avls_tasked, 1),
+                round(t.avls_untasked, 1),
+            ]
         )
     resp = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
     name = "".join(ch for ch in officer.username if ch.isalnum() or ch in "-_") or "officer"
