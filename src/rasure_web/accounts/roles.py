@@ -40,19 +40,30 @@ def has_role(user: Any, *roles: str) -> bool:
 
 
 def user_with_roles(user_id: Any) -> Any:
-    """The user and their roles in one query (an EXISTS per role), for authentication on every request.
+    """The user, their roles and their force in one query (an EXISTS per role, a subquery for the
+    profile's force and one for the installation's only force), for authentication on every request.
 
-    Sets what :func:`user_roles` would otherwise read with a second query. None when there is no such user.
+    Sets what :func:`user_roles` and :func:`rasure_web.accounts.tenancy.acting_force_id` would otherwise
+    read with more queries. None when there is no such user.
     """
     from django.contrib.auth import get_user_model
-    from django.db.models import Exists, OuterRef
+    from django.db import connection
+    from django.db.models import Exists, OuterRef, Subquery
+    from django.db.models.expressions import RawSQL
+
+    from rasure_web.accounts.models import Force, Profile
 
     model = get_user_model()
     membership = model.groups.through
-    flags = {
+    flags: dict[str, Any] = {
         f"_rasure_is_{role}": Exists(membership.objects.filter(user_id=OuterRef("pk"), group__name=role))
         for role in ALL_ROLES
     }
+    flags["_rasure_profile_force"] = Subquery(
+        Profile.objects.filter(user_id=OuterRef("pk")).values("force_id")[:1]
+    )
+    table = connection.ops.quote_name(Force._meta.db_table)
+    flags["_rasure_only_force"] = RawSQL(f"SELECT CASE WHEN COUNT(*) = 1 THEN MIN(id) END FROM {table}", [])
     user = model._default_manager.annotate(**flags).filter(pk=user_id).first()
     if user is None:
         return None

@@ -147,6 +147,10 @@ def acting_force_id(user: Any) -> int | None:
     chosen = getattr(user, "rasure_session_force", None)
     if chosen is not None and chosen in granted_force_ids(user):
         fid: int | None = int(chosen)
+    elif hasattr(user, "_rasure_profile_force"):  # read with the user (accounts.roles.user_with_roles)
+        fid = user._rasure_profile_force
+        if fid is None:
+            fid = user._rasure_only_force
     else:
         fid = _profile_force_id(user)
         if fid is None:
