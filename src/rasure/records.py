@@ -118,15 +118,18 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     >>> str(df["lat"].dtype)
     'float64'
     """
-    out = pd.DataFrame(index=frame.index)
-    for col, dtype in RECORD_COLUMNS.items():
-        if col in frame.columns:
-            out[col] = frame[col].astype(dtype)  # type: ignore[call-overload]
-        else:
-            out[col] = pd.Series(
-                pd.NA if dtype not in ("float64",) else float("nan"), index=frame.index
-            ).astype(dtype)  # type: ignore[call-overload]
-    return out.reset_index(drop=True)
+    if list(frame.columns) == list(RECORD_COLUMNS) and all(
+        frame[c].dtype == d for c, d in RECORD_COLUMNS.items()
+    ):  # already canonical (e.g. batches that were conformed, then joined): nothing to convert
+        return frame.reset_index(drop=True)
+    # one frame from all the columns at once (adding them one by one costs more than the data)
+    cols = {
+        col: frame[col].astype(dtype)  # type: ignore[call-overload]
+        if col in frame.columns
+        else pd.Series(index=frame.index, dtype=dtype)  # all missing: NaN, NaT or NA by dtype
+        for col, dtype in RECORD_COLUMNS.items()
+    }
+    return pd.DataFrame(cols, index=frame.index).reset_index(drop=True)
 
 
 def has_location(frame: pd.DataFrame) -> pd.Series:

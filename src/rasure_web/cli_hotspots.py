@@ -84,6 +84,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
         parsed = [read_policeuk(f) for f in files]
         parsed = [p for p in parsed if p.kind == "street"]
     records = pd.concat([p.records for p in parsed], ignore_index=True)
+    del parsed  # the files' own frames, copied into `records`: free them before the next copies
     # a later file's row wins for a repeated reference (files are in name order: police.uk months)
     records = records.drop_duplicates(subset=["source", "reference"], keep="last").reset_index(drop=True)
     table = harm_mod.read_harm_file(args.harm) if args.harm else harm_mod.default_harm_table()

@@ -68,6 +68,29 @@ def test_bad_coordinates_name_line_and_field(tmp_path: Path) -> None:
     assert "How to fix" in str(exc.value)
 
 
+def test_rows_of_blank_fields_are_dropped_and_later_lines_still_named(tmp_path: Path) -> None:
+    """A row whose every field is blank is no record (nor a problem); a row blank in its first fields
+    only is a record; the lines after either are still named right."""
+    f = write_street(
+        tmp_path / "s.csv",
+        [
+            street_row("c1"),
+            " ,  ,,,,,,,,,, ",  # every field blank (line 3)
+            street_row("", crime_type="Anti-social behaviour", outcome=""),  # blank Crime ID only
+            street_row("c3", lat="95.1"),  # line 5
+        ],
+    )
+    with pytest.raises(InvalidRowsError) as exc:
+        read_policeuk(f)
+    assert {(p.line, p.field) for p in exc.value.problems} == {(5, "Latitude")}
+    f = write_street(
+        tmp_path / "s.csv",
+        [street_row("c1"), " ,  ,,,,,,,,,, ", street_row("", crime_type="Anti-social behaviour", outcome="")],
+    )
+    parsed = read_policeuk(f)
+    assert parsed.rows_read == 2 and len(parsed.records) == 2
+
+
 def test_bad_month(tmp_path: Path) -> None:
     f = write_street(tmp_path / "s.csv", [street_row("c1", month="March 2024")])
     with pytest.raises(InvalidRowsError, match="line 2, field 'Month'"):

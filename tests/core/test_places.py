@@ -182,6 +182,38 @@ def test_weights_over_occupied_cells_only_and_order() -> None:
         cell_weights(g, [1, 1])
 
 
+@pytest.mark.parametrize("cols, rows", [(40, 25), (4000, 3000)])  # table over the grid; sorted-id look-up
+@pytest.mark.parametrize("order", ["sorted", "shuffled"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"include_self": True}, {"contiguity": "rook"}, {"distance_band_m": 400.0, "include_self": True}],
+)
+def test_weights_equal_brute_force_pairs(cols: int, rows: int, order: str, kwargs: dict[str, object]) -> None:
+    """Both ways of finding neighbours (a padded table over small grids, binary search over large
+    sparse ones) against every pair of cells compared directly, row order and column order included."""
+    g = grid_for_bounds((0.0, 0.0, cols * 150 - 1.0, rows * 150 - 1.0), cell_size_m=150)
+    rng = np.random.default_rng(cols)
+    block = (np.arange(12)[:, None] * cols + np.arange(15)[None, :] + cols * 3 + 5).ravel()  # a dense patch
+    edges = np.array([0, cols - 1, (rows - 1) * cols, g.n_cells - 1])  # the four corners
+    ids = np.unique(np.concatenate([block, edges, rng.choice(g.n_cells, 300, replace=False)]))
+    if order == "shuffled":
+        ids = rng.permutation(ids)
+    w = cell_weights(g, ids, **kwargs)  # type: ignore[arg-type]
+    dc = np.abs(ids[:, None] % cols - ids[None, :] % cols)
+    dr = np.abs(ids[:, None] // cols - ids[None, :] // cols)
+    if "distance_band_m" in kwargs:
+        near = 150.0 * np.hypot(dc, dr) <= 400.0
+    elif kwargs.get("contiguity") == "rook":
+        near = dc + dr == 1
+    else:
+        near = np.maximum(dc, dr) == 1
+    near &= (dc != 0) | (dr != 0)
+    if kwargs.get("include_self"):
+        near |= (dc == 0) & (dr == 0)
+    np.testing.assert_array_equal(w.toarray(), near.astype(float))
+    assert w.has_sorted_indices
+
+
 def test_cells_within_region() -> None:
     g = grid_for_bounds((0.0, 0.0, 1499.0, 1499.0), cell_size_m=150)
     region = shapely.Point(750, 750).buffer(300)

@@ -586,19 +586,26 @@ def _select(
     centres: list[tuple[float, float]] = []
     touch = p.cell_size_m * 1.5 if p.shape == "square" else np.sqrt(p.hex_area_m2) * 1.2
     rows = ranked.set_index("cell")
+    # The chosen cells' centres (a ranked cell's easting/northing is its cell's centre), with the group
+    # each belongs to in order of creation, so each ranked cell is one vector test, not one per group.
+    cap = p.top * max(p.max_patrol_areas, 1)
+    mx, my = np.empty(cap), np.empty(cap)
+    mg = np.empty(cap, dtype=np.int64)
+    m = 0
+    full = np.zeros(p.top, dtype=bool)
     for cell, ex, ny in zip(ranked["cell"], ranked["easting"], ranked["northing"], strict=True):
-        if len(groups) >= p.top and all(len(g) >= p.max_patrol_areas for g in groups):
+        if len(groups) >= p.top and full.all():
             break
-        joined = False
-        for g in groups:
-            gx, gy = cell_centres(grid, np.array(g))
-            d = np.hypot(gx - ex, gy - ny)
-            if (d <= touch).any() and len(g) < p.max_patrol_areas:
-                g.append(int(cell))
-                joined = True
-                break
-        if joined:
-            continue
+        if m:
+            near = np.hypot(mx[:m] - ex, my[:m] - ny) <= touch
+            near &= ~full[mg[:m]]
+            if near.any():  # join the first-made group that touches it and still has room
+                k = int(mg[:m][near].min())
+                groups[k].append(int(cell))
+                mx[m], my[m], mg[m] = ex, ny, k
+                m += 1
+                full[k] = len(groups[k]) >= p.max_patrol_areas
+                continue
         if len(groups) >= p.top:
             continue
         if (
@@ -610,20 +617,27 @@ def _select(
         ):
             continue
         groups.append([int(cell)])
+        mx[m], my[m], mg[m] = ex, ny, len(groups) - 1
+        m += 1
+        full[len(groups) - 1] = p.max_patrol_areas <= 1
         centres.append((float(ex), float(ny)))
     # rank hot spots by their own totals (a merged hot spot holds several cells)
     groups.sort(key=lambda g: (-float(rows.loc[g, "rank_harm"].sum()), -float(rows.loc[g, "count"].sum())))
     out = []
-    cur_cells = cur["cell"].to_numpy()
+    # the period's records, taken once; each hot spot then picks its rows from these (same rows, same order)
+    in_period = np.flatnonzero(wc > 0)
+    period_cells = cur["cell"].to_numpy()[in_period]
+    period_recs = cur.iloc[in_period]
+    period_w = wc[in_period]
     total_count = float(wc.sum())
     for rank, g in enumerate(groups, start=1):
         sub = rows.loc[g]
         geom = shapely.union_all(cell_polygons(grid, np.array(g)))
         c = geom.centroid
         lon, lat = projected_to_lonlat(np.array([c.x]), np.array([c.y]), crs=p.crs)
-        mask = np.isin(cur_cells, g) & (wc > 0)
-        recs = cur[mask]
-        rw = wc[mask]
+        mask = np.isin(period_cells, g)
+        recs = period_recs[mask]
+        rw = period_w[mask]
         loc = recs["location_text"].astype("string").dropna() if "location_text" in recs else pd.Series([])
         loc = loc.str.replace(r"^On or near ", "", regex=True)
         hs: dict[str, Any] = {

@@ -446,6 +446,8 @@ def cell_weights(
         sorted_ids = arr[order]
     if n > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any()):
         raise HotspotInputError("cell ids for weights must be unique; pass np.unique(ids)")
+    if grid.shape == "square" and grid.n_cells <= _DENSE_IDS_PER_POINT * n + _DENSE_IDS_FLOOR:
+        return _square_weights_dense(grid, arr, offsets, include_self)
     col = arr % grid.n_cols
     row = arr // grid.n_cols
     k = len(offsets) + (1 if include_self else 0)
@@ -478,6 +480,36 @@ def cell_weights(
     # Distinct offsets give distinct neighbours, so there are no duplicates to sum: the rows of `nbr`
     # are the CSR rows as they stand, and only each short row's column order is left to sort.
     by_cell = np.ascontiguousarray(nbr.T)
+    present = by_cell >= 0
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(present, axis=1), out=indptr[1:])
+    indices = by_cell[present]
+    w = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(n, n))
+    w.sort_indices()
+    return w
+
+
+def _square_weights_dense(
+    grid: Grid, arr: NDArray[np.int64], offsets: NDArray[np.int64], include_self: bool
+) -> sp.csr_array:
+    """:func:`cell_weights` for squares when a table over the grid is affordable (same matrix).
+
+    The table of positions is padded by the widest offset on every side, so each offset is one
+    constant shift of a flat index (no bounds tests), and all neighbours come from one gather. With
+    the offsets in ascending order of that shift (self, shift 0, among them), each row's columns come
+    out in ascending order when the ids do, and the sort at the end has nothing to do.
+    """
+    n = arr.size
+    pad = int(np.abs(offsets).max()) if len(offsets) else 0
+    width = grid.n_cols + 2 * pad
+    table = np.full((grid.n_rows + 2 * pad) * width, -1, dtype=np.int64)
+    base = (arr // grid.n_cols + pad) * width + (arr % grid.n_cols + pad)
+    table[base] = np.arange(n)
+    shifts = offsets[:, 1] * width + offsets[:, 0]
+    if include_self:
+        shifts = np.append(shifts, 0)
+    shifts = np.sort(shifts)
+    by_cell = table[base[:, None] + shifts[None, :]]
     present = by_cell >= 0
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.count_nonzero(present, axis=1), out=indptr[1:])

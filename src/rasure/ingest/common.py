@@ -312,8 +312,12 @@ class CsvFile:
                     lines[lines >= s] += 1
                 frame: pd.DataFrame = batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
                 blank = np.ones(n, dtype=bool)
-                for c in header:
-                    blank &= (frame[c].str.strip() == "").to_numpy(dtype=bool)
+                for c in header:  # after the first column, only the rows still blank are looked at
+                    rows = np.flatnonzero(blank)
+                    if rows.size == 0:
+                        break
+                    col = frame[c] if rows.size == n else frame[c].iloc[rows]
+                    blank[rows] = (col.str.strip() == "").to_numpy(dtype=bool)
                 if blank.any():
                     frame, lines = frame[~blank].reset_index(drop=True), lines[~blank]
                 self.rows_read += len(frame)
