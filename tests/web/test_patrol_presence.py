@@ -21,7 +21,7 @@ from rasure_web.patrols.models import AvlsImport, AvlsPresence, Visit
 from rasure_web.patrols.presence import avls_identities, presence_split
 from rasure_web.programme.delivery import delivery
 from rasure_web.programme.services import week_of
-from tests.city import TEST_NOW
+from tests.city import TEST_NOW, only_force_id
 from tests.programme_data import delivery_scenario, make_role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -111,7 +111,7 @@ def test_open_visit_covers_up_to_its_last_exit(scene: dict[str, Any]) -> None:
 
 
 def test_patrol_monitoring_shows_tasked_and_untasked(scene: dict[str, Any]) -> None:
-    m = patrol_monitoring(weeks=8)
+    m = patrol_monitoring(weeks=8, force_id=only_force_id())
     week = week_of(TODAY)
     by = {(r["hotspot_id"], r["week"]): r for r in m["by_spot"]}
     h0, h3 = by[scene["h0"].pk, week], by[scene["h3"].pk, week]
@@ -151,7 +151,7 @@ def test_delivery_levels_carry_tasked_and_untasked(scene: dict[str, Any]) -> Non
 def test_nothing_imported_means_no_presence(scene: dict[str, Any]) -> None:
     AvlsPresence.objects.all().delete()
     assert presence_split(first=TODAY - timedelta(days=7), last=TODAY) == []
-    assert patrol_monitoring(weeks=8)["avls_loaded"] is False
+    assert patrol_monitoring(weeks=8, force_id=only_force_id())["avls_loaded"] is False
 
 
 def test_from_avls_points_through_the_import(scene: dict[str, Any], tmp_path: Any) -> None:

@@ -219,3 +219,67 @@ def test_a_cross_force_grant_is_explicit_logged_and_revocable(forces: dict[str, 
     assert main(["users", "revoke", "researcher-1", "--force", "BBB"]) == 0
     assert c.get(f"/dashboard/hotspots/{theirs}/").status_code == 404
     assert c.get(f"/dashboard/hotspots/{mine}/").status_code == 200
+
+
+def _objects(f: dict[str, Any]) -> dict[str, int]:
+    """One object of each force-owned kind that has pages, for the force ``f``."""
+    from rasure_web.accounts.models import Team
+    from rasure_web.analysis.models import Institution
+    from rasure_web.crimes.models import Person
+
+    force = f["force"]
+    return {
+        "hotspot": next(iter(f["hotspots"])),
+        "trial": f["trial"].pk,
+        "institution": Institution.objects.filter(tenant=force).values_list("pk", flat=True)[0],
+        "person": Person.objects.filter(crimes__record__tenant=force).values_list("pk", flat=True)[0],
+        "team": Team.objects.filter(force=force).values_list("pk", flat=True)[0],
+        "officer": f["officer"].pk,
+    }
+
+
+#: Every page and operation that names one force-owned object, with the object it names.
+OBJECT_URLS = [
+    ("get", "/dashboard/hotspots/{hotspot}/"),
+    ("get", "/dashboard/hotspots/{hotspot}/sheet/"),
+    ("post", "/dashboard/hotspots/{hotspot}/briefing/"),
+    ("get", "/trials/{trial}/"),
+    ("get", "/trials/{trial}/commitment.json"),
+    ("get", "/dashboard/institutions/{institution}/"),
+    ("post", "/dashboard/institutions/{institution}/"),
+    ("get", "/dashboard/people/{person}/?reason=problem_solving"),
+    ("post", "/dashboard/people/{person}/review/"),
+    ("post", "/dashboard/people/{person}/plan/"),
+    ("get", "/programme/delivery/team/{team}/"),
+    ("get", "/programme/delivery/officer/{officer}/"),
+    ("get", "/programme/delivery/officer/{officer}/pdr.csv"),
+    ("get", "/api/patrol/hotspots/{hotspot}/briefing"),
+]
+
+
+def test_isolation_matrix_every_role_own_force_and_other_force(forces: dict[str, Any]) -> None:
+    """Each role of force AAA on every object URL: the other force's object is never shown or changed
+    (404 or 403), whatever the role; the own force's object is reachable by someone (the matrix is
+    not vacuous)."""
+    from django.contrib.auth.models import Permission
+
+    a, b = forces["AAA"], forces["BBB"]
+    mine, theirs = _objects(a), _objects(b)
+    users = {
+        role: _member(make_user(f"{role}-matrix", role=role), a["force"])
+        for role in ("officer", "supervisor", "analyst", "admin", "partner")
+    }
+    users["analyst"].user_permissions.add(Permission.objects.get(codename="intelligence"))
+    users["analyst-officer"] = a["officer"]
+    unexpected, reachable = [], set()
+    for role, user in users.items():
+        c = client_for(user)
+        for method, url in OBJECT_URLS:
+            for side, objs in (("own", mine), ("other", theirs)):
+                r = getattr(c, method)(url.format(**objs))
+                if side == "other" and r.status_code not in (403, 404):
+                    unexpected.append((role, method, url, r.status_code))
+                if side == "own" and r.status_code in (200, 302, 400, 409):
+                    reachable.add(url)
+    assert unexpected == []
+    assert reachable == {url for _, url in OBJECT_URLS}, {u for _, u in OBJECT_URLS} - reachable

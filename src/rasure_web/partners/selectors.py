@@ -25,6 +25,7 @@ from rasure.disclosure import SuppressedTable, suppress_series, suppress_table
 from rasure_web import clock
 from rasure_web.accounts.models import Organisation
 from rasure_web.accounts.roles import PARTNER, has_role
+from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.crimes.models import Area, CrimeRecord
 from rasure_web.crimes.selectors import local_naive
 from rasure_web.dashboard.selectors import lonlat_geojson
@@ -425,10 +426,17 @@ def partner_data_overview(*, user: Any) -> dict[str, Any]:
     if series:
         months = [s["month"] for s in series][-12:]
         start = pd.Period(months[0], freq="M").start_time.date()
-        parent = dict(Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD).values_list("code", "parent__name"))
+        tenant = acting_force_id(user)
+        parent = dict(
+            Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, tenant_id=tenant).values_list(
+                "code", "parent__name"
+            )
+        )
         ed_rows = PartnerRecord.objects.filter(occurred_on__gte=start).values_list("lsoa_code", flat=True)
         pol_rows = CrimeRecord.objects.filter(
-            serious_violence=True, occurred_from__gte=pd.Timestamp(start).tz_localize(settings.TIME_ZONE)
+            tenant_id=tenant,
+            serious_violence=True,
+            occurred_from__gte=pd.Timestamp(start).tz_localize(settings.TIME_ZONE),
         ).values_list("lsoa_code", flat=True)
         ed_n = pd.Series([parent.get(c or "", "Not placed") or "Not placed" for c in ed_rows]).value_counts()
         pol_n = pd.Series(

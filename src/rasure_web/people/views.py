@@ -101,13 +101,16 @@ def _page_size() -> int:
     return int(getattr(settings, "RASURE_PEOPLE_PAGE_SIZE", 50))
 
 
+def _people_of_force(user: Any) -> Any:
+    """People in the acting force's records: a person known only to another force's does not exist here."""
+    return Person.objects.filter(crimes__record__tenant_id=acting_force_id(user)).distinct()
+
+
 @login_required
 def person_page(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     sel.require_people(user)
-    # a person known only to another force's records does not exist here
-    mine = Person.objects.filter(crimes__record__tenant_id=acting_force_id(user)).distinct()
-    person = get_object_or_404(mine, pk=pk)
+    person = get_object_or_404(_people_of_force(user), pk=pk)
     reason = _reason(request)
     if not reason:
         return _ask_reason(request, "this person's page")
@@ -143,7 +146,7 @@ def _back(pk: int, reason: str, **extra: str) -> HttpResponse:
 @login_required
 def person_review(request: HttpRequest, pk: int) -> HttpResponse:
     sel.require_people(request.user)
-    pk = get_object_or_404(Person, pk=pk).pk
+    pk = get_object_or_404(_people_of_force(request.user), pk=pk).pk
     if request.method != "POST":
         return _back(pk, _reason(request))
     try:
@@ -161,7 +164,7 @@ def person_review(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
     sel.require_people(request.user)
-    pk = get_object_or_404(Person, pk=pk).pk
+    pk = get_object_or_404(_people_of_force(request.user), pk=pk).pk
     if request.method != "POST":
         return _back(pk, _reason(request))
     owner = request.POST.get("owner", "").strip()

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -16,7 +17,7 @@ from rasure.spreadsheet import neutralise_cell
 from rasure_web import clock
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import Profile, Team
-from rasure_web.accounts.tenancy import acting_force_id
+from rasure_web.accounts.tenancy import acting_force_id, only_force
 from rasure_web.crimes.models import Area
 from rasure_web.dashboard.selectors import require_dashboard
 from rasure_web.programme import delivery, recognition, services
@@ -42,7 +43,9 @@ def programme_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def operation_page(request: HttpRequest, pk: int) -> HttpResponse:
     require_dashboard(request.user)
-    op = get_object_or_404(Operation.objects.select_related("force", "analysis_run"), pk=pk)
+    t = acting_force_id(request.user)
+    ops = Operation.objects.filter(Q(force_id=t) | Q(force__isnull=True))  # another force's: 404
+    op = get_object_or_404(ops.select_related("force", "analysis_run"), pk=pk)
     area = Area.objects.filter(kind=Area.Kind.LPA, code=op.lpa_code).first()
     return render(
         request,
@@ -115,7 +118,7 @@ def delivery_team(request: HttpRequest, pk: int) -> HttpResponse:
     viewer, d = _delivery(request)
     if (r := _refuse_officer(viewer)) is not None:
         return r
-    team = get_object_or_404(Team, pk=pk)
+    team = get_object_or_404(Team, pk=pk, force_id=acting_force_id(request.user))  # another force's: 404
     key = str(team.pk)
     if not viewer.may_see_team(key):
         raise PermissionDenied("Officers' figures are shown to their own team's supervisors and to command.")
@@ -150,7 +153,11 @@ def _officer_allowed(viewer: delivery.Viewer, d: delivery.Delivery, officer: Any
 
 def _officer(request: HttpRequest, pk: int) -> tuple[Any, delivery.Delivery, delivery.Node]:
     viewer, d = _delivery(request)
-    officer = get_object_or_404(get_user_model(), pk=pk)
+    t = acting_force_id(request.user)
+    mine = Q(profile__force_id=t) | (
+        Q(profile__force__isnull=True) if only_force() is not None else Q(pk__in=[])
+    )
+    officer = get_object_or_404(get_user_model().objects.filter(mine), pk=pk)  # another force's: 404
     if not _officer_allowed(viewer, d, officer):
         raise PermissionDenied(
             "An officer's own figures are shown to them, their team's supervisors and command only."
