@@ -46,7 +46,7 @@ import pandas as pd
 
 from rasure.trial.design import TrialDesign, TrialError
 from rasure.trial.plan import AnalysisPlan
-from rasure.trial.schedule import TREATMENT, schedule_for_entries
+from rasure.trial.schedule import SCHEDULE_ALGORITHM, TREATMENT, schedule_for_entries
 
 RI_SEED_LABEL = "rasure-randomisation-inference-v1"
 
@@ -291,14 +291,15 @@ def redrawn_allocations(
     entries: Sequence[tuple[str, str, str | None]],
     design: TrialDesign,
     draws: int,
+    schedule_algorithm: str = SCHEDULE_ALGORITHM,
 ) -> np.ndarray:
     """``draws`` × rows matrix of 0/1 treatment for the rows of ``frame``, each row the schedule the
     project's own schedule code makes for the committed frozen set and design with seed
-    :func:`ri_seed` ``(b)``."""
+    :func:`ri_seed` ``(b)``, under the trial's own ``schedule_algorithm`` (from its manifest)."""
     keys = list(zip(frame["trial_day"], *(frame[c] for c in _unit_columns(frame)), strict=True))
     out = np.zeros((draws, len(frame)), dtype=np.int8)
     for b in range(draws):
-        sched = schedule_for_entries(entries, design, seed=ri_seed(b))
+        sched = schedule_for_entries(entries, design, seed=ri_seed(b), algorithm=schedule_algorithm)
         cols = [
             sched["trial_day"],
             sched["hotspot_id"],
@@ -734,11 +735,13 @@ def evaluate(
     entries: Sequence[tuple[str, str, str | None]] | None = None,
     design: TrialDesign | None = None,
     bootstrap_seed: int = 20261201,
+    schedule_algorithm: str = SCHEDULE_ALGORITHM,
 ) -> EvaluationReport:
     """Run ``plan`` on the panel: the primary outcome, then each secondary outcome it names.
 
     With the committed frozen set (``entries``: hot spot id, stratum, pair or block) and ``design``,
-    randomisation p-values re-draw ``plan.randomisation_draws`` schedules; without them they are
+    randomisation p-values re-draw ``plan.randomisation_draws`` schedules (with the trial's committed
+    ``schedule_algorithm``); without them they are
     ``None`` and a note says why. Outcomes the panel cannot give are reported with a reason, never
     silently dropped. Every figure here follows the plan; nothing exploratory is added.
     """
@@ -759,7 +762,11 @@ def evaluate(
             key = hash(tuple(zip(frame["trial_day"], frame["place"], strict=True)))
             if key not in cache:
                 cache[key] = redrawn_allocations(
-                    frame, entries=entries, design=design, draws=plan.randomisation_draws
+                    frame,
+                    entries=entries,
+                    design=design,
+                    draws=plan.randomisation_draws,
+                    schedule_algorithm=schedule_algorithm,
                 )
             return cache[key]
     else:

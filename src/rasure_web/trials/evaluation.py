@@ -18,7 +18,14 @@ from typing import Any
 
 import pandas as pd
 
-from rasure.trial import DEFAULT_PLAN, AnalysisPlan, Commitment, TrialDesign, plan_from_manifest
+from rasure.trial import (
+    DEFAULT_PLAN,
+    SCHEDULE_ALGORITHM,
+    AnalysisPlan,
+    Commitment,
+    TrialDesign,
+    plan_from_manifest,
+)
 from rasure.trial.costs import UnitCosts, cost_benefit
 from rasure.trial.evaluation import EvaluationError, EvaluationReport, consort_counts, evaluate
 from rasure_web.accounts.access import access_log_record
@@ -63,10 +70,12 @@ def evaluate_panel(
     pre-registered); randomisation inference uses the committed design when a commitment is given."""
     plan: AnalysisPlan | None = None
     entries = design = None
+    algorithm = SCHEDULE_ALGORITHM
     if commitment is not None:
         manifest = commitment.public_manifest
         plan = plan_from_manifest(manifest)
         entries, design = _design_parts(manifest)
+        algorithm = manifest["schedule_algorithm"]
     pre_registered = plan is not None and plan_override is None
     report = evaluate(
         panel,
@@ -74,6 +83,7 @@ def evaluate_panel(
         pre_registered=pre_registered,
         entries=entries,
         design=design,
+        schedule_algorithm=algorithm,
     )
     cb = _cost_benefit(report, panel, costs=costs or UnitCosts(), design=design)
     target = design.target_dose.total_seconds() / 60 if design is not None else 15.0
