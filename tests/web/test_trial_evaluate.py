@@ -88,6 +88,14 @@ def test_evaluate_from_the_database_and_from_the_exported_panel(
     n_rows = primary["n_place_days"]
     flow = results["consort"]
     assert sum(flow["allocated"].values()) == n_rows and flow["treated_full_dose"] == 0  # no visits recorded
+    rings = results["displacement"]
+    assert [r["ring_m"] for r in rings] == [[0, 250], [250, 500]] and all(r["computed"] for r in rings)
+    assert rings[0]["hotspot_crimes"]["treatment"] + rings[0]["hotspot_crimes"]["control"] == pytest.approx(
+        primary["mean_treatment"] * rings[0]["place_days"]["treatment"]
+        + primary["mean_control"] * rings[0]["place_days"]["control"]
+    )
+    assert "wdq" in rings[0] and rings[0]["buffer_irr"]["estimand"] == "IRR"
+    assert "Displacement and diffusion" in page
 
     # the same panel as a file, with the published commitment: the same answer
     assert main(["trial", "export", str(trial.pk), "--out", str(tmp_path / "panel.csv")]) == 0

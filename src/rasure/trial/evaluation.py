@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from rasure.trial.design import TrialDesign, TrialError
+from rasure.trial.displacement import DisplacementError, buffer_column, weighted_displacement_quotient
 from rasure.trial.plan import AnalysisPlan
 from rasure.trial.schedule import SCHEDULE_ALGORITHM, TREATMENT, schedule_for_entries
 
@@ -705,6 +706,96 @@ def consort_counts(panel: pd.DataFrame, *, target_minutes: float) -> dict[str, A
     return out
 
 
+def buffer_displacement(
+    panel: pd.DataFrame,
+    *,
+    rings: Sequence[tuple[int, int]],
+    outcome: str = "sv_count",
+    alpha: float = 0.05,
+    covariates: Sequence[str] = ("place", "day_of_week"),
+    allocations: Callable[[pd.DataFrame], np.ndarray] | None = None,
+) -> list[dict[str, Any]]:
+    """Crime in each catchment ring on treated vs control place-days, and the WDQ (issue 12, part 5).
+
+    For ring column ``B`` (:func:`rasure.trial.displacement.buffer_column`), on the place-days where
+    both ``outcome`` and ``B`` are known:
+
+    * the buffer incidence-rate ratio, treated vs control days: :func:`nb_itt` on ``B`` (the primary
+      model, so a buffer IRR below 1 is diffusion of benefit, above 1 displacement);
+    * the Weighted Displacement Quotient (Bowers & Johnson 2003) adapted to a crossover trial: "before"
+      is the control place-days and "after" the treated ones of the same places; the control area's
+      role (background change) is taken by exposure, the number of place-days in each arm, because
+      randomisation makes the two arms alike in calendar time. So with ``R``/``B`` hot-spot/buffer
+      crimes and ``n`` place-days, ``SM = R_T/n_T − R_C/n_C``, ``BDM = B_T/n_T − B_C/n_C``,
+      ``WDQ = BDM/SM`` and ``TNE = (R_C·n_T/n_C − R_T) + (B_C·n_T/n_C − B_T)``, the net crimes
+      prevented on treated place-days in hot spots and rings together.
+
+    Rings whose column is not in the panel are returned with ``"computed": False`` and the reason.
+    """
+    out: list[dict[str, Any]] = []
+    for inner, outer in rings:
+        col = buffer_column(inner, outer)
+        entry: dict[str, Any] = {"ring_m": [inner, outer], "column": col}
+        if col not in panel.columns or outcome not in panel.columns:
+            out.append({**entry, "computed": False, "reason": f"the panel has no {col} column."})
+            continue
+        b = pd.to_numeric(panel[col], errors="coerce")
+        r = pd.to_numeric(panel[outcome], errors="coerce")
+        known = b.notna() & r.notna()
+        treated = (panel["arm"] == TREATMENT) & known
+        control = (panel["arm"] != TREATMENT) & known
+        n_t, n_c = int(treated.sum()), int(control.sum())
+        r_t, r_c = float(r[treated].sum()), float(r[control].sum())
+        b_t, b_c = float(b[treated].sum()), float(b[control].sum())
+        entry.update(
+            computed=True,
+            place_days={"treatment": n_t, "control": n_c},
+            hotspot_crimes={"treatment": r_t, "control": r_c},
+            buffer_crimes={"treatment": b_t, "control": b_c},
+            buffer_mean={"treatment": b_t / n_t if n_t else None, "control": b_c / n_c if n_c else None},
+        )
+        try:
+            wdq = weighted_displacement_quotient(
+                r_before=r_c, r_after=r_t, b_before=b_c, b_after=b_t, c_before=n_c, c_after=n_t
+            )
+        except DisplacementError as exc:
+            entry.update(
+                wdq=None, success_measure=None, buffer_displacement_measure=None, total_net_effect=None
+            )
+            entry["interpretation"] = f"WDQ not computed: {exc}"
+        else:
+            entry.update(
+                wdq=wdq.wdq,
+                success_measure=wdq.success_measure,
+                buffer_displacement_measure=wdq.buffer_displacement_measure,
+                total_net_effect=wdq.total_net_effect,
+            )
+            if wdq.success_measure >= 0 or wdq.wdq is None:
+                entry["interpretation"] = (
+                    "no less crime in the hot spots on treated days, so the WDQ is not meaningful."
+                )
+            elif wdq.wdq > 0:
+                entry["interpretation"] = (
+                    "diffusion of benefit: the ring also had less crime on treated days."
+                )
+            elif wdq.wdq < -1:
+                entry["interpretation"] = "displacement larger than the benefit in the hot spots."
+            elif wdq.wdq < 0:
+                entry["interpretation"] = "some displacement, smaller than the benefit in the hot spots."
+            else:
+                entry["interpretation"] = "no change in the ring."
+        try:
+            irr = nb_itt(
+                panel.loc[known], outcome=col, alpha=alpha, covariates=covariates, allocations=allocations
+            )
+            entry["buffer_irr"] = irr.to_json_dict()
+        except EvaluationError as exc:
+            entry["buffer_irr"] = None
+            entry["interpretation"] += f" Buffer IRR not computed: {exc}"
+        out.append(entry)
+    return out
+
+
 @dataclass(frozen=True)
 class EvaluationReport:
     """Every outcome of a plan, with the plan and whether it was pre-registered (committed)."""
@@ -715,6 +806,7 @@ class EvaluationReport:
     notes: tuple[str, ...]
     cost_benefit: dict[str, Any] | None = None
     consort: dict[str, Any] | None = None
+    displacement: list[dict[str, Any]] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -724,6 +816,7 @@ class EvaluationReport:
             "notes": list(self.notes),
             "cost_benefit": self.cost_benefit,
             "consort": self.consort,
+            "displacement": self.displacement,
         }
 
 
@@ -797,4 +890,17 @@ def evaluate(
                     "positive_outcome_rate: the panel has no sv_positive_outcome/sv_final_outcome columns "
                     "(exported before they existed); not computed."
                 )
-    return EvaluationReport(tuple(outcomes), plan.to_json_dict(), pre_registered, tuple(notes))
+    displacement = buffer_displacement(
+        panel,
+        rings=plan.buffers_m,
+        outcome=plan.primary_outcome,
+        alpha=alpha,
+        covariates=covariates,
+        allocations=allocations,
+    )
+    for ring in displacement:
+        if not ring["computed"]:
+            notes.append(f"displacement ring {ring['ring_m'][0]}–{ring['ring_m'][1]} m: {ring['reason']}")
+    return EvaluationReport(
+        tuple(outcomes), plan.to_json_dict(), pre_registered, tuple(notes), displacement=displacement
+    )

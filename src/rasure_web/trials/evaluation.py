@@ -212,6 +212,27 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
         ax.legend(frameon=False)
         fig.autofmt_xdate()
         out.append(("Daily serious violence per place-day, by arm", _svg(fig)))
+    rings = [r for r in report.displacement or [] if r["computed"]]
+    if rings:
+        fig, ax = plt.subplots(figsize=(6.5, 2.6))
+        labels = ["hot spot", *(f"{r['ring_m'][0]}–{r['ring_m'][1]} m" for r in rings)]
+        first = rings[0]
+        pd_t, pd_c = first["place_days"]["treatment"] or 1, first["place_days"]["control"] or 1
+        treated = [
+            first["hotspot_crimes"]["treatment"] / pd_t,
+            *(r["buffer_mean"]["treatment"] or 0 for r in rings),
+        ]
+        control = [
+            first["hotspot_crimes"]["control"] / pd_c,
+            *(r["buffer_mean"]["control"] or 0 for r in rings),
+        ]
+        pos = range(len(labels))
+        ax.bar([i - 0.2 for i in pos], treated, width=0.4, label="treatment", color="#1f4e79")
+        ax.bar([i + 0.2 for i in pos], control, width=0.4, label="control", color="#8c8c8c")
+        ax.set_xticks(list(pos), labels)
+        ax.set_ylabel("serious violence per place-day")
+        ax.legend(frameon=False)
+        out.append(("Serious violence in hot spots and the rings around them, by arm", _svg(fig)))
     return out
 
 
@@ -233,6 +254,38 @@ def _consort_section(report: EvaluationReport) -> str:
 <tr><th scope="row">No recorded patrol</th><td>{n(c["treated_no_dose"])}</td><td>–</td></tr>
 <tr><th scope="row">Visited although control (contamination)</th><td>–</td><td>{n(c["control_visited"])}</td></tr>
 </tbody></table></section>"""
+
+
+def _displacement_section(report: EvaluationReport) -> str:
+    rings = [r for r in report.displacement or [] if r["computed"]]
+    if not rings:
+        return (
+            "<section aria-labelledby='disp'><h2 id='disp'>Displacement and diffusion</h2>"
+            "<p>Not computed: the panel has no buffer counts (exported before they existed).</p></section>"
+        )
+    e = html.escape
+    rows = []
+    for r in rings:
+        irr = r.get("buffer_irr") or {}
+        mean = r["buffer_mean"]
+        rows.append(
+            f"<tr><th scope='row'>{r['ring_m'][0]}–{r['ring_m'][1]} m</th>"
+            f"<td>{r['buffer_crimes']['treatment']:,.0f} ({_fmt(mean['treatment'], '.3f')})</td>"
+            f"<td>{r['buffer_crimes']['control']:,.0f} ({_fmt(mean['control'], '.3f')})</td>"
+            f"<td>{_fmt(irr.get('estimate'))} ({_fmt(irr.get('ci_low'))} to {_fmt(irr.get('ci_high'))})</td>"
+            f"<td>{_fmt(irr.get('p_value'), '.4f')}</td><td>{_fmt(r['wdq'], '.2f')}</td>"
+            f"<td>{_fmt(r['total_net_effect'], ',.1f')}</td><td>{e(r['interpretation'])}</td></tr>"
+        )
+    return f"""<section aria-labelledby="disp"><h2 id="disp">Displacement and diffusion</h2>
+<table><thead><tr><th scope="col">Ring around each hot spot</th><th scope="col">Crimes on treated days (per place-day)</th>
+<th scope="col">Crimes on control days (per place-day)</th><th scope="col">IRR, treated vs control (95 % CI)</th>
+<th scope="col">p (model)</th><th scope="col">WDQ</th><th scope="col">Net crimes prevented</th><th scope="col">Reading</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<p>Serious violence in rings around each hot spot (distance from its edge), outside every hot spot of the
+trial. WDQ: weighted displacement quotient (Bowers &amp; Johnson 2003) with control place-days as "before"
+and treated place-days as "after"; above 0 means the ring also gained (diffusion of benefit), below 0
+displacement, below −1 displacement larger than the gain. Net crimes prevented counts hot spots and ring
+together on treated place-days.</p></section>"""
 
 
 def _cost_section(report: EvaluationReport) -> str:
@@ -306,6 +359,7 @@ pre{{background:#f4f4f4;padding:.75rem;white-space:pre-wrap}}
 (harm). A ratio below 1 means less in treated place-days. The randomisation p-value places the observed
 statistic among schedules re-drawn from the committed design with other seeds.</p></section>
 {_consort_section(report)}
+{_displacement_section(report)}
 {_cost_section(report)}
 <section aria-labelledby="plots"><h2 id="plots">Plots</h2>{plots}</section>
 <section aria-labelledby="notes"><h2 id="notes">Notes</h2><ul>{notes}</ul></section>
