@@ -727,7 +727,7 @@ def buffer_displacement(
       role (background change) is taken by exposure, the number of place-days in each arm, because
       randomisation makes the two arms alike in calendar time. So with ``R``/``B`` hot-spot/buffer
       crimes and ``n`` place-days, ``SM = R_T/n_T − R_C/n_C``, ``BDM = B_T/n_T − B_C/n_C``,
-      ``WDQ = BDM/SM`` and ``TNE = (R_C·n_T/n_C − R_T) + (B_C·n_T/n_C − B_T)``, the net crimes
+      ``WDQ = BDM/SM`` (``None`` unless ``SM < 0``) and ``TNE = (R_C·n_T/n_C − R_T) + (B_C·n_T/n_C − B_T)``, the net crimes
       prevented on treated place-days in hot spots and rings together.
 
     Rings whose column is not in the panel are returned with ``"computed": False`` and the reason.
@@ -771,6 +771,7 @@ def buffer_displacement(
                 total_net_effect=wdq.total_net_effect,
             )
             if wdq.success_measure >= 0 or wdq.wdq is None:
+                entry["wdq"] = None  # Bowers & Johnson: read only when the hot spots improved (SM < 0)
                 entry["interpretation"] = (
                     "no less crime in the hot spots on treated days, so the WDQ is not meaningful."
                 )
