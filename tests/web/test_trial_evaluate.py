@@ -96,6 +96,9 @@ def test_evaluate_from_the_database_and_from_the_exported_panel(
     )
     assert "wdq" in rings[0] and rings[0]["buffer_irr"]["estimand"] == "IRR"
     assert "Displacement and diffusion" in page
+    assert results["dose_response"]["observational"] is True
+    assert results["dose_response"]["computed"] is False  # no visits recorded in this rehearsal
+    assert "Patrol time and crime (observational)" in page
 
     # the same panel as a file, with the published commitment: the same answer
     assert main(["trial", "export", str(trial.pk), "--out", str(tmp_path / "panel.csv")]) == 0

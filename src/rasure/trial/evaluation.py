@@ -797,6 +797,81 @@ def buffer_displacement(
     return out
 
 
+#: Dose bands (minutes of recorded presence on the place-day) for the dose–response table.
+DOSE_BANDS: tuple[tuple[float, float | None], ...] = ((0, 0), (0, 15), (15, 30), (30, None))
+
+
+def dose_response(
+    panel: pd.DataFrame,
+    *,
+    dose_column: str = "dose_minutes",
+    outcome: str = "sv_count",
+    per_minutes: float = 15.0,
+    alpha: float = 0.05,
+    covariates: Sequence[str] = ("place", "day_of_week"),
+) -> dict[str, Any]:
+    """Minutes of presence vs crime: OBSERVATIONAL, not a randomised comparison (issue 12, part 4).
+
+    Dose is not randomised (officers may stay longer where trouble is brewing, or patrol less on busy
+    days), so these figures are associations. Two parts, on place-days with a known outcome:
+
+    * a table by dose band (:data:`DOSE_BANDS`: none, under 15, 15 to under 30, 30 minutes or more):
+      place-days and mean ``outcome`` per place-day, in each arm;
+    * the NB2 model of the primary analysis with the dose added, in units of ``per_minutes``:
+      ``log μ_id = α_i + β·T_id + δ·(dose_id / per_minutes) + γ_dow(d)``; reported ``e^δ``, the rate
+      ratio per ``per_minutes`` extra minutes at the same place, weekday and arm, with its
+      place-clustered 95 % CI and Wald p (:func:`fit_nb`, checked against statsmodels).
+
+    ``{"computed": False, "reason": ...}`` when the panel has no dose or no recorded presence.
+    """
+    base: dict[str, Any] = {
+        "observational": True,
+        "pre_specified": False,
+        "dose_column": dose_column,
+        "label": "exploratory and observational: presence was not randomised and this analysis is not in "
+        "the plan, so it shows association, not effect",
+    }
+    if dose_column not in panel.columns:
+        return {**base, "computed": False, "reason": f"the panel has no {dose_column} column."}
+    frame, notes = prepare_panel(panel, outcome=outcome)
+    dose = pd.to_numeric(frame[dose_column], errors="coerce")
+    if dose.isna().all() or float(dose.fillna(0).sum()) <= 0:
+        return {**base, "computed": False, "reason": f"no presence recorded in {dose_column}."}
+    if dose.isna().any():
+        notes.append(f"{int(dose.isna().sum()):,} place-days without {dose_column} left out.")
+    frame = frame.loc[dose.notna()].copy()
+    frame["dose"] = dose[dose.notna()].astype(float).to_numpy()
+    bands = []
+    for lo, hi in DOSE_BANDS:
+        if hi is None:
+            mask, label = frame["dose"] >= lo, f"{lo:g} min or more"
+        elif lo == hi:
+            mask, label = frame["dose"] <= lo, "none"
+        else:
+            mask, label = (frame["dose"] > lo) & (frame["dose"] < hi), f"over {lo:g} to under {hi:g} min"
+            if lo == 0:
+                label = f"under {hi:g} min"
+        row: dict[str, Any] = {"band": label}
+        for arm_name, t in (("treatment", 1.0), ("control", 0.0)):
+            sel = mask & (frame["treated"] == t)
+            n = int(sel.sum())
+            row[arm_name] = {"place_days": n, "mean": float(frame.loc[sel, "y"].mean()) if n else None}
+        bands.append(row)
+    out = {**base, "computed": True, "per_minutes": per_minutes, "bands": bands}
+    fitted, dropped = _drop_eventless_places(frame)
+    notes += dropped
+    fitted["dose_per"] = fitted["dose"] / per_minutes
+    if fitted.empty or fitted["dose_per"].nunique() < 2 or fitted["place"].nunique() < 2:
+        out.update(rate_ratio=None, ci_low=None, ci_high=None, p_value=None, n_place_days=len(fitted))
+        notes.append("too few places or too little variation in presence to fit the model.")
+    else:
+        fit = fit_nb(fitted, covariates=covariates, term="dose_per", extra=["dose_per"])
+        rr, lo_ci, hi_ci = fit.ratio_ci(alpha)
+        out.update(rate_ratio=rr, ci_low=lo_ci, ci_high=hi_ci, p_value=fit.p_value, n_place_days=fit.n)
+    out["notes"] = notes
+    return out
+
+
 @dataclass(frozen=True)
 class EvaluationReport:
     """Every outcome of a plan, with the plan and whether it was pre-registered (committed)."""
@@ -808,6 +883,7 @@ class EvaluationReport:
     cost_benefit: dict[str, Any] | None = None
     consort: dict[str, Any] | None = None
     displacement: list[dict[str, Any]] | None = None
+    dose_response: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -818,6 +894,7 @@ class EvaluationReport:
             "cost_benefit": self.cost_benefit,
             "consort": self.consort,
             "displacement": self.displacement,
+            "dose_response": self.dose_response,
         }
 
 
@@ -903,5 +980,10 @@ def evaluate(
         if not ring["computed"]:
             notes.append(f"displacement ring {ring['ring_m'][0]}–{ring['ring_m'][1]} m: {ring['reason']}")
     return EvaluationReport(
-        tuple(outcomes), plan.to_json_dict(), pre_registered, tuple(notes), displacement=displacement
+        tuple(outcomes),
+        plan.to_json_dict(),
+        pre_registered,
+        tuple(notes),
+        displacement=displacement,
+        dose_response=dose_response(panel, outcome=plan.primary_outcome, alpha=alpha, covariates=covariates),
     )

@@ -288,6 +288,34 @@ displacement, below −1 displacement larger than the gain. Net crimes prevented
 together on treated place-days.</p></section>"""
 
 
+def _dose_section(report: EvaluationReport) -> str:
+    dr = report.dose_response
+    head = "<section aria-labelledby='dose'><h2 id='dose'>Patrol time and crime (observational)</h2>"
+    if dr is None or not dr["computed"]:
+        reason = "not computed" if dr is None else html.escape(dr["reason"])
+        return f"{head}<p>Not computed: {reason}</p></section>"
+
+    def cell(x: dict[str, Any]) -> str:
+        return f"{x['place_days']:,} ({_fmt(x['mean'])})"
+
+    rows = "".join(
+        f"<tr><th scope='row'>{html.escape(b['band'])}</th><td>{cell(b['treatment'])}</td><td>{cell(b['control'])}</td></tr>"
+        for b in dr["bands"]
+    )
+    model = (
+        f"<p>Rate ratio per {dr['per_minutes']:g} more minutes of recorded presence, same place, weekday and arm: "
+        f"{_fmt(dr['rate_ratio'])} (95 % CI {_fmt(dr['ci_low'])} to {_fmt(dr['ci_high'])}, "
+        f"p {_fmt(dr['p_value'], '.4f')}; {dr['n_place_days']:,} place-days).</p>"
+    )
+    return f"""{head}
+<p class="warn"><strong>Exploratory and observational.</strong> How long officers stayed was not randomised
+(they may stay longer where trouble is expected), and this analysis is not in the plan: it shows an
+association, not the effect of patrol.</p>
+<table><caption>Place-days (mean serious violence per place-day) by minutes of recorded presence ({html.escape(dr["dose_column"])})</caption>
+<thead><tr><th scope="col">Presence on the day</th><th scope="col">Treatment</th><th scope="col">Control</th></tr></thead>
+<tbody>{rows}</tbody></table>{model}</section>"""
+
+
 def _cost_section(report: EvaluationReport) -> str:
     cb = report.cost_benefit
     e = html.escape
@@ -360,6 +388,7 @@ pre{{background:#f4f4f4;padding:.75rem;white-space:pre-wrap}}
 statistic among schedules re-drawn from the committed design with other seeds.</p></section>
 {_consort_section(report)}
 {_displacement_section(report)}
+{_dose_section(report)}
 {_cost_section(report)}
 <section aria-labelledby="plots"><h2 id="plots">Plots</h2>{plots}</section>
 <section aria-labelledby="notes"><h2 id="notes">Notes</h2><ul>{notes}</ul></section>
