@@ -343,7 +343,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 + ("-" if ring["wdq"] is None else f"{ring['wdq']:.2f}")
                 + f": {ring['interpretation']}"
             )
-    print(f"Wrote {files.results_json} and {files.report_html}")
+    print(f"Wrote {files.results_json}, {files.report_html} and {files.report_pdf}")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 From the database (a committed trial: its panel, its committed plan and design) or from a panel file
 as ``rasure trial export`` writes it (with the commitment document for randomisation inference).
-Writes ``results.json`` and ``report.html`` (plots made with matplotlib, inline SVG, no network).
+Writes ``results.json``, ``report.html`` (plots made with matplotlib, inline SVG, no network) and
+``report.pdf`` (the same sections, :mod:`rasure_web.trials.report_pdf`).
 The statistics are the pure core's (:func:`rasure.trial.evaluation.evaluate`).
 """
 
@@ -31,7 +32,15 @@ from rasure.trial.evaluation import EvaluationError, EvaluationReport, consort_c
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 
-__all__ = ["EvaluationFiles", "evaluate_panel", "read_panel", "trial_evaluate", "write_report"]
+__all__ = [
+    "EvaluationFiles",
+    "evaluate_panel",
+    "read_panel",
+    "report_figures",
+    "trial_evaluate",
+    "trial_evaluation_store",
+    "write_report",
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class EvaluationFiles:
     report: EvaluationReport
     results_json: Path
     report_html: Path
+    report_pdf: Path | None = None
 
 
 def read_panel(path: str | Path) -> pd.DataFrame:
@@ -144,6 +154,7 @@ def trial_evaluate(
     files = write_report(
         report, panel, out=out, title=f"Trial {trial.pk}: {trial.name}", synthetic=trial.synthetic
     )
+    trial_evaluation_store(trial=trial, report=report, panel=panel, user=user)
     access_log_record(
         user=user,
         action=AccessLog.Action.EXPORT,
@@ -152,6 +163,23 @@ def trial_evaluate(
         detail=f"evaluation of {len(panel)} place-days to {files.results_json.parent.name}",
     )
     return files
+
+
+def trial_evaluation_store(
+    *, trial: Any, report: EvaluationReport, panel: pd.DataFrame, user: Any = None
+) -> Any:
+    """Keep this evaluation (results.json and the plots) for the trial results page; returns the row."""
+    from rasure_web import clock
+    from rasure_web.trials.models import TrialEvaluation
+
+    return TrialEvaluation.objects.create(
+        trial=trial,
+        evaluated_at=clock.now(),
+        evaluated_by=str(getattr(user, "username", "") or "(system)"),
+        results=json.loads(json.dumps(report.to_json_dict())),
+        plots=[[caption, svg] for caption, svg in _plots(report, panel)],
+        panel_rows=len(panel),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -173,12 +201,18 @@ def _svg(fig: Any) -> str:
 
 
 def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str]]:
+    """The report's plots as (caption, inline SVG)."""
+    return [(caption, _svg(fig)) for caption, fig in report_figures(report, panel)]
+
+
+def report_figures(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, Any]]:
+    """The report's plots as (caption, matplotlib figure); the caller saves and closes each."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = []
+    out: list[tuple[str, Any]] = []
     shown = [o for o in report.outcomes if None not in (o.estimate, o.ci_low, o.ci_high)]
     if shown:
         fig, ax = plt.subplots(figsize=(6.5, 0.6 + 0.5 * len(shown)))
@@ -196,7 +230,7 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
         ax.set_yticks(range(len(shown)), [f"{o.name} ({o.estimand})" for o in shown])
         ax.invert_yaxis()
         ax.set_xlabel("ratio, treatment vs control (log scale; 1 = no difference), 95 % CI")
-        out.append(("Effect estimates with 95 % confidence intervals", _svg(fig)))
+        out.append(("Effect estimates with 95 % confidence intervals", fig))
     if {"trial_day", "arm", "sv_count"} <= set(panel.columns):
         daily = (
             panel.assign(sv_count=pd.to_numeric(panel["sv_count"], errors="coerce"))
@@ -211,7 +245,7 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
         ax.set_ylabel("serious violence per place-day")
         ax.legend(frameon=False)
         fig.autofmt_xdate()
-        out.append(("Daily serious violence per place-day, by arm", _svg(fig)))
+        out.append(("Daily serious violence per place-day, by arm", fig))
     rings = [r for r in report.displacement or [] if r["computed"]]
     if rings:
         fig, ax = plt.subplots(figsize=(6.5, 2.6))
@@ -232,7 +266,7 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
         ax.set_xticks(list(pos), labels)
         ax.set_ylabel("serious violence per place-day")
         ax.legend(frameon=False)
-        out.append(("Serious violence in hot spots and the rings around them, by arm", _svg(fig)))
+        out.append(("Serious violence in hot spots and the rings around them, by arm", fig))
     return out
 
 
@@ -339,7 +373,7 @@ of crimes prevented means more crime in treated place-days.</p>
 def write_report(
     report: EvaluationReport, panel: pd.DataFrame, *, out: str | Path, title: str, synthetic: bool = False
 ) -> EvaluationFiles:
-    """Write ``results.json`` and ``report.html`` into the folder ``out`` (created if needed)."""
+    """Write ``results.json``, ``report.html`` and ``report.pdf`` into the folder ``out`` (created if needed)."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     results = folder / "results.json"
@@ -396,4 +430,7 @@ statistic among schedules re-drawn from the committed design with other seeds.</
 """
     page_path = folder / "report.html"
     page_path.write_text(page, encoding="utf-8")
-    return EvaluationFiles(report=report, results_json=results, report_html=page_path)
+    from rasure_web.trials.report_pdf import write_report_pdf
+
+    pdf_path = write_report_pdf(report, panel, path=folder / "report.pdf", title=title, synthetic=synthetic)
+    return EvaluationFiles(report=report, results_json=results, report_html=page_path, report_pdf=pdf_path)
