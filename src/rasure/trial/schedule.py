@@ -44,10 +44,14 @@ changes step 3 only, and writes ``rasure-schedule-v2`` as the first line of ever
     the groups with a remainder, :func:`remainder_counts`). Every unit is then treated with
     probability exactly ``p/q`` on every draw, independently of every other draw, so yesterday's arm
     says nothing about today's; the force-wide number treated each draw is still ``floor`` or
-    ``ceil`` of ``p/q`` × all units. Groups whose share is whole treat exactly ``p·N/q`` as in v1. The
+    ``ceil`` of ``p/q`` × all units, and neighbouring groups in that order still take turns (two
+    single-spot strata next to each other at half share: exactly one of them is treated each day, which
+    one is a coin toss), so lists made of small strata are not left empty on a day. Groups whose
+    share is whole treat exactly ``p·N/q`` as in v1. The
     price: in a group whose share is not whole, the running total of treated days is no longer held
     within one of ``p/q`` × days; it varies like a sum of coin tosses (standard deviation about
-    ``sqrt(days × r/q × (1 − r/q))`` units).
+    ``sqrt(days × r/q × (1 − r/q))`` units), and, as in v1, the arms of neighbouring small groups
+    on the same day are tied to each other (not to the previous day).
 
 Trials committed under v1 keep their schedule: the manifest names its algorithm and
 :func:`schedule_for_entries` recomputes either.
@@ -167,8 +171,8 @@ def remainder_counts(
     ``groups`` are ``(group label, shift, size N)``. Each group treats ``floor(p·N/q)`` units plus one
     more with probability ``r/q`` exactly, ``r = p·N mod q``, chosen by systematic sampling with a
     random start (Madow 1949; Cochran, *Sampling Techniques*, 3rd ed., §8.2): the groups with a
-    remainder are ordered by ``HMAC(seed, "rasure-schedule-v2/group\\n<label>\\n<shift>\\n<group>")``,
-    laid end to end as intervals of length ``r/q``, and a group gains its extra unit when one of the
+    remainder, in code-point order of (group label, shift) as in step 2, are laid end to end as
+    intervals of length ``r/q``, and a group gains its extra unit when one of the
     points ``u, u+1, u+2, ...`` falls in its interval, ``u = U / 2^64`` with ``U`` the first 8 bytes
     (big-endian) of ``HMAC(seed, "rasure-schedule-v2/start\\n<label>")``. All integer arithmetic.
 
@@ -186,9 +190,7 @@ def remainder_counts(
 
     counts = {(g, s): (p * n) // q for g, s, n in groups}
     with_rest = [(g, s, (p * n) % q) for g, s, n in groups if (p * n) % q]
-    with_rest.sort(
-        key=lambda x: (mac(f"{SCHEDULE_ALGORITHM}/group\n{draw_label}\n{x[1]}\n{x[0]}"), x[0], x[1])
-    )
+    with_rest.sort(key=lambda x: (x[0], x[1]))
     start = q * int.from_bytes(mac(f"{SCHEDULE_ALGORITHM}/start\n{draw_label}")[:8], "big")
     step = q * _TWO_64
 
