@@ -105,7 +105,7 @@ def test_panel_wdq_equals_a_hand_computation() -> None:
     assert ring["buffer_displacement_measure"] == pytest.approx(0.25)
     assert ring["wdq"] == pytest.approx(-1 / 3)
     assert ring["total_net_effect"] == pytest.approx(2.0)
-    assert ring["interpretation"].startswith("some displacement")
+    assert ring["interpretation"].startswith("the ring gained some crime, less than the hot spots lost")
 
 
 def test_panel_displacement_buffer_irr_is_the_primary_model_on_the_ring_counts() -> None:

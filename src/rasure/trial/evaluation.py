@@ -777,14 +777,18 @@ def buffer_displacement(
                 )
             elif wdq.wdq > 0:
                 entry["interpretation"] = (
-                    "diffusion of benefit: the ring also had less crime on treated days."
+                    "the ring also had less crime on treated days (diffusion of benefit)."
                 )
             elif wdq.wdq < -1:
-                entry["interpretation"] = "displacement larger than the benefit in the hot spots."
+                entry["interpretation"] = "the ring gained more crime than the hot spots lost (displacement)."
             elif wdq.wdq < 0:
-                entry["interpretation"] = "some displacement, smaller than the benefit in the hot spots."
+                entry["interpretation"] = (
+                    "the ring gained some crime, less than the hot spots lost (displacement)."
+                )
             else:
                 entry["interpretation"] = "no change in the ring."
+            if entry["wdq"] is not None:
+                entry["interpretation"] += " More than chance? See the buffer IRR's interval."
         try:
             irr = nb_itt(
                 panel.loc[known], outcome=col, alpha=alpha, covariates=covariates, allocations=allocations
