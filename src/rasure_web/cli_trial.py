@@ -333,7 +333,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"  cost-benefit: {cb['prevented']:,.1f} crimes prevented, BCR {cb['bcr']:.2f} "
             f"({cb['bcr_low']:.2f} to {cb['bcr_high']:.2f}); unit costs are [U] defaults unless given"
         )
-    print(f"Wrote {files.results_json} and {files.report_html}")
+    for ring in r.displacement or []:
+        if ring["computed"]:
+            irr = ring.get("buffer_irr") or {}
+            est = irr.get("estimate")
+            print(
+                f"  displacement {ring['ring_m'][0]}-{ring['ring_m'][1]} m: buffer IRR "
+                + ("-" if est is None else f"{est:.3f} ({irr['ci_low']:.3f} to {irr['ci_high']:.3f})")
+                + ", WDQ "
+                + ("-" if ring["wdq"] is None else f"{ring['wdq']:.2f}")
+                + f": {ring['interpretation']}"
+            )
+    print(f"Wrote {files.results_json}, {files.report_html} and {files.report_pdf}")
     return 0
 
 

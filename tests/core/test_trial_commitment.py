@@ -15,11 +15,13 @@ import pytest
 
 import rasure.trial.commitment as commitment_module
 from rasure.trial import (
+    SCHEDULE_ALGORITHM_V1,
     Commitment,
     CommitmentError,
     FrozenHotSpot,
     TrialDesign,
     commit,
+    commitment_digest,
     make_schedule,
     read_schedule_csv,
     schedule_sha256,
@@ -229,9 +231,26 @@ def test_verify_detects_a_geofence_moved_after_commitment() -> None:
 def test_manifest_from_another_algorithm_is_refused_with_a_fix() -> None:
     c = commit(spots(), design(), seed=SEED, nonce=NONCE)
     manifest = c.public_manifest
-    manifest["schedule_algorithm"] = "rasure-schedule-v2"
+    manifest["schedule_algorithm"] = "rasure-schedule-v9"
     with pytest.raises(CommitmentError, match="Install rasure=="):
         verify(Commitment(c.digest_hex, json.dumps(manifest)), SEED, b"")
+
+
+def v1_commitment(**changes: object) -> Commitment:
+    """A commitment as Rasure made it before rasure-schedule-v2: the same manifest naming v1."""
+    c = commit(spots(), design(**changes), seed=SEED, nonce=NONCE)
+    manifest = {**c.public_manifest, "schedule_algorithm": SCHEDULE_ALGORITHM_V1}
+    return Commitment(commitment_digest(manifest, seed=SEED), json.dumps(manifest))
+
+
+def test_a_trial_committed_under_v1_still_verifies_with_its_v1_schedule() -> None:
+    c = v1_commitment()
+    old = schedule_to_csv(make_schedule(spots(), design(), seed=SEED, algorithm=SCHEDULE_ALGORITHM_V1))
+    result = verify(c, SEED, old)
+    assert result.ok, result.report()
+    new = schedule_to_csv(make_schedule(spots(), design(), seed=SEED))
+    assert new != old
+    assert not verify(c, SEED, new).schedule_ok  # the v2 schedule is not the one committed under v1
 
 
 # --- the independent check: the documented stdlib-only script ---------------------------------------
@@ -282,6 +301,15 @@ def test_documented_stdlib_script_reproduces_commitment_and_schedule(
     out = run_documented_script(tmp_path, c, SEED, schedule_to_csv(sched))
     assert f"commitment MATCHES {c.digest_hex}" in out
     assert f"schedule sha256 {schedule_sha256(sched)}" in out
+    assert "schedule file MATCHES" in out
+
+
+@pytest.mark.parametrize("changes", [{}, {"kind": "fixed"}], ids=["daily", "fixed"])
+def test_documented_stdlib_script_reproduces_a_v1_trial(tmp_path: Path, changes: dict[str, object]) -> None:
+    c = v1_commitment(**changes)
+    sched = make_schedule(spots(), design(**changes), seed=SEED, algorithm=SCHEDULE_ALGORITHM_V1)
+    out = run_documented_script(tmp_path, c, SEED, schedule_to_csv(sched))
+    assert f"commitment MATCHES {c.digest_hex}" in out
     assert "schedule file MATCHES" in out
 
 

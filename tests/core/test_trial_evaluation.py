@@ -89,6 +89,8 @@ def test_prevalence_risk_ratio_equals_statsmodels_gee_independence() -> None:
     ours = prevalence_rr(panel)
     frame, _ = prepare_panel(panel, outcome="sv_count")
     frame["any"] = (frame["y"] > 0).astype(float)
+    # Places with no event on any day carry no information and are dropped by ours (a note says so).
+    frame = frame[frame.groupby("place")["any"].transform("sum") > 0]
     ref = smf.gee(
         "any ~ treated + C(place) + C(dow)",
         groups="place",
@@ -99,7 +101,8 @@ def test_prevalence_risk_ratio_equals_statsmodels_gee_independence() -> None:
     assert ours.estimate == pytest.approx(np.exp(ref.params["treated"]), rel=1e-6)
     # GEE's robust SE has no small-sample correction; statsmodels' GLM cluster SE multiplies by
     # sqrt(G/(G-1) (N-1)/(N-p)). Undo it to compare.
-    g, n, p = frame["place"].nunique(), len(frame), 1 + 1 + 11 + 6
+    g, n = frame["place"].nunique(), len(frame)
+    p = 1 + 1 + (g - 1) + 6
     corr = np.sqrt(g / (g - 1) * (n - 1) / (n - p))
     se_ours = (np.log(ours.ci_high) - np.log(ours.ci_low)) / (2 * 1.959963984540054)
     assert se_ours == pytest.approx(ref.bse["treated"] * corr, rel=1e-3)
@@ -232,3 +235,63 @@ def test_consort_counts_by_hand() -> None:
         c["control_visited"],
     ) == (1, 1, 1, 1)
     assert consort_counts(panel.drop(columns="dose_minutes"), target_minutes=15)["treated_full_dose"] is None
+
+
+# --- dose-response (observational) ---------------------------------------------------------------
+
+
+def test_dose_response_rate_ratio_equals_statsmodels_and_is_labelled_observational() -> None:
+    from rasure.trial.evaluation import dose_response
+
+    panel, _, _ = simulate(places=12, days=56, mu0=0.6, seed=8)
+    rng = np.random.default_rng(80)
+    treated = (panel["arm"] == "treatment").to_numpy()
+    panel["dose_minutes"] = np.where(
+        treated, rng.gamma(2.0, 8.0, len(panel)), rng.exponential(1.0, len(panel))
+    )
+    ours = dose_response(panel)
+    assert ours["observational"] is True and ours["pre_specified"] is False
+    assert "association, not effect" in ours["label"]
+    frame, _ = prepare_panel(panel, outcome="sv_count")
+    frame["dose_per"] = frame["dose_minutes"].astype(float) / 15.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = smf.negativebinomial(
+            "y ~ treated + dose_per + C(place) + C(dow)", data=frame, loglike_method="nb2"
+        ).fit(
+            method="bfgs",
+            maxiter=2000,
+            gtol=1e-8,
+            disp=0,
+            cov_type="cluster",
+            cov_kwds={"groups": pd.factorize(frame["place"])[0]},
+        )
+    assert ours["rate_ratio"] == pytest.approx(np.exp(ref.params["dose_per"]), rel=1e-3)
+    lo, hi = np.exp(ref.conf_int().loc["dose_per"])
+    assert (ours["ci_low"], ours["ci_high"]) == pytest.approx((lo, hi), rel=2e-3)
+
+
+def test_dose_response_bands_by_hand_and_without_dose() -> None:
+    from rasure.trial.evaluation import dose_response
+
+    panel = pd.DataFrame(
+        {
+            "hotspot_id": ["A"] * 6,
+            "trial_day": pd.date_range("2025-04-07", periods=6).tolist(),
+            "arm": ["treatment", "treatment", "treatment", "control", "control", "treatment"],
+            "sv_count": [0, 1, 2, 1, 3, 0],
+            "dose_minutes": [0.0, 10.0, 20.0, 0.0, 5.0, 45.0],
+        }
+    )
+    out = dose_response(panel)
+    bands = {b["band"]: b for b in out["bands"]}
+    assert bands["none"]["treatment"] == {"place_days": 1, "mean": 0.0}
+    assert bands["none"]["control"] == {"place_days": 1, "mean": 1.0}
+    assert bands["under 15 min"]["treatment"] == {"place_days": 1, "mean": 1.0}
+    assert bands["under 15 min"]["control"] == {"place_days": 1, "mean": 3.0}
+    assert bands["over 15 to under 30 min"]["treatment"] == {"place_days": 1, "mean": 2.0}
+    assert bands["30 min or more"]["treatment"] == {"place_days": 1, "mean": 0.0}
+    missing = dose_response(panel.drop(columns="dose_minutes"))
+    assert missing["computed"] is False and "no dose_minutes" in missing["reason"]
+    none = dose_response(panel.assign(dose_minutes=0.0))
+    assert none["computed"] is False and "no presence" in none["reason"]

@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rasure.trial import (
+    SCHEDULE_ALGORITHM,
+    SCHEDULE_ALGORITHM_V1,
     FrozenHotSpot,
     HotSpotSetError,
     ScheduleError,
@@ -28,6 +30,7 @@ from rasure.trial import (
 )
 
 SEED = "5eed" * 16
+V2_FROZEN_SHA256 = "863bc4cb7953560b22d1c17146aeda84e21ddca1c764e6198bc0b5b3d538581f"
 OTHER_SEED = "0ddba11" + "0" * 57
 
 
@@ -72,7 +75,9 @@ def test_schedule_algorithm_output_is_frozen() -> None:
     # algorithm changed; bump SCHEDULE_ALGORITHM instead of editing the expected rows. The rows were
     # checked by hand against HMAC-SHA256 orderings; the independent check is the stdlib script in
     # docs/trial-verification.md, run in test_trial_commitment.py.
-    got = make_schedule(spots({"A": 3, "B": 2}), design(end=date(2025, 4, 3)), seed="ab" * 32)
+    got = make_schedule(
+        spots({"A": 3, "B": 2}), design(end=date(2025, 4, 3)), seed="ab" * 32, algorithm=SCHEDULE_ALGORITHM_V1
+    )
     expected = """trial_day,hotspot_id,stratum,arm
 2025-04-01,A-00,A,treatment
 2025-04-01,A-01,A,control
@@ -115,7 +120,7 @@ def test_draws_vary_by_day_and_each_unit_is_treated_about_half_the_time() -> Non
     by_shift=st.booleans(),
     seed_byte=st.integers(min_value=0, max_value=255),
 )
-def test_balance_is_exact_within_each_stratum_and_day(
+def test_v1_balance_is_exact_within_each_stratum_and_day(
     sizes: list[int], n_days: int, share: Fraction, by_shift: bool, seed_byte: int
 ) -> None:
     s = spots({f"S{i}": n for i, n in enumerate(sizes)})
@@ -124,7 +129,7 @@ def test_balance_is_exact_within_each_stratum_and_day(
         treated_share=float(share),
         strata_by_shift=by_shift,
     )
-    sched = make_schedule(s, d, seed=f"{seed_byte:02x}" * 32)
+    sched = make_schedule(s, d, seed=f"{seed_byte:02x}" * 32, algorithm=SCHEDULE_ALGORITHM_V1)
     keys = ["trial_day", "stratum", "shift"] if by_shift else ["trial_day", "stratum"]
     assert len(sched) == len(s) * n_days * (2 if by_shift else 1)
     counts = treated_per_group(sched, keys)
@@ -146,12 +151,95 @@ def test_balance_is_exact_within_each_stratum_and_day(
         assert abs(total - share * sizes[int(stratum[1:])] * n_days) < 1
 
 
-def test_half_of_an_odd_stratum_alternates_and_strata_are_staggered() -> None:
-    sched = make_schedule(spots({"A": 5, "B": 5}), design(end=date(2025, 4, 4)), seed=SEED)
+def test_v1_half_of_an_odd_stratum_alternates_and_strata_are_staggered() -> None:
+    sched = make_schedule(
+        spots({"A": 5, "B": 5}), design(end=date(2025, 4, 4)), seed=SEED, algorithm=SCHEDULE_ALGORITHM_V1
+    )
     counts = treated_per_group(sched, ["stratum", "trial_day"])
     assert counts["A"].tolist() == [2, 3, 2, 3]
     assert counts["B"].tolist() == [3, 2, 3, 2]
     assert treated_per_group(sched, ["trial_day"]).tolist() == [5, 5, 5, 5]
+
+
+# --- rasure-schedule-v2: randomisation that stays random (issue 12, item 8) ---------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=11), min_size=1, max_size=5),
+    n_days=st.integers(min_value=1, max_value=15),
+    share=st.sampled_from([Fraction(1, 2), Fraction(1, 3), Fraction(2, 5), Fraction(3, 4)]),
+    by_shift=st.booleans(),
+    seed_byte=st.integers(min_value=0, max_value=255),
+)
+def test_v2_counts_are_floor_or_ceil_and_the_force_wide_total_is_level(
+    sizes: list[int], n_days: int, share: Fraction, by_shift: bool, seed_byte: int
+) -> None:
+    s = spots({f"S{i}": n for i, n in enumerate(sizes)})
+    d = design(
+        end=date(2025, 4, 1) + timedelta(days=n_days - 1),
+        treated_share=float(share),
+        strata_by_shift=by_shift,
+    )
+    sched = make_schedule(s, d, seed=f"{seed_byte:02x}" * 32)
+    keys = ["trial_day", "stratum", "shift"] if by_shift else ["trial_day", "stratum"]
+    for key, n_treated in treated_per_group(sched, keys).items():
+        exact = share * sizes[int(key[1][1:])]
+        assert n_treated in (math.floor(exact), math.ceil(exact))
+    units = len(s) * (2 if by_shift else 1)
+    for total in treated_per_group(sched, ["trial_day"]):
+        assert total in (math.floor(share * units), math.ceil(share * units))
+
+
+def switch_rate(sizes: dict[str, int], hotspot_id: str, *, algorithm: str, seeds: int) -> tuple[float, float]:
+    """Over ``seeds`` secret seeds: P(arm tomorrow != arm today) and P(treated) for one hot spot."""
+    switches = treated = days = 0
+    d = design(end=date(2025, 4, 10))
+    for i in range(seeds):
+        sched = make_schedule(spots(sizes), d, seed=f"{i:064x}", algorithm=algorithm)
+        arms = sched[sched["hotspot_id"] == hotspot_id]["arm"].eq("treatment").to_numpy()
+        switches += int((arms[1:] != arms[:-1]).sum())
+        treated += int(arms.sum())
+        days += len(arms)
+    return switches / (seeds * (len(arms) - 1)), treated / days
+
+
+def test_v1_flaw_a_single_hot_spot_stratum_strictly_alternates() -> None:
+    switches, _ = switch_rate({"A": 1, "B": 4}, "A-00", algorithm=SCHEDULE_ALGORITHM_V1, seeds=20)
+    assert switches == 1.0  # predictable from the manifest: the reason for v2
+
+
+@pytest.mark.parametrize("sizes", [{"A": 1, "B": 4}, {"A": 1, "B": 1, "C": 3}, {"A": 3}])
+def test_v2_no_hot_spot_is_predictable_from_yesterday(sizes: dict[str, int]) -> None:
+    # 300 seeds × 9 day pairs = 2700 transitions: sd of the rate at 0.5 is 0.0096; ±0.05 is 5 sd.
+    switches, treated = switch_rate(sizes, "A-00", algorithm=SCHEDULE_ALGORITHM, seeds=300)
+    assert abs(switches - 0.5) < 0.05
+    assert abs(treated - 0.5) < 0.05
+
+
+def test_v2_fixed_design_singleton_stratum_is_a_coin_toss_not_its_rank() -> None:
+    arms = [
+        make_schedule(spots({"A": 1, "B": 1}), design(kind="fixed"), seed=f"{i:064x}")
+        .drop_duplicates("hotspot_id")
+        .set_index("hotspot_id")["arm"]
+        for i in range(400)
+    ]
+    a = sum(a["A-00"] == "treatment" for a in arms) / len(arms)
+    assert abs(a - 0.5) < 0.1  # v1 gives 0 or 1 here, fixed by the group's rank
+    assert all((x == "treatment").sum() == 1 for x in arms)  # still exactly one of the two treated
+
+
+def test_v2_whole_share_groups_treat_exactly_and_outputs_are_frozen() -> None:
+    got = make_schedule(spots({"A": 3, "B": 2}), design(end=date(2025, 4, 3)), seed="ab" * 32)
+    assert treated_per_group(got, ["trial_day", "stratum"]).unstack()["B"].eq(1).all()
+    # Pins rasure-schedule-v2 (checked independently by the stdlib script in docs/trial-verification.md,
+    # run in test_trial_commitment.py). If this fails, bump SCHEDULE_ALGORITHM instead of editing it.
+    assert schedule_sha256(got) == V2_FROZEN_SHA256
+
+
+def test_unknown_algorithm_is_refused() -> None:
+    with pytest.raises(ScheduleError, match="rasure-schedule-v2"):
+        make_schedule(spots({"A": 2}), design(), seed=SEED, algorithm="rasure-schedule-v9")
 
 
 # --- the other designs ---------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """axe-core (Deque's accessibility engine, bundled by axe-playwright-python) on every main page, in real
 headless Chromium: the patrol app's list, briefing and visit timer at phone size; the dashboard's
-overview, map, hot spot page and printed briefing sheet, the trials list and a committed trial's page,
-the places held apart and patrol monitoring, the institution list and an institution's page (with a plan,
-its history and a form with errors), the readable 403 page and the sign-in page at desktop size.
+overview, map, hot spot page and printed briefing sheet, the trials list, a committed trial's page and its
+results page, the places held apart and patrol monitoring, the institution list and an institution's page
+(with a plan, its history and a form with errors), the readable 403 page and the sign-in page at desktop size.
 The people list (with its page links), the lists' monitoring page, the administrator's erase page, the
 programme page's training tables and the recognition page (turned on) are checked here too; the partner,
 person, programme and delivery pages in their own browser tests. Any violation
@@ -134,11 +134,26 @@ def test_trial_review_and_monitoring_pages_have_no_axe_violations(page: Any, liv
         trigger=ImportRun.Trigger.SCHEDULED,
         error="2026-11-synthetic-street.csv, line 4, field 'Latitude': is not a latitude in the UK",
     )
+    # a stored evaluation for the results page: simulated outcomes on the trial's own schedule
+    import numpy as np
+
+    from rasure_web.trials.evaluation import evaluate_panel, trial_evaluation_store
+
+    sched = lifecycle.trial_schedule_frame(trial=trial)
+    rng = np.random.default_rng(12)
+    panel = sched.assign(
+        sv_count=rng.poisson(0.6, len(sched)),
+        harm_days=rng.poisson(0.6, len(sched)) * 30.0,
+        buffer_0_250_count=rng.poisson(0.3, len(sched)),
+        buffer_250_500_count=rng.poisson(0.3, len(sched)),
+    )
+    trial_evaluation_store(trial=trial, report=evaluate_panel(panel, commitment=None), panel=panel)
     make_user("analyst")
     login(page, live_server.url, "analyst")
     for path, heading in (
         ("/trials/", None),
         (f"/trials/{trial.pk}/", None),
+        (f"/trials/{trial.pk}/results/", "results"),
         ("/dashboard/review/", None),
         ("/dashboard/imports/", "Imports"),
         ("/dashboard/patrols/", "Patrol monitoring"),

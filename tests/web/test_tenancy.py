@@ -245,6 +245,7 @@ OBJECT_URLS = [
     ("post", "/dashboard/hotspots/{hotspot}/briefing/"),
     ("get", "/trials/{trial}/"),
     ("get", "/trials/{trial}/commitment.json"),
+    ("get", "/trials/{trial}/results/"),
     ("get", "/dashboard/institutions/{institution}/"),
     ("post", "/dashboard/institutions/{institution}/"),
     ("get", "/dashboard/people/{person}/?reason=problem_solving"),

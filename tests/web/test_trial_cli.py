@@ -208,6 +208,18 @@ def test_export_panel_csv_and_parquet(city: None, tmp_path: Path, capsys: pytest
     assert int(panel["sv_count"].sum()) == expected > 0
     assert (panel.loc[panel["sv_count"] > 0, "harm_days"] > 0).all()
 
+    # buffer rings counted independently: outside every hot spot, distance from this one's edge
+    geoms = [shapely.from_geojson(m.hotspot.geofence_geojson) for m in members]
+    outside = ~np.any([shapely.contains_xy(g, x, y) for g in geoms], axis=0)
+    points = shapely.points(x[outside], y[outside])
+    for inner, outer in ((0, 250), (250, 500)):
+        want = 0
+        for g in geoms:
+            d = shapely.distance(g, points)
+            want += int(((d >= inner) & (d < outer)).sum())
+        assert int(panel[f"buffer_{inner}_{outer}_count"].sum()) == want
+    assert int(panel["buffer_0_250_count"].sum()) > 0
+
     assert main(["trial", "export", str(trial.pk), "--out", str(tmp_path / "panel.parquet")]) == 0
     pq = pd.read_parquet(tmp_path / "panel.parquet")
     assert len(pq) == len(panel) and list(pq.columns) == list(panel.columns)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
 
 from rasure.trial import Commitment
 from rasure_web.accounts.models import AccessLog
 from rasure_web.cli import main
 from rasure_web.crimes.models import CrimeRecord
-from rasure_web.trials.models import Trial
+from rasure_web.trials.models import Trial, TrialEvaluation
 
 LONDON = ZoneInfo("Europe/London")
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -24,6 +27,17 @@ def city() -> None:
     from tests.city import store_city_with_hotspots
 
     store_city_with_hotspots()
+
+
+def _client(role: str, *, n: int = 1) -> Client:
+    u = User.objects.create_user(username=f"e-{role}-{n}", password="a-long-test-password")
+    u.groups.add(Group.objects.get_or_create(name=role)[0])
+    c = Client()
+    assert (
+        c.post("/accounts/login/", {"username": u.username, "password": "a-long-test-password"}).status_code
+        == 302
+    )
+    return c
 
 
 def _rehearsal(tmp_path: Path) -> Trial:
@@ -88,6 +102,34 @@ def test_evaluate_from_the_database_and_from_the_exported_panel(
     n_rows = primary["n_place_days"]
     flow = results["consort"]
     assert sum(flow["allocated"].values()) == n_rows and flow["treated_full_dose"] == 0  # no visits recorded
+    rings = results["displacement"]
+    assert [r["ring_m"] for r in rings] == [[0, 250], [250, 500]] and all(r["computed"] for r in rings)
+    assert rings[0]["hotspot_crimes"]["treatment"] + rings[0]["hotspot_crimes"]["control"] == pytest.approx(
+        primary["mean_treatment"] * rings[0]["place_days"]["treatment"]
+        + primary["mean_control"] * rings[0]["place_days"]["control"]
+    )
+    assert "wdq" in rings[0] and rings[0]["buffer_irr"]["estimand"] == "IRR"
+    assert "Displacement and diffusion" in page
+    assert results["dose_response"]["observational"] is True
+    assert results["dose_response"]["computed"] is False  # no visits recorded in this rehearsal
+    assert "Patrol time and crime (observational)" in page
+    pdf = (tmp_path / "db" / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and len(pdf) > 20_000  # with plots
+    assert len(re.findall(rb"/Type /Page[^s]", pdf)) >= 2  # page objects, not the /Pages tree
+
+    # the trial results page shows the stored evaluation, to analysts and supervisors only
+    stored = TrialEvaluation.objects.get(trial=trial)
+    assert stored.results["outcomes"][0]["estimate"] == pytest.approx(primary["estimate"])
+    assert stored.panel_rows == n_rows and len(stored.plots) >= 2
+    for role in ("analyst", "supervisor"):
+        page_html = _client(role).get(f"/trials/{trial.pk}/results/").content.decode()
+        assert f"{primary['estimate']:.3f}" in page_html and "Pre-registered." in page_html
+        assert "Nearby streets (displacement)" in page_html and "data:image/svg+xml;base64," in page_html
+        assert f"{flow['allocated']['treatment']}" in page_html
+    assert _client("officer").get(f"/trials/{trial.pk}/results/").status_code == 403
+    assert (
+        f"/trials/{trial.pk}/results/" in _client("analyst", n=2).get(f"/trials/{trial.pk}/").content.decode()
+    )
 
     # the same panel as a file, with the published commitment: the same answer
     assert main(["trial", "export", str(trial.pk), "--out", str(tmp_path / "panel.csv")]) == 0

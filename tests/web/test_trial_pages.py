@@ -56,11 +56,14 @@ def test_pages_for_analysts_and_supervisors_only(trial: Trial) -> None:
         for code in trial.hotspots.values_list("hotspot_code", flat=True):
             assert f">{code}<" not in html
         assert SEED not in html
+        results = c.get(f"/trials/{trial.pk}/results/")
+        assert results.status_code == 200 and "No results yet" in results.content.decode()
     for role in ("officer", "partner"):
         c = _client(role)
         assert c.get("/trials/").status_code == 403
         assert c.get(f"/trials/{trial.pk}/").status_code == 403
         assert c.get(f"/trials/{trial.pk}/commitment.json").status_code == 403
+        assert c.get(f"/trials/{trial.pk}/results/").status_code == 403
     assert Client().get("/trials/").status_code == 302
 
 

@@ -43,6 +43,7 @@ from rasure.trial.design import FrozenHotSpot, TrialDesign, TrialError, check_la
 from rasure.trial.plan import AnalysisPlan
 from rasure.trial.schedule import (
     SCHEDULE_ALGORITHM,
+    SCHEDULE_ALGORITHMS,
     ScheduleError,
     SeedError,
     check_seed,
@@ -271,10 +272,10 @@ def _manifest_parts(manifest: Mapping[str, Any]) -> tuple[TrialDesign, list[dict
         )
     if protocol == COMMITMENT_PROTOCOL_WITH_PLAN:
         AnalysisPlan.from_json_dict(manifest["analysis_plan"], where="the manifest's analysis_plan")
-    if manifest["schedule_algorithm"] != SCHEDULE_ALGORITHM:
+    if manifest["schedule_algorithm"] not in SCHEDULE_ALGORITHMS:
         raise CommitmentError(
             f"the schedule was made with {manifest['schedule_algorithm']!r}; this Rasure implements "
-            f"{SCHEDULE_ALGORITHM!r}. Install rasure=={manifest['rasure_version']} to verify it."
+            f"{list(SCHEDULE_ALGORITHMS)}. Install rasure=={manifest['rasure_version']} to verify it."
         )
     if not isinstance(manifest["design"], dict) or not isinstance(manifest["hotspots"], list):
         raise CommitmentError("manifest 'design' must be an object and 'hotspots' a list.")
@@ -303,7 +304,7 @@ def schedule_from_manifest(manifest: Mapping[str, Any], *, seed: str) -> pd.Data
             raise CommitmentError(
                 "manifest blocks are incomplete (a hot spot without a block, or a single-spot block)."
             )
-    return schedule_for_entries(entries, design, seed=seed)
+    return schedule_for_entries(entries, design, seed=seed, algorithm=manifest["schedule_algorithm"])
 
 
 @dataclass(frozen=True)
@@ -470,7 +471,7 @@ def verify(
     if manifest.get("rasure_version") != __version__:
         notes.append(
             f"manifest made with rasure {manifest.get('rasure_version')}, checked with {__version__} "
-            f"(same schedule algorithm {SCHEDULE_ALGORITHM})."
+            f"(schedule algorithm {manifest.get('schedule_algorithm')}, which this version implements)."
         )
     expected_hash: str | None = None
     diffs: list[RowDifference] = []

@@ -17,14 +17,22 @@ and after (1) in the treated (T), control (C), displacement (D) and displacement
 
 with ``z = WDD/√Var`` and a normal interval.
 
-Not yet connected to the trial panel: the buffer rings of the plan (``buffers_m``) need the crimes
-in each ring per place-day.
+**Catchment rings** (:func:`ring_assignments`): a crime is in ring ``(inner, outer)`` of a hot spot
+when it lies outside every hot spot of the trial and its distance ``d`` from that hot spot's geofence
+(shapely's planar distance to the polygon, in the projected CRS's metres) has ``inner ≤ d < outer``.
+A crime within reach of two hot spots counts in the ring of each. The panel carries these counts per
+place-day (``buffer_<inner>_<outer>_count``); :func:`rasure.trial.evaluation.buffer_displacement`
+compares them on treated and control days.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from rasure.trial.design import TrialError
 
@@ -91,3 +99,51 @@ def weighted_displacement_difference(
     z = est / se if se > 0 else float("nan")
     q = float(norm.ppf(1 - alpha / 2))
     return WeightedDisplacementDifference(est, se, z, est - q * se, est + q * se)
+
+
+def buffer_column(inner: int, outer: int) -> str:
+    """The panel column holding crimes in ring ``(inner, outer)`` metres: ``buffer_<inner>_<outer>_count``."""
+    return f"buffer_{inner}_{outer}_count"
+
+
+def ring_assignments(
+    geometries: Sequence[Any], x: np.ndarray, y: np.ndarray, *, rings: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+    """For each ring, (point index, hot-spot index) of every point in that ring of that hot spot.
+
+    ``geometries`` are the hot spots' shapely polygons in a metric CRS and ``x``, ``y`` the points'
+    coordinates in the same CRS. Points inside any hot spot are in no ring (module docstring).
+
+    >>> import shapely
+    >>> square = shapely.box(0, 0, 100, 100)
+    >>> got = ring_assignments([square], np.array([50.0, 150.0, 400.0, 700.0]), np.array([50.0] * 4), rings=[(0, 250), (250, 500)])
+    >>> [got[r][0].tolist() for r in [(0, 250), (250, 500)]]
+    [[1], [2]]
+    """
+    import shapely
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    inside_any = np.zeros(len(x), dtype=bool)
+    for geom in geometries:
+        shapely.prepare(geom)
+        inside_any |= shapely.contains_xy(geom, x, y)
+    reach = max((outer for _, outer in rings), default=0)
+    found: dict[tuple[int, int], tuple[list[np.ndarray], list[np.ndarray]]] = {r: ([], []) for r in rings}
+    for j, geom in enumerate(geometries):
+        x0, y0, x1, y1 = shapely.bounds(geom)
+        near = np.flatnonzero(
+            ~inside_any & (x >= x0 - reach) & (x <= x1 + reach) & (y >= y0 - reach) & (y <= y1 + reach)
+        )
+        if not len(near):
+            continue
+        d = shapely.distance(geom, shapely.points(x[near], y[near]))
+        for ring in rings:
+            hit = near[(d >= ring[0]) & (d < ring[1])]
+            found[ring][0].append(hit)
+            found[ring][1].append(np.full(len(hit), j))
+    empty = np.array([], dtype=int)
+    return {
+        r: (np.concatenate(a) if a else empty, np.concatenate(b) if b else empty)
+        for r, (a, b) in found.items()
+    }

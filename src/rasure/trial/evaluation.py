@@ -45,8 +45,9 @@ import numpy as np
 import pandas as pd
 
 from rasure.trial.design import TrialDesign, TrialError
+from rasure.trial.displacement import DisplacementError, buffer_column, weighted_displacement_quotient
 from rasure.trial.plan import AnalysisPlan
-from rasure.trial.schedule import TREATMENT, schedule_for_entries
+from rasure.trial.schedule import SCHEDULE_ALGORITHM, TREATMENT, schedule_for_entries
 
 RI_SEED_LABEL = "rasure-randomisation-inference-v1"
 
@@ -291,14 +292,15 @@ def redrawn_allocations(
     entries: Sequence[tuple[str, str, str | None]],
     design: TrialDesign,
     draws: int,
+    schedule_algorithm: str = SCHEDULE_ALGORITHM,
 ) -> np.ndarray:
     """``draws`` × rows matrix of 0/1 treatment for the rows of ``frame``, each row the schedule the
     project's own schedule code makes for the committed frozen set and design with seed
-    :func:`ri_seed` ``(b)``."""
+    :func:`ri_seed` ``(b)``, under the trial's own ``schedule_algorithm`` (from its manifest)."""
     keys = list(zip(frame["trial_day"], *(frame[c] for c in _unit_columns(frame)), strict=True))
     out = np.zeros((draws, len(frame)), dtype=np.int8)
     for b in range(draws):
-        sched = schedule_for_entries(entries, design, seed=ri_seed(b))
+        sched = schedule_for_entries(entries, design, seed=ri_seed(b), algorithm=schedule_algorithm)
         cols = [
             sched["trial_day"],
             sched["hotspot_id"],
@@ -704,6 +706,176 @@ def consort_counts(panel: pd.DataFrame, *, target_minutes: float) -> dict[str, A
     return out
 
 
+def buffer_displacement(
+    panel: pd.DataFrame,
+    *,
+    rings: Sequence[tuple[int, int]],
+    outcome: str = "sv_count",
+    alpha: float = 0.05,
+    covariates: Sequence[str] = ("place", "day_of_week"),
+    allocations: Callable[[pd.DataFrame], np.ndarray] | None = None,
+) -> list[dict[str, Any]]:
+    """Crime in each catchment ring on treated vs control place-days, and the WDQ (issue 12, part 5).
+
+    For ring column ``B`` (:func:`rasure.trial.displacement.buffer_column`), on the place-days where
+    both ``outcome`` and ``B`` are known:
+
+    * the buffer incidence-rate ratio, treated vs control days: :func:`nb_itt` on ``B`` (the primary
+      model, so a buffer IRR below 1 is diffusion of benefit, above 1 displacement);
+    * the Weighted Displacement Quotient (Bowers & Johnson 2003) adapted to a crossover trial: "before"
+      is the control place-days and "after" the treated ones of the same places; the control area's
+      role (background change) is taken by exposure, the number of place-days in each arm, because
+      randomisation makes the two arms alike in calendar time. So with ``R``/``B`` hot-spot/buffer
+      crimes and ``n`` place-days, ``SM = R_T/n_T − R_C/n_C``, ``BDM = B_T/n_T − B_C/n_C``,
+      ``WDQ = BDM/SM`` (``None`` unless ``SM < 0``) and ``TNE = (R_C·n_T/n_C − R_T) + (B_C·n_T/n_C − B_T)``, the net crimes
+      prevented on treated place-days in hot spots and rings together.
+
+    Rings whose column is not in the panel are returned with ``"computed": False`` and the reason.
+    """
+    out: list[dict[str, Any]] = []
+    for inner, outer in rings:
+        col = buffer_column(inner, outer)
+        entry: dict[str, Any] = {"ring_m": [inner, outer], "column": col}
+        if col not in panel.columns or outcome not in panel.columns:
+            out.append({**entry, "computed": False, "reason": f"the panel has no {col} column."})
+            continue
+        b = pd.to_numeric(panel[col], errors="coerce")
+        r = pd.to_numeric(panel[outcome], errors="coerce")
+        known = b.notna() & r.notna()
+        treated = (panel["arm"] == TREATMENT) & known
+        control = (panel["arm"] != TREATMENT) & known
+        n_t, n_c = int(treated.sum()), int(control.sum())
+        r_t, r_c = float(r[treated].sum()), float(r[control].sum())
+        b_t, b_c = float(b[treated].sum()), float(b[control].sum())
+        entry.update(
+            computed=True,
+            place_days={"treatment": n_t, "control": n_c},
+            hotspot_crimes={"treatment": r_t, "control": r_c},
+            buffer_crimes={"treatment": b_t, "control": b_c},
+            buffer_mean={"treatment": b_t / n_t if n_t else None, "control": b_c / n_c if n_c else None},
+        )
+        try:
+            wdq = weighted_displacement_quotient(
+                r_before=r_c, r_after=r_t, b_before=b_c, b_after=b_t, c_before=n_c, c_after=n_t
+            )
+        except DisplacementError as exc:
+            entry.update(
+                wdq=None, success_measure=None, buffer_displacement_measure=None, total_net_effect=None
+            )
+            entry["interpretation"] = f"WDQ not computed: {exc}"
+        else:
+            entry.update(
+                wdq=wdq.wdq,
+                success_measure=wdq.success_measure,
+                buffer_displacement_measure=wdq.buffer_displacement_measure,
+                total_net_effect=wdq.total_net_effect,
+            )
+            if wdq.success_measure >= 0 or wdq.wdq is None:
+                entry["wdq"] = None  # Bowers & Johnson: read only when the hot spots improved (SM < 0)
+                entry["interpretation"] = (
+                    "no less crime in the hot spots on treated days, so the WDQ is not meaningful."
+                )
+            elif wdq.wdq > 0:
+                entry["interpretation"] = (
+                    "the ring also had less crime on treated days (diffusion of benefit)."
+                )
+            elif wdq.wdq < -1:
+                entry["interpretation"] = "the ring gained more crime than the hot spots lost (displacement)."
+            elif wdq.wdq < 0:
+                entry["interpretation"] = (
+                    "the ring gained some crime, less than the hot spots lost (displacement)."
+                )
+            else:
+                entry["interpretation"] = "no change in the ring."
+            if entry["wdq"] is not None:
+                entry["interpretation"] += " More than chance? See the buffer IRR's interval."
+        try:
+            irr = nb_itt(
+                panel.loc[known], outcome=col, alpha=alpha, covariates=covariates, allocations=allocations
+            )
+            entry["buffer_irr"] = irr.to_json_dict()
+        except EvaluationError as exc:
+            entry["buffer_irr"] = None
+            entry["interpretation"] += f" Buffer IRR not computed: {exc}"
+        out.append(entry)
+    return out
+
+
+#: Dose bands (minutes of recorded presence on the place-day) for the dose–response table.
+DOSE_BANDS: tuple[tuple[float, float | None], ...] = ((0, 0), (0, 15), (15, 30), (30, None))
+
+
+def dose_response(
+    panel: pd.DataFrame,
+    *,
+    dose_column: str = "dose_minutes",
+    outcome: str = "sv_count",
+    per_minutes: float = 15.0,
+    alpha: float = 0.05,
+    covariates: Sequence[str] = ("place", "day_of_week"),
+) -> dict[str, Any]:
+    """Minutes of presence vs crime: OBSERVATIONAL, not a randomised comparison (issue 12, part 4).
+
+    Dose is not randomised (officers may stay longer where trouble is brewing, or patrol less on busy
+    days), so these figures are associations. Two parts, on place-days with a known outcome:
+
+    * a table by dose band (:data:`DOSE_BANDS`: none, under 15, 15 to under 30, 30 minutes or more):
+      place-days and mean ``outcome`` per place-day, in each arm;
+    * the NB2 model of the primary analysis with the dose added, in units of ``per_minutes``:
+      ``log μ_id = α_i + β·T_id + δ·(dose_id / per_minutes) + γ_dow(d)``; reported ``e^δ``, the rate
+      ratio per ``per_minutes`` extra minutes at the same place, weekday and arm, with its
+      place-clustered 95 % CI and Wald p (:func:`fit_nb`, checked against statsmodels).
+
+    ``{"computed": False, "reason": ...}`` when the panel has no dose or no recorded presence.
+    """
+    base: dict[str, Any] = {
+        "observational": True,
+        "pre_specified": False,
+        "dose_column": dose_column,
+        "label": "exploratory and observational: presence was not randomised and this analysis is not in "
+        "the plan, so it shows association, not effect",
+    }
+    if dose_column not in panel.columns:
+        return {**base, "computed": False, "reason": f"the panel has no {dose_column} column."}
+    frame, notes = prepare_panel(panel, outcome=outcome)
+    dose = pd.to_numeric(frame[dose_column], errors="coerce")
+    if dose.isna().all() or float(dose.fillna(0).sum()) <= 0:
+        return {**base, "computed": False, "reason": f"no presence recorded in {dose_column}."}
+    if dose.isna().any():
+        notes.append(f"{int(dose.isna().sum()):,} place-days without {dose_column} left out.")
+    frame = frame.loc[dose.notna()].copy()
+    frame["dose"] = dose[dose.notna()].astype(float).to_numpy()
+    bands = []
+    for lo, hi in DOSE_BANDS:
+        if hi is None:
+            mask, label = frame["dose"] >= lo, f"{lo:g} min or more"
+        elif lo == hi:
+            mask, label = frame["dose"] <= lo, "none"
+        else:
+            mask, label = (frame["dose"] > lo) & (frame["dose"] < hi), f"over {lo:g} to under {hi:g} min"
+            if lo == 0:
+                label = f"under {hi:g} min"
+        row: dict[str, Any] = {"band": label}
+        for arm_name, t in (("treatment", 1.0), ("control", 0.0)):
+            sel = mask & (frame["treated"] == t)
+            n = int(sel.sum())
+            row[arm_name] = {"place_days": n, "mean": float(frame.loc[sel, "y"].mean()) if n else None}
+        bands.append(row)
+    out = {**base, "computed": True, "per_minutes": per_minutes, "bands": bands}
+    fitted, dropped = _drop_eventless_places(frame)
+    notes += dropped
+    fitted["dose_per"] = fitted["dose"] / per_minutes
+    if fitted.empty or fitted["dose_per"].nunique() < 2 or fitted["place"].nunique() < 2:
+        out.update(rate_ratio=None, ci_low=None, ci_high=None, p_value=None, n_place_days=len(fitted))
+        notes.append("too few places or too little variation in presence to fit the model.")
+    else:
+        fit = fit_nb(fitted, covariates=covariates, term="dose_per", extra=["dose_per"])
+        rr, lo_ci, hi_ci = fit.ratio_ci(alpha)
+        out.update(rate_ratio=rr, ci_low=lo_ci, ci_high=hi_ci, p_value=fit.p_value, n_place_days=fit.n)
+    out["notes"] = notes
+    return out
+
+
 @dataclass(frozen=True)
 class EvaluationReport:
     """Every outcome of a plan, with the plan and whether it was pre-registered (committed)."""
@@ -714,6 +886,8 @@ class EvaluationReport:
     notes: tuple[str, ...]
     cost_benefit: dict[str, Any] | None = None
     consort: dict[str, Any] | None = None
+    displacement: list[dict[str, Any]] | None = None
+    dose_response: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -723,6 +897,8 @@ class EvaluationReport:
             "notes": list(self.notes),
             "cost_benefit": self.cost_benefit,
             "consort": self.consort,
+            "displacement": self.displacement,
+            "dose_response": self.dose_response,
         }
 
 
@@ -734,11 +910,13 @@ def evaluate(
     entries: Sequence[tuple[str, str, str | None]] | None = None,
     design: TrialDesign | None = None,
     bootstrap_seed: int = 20261201,
+    schedule_algorithm: str = SCHEDULE_ALGORITHM,
 ) -> EvaluationReport:
     """Run ``plan`` on the panel: the primary outcome, then each secondary outcome it names.
 
     With the committed frozen set (``entries``: hot spot id, stratum, pair or block) and ``design``,
-    randomisation p-values re-draw ``plan.randomisation_draws`` schedules; without them they are
+    randomisation p-values re-draw ``plan.randomisation_draws`` schedules (with the trial's committed
+    ``schedule_algorithm``); without them they are
     ``None`` and a note says why. Outcomes the panel cannot give are reported with a reason, never
     silently dropped. Every figure here follows the plan; nothing exploratory is added.
     """
@@ -759,7 +937,11 @@ def evaluate(
             key = hash(tuple(zip(frame["trial_day"], frame["place"], strict=True)))
             if key not in cache:
                 cache[key] = redrawn_allocations(
-                    frame, entries=entries, design=design, draws=plan.randomisation_draws
+                    frame,
+                    entries=entries,
+                    design=design,
+                    draws=plan.randomisation_draws,
+                    schedule_algorithm=schedule_algorithm,
                 )
             return cache[key]
     else:
@@ -790,4 +972,22 @@ def evaluate(
                     "positive_outcome_rate: the panel has no sv_positive_outcome/sv_final_outcome columns "
                     "(exported before they existed); not computed."
                 )
-    return EvaluationReport(tuple(outcomes), plan.to_json_dict(), pre_registered, tuple(notes))
+    displacement = buffer_displacement(
+        panel,
+        rings=plan.buffers_m,
+        outcome=plan.primary_outcome,
+        alpha=alpha,
+        covariates=covariates,
+        allocations=allocations,
+    )
+    for ring in displacement:
+        if not ring["computed"]:
+            notes.append(f"displacement ring {ring['ring_m'][0]}–{ring['ring_m'][1]} m: {ring['reason']}")
+    return EvaluationReport(
+        tuple(outcomes),
+        plan.to_json_dict(),
+        pre_registered,
+        tuple(notes),
+        displacement=displacement,
+        dose_response=dose_response(panel, outcome=plan.primary_outcome, alpha=alpha, covariates=covariates),
+    )

@@ -32,6 +32,29 @@ outside researcher can recompute the schedule byte for byte with a short script 
 
 A fixed allocation is a uniformly random subset of each group of the required size, because
 HMAC-SHA256 outputs under a secret key are indistinguishable from independent uniform draws.
+
+Algorithm ``rasure-schedule-v2`` (new commitments from December 2026; issue 12, item 8). In v1 the
+count of step 3 is fixed by the day index, so a group whose share is not whole is predictable
+without the seed: a stratum of one hot spot at half share is treated exactly every other day
+(control, treated, control, ...), and in a fixed design its arm follows from its rank alone. v2
+changes step 3 only, and writes ``rasure-schedule-v2`` as the first line of every HMAC message:
+
+3'. A group of ``N`` units treats ``floor(p·N/q)`` units plus one more with probability exactly
+    ``r/q``, ``r = p·N mod q``, drawn afresh on every draw from the seed (systematic sampling across
+    the groups with a remainder, :func:`remainder_counts`). Every unit is then treated with
+    probability exactly ``p/q`` on every draw, independently of every other draw, so yesterday's arm
+    says nothing about today's; the force-wide number treated each draw is still ``floor`` or
+    ``ceil`` of ``p/q`` × all units, and neighbouring groups in that order still take turns (two
+    single-spot strata next to each other at half share: exactly one of them is treated each day, which
+    one is a coin toss), so lists made of small strata are not left empty on a day. Groups whose
+    share is whole treat exactly ``p·N/q`` as in v1. The
+    price: in a group whose share is not whole, the running total of treated days is no longer held
+    within one of ``p/q`` × days; it varies like a sum of coin tosses (standard deviation about
+    ``sqrt(days × r/q × (1 − r/q))`` units), and, as in v1, the arms of neighbouring small groups
+    on the same day are tied to each other (not to the previous day).
+
+Trials committed under v1 keep their schedule: the manifest names its algorithm and
+:func:`schedule_for_entries` recomputes either.
 """
 
 from __future__ import annotations
@@ -56,7 +79,12 @@ from rasure.trial.design import (
     validate_hotspots,
 )
 
-SCHEDULE_ALGORITHM = "rasure-schedule-v1"
+#: The algorithm new commitments use (module docstring, "Algorithm rasure-schedule-v2").
+SCHEDULE_ALGORITHM = "rasure-schedule-v2"
+#: The first algorithm, kept so trials committed under it still verify and re-draw exactly.
+SCHEDULE_ALGORITHM_V1 = "rasure-schedule-v1"
+#: Every algorithm this Rasure can recompute, oldest first.
+SCHEDULE_ALGORITHMS = (SCHEDULE_ALGORITHM_V1, SCHEDULE_ALGORITHM)
 TREATMENT = "treatment"
 CONTROL = "control"
 ARMS = (TREATMENT, CONTROL)
@@ -115,39 +143,110 @@ def treated_count(group_size: int, *, share: Fraction, draw_index: int, group_ra
     return (p * group_size * (d + 1) + o) // q - (p * group_size * d + o) // q
 
 
-def draw_message(*, draw_label: str, shift: str, hotspot_id: str) -> bytes:
-    """The HMAC message for one unit and draw: ``"rasure-schedule-v1\\n<label>\\n<shift>\\n<id>"`` in UTF-8."""
-    return "\n".join((SCHEDULE_ALGORITHM, draw_label, shift, hotspot_id)).encode("utf-8")
+def draw_message(
+    *, draw_label: str, shift: str, hotspot_id: str, algorithm: str = SCHEDULE_ALGORITHM_V1
+) -> bytes:
+    """The HMAC message for one unit and draw: ``"<algorithm>\\n<label>\\n<shift>\\n<id>"`` in UTF-8."""
+    return "\n".join((algorithm, draw_label, shift, hotspot_id)).encode("utf-8")
 
 
-def make_schedule(hotspots: Sequence[FrozenHotSpot], design: TrialDesign, *, seed: str) -> pd.DataFrame:
+def check_algorithm(algorithm: str) -> str:
+    """Return ``algorithm`` if this Rasure implements it, else raise :class:`ScheduleError`."""
+    if algorithm not in SCHEDULE_ALGORITHMS:
+        raise ScheduleError(
+            f"schedule algorithm {algorithm!r} is not one of {list(SCHEDULE_ALGORITHMS)}. Use the Rasure "
+            "version that made the schedule."
+        )
+    return algorithm
+
+
+_TWO_64 = 1 << 64
+
+
+def remainder_counts(
+    groups: Sequence[tuple[str, str, int]], *, share: Fraction, key: bytes, draw_label: str
+) -> dict[tuple[str, str], int]:
+    """Treated count per group on one draw under ``rasure-schedule-v2`` (module docstring, v2 step 3).
+
+    ``groups`` are ``(group label, shift, size N)``. Each group treats ``floor(p·N/q)`` units plus one
+    more with probability ``r/q`` exactly, ``r = p·N mod q``, chosen by systematic sampling with a
+    random start (Madow 1949; Cochran, *Sampling Techniques*, 3rd ed., §8.2): the groups with a
+    remainder, in code-point order of (group label, shift) as in step 2, are laid end to end as
+    intervals of length ``r/q``, and a group gains its extra unit when one of the
+    points ``u, u+1, u+2, ...`` falls in its interval, ``u = U / 2^64`` with ``U`` the first 8 bytes
+    (big-endian) of ``HMAC(seed, "rasure-schedule-v2/start\\n<label>")``. All integer arithmetic.
+
+    >>> c = remainder_counts([("A", "", 1), ("B", "", 4)], share=Fraction(1, 2), key=b"k" * 32, draw_label="2025-04-01")
+    >>> c[("B", "")], c[("A", "")] in (0, 1)
+    (2, True)
+    """
+    p, q = share.numerator, share.denominator
+    base = hmac.new(key, digestmod=hashlib.sha256)
+
+    def mac(text: str) -> bytes:
+        m = base.copy()
+        m.update(text.encode("utf-8"))
+        return m.digest()
+
+    counts = {(g, s): (p * n) // q for g, s, n in groups}
+    with_rest = [(g, s, (p * n) % q) for g, s, n in groups if (p * n) % q]
+    with_rest.sort(key=lambda x: (x[0], x[1]))
+    start = q * int.from_bytes(mac(f"{SCHEDULE_ALGORITHM}/start\n{draw_label}")[:8], "big")
+    step = q * _TWO_64
+
+    def points_below(c: int) -> int:  # #{k >= 0 : start + k·step < c·2^64}
+        return -((start - c * _TWO_64) // step)
+
+    cumulative = 0
+    for g, s, r in with_rest:
+        before = points_below(cumulative)
+        cumulative += r
+        counts[(g, s)] += points_below(cumulative) - before
+    return counts
+
+
+def make_schedule(
+    hotspots: Sequence[FrozenHotSpot],
+    design: TrialDesign,
+    *,
+    seed: str,
+    algorithm: str = SCHEDULE_ALGORITHM,
+) -> pd.DataFrame:
     """The trial schedule for a frozen set, a design and a secret seed (algorithm in the module docstring).
 
     Returns one row per trial day × hot spot (× shift when ``design.strata_by_shift``) with columns
     ``trial_day`` (``datetime.date``), ``hotspot_id``, ``stratum``, [``shift``], ``arm``
     (``"treatment"`` or ``"control"``), sorted by (trial_day, hotspot_id, shift). The same inputs give
-    the same table on any machine; :func:`schedule_sha256` fingerprints it.
+    the same table on any machine; :func:`schedule_sha256` fingerprints it. ``algorithm`` is
+    :data:`SCHEDULE_ALGORITHM` for new trials; give :data:`SCHEDULE_ALGORITHM_V1` to recompute a
+    schedule committed under v1.
 
     >>> from datetime import date
     >>> spots = [FrozenHotSpot(f"HS{i}", "A" if i < 3 else "B", "POINT (0 0)") for i in range(6)]
     >>> d = TrialDesign(kind="daily", start=date(2025, 4, 1), end=date(2025, 4, 2), cap_per_day=1)
     >>> s = make_schedule(spots, d, seed="ab" * 32)
+    >>> s = make_schedule(spots, d, seed="ab" * 32, algorithm=SCHEDULE_ALGORITHM_V1)
     >>> s.groupby(["trial_day", "stratum"])["arm"].apply(lambda a: (a == "treatment").sum()).tolist()
     [1, 2, 2, 1]
     """
     ordered = validate_hotspots(hotspots, design)
     entries = [(h.hotspot_id, h.stratum, h.pair_or_block) for h in ordered]
-    return schedule_for_entries(entries, design, seed=seed)
+    return schedule_for_entries(entries, design, seed=seed, algorithm=algorithm)
 
 
 def schedule_for_entries(
-    entries: Sequence[tuple[str, str, str | None]], design: TrialDesign, *, seed: str
+    entries: Sequence[tuple[str, str, str | None]],
+    design: TrialDesign,
+    *,
+    seed: str,
+    algorithm: str = SCHEDULE_ALGORITHM,
 ) -> pd.DataFrame:
     """:func:`make_schedule` from ``(hotspot_id, stratum, pair_or_block)`` triples (no geofences needed).
 
     Used to recompute a schedule from a published manifest, which carries geofence hashes only.
     """
     key = check_seed(seed)
+    check_algorithm(algorithm)
     ids = [check_label(e[0], what="hotspot_id") for e in entries]
     if len(set(ids)) != len(ids):
         raise ScheduleError("hot spot ids repeat. Each hot spot must appear once in the frozen set.")
@@ -171,13 +270,25 @@ def schedule_for_entries(
 
     def draw(label: str, index: int) -> set[tuple[str, str]]:
         treated: set[tuple[str, str]] = set()
+        v2_counts = (
+            remainder_counts(
+                [(g, s, len(groups[(g, s)])) for g, s in ranked], share=share, key=key, draw_label=label
+            )
+            if algorithm != SCHEDULE_ALGORITHM_V1
+            else {}
+        )
         for rank, (group, shift) in enumerate(ranked):
             members = groups[(group, shift)]
-            n = treated_count(len(members), share=share, draw_index=index, group_rank=rank)
+            if algorithm == SCHEDULE_ALGORITHM_V1:
+                n = treated_count(len(members), share=share, draw_index=index, group_rank=rank)
+            else:
+                n = v2_counts[(group, shift)]
 
             def unit_key(hotspot_id: str, shift: str = shift) -> tuple[bytes, str]:
                 mac = base.copy()
-                mac.update(draw_message(draw_label=label, shift=shift, hotspot_id=hotspot_id))
+                mac.update(
+                    draw_message(draw_label=label, shift=shift, hotspot_id=hotspot_id, algorithm=algorithm)
+                )
                 return mac.digest(), hotspot_id
 
             treated.update((h, shift) for h in sorted(members, key=unit_key)[:n])

@@ -118,6 +118,7 @@ URL_NOT_PERSONAL: dict[str, str] = {
     "trials:list": "trials",
     "trials:detail": "a trial's design, commitment and audit result",
     "trials:commitment": "the public commitment document",
+    "trials:results": "a trial's stored evaluation: aggregate outcomes, costs and charts, no person",
     "patrols:app": "the app's page (data comes from the API)",
     "patrols:sw": "the app's service worker",
     "patrols:manifest": "the app's manifest",

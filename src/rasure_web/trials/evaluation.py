@@ -2,7 +2,8 @@
 
 From the database (a committed trial: its panel, its committed plan and design) or from a panel file
 as ``rasure trial export`` writes it (with the commitment document for randomisation inference).
-Writes ``results.json`` and ``report.html`` (plots made with matplotlib, inline SVG, no network).
+Writes ``results.json``, ``report.html`` (plots made with matplotlib, inline SVG, no network) and
+``report.pdf`` (the same sections, :mod:`rasure_web.trials.report_pdf`).
 The statistics are the pure core's (:func:`rasure.trial.evaluation.evaluate`).
 """
 
@@ -18,13 +19,28 @@ from typing import Any
 
 import pandas as pd
 
-from rasure.trial import DEFAULT_PLAN, AnalysisPlan, Commitment, TrialDesign, plan_from_manifest
+from rasure.trial import (
+    DEFAULT_PLAN,
+    SCHEDULE_ALGORITHM,
+    AnalysisPlan,
+    Commitment,
+    TrialDesign,
+    plan_from_manifest,
+)
 from rasure.trial.costs import UnitCosts, cost_benefit
 from rasure.trial.evaluation import EvaluationError, EvaluationReport, consort_counts, evaluate
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 
-__all__ = ["EvaluationFiles", "evaluate_panel", "read_panel", "trial_evaluate", "write_report"]
+__all__ = [
+    "EvaluationFiles",
+    "evaluate_panel",
+    "read_panel",
+    "report_figures",
+    "trial_evaluate",
+    "trial_evaluation_store",
+    "write_report",
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,7 @@ class EvaluationFiles:
     report: EvaluationReport
     results_json: Path
     report_html: Path
+    report_pdf: Path | None = None
 
 
 def read_panel(path: str | Path) -> pd.DataFrame:
@@ -63,10 +80,12 @@ def evaluate_panel(
     pre-registered); randomisation inference uses the committed design when a commitment is given."""
     plan: AnalysisPlan | None = None
     entries = design = None
+    algorithm = SCHEDULE_ALGORITHM
     if commitment is not None:
         manifest = commitment.public_manifest
         plan = plan_from_manifest(manifest)
         entries, design = _design_parts(manifest)
+        algorithm = manifest["schedule_algorithm"]
     pre_registered = plan is not None and plan_override is None
     report = evaluate(
         panel,
@@ -74,6 +93,7 @@ def evaluate_panel(
         pre_registered=pre_registered,
         entries=entries,
         design=design,
+        schedule_algorithm=algorithm,
     )
     cb = _cost_benefit(report, panel, costs=costs or UnitCosts(), design=design)
     target = design.target_dose.total_seconds() / 60 if design is not None else 15.0
@@ -134,6 +154,7 @@ def trial_evaluate(
     files = write_report(
         report, panel, out=out, title=f"Trial {trial.pk}: {trial.name}", synthetic=trial.synthetic
     )
+    trial_evaluation_store(trial=trial, report=report, panel=panel, user=user)
     access_log_record(
         user=user,
         action=AccessLog.Action.EXPORT,
@@ -142,6 +163,23 @@ def trial_evaluate(
         detail=f"evaluation of {len(panel)} place-days to {files.results_json.parent.name}",
     )
     return files
+
+
+def trial_evaluation_store(
+    *, trial: Any, report: EvaluationReport, panel: pd.DataFrame, user: Any = None
+) -> Any:
+    """Keep this evaluation (results.json and the plots) for the trial results page; returns the row."""
+    from rasure_web import clock
+    from rasure_web.trials.models import TrialEvaluation
+
+    return TrialEvaluation.objects.create(
+        trial=trial,
+        evaluated_at=clock.now(),
+        evaluated_by=str(getattr(user, "username", "") or "(system)"),
+        results=json.loads(json.dumps(report.to_json_dict())),
+        plots=[[caption, svg] for caption, svg in _plots(report, panel)],
+        panel_rows=len(panel),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -163,12 +201,18 @@ def _svg(fig: Any) -> str:
 
 
 def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str]]:
+    """The report's plots as (caption, inline SVG)."""
+    return [(caption, _svg(fig)) for caption, fig in report_figures(report, panel)]
+
+
+def report_figures(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, Any]]:
+    """The report's plots as (caption, matplotlib figure); the caller saves and closes each."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = []
+    out: list[tuple[str, Any]] = []
     shown = [o for o in report.outcomes if None not in (o.estimate, o.ci_low, o.ci_high)]
     if shown:
         fig, ax = plt.subplots(figsize=(6.5, 0.6 + 0.5 * len(shown)))
@@ -186,7 +230,7 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
         ax.set_yticks(range(len(shown)), [f"{o.name} ({o.estimand})" for o in shown])
         ax.invert_yaxis()
         ax.set_xlabel("ratio, treatment vs control (log scale; 1 = no difference), 95 % CI")
-        out.append(("Effect estimates with 95 % confidence intervals", _svg(fig)))
+        out.append(("Effect estimates with 95 % confidence intervals", fig))
     if {"trial_day", "arm", "sv_count"} <= set(panel.columns):
         daily = (
             panel.assign(sv_count=pd.to_numeric(panel["sv_count"], errors="coerce"))
@@ -201,7 +245,28 @@ def _plots(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[str, str
         ax.set_ylabel("serious violence per place-day")
         ax.legend(frameon=False)
         fig.autofmt_xdate()
-        out.append(("Daily serious violence per place-day, by arm", _svg(fig)))
+        out.append(("Daily serious violence per place-day, by arm", fig))
+    rings = [r for r in report.displacement or [] if r["computed"]]
+    if rings:
+        fig, ax = plt.subplots(figsize=(6.5, 2.6))
+        labels = ["hot spot", *(f"{r['ring_m'][0]}–{r['ring_m'][1]} m" for r in rings)]
+        first = rings[0]
+        pd_t, pd_c = first["place_days"]["treatment"] or 1, first["place_days"]["control"] or 1
+        treated = [
+            first["hotspot_crimes"]["treatment"] / pd_t,
+            *(r["buffer_mean"]["treatment"] or 0 for r in rings),
+        ]
+        control = [
+            first["hotspot_crimes"]["control"] / pd_c,
+            *(r["buffer_mean"]["control"] or 0 for r in rings),
+        ]
+        pos = range(len(labels))
+        ax.bar([i - 0.2 for i in pos], treated, width=0.4, label="treatment", color="#1f4e79")
+        ax.bar([i + 0.2 for i in pos], control, width=0.4, label="control", color="#8c8c8c")
+        ax.set_xticks(list(pos), labels)
+        ax.set_ylabel("serious violence per place-day")
+        ax.legend(frameon=False)
+        out.append(("Serious violence in hot spots and the rings around them, by arm", fig))
     return out
 
 
@@ -223,6 +288,66 @@ def _consort_section(report: EvaluationReport) -> str:
 <tr><th scope="row">No recorded patrol</th><td>{n(c["treated_no_dose"])}</td><td>–</td></tr>
 <tr><th scope="row">Visited although control (contamination)</th><td>–</td><td>{n(c["control_visited"])}</td></tr>
 </tbody></table></section>"""
+
+
+def _displacement_section(report: EvaluationReport) -> str:
+    rings = [r for r in report.displacement or [] if r["computed"]]
+    if not rings:
+        return (
+            "<section aria-labelledby='disp'><h2 id='disp'>Displacement and diffusion</h2>"
+            "<p>Not computed: the panel has no buffer counts (exported before they existed).</p></section>"
+        )
+    e = html.escape
+    rows = []
+    for r in rings:
+        irr = r.get("buffer_irr") or {}
+        mean = r["buffer_mean"]
+        rows.append(
+            f"<tr><th scope='row'>{r['ring_m'][0]}–{r['ring_m'][1]} m</th>"
+            f"<td>{r['buffer_crimes']['treatment']:,.0f} ({_fmt(mean['treatment'], '.3f')})</td>"
+            f"<td>{r['buffer_crimes']['control']:,.0f} ({_fmt(mean['control'], '.3f')})</td>"
+            f"<td>{_fmt(irr.get('estimate'))} ({_fmt(irr.get('ci_low'))} to {_fmt(irr.get('ci_high'))})</td>"
+            f"<td>{_fmt(irr.get('p_value'), '.4f')}</td><td>{_fmt(r['wdq'], '.2f')}</td>"
+            f"<td>{_fmt(r['total_net_effect'], ',.1f')}</td><td>{e(r['interpretation'])}</td></tr>"
+        )
+    return f"""<section aria-labelledby="disp"><h2 id="disp">Displacement and diffusion</h2>
+<table><thead><tr><th scope="col">Ring around each hot spot</th><th scope="col">Crimes on treated days (per place-day)</th>
+<th scope="col">Crimes on control days (per place-day)</th><th scope="col">IRR, treated vs control (95 % CI)</th>
+<th scope="col">p (model)</th><th scope="col">WDQ</th><th scope="col">Net crimes prevented</th><th scope="col">Reading</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<p>Serious violence in rings around each hot spot (distance from its edge), outside every hot spot of the
+trial. WDQ: weighted displacement quotient (Bowers &amp; Johnson 2003) with control place-days as "before"
+and treated place-days as "after"; above 0 means the ring also gained (diffusion of benefit), below 0
+displacement, below −1 displacement larger than the gain. Net crimes prevented counts hot spots and ring
+together on treated place-days.</p></section>"""
+
+
+def _dose_section(report: EvaluationReport) -> str:
+    dr = report.dose_response
+    head = "<section aria-labelledby='dose'><h2 id='dose'>Patrol time and crime (observational)</h2>"
+    if dr is None or not dr["computed"]:
+        reason = "not computed" if dr is None else html.escape(dr["reason"])
+        return f"{head}<p>Not computed: {reason}</p></section>"
+
+    def cell(x: dict[str, Any]) -> str:
+        return f"{x['place_days']:,} ({_fmt(x['mean'])})"
+
+    rows = "".join(
+        f"<tr><th scope='row'>{html.escape(b['band'])}</th><td>{cell(b['treatment'])}</td><td>{cell(b['control'])}</td></tr>"
+        for b in dr["bands"]
+    )
+    model = (
+        f"<p>Rate ratio per {dr['per_minutes']:g} more minutes of recorded presence, same place, weekday and arm: "
+        f"{_fmt(dr['rate_ratio'])} (95 % CI {_fmt(dr['ci_low'])} to {_fmt(dr['ci_high'])}, "
+        f"p {_fmt(dr['p_value'], '.4f')}; {dr['n_place_days']:,} place-days).</p>"
+    )
+    return f"""{head}
+<p class="warn"><strong>Exploratory and observational.</strong> How long officers stayed was not randomised
+(they may stay longer where trouble is expected), and this analysis is not in the plan: it shows an
+association, not the effect of patrol.</p>
+<table><caption>Place-days (mean serious violence per place-day) by minutes of recorded presence ({html.escape(dr["dose_column"])})</caption>
+<thead><tr><th scope="col">Presence on the day</th><th scope="col">Treatment</th><th scope="col">Control</th></tr></thead>
+<tbody>{rows}</tbody></table>{model}</section>"""
 
 
 def _cost_section(report: EvaluationReport) -> str:
@@ -248,7 +373,7 @@ of crimes prevented means more crime in treated place-days.</p>
 def write_report(
     report: EvaluationReport, panel: pd.DataFrame, *, out: str | Path, title: str, synthetic: bool = False
 ) -> EvaluationFiles:
-    """Write ``results.json`` and ``report.html`` into the folder ``out`` (created if needed)."""
+    """Write ``results.json``, ``report.html`` and ``report.pdf`` into the folder ``out`` (created if needed)."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     results = folder / "results.json"
@@ -296,6 +421,8 @@ pre{{background:#f4f4f4;padding:.75rem;white-space:pre-wrap}}
 (harm). A ratio below 1 means less in treated place-days. The randomisation p-value places the observed
 statistic among schedules re-drawn from the committed design with other seeds.</p></section>
 {_consort_section(report)}
+{_displacement_section(report)}
+{_dose_section(report)}
 {_cost_section(report)}
 <section aria-labelledby="plots"><h2 id="plots">Plots</h2>{plots}</section>
 <section aria-labelledby="notes"><h2 id="notes">Notes</h2><ul>{notes}</ul></section>
@@ -303,4 +430,7 @@ statistic among schedules re-drawn from the committed design with other seeds.</
 """
     page_path = folder / "report.html"
     page_path.write_text(page, encoding="utf-8")
-    return EvaluationFiles(report=report, results_json=results, report_html=page_path)
+    from rasure_web.trials.report_pdf import write_report_pdf
+
+    pdf_path = write_report_pdf(report, panel, path=folder / "report.pdf", title=title, synthetic=synthetic)
+    return EvaluationFiles(report=report, results_json=results, report_html=page_path, report_pdf=pdf_path)

@@ -154,3 +154,22 @@ class ScheduleEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TrialCommittedError("schedule entries of a committed trial cannot be deleted.")
+
+
+class TrialEvaluation(models.Model):
+    """One run of ``rasure trial evaluate`` on a committed trial (issue 12): its results.json and plots,
+    kept so the trial results page shows the latest without re-running a model fit on each request."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="evaluations")
+    evaluated_at = models.DateTimeField(help_text="when the evaluation ran (the app's clock)")
+    evaluated_by = models.CharField(max_length=150, blank=True, help_text="username (or cli:<login>)")
+    results = models.JSONField(help_text="results.json as written (outcomes, plan, CONSORT, costs, ...)")
+    plots = models.JSONField(default=list, help_text="[[caption, SVG text], ...] as in report.html")
+    panel_rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "trial_evaluation"
+        ordering = ["trial", "-evaluated_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"evaluation of trial {self.trial_id} at {self.evaluated_at:%Y-%m-%d %H:%M}"

@@ -13,15 +13,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from django.apps import apps
 from django.utils import timezone as dj_timezone
 
-from rasure.trial import TrialError
+from rasure.trial import DEFAULT_PLAN, TrialError, plan_from_manifest
+from rasure.trial.displacement import buffer_column, ring_assignments
 from rasure.trial.evaluation import outcome_kind
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 from rasure_web.crimes.models import CrimeRecord
-from rasure_web.trials.lifecycle import shift_of, trial_design, trial_get
+from rasure_web.trials.lifecycle import shift_of, trial_commitment, trial_design, trial_get
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialHotSpot
 from rasure_web.trials.rates import assign_to_hotspots
 
@@ -103,6 +105,28 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
                 key_final[key] = key_final.get(key, 0) + 1
                 key_positive[key] = key_positive.get(key, 0) + (kind == "positive")
     keys = list(zip(panel["trial_day"], panel["hotspot_pk"], panel["shift"], strict=True))
+    # Catchment rings (displacement): serious violence near each hot spot, outside every hot spot.
+    plan = plan_from_manifest(trial_commitment(trial=trial).public_manifest) or DEFAULT_PLAN
+    ring_cols: list[str] = []
+    if dated:
+        geoms = [shapely.from_geojson(m.hotspot.geofence_geojson) for m in members]
+        by_ring = ring_assignments(geoms, x, y, rings=plan.buffers_m)
+    for ring in plan.buffers_m:
+        ring_count: dict[tuple[date, int, str], int] = {}
+        if dated:
+            for r, j in zip(*by_ring[ring], strict=True):
+                when = dated[r][0]
+                key = (design.trial_day_of(when), members[j].hotspot_id, shift_of(design, when))
+                ring_count[key] = ring_count.get(key, 0) + 1
+        col = buffer_column(*ring)
+        ring_cols.append(col)
+        panel[col] = pd.array([ring_count.get(k, 0) for k in keys], dtype="Int64")
+    if ring_cols:
+        notes.append(
+            f"{', '.join(ring_cols)}: serious violence in each ring around the hot spot (distance from its "
+            "geofence, inner ≤ d < outer metres), outside every hot spot of the trial; a crime near two hot "
+            "spots counts for each (the analysis plan's displacement buffers)."
+        )
     panel["sv_count"] = pd.array([key_count.get(k, 0) for k in keys], dtype="Int64")
     panel["harm_days"] = pd.array([key_harm.get(k, 0.0) for k in keys], dtype="Float64")
     panel["sv_final_outcome"] = pd.array([key_final.get(k, 0) for k in keys], dtype="Int64")
@@ -114,7 +138,9 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
         panel["trial_day"] > covered_to if covered_to is not None else pd.Series(True, index=panel.index)
     )
     if covered_to is None or covered_to < design.end:
-        panel.loc[unknown, ["sv_count", "harm_days", "sv_final_outcome", "sv_positive_outcome"]] = pd.NA
+        panel.loc[
+            unknown, ["sv_count", "harm_days", "sv_final_outcome", "sv_positive_outcome", *ring_cols]
+        ] = pd.NA
         notes.append(
             f"sv_count and harm_days are empty for trial days after {covered_to or 'the first import'} "
             "(no records imported for them yet)."

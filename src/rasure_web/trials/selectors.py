@@ -8,6 +8,7 @@ The analysts' pages use :func:`trial_list_for` and :func:`trial_detail_for`.
 
 from __future__ import annotations
 
+import base64
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -238,4 +239,41 @@ def trial_detail_for(*, user: Any, trial_id: int, when: datetime.datetime | None
         "power": power,
         "power_error": power_error,
         "n_hotspots": len(members),
+    }
+
+
+def trial_results_for(*, user: Any, trial_id: int) -> dict[str, Any]:
+    """A trial's latest stored evaluation (``rasure trial evaluate``) for the results page: the trial,
+    the evaluation row (or ``None``), its results with the outcomes table, and how many runs exist."""
+    from django.http import Http404
+
+    from rasure_web.trials.models import TrialEvaluation
+
+    _require_viewer(user)
+    try:
+        trial = scoped(Trial.objects.all(), user).get(pk=trial_id)  # another force's trial: 404
+    except Trial.DoesNotExist as exc:
+        raise Http404(f"no trial {trial_id}") from exc
+    runs = TrialEvaluation.objects.filter(trial=trial)
+    latest = runs.order_by("-evaluated_at", "-pk").first()
+    results: dict[str, Any] = latest.results if latest is not None else {}
+    rings = [r for r in results.get("displacement") or [] if r.get("computed")]
+    return {
+        "trial": trial,
+        "evaluation": latest,
+        "n_runs": runs.count(),
+        "results": results,
+        "outcomes": results.get("outcomes", []),
+        "consort": results.get("consort"),
+        "cost": results.get("cost_benefit"),
+        "rings": rings,
+        "dose": results.get("dose_response"),
+        # SVG as data: images (img-src allows data:; inline SVG would carry <style>, refused by the CSP)
+        "plots": [
+            {
+                "caption": caption,
+                "src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
+            }
+            for caption, svg in (latest.plots if latest is not None else [])
+        ],
     }

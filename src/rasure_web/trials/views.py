@@ -31,3 +31,13 @@ def trial_commitment(request: HttpRequest, trial_id: int) -> HttpResponse:
     response = HttpResponse(doc + "\n", content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="trial-{trial_id}-commitment.json"'
     return response
+
+
+@login_required
+def trial_results(request: HttpRequest, trial_id: int) -> HttpResponse:
+    """The latest stored evaluation of a trial: outcomes, CONSORT flow, displacement, costs, plots."""
+    return render(
+        request,
+        "trials/trial_results.html",
+        selectors.trial_results_for(user=request.user, trial_id=trial_id),
+    )
