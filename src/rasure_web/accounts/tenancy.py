@@ -103,10 +103,13 @@ def tenant_id_for(*, user: Any = None, force: str | None = None) -> int | None:
     return resolve_force(None).pk
 
 
-def default_force_pk() -> int:
+def default_force_pk() -> int | None:
     """Model default for ``tenant`` fields: the only force (created when there is none). With several
-    forces a writer must say which, so this raises instead of guessing."""
-    return resolve_force(None).pk
+    forces there is no default (None): a writer must say which, and a form (the admin's) asks."""
+    try:
+        return resolve_force(None).pk
+    except ForceChoiceError:
+        return None
 
 
 def granted_force_ids(user: Any) -> set[int]:

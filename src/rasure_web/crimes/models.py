@@ -164,14 +164,24 @@ class CrimeRecord(models.Model):
 class Person(models.Model):
     """A person linked to crimes. The demo ships only synthetic people, marked ``synthetic``."""
 
-    person_id = models.CharField(max_length=64, unique=True)
+    person_id = models.CharField(max_length=64)
     source = models.CharField(max_length=64)
     display_name = models.CharField(max_length=200, blank=True)
     year_of_birth = models.IntegerField(null=True, blank=True)
     synthetic = models.BooleanField(default=False)
+    tenant = models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text="the force whose records name this person (a force's person ids are its own)",
+    )
 
     class Meta:
         db_table = "person"
+        constraints = [models.UniqueConstraint(fields=["tenant", "person_id"], name="person_force_id_unique")]
 
     def __str__(self) -> str:
         return self.display_name or self.person_id

@@ -372,19 +372,20 @@ def _merge_outcomes(cur: Any, *, keep: str, run_id: int, staged: int) -> tuple[i
 
 
 def _merge_links(cur: Any, staged: int, *, tenant: int) -> int:
-    """People named by the staged links (added without a name if new) and the links themselves."""
+    """People named by the staged links (added without a name if new, as the force's people: a force's
+    person ids are its own) and the links themselves."""
     if not staged:
         return 0
     cur.execute(
-        "INSERT INTO person (person_id, source, display_name, synthetic) "
-        "SELECT person_id, MIN(source), '', false FROM stage_link WHERE true GROUP BY person_id "
-        "ON CONFLICT (person_id) DO NOTHING"
+        "INSERT INTO person (person_id, source, display_name, synthetic, tenant_id) "
+        f"SELECT person_id, MIN(source), '', false, {int(tenant)} FROM stage_link WHERE true GROUP BY person_id "
+        "ON CONFLICT (tenant_id, person_id) DO NOTHING"
     )
     cur.execute(
         "INSERT INTO crime_person_link (record_id, person_id, role) "
         "SELECT DISTINCT c.id, p.id, l.role FROM stage_link l "
         f"JOIN crime_record c ON c.tenant_id = {int(tenant)} AND c.source = l.source AND c.reference = l.reference "
-        "JOIN person p ON p.person_id = l.person_id WHERE true ON CONFLICT DO NOTHING"
+        f"JOIN person p ON p.tenant_id = {int(tenant)} AND p.person_id = l.person_id WHERE true ON CONFLICT DO NOTHING"
     )
     return int(cur.rowcount)
 
@@ -448,12 +449,13 @@ def upsert_people(persons: pd.DataFrame, links: pd.DataFrame, *, run_id: int) ->
         return 0
     with connection.cursor() as cur:
         if not persons.empty:
+            tenant = _tenant_of_run(cur, run_id)
             prow = to_rows(persons, ["person_id", "source", "display_name", "year_of_birth", "synthetic"])
             cur.executemany(
-                "INSERT INTO person (person_id, source, display_name, year_of_birth, synthetic) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (person_id) DO UPDATE SET display_name = excluded.display_name, "
-                "year_of_birth = excluded.year_of_birth",
-                [(r[0], r[1], r[2] or "", r[3], bool(r[4])) for r in prow],
+                "INSERT INTO person (person_id, source, display_name, year_of_birth, synthetic, tenant_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (tenant_id, person_id) DO UPDATE SET "
+                "display_name = excluded.display_name, year_of_birth = excluded.year_of_birth",
+                [(r[0], r[1], r[2] or "", r[3], bool(r[4]), tenant) for r in prow],
             )
         if links.empty:
             return 0

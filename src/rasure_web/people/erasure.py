@@ -19,6 +19,7 @@ from rasure.errors import RasureError
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 from rasure_web.accounts.roles import ADMIN, has_role
+from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.crimes.models import CrimePersonLink, Person
 from rasure_web.people.models import PersonReview, ProblemSolvingPlan
 
@@ -56,7 +57,10 @@ def person_erase(*, user: Any, person_ref: str, reason: str, request: Any = None
             "decision and its reference"
         )
     with transaction.atomic():
-        person = Person.objects.select_for_update().filter(person_id=ref).first()
+        # the administrator's force's person (a force's person ids are its own)
+        person = (
+            Person.objects.select_for_update().filter(person_id=ref, tenant_id=acting_force_id(user)).first()
+        )
         if person is None:
             raise ErasureError(
                 f"no person with reference {ref!r}: check the force's person id (as in the export); nothing "

@@ -13,29 +13,33 @@ from typing import Any
 
 from rasure import people as core
 from rasure import people_monitor as pm
+from rasure_web.accounts.tenancy import acting_force_id
 from rasure_web.crimes.models import Area, CrimePersonLink, Person
 from rasure_web.people.models import PersonReview
 from rasure_web.people.selectors import involvements, require_people, rules
 
 
-def _review_history() -> list[tuple[str, core.Review]]:
-    rows = PersonReview.objects.order_by("reviewed_on", "reviewed_at", "pk").values_list(
-        "person__person_id", "reviewed_on", "decision"
+def _review_history(tenant: int | None) -> list[tuple[str, core.Review]]:
+    rows = (
+        PersonReview.objects.filter(person__tenant_id=tenant)
+        .order_by("reviewed_on", "reviewed_at", "pk")
+        .values_list("person__person_id", "reviewed_on", "decision")
     )
     return [(pid, core.Review(on, keep=d == PersonReview.Decision.KEEP)) for pid, on, d in rows]
 
 
-def _person_areas(people: set[str]) -> dict[str, frozenset[str]]:
-    """Each person's local policing areas: those holding a neighbourhood where one of their crimes was."""
+def _person_areas(people: set[str], tenant: int | None) -> dict[str, frozenset[str]]:
+    """Each of the force's people's local policing areas: those holding a neighbourhood where one of
+    their crimes was."""
     lpa_of = dict(
-        Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent__isnull=False).values_list(
+        Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent__isnull=False, tenant_id=tenant).values_list(
             "code", "parent__code"
         )
     )
     out: dict[str, set[str]] = defaultdict(set)
-    rows = CrimePersonLink.objects.filter(person__person_id__in=list(people)).values_list(
-        "person__person_id", "record__lsoa_code"
-    )
+    rows = CrimePersonLink.objects.filter(
+        person__person_id__in=list(people), person__tenant_id=tenant
+    ).values_list("person__person_id", "record__lsoa_code")
     for pid, lsoa in rows.iterator(chunk_size=5000):
         if lsoa in lpa_of:
             out[pid].add(lpa_of[lsoa])
@@ -50,14 +54,19 @@ def list_monitor(*, user: Any, as_of: date, months: int = 12) -> pm.Monitor:
     first = pm.month_ends(as_of, months)[0]
     invs = involvements(user=user, as_of=first)  # everything from the earliest date's window onwards
     people = {i.person_id for i in invs}
-    births = dict(Person.objects.filter(person_id__in=list(people)).values_list("person_id", "year_of_birth"))
+    tenant = acting_force_id(user)
+    births = dict(
+        Person.objects.filter(person_id__in=list(people), tenant_id=tenant).values_list(
+            "person_id", "year_of_birth"
+        )
+    )
     return pm.monitor(
         invs,
         as_of=as_of,
         months=months,
         rules=rules(),
-        review_history=_review_history(),
-        areas=_person_areas(people),
+        review_history=_review_history(tenant),
+        areas=_person_areas(people, tenant),
         birth_years=births,
     )
 

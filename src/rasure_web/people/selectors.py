@@ -139,7 +139,9 @@ def _involvements(
     """Involvements in crimes of one force (``tenant``; None: no force, so none)."""
     window = max(r.harm_window_days, r.knife_window_days, r.repeat_window_days, r.overlap_window_days)
     since = timezone.make_aware(datetime.combine(as_of - timedelta(days=window + 1), datetime.min.time()))
-    qs = CrimePersonLink.objects.filter(record__occurred_from__gte=since, record__tenant_id=tenant)
+    qs = CrimePersonLink.objects.filter(
+        record__occurred_from__gte=since, record__tenant_id=tenant, person__tenant_id=tenant
+    )
     if person_ids is not None:
         qs = qs.filter(person__person_id__in=person_ids)
     out = [_involvement(row) for row in qs.values(*_LINK_FIELDS).iterator(chunk_size=5000)]
@@ -152,8 +154,11 @@ def involvements(*, user: Any, as_of: date) -> list[core.Involvement]:
     return _involvements(as_of=as_of, r=rules(), tenant=acting_force_id(user))
 
 
-def _latest_reviews(person_ids: list[str] | None = None) -> dict[str, core.Review]:
-    qs = PersonReview.objects.order_by("person_id", "-reviewed_on", "-reviewed_at", "-pk")
+def _latest_reviews(person_ids: list[str] | None = None, *, tenant: int | None) -> dict[str, core.Review]:
+    """The latest review of each of the force's people (by the force's person id)."""
+    qs = PersonReview.objects.filter(person__tenant_id=tenant).order_by(
+        "person_id", "-reviewed_on", "-reviewed_at", "-pk"
+    )
     if person_ids is not None:
         qs = qs.filter(person__person_id__in=person_ids)
     out: dict[str, core.Review] = {}
@@ -210,8 +215,13 @@ def people_list(
     require_people(user)
     k = core.ListKind(kind)
     invs = _area_involvements(as_of=as_of, area_code=area_code, tenant=acting_force_id(user))
-    entries = core.build_list(k, invs, as_of=as_of, rules=rules(), reviews=_latest_reviews(), overdue=overdue)
-    persons = {p.person_id: p for p in Person.objects.filter(person_id__in=[e.person_id for e in entries])}
+    tenant = acting_force_id(user)
+    reviews = _latest_reviews(tenant=tenant)
+    entries = core.build_list(k, invs, as_of=as_of, rules=rules(), reviews=reviews, overdue=overdue)
+    persons = {
+        p.person_id: p
+        for p in Person.objects.filter(tenant_id=tenant, person_id__in=[e.person_id for e in entries])
+    }
     rows = [
         ListRow(e, persons[e.person_id].pk, persons[e.person_id].display_name, persons[e.person_id].synthetic)
         for e in entries
@@ -235,7 +245,7 @@ def list_counts(*, user: Any, as_of: date, area_code: str = "") -> dict[str, int
     require_aggregates(user)
     r = rules()
     invs = _area_involvements(as_of=as_of, area_code=area_code, tenant=acting_force_id(user))
-    reviews = _latest_reviews()
+    reviews = _latest_reviews(tenant=acting_force_id(user))
     return {
         k.value: len(core.build_list(k, invs, as_of=as_of, rules=r, reviews=reviews)) for k in core.ListKind
     }
@@ -260,8 +270,12 @@ def person_detail(*, user: Any, pk: int, as_of: date) -> PersonView:
     """Everything the person page shows: history (victim and offender roles apart), linked crimes and
     places, hot spots touched, co-offenders, list entries with reasons and review dates, reviews, plan."""
     require_people(user)
-    person = Person.objects.get(pk=pk)
     tenant = acting_force_id(user)
+    person = Person.objects.filter(pk=pk, tenant_id=tenant).first()
+    if person is None:
+        from django.http import Http404
+
+        raise Http404(f"no person {pk} in this force's records")
     links = list(
         CrimePersonLink.objects.filter(person=person, record__tenant_id=tenant)
         .select_related("record")
@@ -288,7 +302,7 @@ def person_detail(*, user: Any, pk: int, as_of: date) -> PersonView:
     ]
     r = rules()
     invs = [i for i in (_involvement(_link_row(link, person.person_id)) for link in links) if i is not None]
-    review = _latest_reviews([person.person_id]).get(person.person_id)
+    review = _latest_reviews([person.person_id], tenant=tenant).get(person.person_id)
     entries = []
     for kind, entry in core.entries_for_person(invs, as_of=as_of, rules=r, review=review).items():
         entries.append(

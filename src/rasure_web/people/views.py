@@ -103,7 +103,7 @@ def _page_size() -> int:
 
 def _people_of_force(user: Any) -> Any:
     """People in the acting force's records: a person known only to another force's does not exist here."""
-    return Person.objects.filter(crimes__record__tenant_id=acting_force_id(user)).distinct()
+    return Person.objects.filter(tenant_id=acting_force_id(user))
 
 
 @login_required
