@@ -1,7 +1,8 @@
 """axe-core (Deque's accessibility engine, bundled by axe-playwright-python) on every main page, in real
 headless Chromium: the patrol app's list, briefing and visit timer at phone size; the dashboard's
 overview, map, hot spot page and printed briefing sheet, the trials list and a committed trial's page,
-the places held apart and patrol monitoring, the readable 403 page and the sign-in page at desktop size.
+the places held apart and patrol monitoring, the readable 403 and 404 pages and the sign-in page at desktop
+size.
 The partner, people, programme and delivery pages are checked in their own browser tests. Any violation
 fails the test, with the rule, its impact and the elements named.
 """
@@ -73,6 +74,10 @@ def test_dashboard_pages_sign_in_and_403_have_no_axe_violations(page: Any, live_
     response = page.goto(f"{live_server.url}/dashboard/")
     assert response is not None and response.status == 403
     assert_accessible(page, "403 page")
+    response = page.goto(f"{live_server.url}/no-such-page/")
+    assert response is not None and response.status == 404
+    page.get_by_role("heading", name="There is no page here").wait_for()
+    assert_accessible(page, "404 page")
     page.context.clear_cookies()
     make_user("analyst")
     login(page, live_server.url, "analyst")
