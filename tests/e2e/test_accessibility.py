@@ -2,7 +2,8 @@
 headless Chromium: the patrol app's list, briefing and visit timer at phone size; the dashboard's
 overview, map, hot spot page and printed briefing sheet, the trials list, a committed trial's page and its
 results page, the places held apart and patrol monitoring, the institution list and an institution's page
-(with a plan, its history and a form with errors), the readable 403 page and the sign-in page at desktop size.
+(with a plan, its history and a form with errors), the readable 403 and 404 pages and the sign-in page at
+desktop size.
 The people list (with its page links), the lists' monitoring page, the administrator's erase page, the
 programme page's training tables and the recognition page (turned on) are checked here too; the partner,
 person, programme and delivery pages in their own browser tests. Any violation
@@ -76,6 +77,10 @@ def test_dashboard_pages_sign_in_and_403_have_no_axe_violations(page: Any, live_
     response = page.goto(f"{live_server.url}/dashboard/")
     assert response is not None and response.status == 403
     assert_accessible(page, "403 page")
+    response = page.goto(f"{live_server.url}/no-such-page/")
+    assert response is not None and response.status == 404
+    page.get_by_role("heading", name="There is no page here").wait_for()
+    assert_accessible(page, "404 page")
     page.context.clear_cookies()
     make_user("analyst")
     login(page, live_server.url, "analyst")

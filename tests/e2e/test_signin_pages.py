@@ -1,5 +1,5 @@
 """The refusal (403) page and the lockout page in real headless Chromium, phone and desktop sizes;
-screenshots go to docs/screenshots/ (refused-403-*.png, locked-out-*.png)."""
+screenshots go to var/screenshots/ (refused-403-*.png, locked-out-*.png; the ones in docs/screenshots/ come from scripts/screenshots.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from tests.e2e.conftest import login, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 SIZES = {"phone": (390, 844), "desktop": (1440, 900)}
 
 
