@@ -33,7 +33,16 @@ def _log_refused(request: HttpRequest, *, trial_id: Any, what: str) -> None:
 
 @admin.register(Trial)
 class TrialAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "tenant", "status", "created_at", "committed_at", "committed_by", "synthetic")
+    list_display = (
+        "id",
+        "name",
+        "tenant",
+        "status",
+        "created_at",
+        "committed_at",
+        "committed_by",
+        "synthetic",
+    )
     list_filter = ("tenant", "status", "synthetic")
     readonly_fields = (
         "tenant",  # set by `rasure trial create --force`; a committed trial's force never changes
