@@ -20,8 +20,10 @@ def crew_world(settings: Any) -> dict[str, Any]:
     from tests.city import store_city_with_hotspots
 
     settings.RASURE_PATROL_SIMULATION = True
+    from rasure_web.accounts.tenancy import resolve_force
+
     store_city_with_hotspots()
-    alpha = Force.objects.create(code="SYNA", name="Synthetic Alpha Police")
+    alpha = resolve_force(None)  # the synthetic city's force: its hot spots are the officer's
     beta = Force.objects.create(code="SYNB", name="Synthetic Beta Police")
     team = Team.objects.create(
         force=alpha, code="NH1", name="Synthetic Neighbourhood 1", kind="neighbourhood"
