@@ -140,4 +140,14 @@ def _fresh_cache() -> Iterator[None]:
 
     cache.clear()
     patrol_memory_forget()
+    _no_pending_refusals()
     yield
+    _no_pending_refusals()
+
+
+def _no_pending_refusals() -> None:
+    """Refusals waiting to be logged (SQLite, refused inside a transaction) belong to the test that made
+    them: its database is rolled back, so its pending file goes too."""
+    from rasure_web.accounts.refusals import pending_path
+
+    pending_path().unlink(missing_ok=True)

@@ -20,7 +20,11 @@ def _db() -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     _db()
     from rasure_web.accounts.chain import read_checkpoints, verify_chain
+    from rasure_web.accounts.refusals import pending_flush
 
+    n = pending_flush()  # refusals the database could not log at once (SQLite, inside a transaction)
+    if n:
+        print(f"{n} refusal(s) recorded while the database was busy written into the log first")
     checkpoints = []
     for name in args.checkpoints or []:
         checkpoints += read_checkpoints(Path(name))

@@ -63,4 +63,32 @@ def test_refusal_inside_a_transaction_is_logged_on_postgresql(monkeypatch: pytes
         assert len(entries) == 1 and "UPDATE refused" in entries[0].detail
         assert chain.verify_chain().ok
     else:
-        assert entries == []  # SQLite: documented gap (one writer, and this transaction holds the lock)
+        # SQLite: one writer, and this transaction holds the lock: the refusal waits in the pending file
+        assert entries == [] and refusals.pending_path().exists()
+        assert refusals.pending_flush() == 1
+        entries = _refused_entries("trial")
+        assert len(entries) == 1 and "trial is committed" in entries[0].detail
+        assert "inside a transaction; logged afterwards" in entries[0].detail
+        assert not refusals.pending_path().exists() and chain.verify_chain().ok
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_a_pending_refusal_is_written_by_the_next_refusal_checkpoint_or_verify(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rasure_web.cli import main
+
+    trial = _trial()
+    for _ in range(2):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+            cur.execute("UPDATE trial SET name = 'bent' WHERE id = %s", [trial.pk])
+    assert len(refusals.pending_path().read_text(encoding="utf-8").splitlines()) == 2
+    assert main(["audit", "verify"]) == 0
+    assert "2 refusal(s) recorded while the database was busy" in capsys.readouterr().out
+    assert len(_refused_entries("trial")) == 2
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("UPDATE trial SET name = 'bent' WHERE id = %s", [trial.pk])
+    with pytest.raises(DatabaseError):  # a refusal outside a transaction writes itself and the pending one
+        Trial.objects.filter(pk=trial.pk).update(name="bent again")
+    assert len(_refused_entries("trial")) == 4 and not refusals.pending_path().exists()
+    assert chain.verify_chain().ok

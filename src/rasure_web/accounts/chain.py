@@ -124,6 +124,9 @@ class Checkpoint:
 
 def head_checkpoint(*, written_at: datetime) -> Checkpoint:
     """The chain's head now (``seq`` 0 and the genesis hash for an empty log)."""
+    from rasure_web.accounts.refusals import pending_flush
+
+    pending_flush()  # refusals logged to the pending file (SQLite, in a transaction) go in first
     head = AccessLog.objects.filter(seq__isnull=False).order_by("-seq").values("seq", "row_hash").first()
     return Checkpoint(
         seq=head["seq"] if head else 0,
