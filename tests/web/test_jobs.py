@@ -21,6 +21,7 @@ from rasure.errors import ConfigError
 from rasure_web.accounts.models import Force
 from rasure_web.cli import main
 from rasure_web.crimes.models import CrimeRecord, ImportRun
+from rasure_web.jobs.dropfolder import storage_now
 from rasure_web.jobs.schedules import jobs_schedule
 from tests.factories import street_row, write_street
 
@@ -41,7 +42,7 @@ def drop(tmp_path: Path, settings: Any) -> Path:
 
 def _settled(path: Path, seconds: float = 120) -> Path:
     """As if the file had been written ``seconds`` ago (the job leaves younger files for later)."""
-    t = timezone.now().timestamp() - seconds
+    t = storage_now(path.parent) - seconds  # the folder's clock, as the job measures a file's age
     os.utime(path, (t, t))
     return path
 

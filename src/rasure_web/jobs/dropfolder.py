@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -181,12 +182,23 @@ def _import_file(path: Path, *, kind: str, force_code: str, mapping: Path | None
     return run.pk
 
 
+def storage_now(folder: Path) -> float:
+    """The folder's own clock: the modification time of a file touched there now. A file's age is
+    measured against this, not this server's clock, since a drop folder on a network share keeps the
+    file server's time (and a clock moved for a test moves only this process's)."""
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".rasure-clock-") as probe:  # removed on close
+        return os.fstat(probe.fileno()).st_mtime
+
+
 def _one_file(
     path: Path, *, force_dir: Path, kind: str, force_code: str, now: datetime, settle: int
 ) -> DropFile:
     result = DropFile(force_code=force_code, kind=kind, name=path.name, outcome="waiting")
     try:
-        age = now.timestamp() - path.stat().st_mtime
+        age = storage_now(path.parent) - path.stat().st_mtime
     except FileNotFoundError:  # taken by another worker meanwhile
         result.detail = "taken by another worker"
         return result
