@@ -172,6 +172,7 @@ def test_trial_review_and_monitoring_pages_have_no_axe_violations(page: Any, liv
 
 
 @override_settings(RASURE_PEOPLE_PAGE_SIZE=5)
+@pytest.mark.usefixtures("clock")  # the lists are "as of today": pinned to the synthetic city's end
 def test_people_list_pages_monitoring_and_erase_pages_have_no_axe_violations(
     page: Any, live_server: Any
 ) -> None:
