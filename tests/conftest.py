@@ -16,6 +16,35 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# The pure core (``rasure``: no Django, no database; the import contracts enforce it) and its golden
+# tests give the same result whichever database is configured.
+PURE_CORE_TESTS = ("src/rasure/", "tests/core/", "tests/golden/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Two narrowings that CI asks for by environment, each reported as "deselected":
+
+    - ``RASURE_TESTS_DATABASE_ONLY=1`` (CI's second pass, on PostgreSQL): leave out the pure core's
+      tests, which have just run in the SQLite pass and cannot touch a database;
+    - ``RASURE_TESTS_CLOCK_ONLY=1`` (CI's moved-clock runs): leave out tests marked ``clock_free``,
+      seeded simulations that read no clock or calendar.
+
+    A plain ``make test`` sets neither and runs everything."""
+    database_only = os.environ.get("RASURE_TESTS_DATABASE_ONLY") == "1"
+    clock_only = os.environ.get("RASURE_TESTS_CLOCK_ONLY") == "1"
+    if not (database_only or clock_only):
+        return
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        path = Path(str(item.path)).resolve().relative_to(REPO_ROOT).as_posix()
+        core = database_only and path.startswith(PURE_CORE_TESTS)
+        clock_free = clock_only and item.get_closest_marker("clock_free") is not None
+        (dropped if core or clock_free else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
 
 def shared_data_dir() -> Path | None:
     env = os.environ.get("RASURE_SHARED_DATA")

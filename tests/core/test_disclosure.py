@@ -147,6 +147,7 @@ counts = st.integers(min_value=1, max_value=5).flatmap(
 )
 
 
+@pytest.mark.clock_free
 @settings(max_examples=150, deadline=None)
 @given(counts, st.integers(min_value=2, max_value=10))
 def test_no_hidden_cell_is_recoverable(values: np.ndarray, threshold: int) -> None:

@@ -386,6 +386,7 @@ def _frame(rows: list[tuple[int, float, float]]) -> pd.DataFrame:
     )
 
 
+@pytest.mark.clock_free
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=pings_strategy, perm_seed=st.integers(0, 2**32 - 1), dup_seed=st.integers(0, 2**32 - 1))
 def test_dose_invariants(rows: list[tuple[int, float, float]], perm_seed: int, dup_seed: int) -> None:

@@ -124,6 +124,7 @@ def test_simulated_trial_recovers_the_true_effect_within_its_ci() -> None:
     assert r.n_place_days == 2700 and r.mean_control is not None and r.mean_control > 0
 
 
+@pytest.mark.clock_free
 def test_coverage_and_bias_over_simulated_trials() -> None:
     """40 replicates: 95 % CI coverage within 3 binomial SEs of 0.95, mean log IRR within 3 SEs of ln 0.8."""
     reps, logs, covered = 40, [], 0
@@ -137,6 +138,7 @@ def test_coverage_and_bias_over_simulated_trials() -> None:
     assert abs(np.mean(logs) - np.log(0.8)) <= 3 * np.std(logs) / np.sqrt(reps)
 
 
+@pytest.mark.clock_free
 def test_randomisation_p_value_is_uniform_with_no_effect() -> None:
     """60 null trials, 19 re-draws each: p takes the values k/20; its mean is 0.525 and P(p <= 0.1) = 0.1."""
     ps = []
