@@ -92,12 +92,13 @@ class DataSharingAgreement(models.Model):
 
     def clean_areas(self, areas: Any) -> None:
         """Refuse areas of another force (the admin's form calls this; so does the demo)."""
-        foreign = [a.code for a in areas if a.tenant_id != self.tenant_id]
+        foreign = [a for a in areas if a.tenant_id != self.tenant_id]
         if foreign:
+            names = ", ".join(f"{a.name} ({a.code})" for a in foreign[:10])
             raise ValidationError(
                 {
-                    "areas": f"{', '.join(foreign[:10])}: not areas of this agreement's force. An agreement "
-                    "shares one force's data: choose that force's areas, or make a second agreement."
+                    "areas": f"{names}: not areas of this agreement's force. An agreement shares one "
+                    "force's data: choose that force's areas, or make a second agreement for the other."
                 }
             )
 
