@@ -55,12 +55,14 @@ def _rebuild_group(force_id: int) -> str:
 
 def hotspot_rebuilds_waiting(*, force_id: int) -> list[dict[str, Any]]:
     """The force's hot-spot rebuilds still in the queue: ``queued``, or ``running`` once a worker
-    has taken one (the ORM broker locks the row)."""
+    has taken one (the ORM broker then locks the row until a time to come, on the broker's clock)."""
+    from django.utils import timezone
     from django_q.models import OrmQ
 
     group = _rebuild_group(force_id)
+    now = timezone.now()
     return [
-        {"name": q.name(), "state": "running" if q.lock else "queued", "id": q.task_id()}
+        {"name": q.name(), "state": "running" if q.lock and q.lock > now else "queued", "id": q.task_id()}
         for q in OrmQ.objects.order_by("id")
         if q.group() == group
     ]
