@@ -15,6 +15,7 @@ from django.test import override_settings
 from tests.city import store_city_with_hotspots
 from tests.e2e.conftest import login, make_user
 from tests.e2e.test_accessibility import assert_accessible
+from tests.factories import write_ed_assaults
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -88,14 +89,7 @@ def test_partner_upload_refused_whole_then_shown_to_analyst(
     bad = tmp_path / "ed-bad.csv"
     bad.write_text("date,time,location,weapon\n2026-09-12,23:40,High Street,spoon\n", encoding="utf-8")
     recs = CrimeRecord.objects.filter(serious_violence=True, lat__isnull=False).order_by("reference")[:20]
-    good = tmp_path / "ed-good.csv"
-    good.write_text(
-        "date,time,latitude,longitude,weapon,assault\n"
-        + "".join(
-            f"2026-09-{k % 28 + 1:02d},22:00,{r.lat},{r.lon},knife,stranger\n" for k, r in enumerate(recs)
-        ),
-        encoding="utf-8",
-    )
+    good = write_ed_assaults(tmp_path / "ed-good.csv", recs)
 
     login(page, live_server.url, "partner")
     page.get_by_role("link", name="Send your data").click()
@@ -136,14 +130,7 @@ def test_analyst_rebuilds_hot_spots_including_partner_data_then_without(
     agreement = demo_partner_ensure()
     assert agreement is not None
     recs = CrimeRecord.objects.filter(serious_violence=True, lat__isnull=False).order_by("reference")[:40]
-    f = tmp_path / "ed.csv"
-    f.write_text(
-        "date,time,latitude,longitude,weapon,assault\n"
-        + "".join(
-            f"2026-09-{k % 28 + 1:02d},22:00,{r.lat},{r.lon},knife,stranger\n" for k, r in enumerate(recs)
-        ),
-        encoding="utf-8",
-    )
+    f = write_ed_assaults(tmp_path / "ed.csv", recs)
     partner_import(path=f, org_code=agreement.organisation.code, username="t", agreement=agreement)
     make_user("analyst")
 

@@ -168,19 +168,8 @@ def test_hot_spots_count_partner_data_only_when_chosen(
     from rasure.hotspots.analysis import HotspotParams
     from rasure_web.analysis.services import hotspots_build
 
-    # many assaults at one place the police data do not make hot
-    hood = Area.objects.filter(kind="neighbourhood").order_by("code").last()
-    assert hood is not None
-    r = CrimeRecord.objects.filter(lsoa_code=hood.code, lat__isnull=False).first()
-    assert r is not None
-    lines = ["date,time,latitude,longitude,weapon,assault"]
-    lines += [
-        f"2026-{m:02d}-{d:02d},23:30,{r.lat},{r.lon},knife,stranger"
-        for m in (6, 7, 8, 9)
-        for d in range(1, 29)
-    ]
-    f = tmp_path / "ed.csv"
-    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    f = _hot_place_file(tmp_path)
+    r = _hot_place_record()
     assert main(["partners", "import", str(f), "--org", DEMO_PARTNER_ORG]) == 0
     params = HotspotParams(top=6, gi_permutations=0)
     plain = hotspots_build(params=params)
@@ -253,12 +242,17 @@ def test_hot_spot_input_is_the_forces_own_partner_records(
     assert c.get("/partners/data/points.json").json()["features"] == []
 
 
-def _hot_place_file(tmp_path: Path) -> Path:
-    """Many assaults at one place the police data do not make hot (as the test below)."""
+def _hot_place_record() -> CrimeRecord:
     hood = Area.objects.filter(kind="neighbourhood").order_by("code").last()
     assert hood is not None
     r = CrimeRecord.objects.filter(lsoa_code=hood.code, lat__isnull=False).first()
     assert r is not None
+    return r
+
+
+def _hot_place_file(tmp_path: Path) -> Path:
+    """112 assaults at one place the police data do not make hot."""
+    r = _hot_place_record()
     lines = ["date,time,latitude,longitude,weapon,assault"]
     lines += [
         f"2026-{m:02d}-{d:02d},23:30,{r.lat},{r.lon},knife,stranger"

@@ -21,6 +21,7 @@ from rasure_web.partners.models import DataClass, DataSharingAgreement
 from rasure_web.partners.services import DEMO_AGREEMENT, demo_partner_ensure
 from tests.city import store_city_with_hotspots
 from tests.core.test_disclosure import intruder_bounds
+from tests.factories import write_ed_assaults
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 
@@ -300,14 +301,7 @@ def two_forces(agreement: DataSharingAgreement, tmp_path: Any) -> dict[str, Any]
     uploads = {}
     for code, ref, force in (("A", agreement, force_a), ("B", health, force_b)):
         recs = CrimeRecord.objects.filter(tenant=force, serious_violence=True, lat__isnull=False)
-        f = tmp_path / f"ed-force-{code.lower()}.csv"
-        f.write_text(
-            "date,time,latitude,longitude,weapon,assault\n"
-            + "".join(
-                f"2026-09-{k + 1:02d},22:00,{r.lat},{r.lon},knife,stranger\n" for k, r in enumerate(recs[:7])
-            ),
-            encoding="utf-8",
-        )
+        f = write_ed_assaults(tmp_path / f"ed-force-{code.lower()}.csv", recs[:7])
         uploads[code] = partner_import(path=f, org_code=ref.organisation.code, username="t", agreement=ref)
     assert uploads["A"].tenant == force_a and uploads["B"].tenant == force_b
     return {

@@ -14,19 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from rasure_web.accounts.tenancy import default_force_pk
-
-
-def _tenant_field(help_text: str) -> models.ForeignKey[Any, Any]:
-    return models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text=help_text,
-    )
+from rasure_web.accounts.tenancy import tenant_field
 
 
 class DataClass(models.TextChoices):
@@ -54,7 +42,7 @@ class DataSharingAgreement(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="sharing_agreements"
     )
-    tenant = _tenant_field("the force whose data the agreement shares (rasure_web.accounts.tenancy)")
+    tenant = tenant_field("the force whose data the agreement shares (rasure_web.accounts.tenancy)")
     purpose = models.TextField(help_text="Why the data are shared, in the agreement's words")
     areas = models.ManyToManyField(
         "crimes.Area",
@@ -121,7 +109,7 @@ class PartnerUpload(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="uploads"
     )
-    tenant = _tenant_field("the force of the agreement it was sent under (rasure_web.accounts.tenancy)")
+    tenant = tenant_field("the force of the agreement it was sent under (rasure_web.accounts.tenancy)")
     agreement = models.ForeignKey(
         DataSharingAgreement,
         null=True,
