@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import Any
 
 STREET_HEADER = (
     "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
@@ -44,4 +45,14 @@ def write_outcomes(path: Path, rows: list[tuple[str, str, str]]) -> Path:
         for cid, month, out in rows
     ]
     path.write_text(OUTCOME_HEADER + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_ed_assaults(path: Path, records: Any) -> Path:
+    """A synthetic emergency-department file (Cardiff Model columns): one knife assault at each of
+    ``records``' positions (objects with ``lat`` and ``lon``), on days of September 2026 in turn."""
+    rows = "".join(
+        f"2026-09-{k % 28 + 1:02d},22:00,{r.lat},{r.lon},knife,stranger\n" for k, r in enumerate(records)
+    )
+    path.write_text("date,time,latitude,longitude,weapon,assault\n" + rows, encoding="utf-8")
     return path

@@ -15,6 +15,7 @@ from django.test import override_settings
 from tests.city import store_city_with_hotspots
 from tests.e2e.conftest import login, make_user
 from tests.e2e.test_accessibility import assert_accessible
+from tests.factories import write_ed_assaults
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -88,14 +89,7 @@ def test_partner_upload_refused_whole_then_shown_to_analyst(
     bad = tmp_path / "ed-bad.csv"
     bad.write_text("date,time,location,weapon\n2026-09-12,23:40,High Street,spoon\n", encoding="utf-8")
     recs = CrimeRecord.objects.filter(serious_violence=True, lat__isnull=False).order_by("reference")[:20]
-    good = tmp_path / "ed-good.csv"
-    good.write_text(
-        "date,time,latitude,longitude,weapon,assault\n"
-        + "".join(
-            f"2026-09-{k % 28 + 1:02d},22:00,{r.lat},{r.lon},knife,stranger\n" for k, r in enumerate(recs)
-        ),
-        encoding="utf-8",
-    )
+    good = write_ed_assaults(tmp_path / "ed-good.csv", recs)
 
     login(page, live_server.url, "partner")
     page.get_by_role("link", name="Send your data").click()
@@ -120,3 +114,55 @@ def test_partner_upload_refused_whole_then_shown_to_analyst(
     analyst.screenshot(path=str(SHOTS / "partner-data-analyst.png"), full_page=True)
     assert_accessible(analyst, "analyst's partner data page")
     ctx.close()
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_analyst_rebuilds_hot_spots_including_partner_data_then_without(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    """The analyst's choice on the dashboard: the rebuild is queued (status shown), the worker's code
+    runs it, and the hot spots then say "includes partner data" on the overview and the map."""
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.partners.services import demo_partner_ensure, partner_import
+    from tests.worker import run_queued
+
+    store_city_with_hotspots()
+    agreement = demo_partner_ensure()
+    assert agreement is not None
+    recs = CrimeRecord.objects.filter(serious_violence=True, lat__isnull=False).order_by("reference")[:40]
+    f = write_ed_assaults(tmp_path / "ed.csv", recs)
+    partner_import(path=f, org_code=agreement.organisation.code, username="t", agreement=agreement)
+    make_user("analyst")
+
+    login(page, live_server.url, "analyst")
+    page.get_by_role("link", name="Partner data").click()
+    section = page.locator("#rebuild")
+    section.get_by_text("do not include partner data").wait_for()
+    page.get_by_role("button", name="Rebuild hot spots including partner data").click()
+    section.get_by_text("Queued: rebuild hot spots including partner data").wait_for()
+    assert section.get_by_role("cell", name="queued", exact=True).count() == 1
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "partner-data-rebuild-queued.png"), full_page=True)
+    assert_accessible(page, "partner data page, rebuild queued")
+
+    run_queued()  # the worker's code, as `rasure worker` runs it
+    section.get_by_role("button", name="Refresh status").click()
+    section.get_by_role("cell", name="done", exact=True).wait_for()
+    assert "includes partner data: 40 emergency-department assaults" in section.inner_text()
+    page.get_by_role("link", name="Overview").click()
+    page.get_by_role("note").filter(has_text="Hot spots includes partner data").wait_for()
+    page.get_by_role("link", name="Map").first.click()
+    page.get_by_role("note").filter(has_text="includes partner data").wait_for()
+
+    page.get_by_role("link", name="Partner data").click()
+    page.get_by_role("button", name="Rebuild hot spots without partner data").click()
+    section.get_by_text("Queued: rebuild hot spots without partner data").wait_for()
+    run_queued()
+    section.get_by_role("button", name="Refresh status").click()
+    section.get_by_text("do not include partner data").wait_for()
+    assert section.get_by_role("cell", name="done", exact=True).count() == 2
+    page.screenshot(path=str(SHOTS / "partner-data-rebuild-done.png"), full_page=True)
+    assert_accessible(page, "partner data page, rebuilds done")
+    page.get_by_role("link", name="Overview").click()
+    page.get_by_role("heading", level=1).first.wait_for()
+    assert "includes partner data" not in page.content()

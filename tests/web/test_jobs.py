@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from multiprocessing import Event, Queue, Value
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +23,7 @@ from rasure_web.crimes.models import CrimeRecord, ImportRun
 from rasure_web.jobs.dropfolder import storage_now
 from rasure_web.jobs.schedules import jobs_schedule
 from tests.factories import street_row, write_street
+from tests.worker import run_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,10 +51,7 @@ def _run_job(name: str) -> Any:
     """Make one job due and run a cycle of the worker through the broker; returns its stored Task."""
     from django_q.brokers import get_broker
     from django_q.models import Schedule, Task
-    from django_q.monitor import monitor
-    from django_q.pusher import pusher
     from django_q.scheduler import scheduler
-    from django_q.worker import worker
 
     jobs_schedule()
     later = timezone.now() + dt.timedelta(days=1)
@@ -63,16 +60,7 @@ def _run_job(name: str) -> Any:
     broker = get_broker()
     scheduler(broker=broker)
     assert broker.queue_size() == 1
-    tasks: Queue[Any] = Queue()
-    stop = Event()
-    stop.set()  # one pass of the pusher
-    pusher(tasks, stop, broker=broker)
-    tasks.put("STOP")
-    results: Queue[Any] = Queue()
-    worker(tasks, results, Value("f", -1))
-    results.put("STOP")
-    monitor(results, broker=broker)
-    assert broker.queue_size() == 0
+    run_queued(broker)
     return Task.objects.filter(group=name).order_by("-stopped").first()
 
 

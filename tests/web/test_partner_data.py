@@ -168,19 +168,8 @@ def test_hot_spots_count_partner_data_only_when_chosen(
     from rasure.hotspots.analysis import HotspotParams
     from rasure_web.analysis.services import hotspots_build
 
-    # many assaults at one place the police data do not make hot
-    hood = Area.objects.filter(kind="neighbourhood").order_by("code").last()
-    assert hood is not None
-    r = CrimeRecord.objects.filter(lsoa_code=hood.code, lat__isnull=False).first()
-    assert r is not None
-    lines = ["date,time,latitude,longitude,weapon,assault"]
-    lines += [
-        f"2026-{m:02d}-{d:02d},23:30,{r.lat},{r.lon},knife,stranger"
-        for m in (6, 7, 8, 9)
-        for d in range(1, 29)
-    ]
-    f = tmp_path / "ed.csv"
-    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    f = _hot_place_file(tmp_path)
+    r = _hot_place_record()
     assert main(["partners", "import", str(f), "--org", DEMO_PARTNER_ORG]) == 0
     params = HotspotParams(top=6, gi_permutations=0)
     plain = hotspots_build(params=params)
@@ -208,3 +197,117 @@ def test_hot_spots_count_partner_data_only_when_chosen(
     assert (
         hs is not None and "includes partner data" in a.get(f"/dashboard/hotspots/{hs.pk}/").content.decode()
     )
+
+
+def test_cli_import_is_for_the_force_of_a_live_agreement(
+    agreement: DataSharingAgreement, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rasure_web.accounts.models import Force
+
+    Force.objects.create(code="BBB", name="Force B (synthetic)", synthetic=True)
+    f = _good_file(tmp_path)
+    assert main(["partners", "import", str(f), "--org", DEMO_PARTNER_ORG]) == 1
+    assert "say which with --force CODE" in capsys.readouterr().err
+    assert main(["partners", "import", str(f), "--org", DEMO_PARTNER_ORG, "--force", "BBB"]) == 1
+    err = capsys.readouterr().err
+    assert "has no live data-sharing agreement with force BBB" in err and "nothing was loaded" in err
+    assert PartnerUpload.objects.count() == 0
+    assert main(["partners", "import", str(f), "--org", DEMO_PARTNER_ORG, "--force", "demo"]) == 0
+    assert f"(force DEMO, agreement {agreement.reference})" in capsys.readouterr().out
+    up = PartnerUpload.objects.get()
+    assert (up.tenant_id, up.agreement_id) == (agreement.tenant_id, agreement.pk)
+
+
+def test_hot_spot_input_is_the_forces_own_partner_records(
+    agreement: DataSharingAgreement, tmp_path: Path
+) -> None:
+    from rasure_web.accounts.models import Force
+    from rasure_web.partners.selectors import partner_records_frame
+
+    other = Force.objects.create(code="BBB", name="Force B (synthetic)", synthetic=True)
+    assert (
+        main(["partners", "import", str(_good_file(tmp_path)), "--org", DEMO_PARTNER_ORG, "--force", "DEMO"])
+        == 0
+    )
+    cols = ["source", "reference", "easting"]
+    assert len(partner_records_frame(columns=cols, tenant=agreement.tenant_id)) == 5
+    assert partner_records_frame(columns=cols, tenant=other.pk).empty
+    # an analyst of the other force sees none of it
+    u = User.objects.create_user(username="t-analyst-b", password="a-long-test-password")
+    u.groups.add(Group.objects.get(name="analyst"))
+    Profile.objects.create(user=u, force=other)
+    c = Client()
+    c.force_login(u)
+    assert "ed-sept.csv" not in c.get("/partners/data/").content.decode()
+    assert c.get("/partners/data/points.json").json()["features"] == []
+
+
+def _hot_place_record() -> CrimeRecord:
+    hood = Area.objects.filter(kind="neighbourhood").order_by("code").last()
+    assert hood is not None
+    r = CrimeRecord.objects.filter(lsoa_code=hood.code, lat__isnull=False).first()
+    assert r is not None
+    return r
+
+
+def _hot_place_file(tmp_path: Path) -> Path:
+    """112 assaults at one place the police data do not make hot."""
+    r = _hot_place_record()
+    lines = ["date,time,latitude,longitude,weapon,assault"]
+    lines += [
+        f"2026-{m:02d}-{d:02d},23:30,{r.lat},{r.lon},knife,stranger"
+        for m in (6, 7, 8, 9)
+        for d in range(1, 29)
+    ]
+    f = tmp_path / "ed.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return f
+
+
+@pytest.mark.django_db(transaction=True)
+def test_analyst_queues_a_rebuild_with_then_without_partner_data(
+    agreement: DataSharingAgreement, tmp_path: Path
+) -> None:
+    """The dashboard's control: queued on django-q2, run by the worker's code, status shown, logged;
+    the next drop-folder rebuild keeps the choice."""
+    from django_q.models import OrmQ
+
+    from rasure_web.analysis.models import AnalysisRun
+    from rasure_web.analysis.services import current_run_includes_partner_data
+    from tests.worker import run_queued
+
+    assert main(["partners", "import", str(_hot_place_file(tmp_path)), "--org", DEMO_PARTNER_ORG]) == 0
+    before = AnalysisRun.objects.get(is_current=True)
+    a = _analyst()
+    page = a.get("/partners/data/").content.decode()
+    assert "do not include partner data" in page
+    resp = a.post("/partners/data/rebuild/", {"include_partner_data": "1"})
+    assert resp.status_code == 302 and resp["Location"] == "/partners/data/#rebuild"
+    assert OrmQ.objects.count() == 1
+    page = a.get("/partners/data/").content.decode()
+    assert "Queued: rebuild hot spots including partner data" in page and ">queued<" in page
+    # a second choice while one waits is refused, not queued
+    a.post("/partners/data/rebuild/", {"include_partner_data": "0"})
+    assert OrmQ.objects.count() == 1
+    assert "already queued" in a.get("/partners/data/").content.decode()
+    log = AccessLog.objects.get(action="queue", resource="hotspots_rebuild")
+    assert log.username == "t-analyst" and log.detail == "rebuild hot spots including partner data"
+
+    run_queued()
+    run = AnalysisRun.objects.get(is_current=True)
+    assert run.pk != before.pk and run.labels["partner_data"].startswith(
+        "includes partner data: 112 emergency-department assaults"
+    )
+    assert run.params == before.params  # the current run's settings, one choice changed
+    assert current_run_includes_partner_data()  # what a drop-folder rebuild will keep
+    page = a.get("/partners/data/").content.decode()
+    assert ">done<" in page and f"analysis run {run.pk}" in page
+    assert "<strong>includes partner data: 112" in page
+    assert "includes partner data" in a.get("/dashboard/").content.decode()
+
+    a.post("/partners/data/rebuild/", {"include_partner_data": "0"})
+    run_queued()
+    plain = AnalysisRun.objects.get(is_current=True)
+    assert "partner_data" not in plain.labels and not current_run_includes_partner_data()
+    assert "do not include partner data" in a.get("/partners/data/").content.decode()
+    assert "includes partner data" not in a.get("/dashboard/").content.decode()

@@ -21,6 +21,7 @@ from rasure_web.partners.models import DataClass, DataSharingAgreement
 from rasure_web.partners.services import DEMO_AGREEMENT, demo_partner_ensure
 from tests.city import store_city_with_hotspots
 from tests.core.test_disclosure import intruder_bounds
+from tests.factories import write_ed_assaults
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]  # now pinned: tests/conftest.py
 
@@ -238,3 +239,230 @@ def test_patrol_activity_counts_visits_without_officers(agreement: DataSharingAg
     u = _user("partner", agreement.organisation)
     rows = sel.patrol_activity(user=u, agreement=agreement)
     assert all(set(r) == {"month", "visits", "minutes", "long_share"} for r in rows)
+
+
+# ----------------------------------------------------------------------------- two forces (issue 10, part 7)
+
+#: Every partner URL and JSON endpoint, and how it is asked (the rebuild is a POST).
+ALL_PARTNER_ENDPOINTS = (
+    ("GET", "/partners/"),
+    ("GET", "/partners/map.json"),
+    ("GET", "/partners/upload/"),
+    ("GET", "/partners/data/"),
+    ("GET", "/partners/data/points.json"),
+    ("POST", "/partners/data/rebuild/"),
+)
+PORTAL = {"/partners/", "/partners/map.json", "/partners/upload/"}
+ANALYSTS_PAGES = {"/partners/data/", "/partners/data/points.json"}
+B_MARK = "(force B)"  # force B's areas and hot spots are named with this, force A's never are
+
+
+@pytest.fixture
+def two_forces(agreement: DataSharingAgreement, tmp_path: Any) -> dict[str, Any]:
+    """Force A (the synthetic city, with the demo partner's agreement) and force B (another synthetic
+    city with the same area codes, its names marked ``(force B)``). The demo partner has an agreement
+    with each; a second partner (HEALTH-B) with force B only. One partner upload per force."""
+    from django.db.models import Value
+    from django.db.models.functions import Concat
+
+    from rasure.hotspots.analysis import HotspotParams
+    from rasure_web.accounts.models import Force
+    from rasure_web.analysis.models import HotSpot
+    from rasure_web.analysis.services import hotspots_build
+    from rasure_web.crimes.services import synthetic_city_store
+    from rasure_web.partners.services import partner_import
+    from tests.city import CITY_SEED, city
+
+    force_a = agreement.tenant
+    force_b = Force.objects.create(code="BBB", name="Force B (synthetic)", synthetic=True)
+    synthetic_city_store(city(0.1, seed=CITY_SEED + 1), force="BBB")
+    run_b = hotspots_build(params=HotspotParams(top=4, gi_permutations=0), force="BBB")
+    Area.objects.filter(tenant=force_b).update(name=Concat("name", Value(f" {B_MARK}")))
+    HotSpot.objects.filter(run=run_b).update(name=Concat("name", Value(f" {B_MARK}")))
+    health_b = Organisation.objects.create(code="HEALTH-B", name="Synthetic Health Board B", kind="health")
+    today = clock.local_today()
+    terms = {
+        "purpose": "Synthetic: joint planning",
+        "data_classes": [c.value for c in DataClass],
+        "starts_on": today - dt.timedelta(days=10),
+        "expires_on": today + dt.timedelta(days=100),
+        "signed_off_by": "B. Example, DPO (synthetic)",
+        "signed_off_on": today - dt.timedelta(days=11),
+    }
+    b_lpas = Area.objects.filter(tenant=force_b, kind="lpa")
+    vru_b = DataSharingAgreement.objects.create(
+        reference="DSA-B-VRU", organisation=agreement.organisation, tenant=force_b, **terms
+    )
+    vru_b.areas.set(b_lpas)
+    health = DataSharingAgreement.objects.create(
+        reference="DSA-B-HEALTH", organisation=health_b, tenant=force_b, **terms
+    )
+    health.areas.set(b_lpas)
+    uploads = {}
+    for code, ref, force in (("A", agreement, force_a), ("B", health, force_b)):
+        recs = CrimeRecord.objects.filter(tenant=force, serious_violence=True, lat__isnull=False)
+        f = write_ed_assaults(tmp_path / f"ed-force-{code.lower()}.csv", recs[:7])
+        uploads[code] = partner_import(path=f, org_code=ref.organisation.code, username="t", agreement=ref)
+    assert uploads["A"].tenant == force_a and uploads["B"].tenant == force_b
+    return {
+        "force": {"A": force_a, "B": force_b},
+        "upload": uploads,
+        "vru_b": vru_b,
+        "health": health,
+        "health_org": health_b,
+    }
+
+
+def _member(user: User, force: Any) -> User:
+    Profile.objects.update_or_create(user=user, defaults={"force": force})
+    return user
+
+
+def _names(resp: Any) -> list[str]:
+    body = resp.json()
+    return [
+        f["properties"]["name"] for layer in ("neighbourhoods", "hotspots") for f in body[layer]["features"]
+    ]
+
+
+def test_role_endpoint_organisation_force_matrix(
+    agreement: DataSharingAgreement, two_forces: dict[str, Any]
+) -> None:
+    """Every partner URL and JSON endpoint × every role × organisation (the demo partner: agreements
+    with forces A and B; HEALTH-B: force B only; one with none; the force itself; none) × the force
+    on the account (A, B). Expected allows: a partner of an organisation with a live agreement on
+    the portal pages, seeing one force's areas only, never another organisation's uploads; analysts,
+    supervisors and administrators on the analysts' pages, seeing their own force's partner data
+    only; analysts and administrators queueing a rebuild of their own force's hot spots. Everything
+    else is refused, and nothing of another force or organisation appears in what is allowed."""
+    from django_q.models import OrmQ
+
+    from rasure_web.jobs.tasks import REBUILD_GROUP
+
+    orgs = {
+        "VRU": agreement.organisation,
+        "HEALTH-B": two_forces["health_org"],
+        "SCHOOLS": Organisation.objects.create(
+            code="SCHOOLS", name="Synthetic Schools Trust", kind="education"
+        ),
+        "DEMO": Organisation.objects.get(code="DEMO"),
+        None: None,
+    }
+    unexpected: list[tuple[Any, ...]] = []
+
+    def wrong(*why: Any) -> None:
+        unexpected.append(why)
+
+    for role in ("officer", "supervisor", "analyst", "partner", "admin", "researcher"):
+        for org_key, org in orgs.items():
+            for fkey in ("A", "B"):
+                force = two_forces["force"][fkey]
+                user = _member(_user(role, org, f"m-{role}-{org_key or 'none'}-{fkey}"), force)
+                c = _client(user)
+                for method, url in ALL_PARTNER_ENDPOINTS:
+                    resp = c.get(url) if method == "GET" else c.post(url, {"include_partner_data": "1"})
+                    code = resp.status_code
+                    if url in PORTAL:
+                        allowed = role == "partner" and org_key in ("VRU", "HEALTH-B")
+                    elif url in ANALYSTS_PAGES:
+                        allowed = role in ("analyst", "supervisor", "admin")
+                    else:
+                        allowed = role in ("analyst", "admin")
+                    ok_code = 302 if method == "POST" else 200
+                    if (code == ok_code) != allowed or (not allowed and code not in (302, 403)):
+                        wrong(role, org_key, fkey, url, code)
+                        continue
+                    if not allowed:
+                        continue
+                    # allowed: nothing of another force or organisation in it
+                    if url == "/partners/map.json":
+                        names = _names(resp)
+                        marked = [B_MARK in n for n in names]
+                        # the default agreement: the newest (B's for both); one force at a time
+                        if not names or len(set(marked)) != 1:
+                            wrong(role, org_key, fkey, url, "mixed or empty", names[:3])
+                        if org_key == "HEALTH-B" and not all(marked):
+                            wrong(role, org_key, fkey, url, "force A's areas shown to a force-B partner")
+                    elif url == "/partners/upload/":
+                        page = resp.content.decode()
+                        mine = {"VRU": "ed-force-a.csv", "HEALTH-B": "ed-force-b.csv"}[str(org_key)]
+                        other = {"ed-force-a.csv", "ed-force-b.csv"} - {mine}
+                        if org_key == "VRU" and mine in page:
+                            wrong(role, org_key, fkey, url, "force A's upload under the force B agreement")
+                        if any(o in page for o in other):
+                            wrong(role, org_key, fkey, url, "another organisation's upload")
+                    elif url == "/partners/data/":
+                        page = resp.content.decode()
+                        mine, theirs = ("ed-force-a.csv", "ed-force-b.csv")[:: 1 if fkey == "A" else -1]
+                        if mine not in page or theirs in page:
+                            wrong(role, org_key, fkey, url, "another force's uploads")
+                    elif url == "/partners/data/points.json":
+                        n = len(resp.json()["features"])
+                        if n != two_forces["upload"][fkey].located:
+                            wrong(role, org_key, fkey, url, "points of another force", n)
+                    elif url == "/partners/":
+                        page = resp.content.decode()
+                        if org_key == "HEALTH-B" and (
+                            "Central LPA" in page.replace(f"Central LPA {B_MARK}", "")
+                        ):
+                            wrong(role, org_key, fkey, url, "force A's areas on a force-B partner's page")
+                    else:  # the rebuild: queued for the user's own force only
+                        groups = [q.group() for q in OrmQ.objects.all()]
+                        if groups != [REBUILD_GROUP + force.code]:
+                            wrong(role, org_key, fkey, url, groups)
+                        OrmQ.objects.all().delete()
+    assert unexpected == []
+
+
+def test_one_force_at_a_time_and_no_other_organisations_agreement(
+    agreement: DataSharingAgreement, two_forces: dict[str, Any]
+) -> None:
+    vru = _partner(agreement)
+    page = vru.get("/partners/").content.decode()
+    assert "DSA-B-VRU: Force B (synthetic)" in page and f"{DEMO_AGREEMENT}: " in page  # the picker
+    a_names = _names(vru.get(f"/partners/map.json?agreement={DEMO_AGREEMENT}"))
+    b_names = _names(vru.get("/partners/map.json?agreement=DSA-B-VRU"))
+    assert a_names and not any(B_MARK in n for n in a_names)
+    assert b_names and all(B_MARK in n for n in b_names)
+    page = vru.get(f"/partners/?agreement={DEMO_AGREEMENT}").content.decode()
+    assert B_MARK not in page and "Central LPA" in page
+    # the same file sent to each force is each force's own upload
+    assert vru.get(f"/partners/upload/?agreement={DEMO_AGREEMENT}").content.decode().count("ed-force-a.csv")
+    health = _client(_user("partner", two_forces["health_org"], "t-health"))
+    for ref in (DEMO_AGREEMENT, "DSA-B-VRU"):
+        for url in ("/partners/", "/partners/map.json", "/partners/upload/"):
+            resp = health.get(f"{url}?agreement={ref}")
+            assert resp.status_code == 403, (ref, url)
+            assert "Central LPA" not in resp.content.decode()
+    with pytest.raises(sel.NoLiveAgreement):
+        sel.area_months(user=User.objects.get(username="t-health"), agreement=agreement)
+
+
+def test_agreement_areas_must_be_the_agreements_forces(
+    agreement: DataSharingAgreement, two_forces: dict[str, Any]
+) -> None:
+    from django.core.exceptions import ValidationError
+
+    from rasure_web.partners.admin import AgreementForm
+
+    foreign = Area.objects.filter(tenant=two_forces["force"]["B"], kind="lpa")
+    with pytest.raises(ValidationError, match="not areas of this agreement's force"):
+        agreement.clean_areas(foreign)
+    data = {
+        "reference": "DSA-MIXED",
+        "organisation": agreement.organisation.pk,
+        "tenant": agreement.tenant_id,
+        "purpose": "x",
+        "areas": [a.pk for a in foreign],
+        "data_classes": [DataClass.CRIME_COUNTS],
+        "starts_on": "2026-11-01",
+        "expires_on": "2027-11-01",
+        "signed_off_by": "x",
+        "signed_off_on": "2026-11-01",
+    }
+    form = AgreementForm(data=data)
+    assert not form.is_valid() and "not areas of this agreement's force" in form.errors["areas"][0]
+    # an area that slipped in from another force is never shown
+    agreement.areas.add(*foreign)
+    u = _user("partner", agreement.organisation, "t-slipped")
+    assert {a.tenant_id for a in sel.coverage(user=u, agreement=agreement).areas} == {agreement.tenant_id}

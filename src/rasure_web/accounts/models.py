@@ -36,6 +36,7 @@ class AccessLog(models.Model):
         DELETE = "delete", "Deleted (retention)"
         GRANT = "grant", "Granted access"
         ERASE = "erase", "Erased (a person's entry, on a decision)"
+        QUEUE = "queue", "Queued a job (e.g. a hot-spot rebuild)"
 
     at = models.DateTimeField(default=clock.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

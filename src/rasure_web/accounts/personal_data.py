@@ -140,6 +140,7 @@ URL_NOT_PERSONAL: dict[str, str] = {
     "partners:upload": "a partner's upload of anonymised assault data (no person fields are accepted)",
     "partners:data": "anonymised assaults by month and area beside police counts (logged all the same)",
     "partners:data-points": "anonymised assault locations (no person fields are accepted; logged all the same)",
+    "partners:rebuild": "queues a rebuild of the force's hot spots (an analyst's choice; logged); shows nothing",
 }
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "resolve_force",
     "scoped",
     "switch_force",
+    "tenant_field",
     "tenant_id_for",
 ]
 
@@ -110,6 +111,21 @@ def default_force_pk() -> int | None:
         return resolve_force(None).pk
     except ForceChoiceError:
         return None
+
+
+def tenant_field(help_text: str = "the force this belongs to (rasure_web.accounts.tenancy)") -> Any:
+    """The ``tenant`` field of a model whose rows belong to one force (default: the only force)."""
+    from django.db import models
+
+    return models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text=help_text,
+    )
 
 
 def granted_force_ids(user: Any) -> set[int]:

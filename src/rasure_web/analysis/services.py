@@ -221,8 +221,8 @@ def hotspots_build(
     force's area (loaded boundaries) is the study area; analysts' decisions on held-apart places are
     reused.
 
-    ``include_partner_data`` (the analyst's choice) counts partners' located emergency-department
-    assaults too, and labels the run "includes partner data". A hospital does not know the offence,
+    ``include_partner_data`` (the analyst's choice) counts the force's partners' located
+    emergency-department assaults too (those sent under the force's agreements), and labels the run "includes partner data". A hospital does not know the offence,
     so each is weighted as the offence ``partner_harm_code`` in the harm table in force (default 8N,
     assault with injury: an injury treated in hospital is at least that; a Rasure default [U])."""
     from rasure_web.crimes.scope import scope_label
@@ -247,7 +247,7 @@ def hotspots_build(
         from rasure.harm import harm_days
         from rasure_web.partners.selectors import partner_records_frame
 
-        partner = partner_records_frame(columns=_FRAME_COLUMNS)
+        partner = partner_records_frame(columns=_FRAME_COLUMNS, tenant=tenant)
         weights = harm_days(partner.assign(offence_code=partner_harm_code), table=harm_table_current())
         partner["harm_days"] = weights["harm_days"]
         if not partner.empty:
@@ -266,6 +266,14 @@ def hotspots_build(
         decisions=place_decisions(tenant=tenant),
     )
     return hotspots_store(result, username=username, labels=labels, tenant=tenant)
+
+
+def current_run_includes_partner_data(force: str | None = None) -> bool:
+    """Whether the force's current hot spots count partner data (the analyst's last choice), so a
+    rebuild after an import keeps that choice."""
+    tenant = resolve_force(force).pk
+    run = AnalysisRun.objects.filter(is_current=True, tenant_id=tenant).only("labels").first()
+    return bool(run is not None and (run.labels or {}).get("partner_data"))
 
 
 def hotspots_build_demo() -> str:

@@ -268,13 +268,17 @@ def drop_folders_import(
 
 
 def _rebuild(scan: DropScan) -> str:
-    from rasure_web.analysis.services import hotspots_build
+    from rasure_web.analysis.services import current_run_includes_partner_data, hotspots_build
     from rasure_web.dashboard.selectors import warm_cache
 
     texts: dict[str, str] = {}
     for code in sorted({f.force_code for f in scan.imported}):  # each force's own hot spots
         try:
-            run = hotspots_build(username=JOB_USERNAME, force=code)
+            run = hotspots_build(
+                username=JOB_USERNAME,
+                force=code,
+                include_partner_data=current_run_includes_partner_data(code),
+            )
             texts[code] = f"hot spots of {code} rebuilt after this import (analysis run {run.pk})"
         except RasureError as exc:
             texts[code] = f"hot spots of {code} NOT rebuilt after this import: {exc}"

@@ -44,3 +44,45 @@ def job_last_results() -> list[dict[str, Any]]:
         last = Task.objects.filter(group=s.name).order_by("-stopped").first()
         rows.append({"name": s.name, "next_run": s.next_run, "last": last})
     return rows
+
+
+def _rebuild_group(force_id: int) -> str:
+    from rasure_web.accounts.models import Force
+    from rasure_web.jobs.tasks import REBUILD_GROUP
+
+    return REBUILD_GROUP + Force.objects.get(pk=force_id).code
+
+
+def hotspot_rebuilds_waiting(*, force_id: int) -> list[dict[str, Any]]:
+    """The force's hot-spot rebuilds still in the queue: ``queued``, or ``running`` once a worker
+    has taken one (the ORM broker then locks the row until a time to come, on the broker's clock)."""
+    from django.utils import timezone
+    from django_q.models import OrmQ
+
+    group = _rebuild_group(force_id)
+    now = timezone.now()
+    return [
+        {"name": q.name(), "state": "running" if q.lock and q.lock > now else "queued", "id": q.task_id()}
+        for q in OrmQ.objects.order_by("id")
+        if q.group() == group
+    ]
+
+
+def hotspot_rebuilds(*, user: Any, limit: int = 5) -> dict[str, Any]:
+    """The acting force's hot-spot rebuilds an analyst queued: those waiting, and the last few done
+    (when, whether they worked, the worker's summary)."""
+    from django_q.models import Task
+
+    from rasure_web.accounts.tenancy import acting_force_id
+
+    fid = acting_force_id(user)
+    if fid is None:
+        return {"waiting": [], "done": []}
+    done = Task.objects.filter(group=_rebuild_group(fid)).order_by("-stopped")[:limit]
+    return {
+        "waiting": hotspot_rebuilds_waiting(force_id=fid),
+        "done": [
+            {"name": t.name, "stopped": t.stopped, "success": t.success, "result": str(t.result or "")}
+            for t in done
+        ],
+    }

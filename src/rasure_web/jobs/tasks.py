@@ -75,3 +75,60 @@ JOB_FUNCTIONS: dict[str, Callable[[], str]] = {
     "audit-checkpoint": audit_checkpoint_job,
     "prune-pings": prune_pings_job,
 }
+
+
+# ----------------------------------------------------------------- one-off jobs an analyst queues
+
+#: django-q2 group of a force's queued hot-spot rebuilds (one at a time per force).
+REBUILD_GROUP = "hotspots-rebuild:"
+
+
+def hotspots_rebuild_job(force: str, include_partner_data: bool, username: str) -> str:
+    """Rebuild one force's hot spots with the current run's parameters, counting partner data or not
+    (the analyst's choice from the dashboard), then recompute the dashboard's cached figures."""
+    from dataclasses import fields
+
+    from rasure.hotspots.analysis import HotspotParams
+    from rasure_web.accounts.tenancy import resolve_force
+    from rasure_web.analysis.models import AnalysisRun
+    from rasure_web.analysis.services import hotspots_build
+    from rasure_web.dashboard.selectors import warm_cache
+
+    tenant = resolve_force(force)
+    current = AnalysisRun.objects.filter(is_current=True, tenant=tenant).only("params").first()
+    params = None
+    if current is not None:
+        known = {f.name for f in fields(HotspotParams)}
+        params = HotspotParams(**{k: v for k, v in (current.params or {}).items() if k in known})
+    run = hotspots_build(
+        username=username, params=params, include_partner_data=include_partner_data, force=tenant.code
+    )
+    warm_cache()
+    label = run.labels.get("partner_data") or "does not include partner data"
+    return f"hot spots of {tenant.code} rebuilt (analysis run {run.pk}, {run.hotspots.count()} hot spots): {label}"
+
+
+def hotspots_rebuild_queue(*, force_id: int, include_partner_data: bool, username: str) -> str:
+    """Queue :func:`hotspots_rebuild_job` for the worker (``rasure worker``); returns the task id.
+    Refused (RasureError) while one for the same force waits or runs."""
+    from django_q.tasks import async_task
+
+    from rasure_web.accounts.models import Force
+    from rasure_web.jobs.selectors import hotspot_rebuilds_waiting
+
+    force = Force.objects.get(pk=force_id)
+    if hotspot_rebuilds_waiting(force_id=force_id):
+        raise RasureError(
+            f"A rebuild of {force.code}'s hot spots is already queued; wait for it to finish (its status "
+            "is shown here), then choose again."
+        )
+    choice = "with" if include_partner_data else "without"
+    task_id: str = async_task(
+        "rasure_web.jobs.tasks.hotspots_rebuild_job",
+        force.code,
+        include_partner_data,
+        username,
+        group=REBUILD_GROUP + force.code,
+        task_name=f"hot spots of {force.code} {choice} partner data, asked by {username}"[:100],
+    )
+    return task_id

@@ -8,9 +8,13 @@ not expired, not revoked, on the day of the request in the force's time zone (re
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+
+from rasure_web.accounts.tenancy import tenant_field
 
 
 class DataClass(models.TextChoices):
@@ -24,7 +28,8 @@ class DataClass(models.TextChoices):
 
 
 class DataSharingAgreement(models.Model):
-    """One signed agreement between the force and a partner organisation."""
+    """One signed agreement between one force (``tenant``) and one partner organisation: it shares
+    that force's figures, for areas of that force only."""
 
     reference = models.CharField(
         max_length=32,
@@ -37,6 +42,7 @@ class DataSharingAgreement(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="sharing_agreements"
     )
+    tenant = tenant_field("the force whose data the agreement shares (rasure_web.accounts.tenancy)")
     purpose = models.TextField(help_text="Why the data are shared, in the agreement's words")
     areas = models.ManyToManyField(
         "crimes.Area",
@@ -72,6 +78,18 @@ class DataSharingAgreement(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.organisation.code} {self.starts_on} to {self.expires_on}"
 
+    def clean_areas(self, areas: Any) -> None:
+        """Refuse areas of another force (the admin's form calls this; so does the demo)."""
+        foreign = [a for a in areas if a.tenant_id != self.tenant_id]
+        if foreign:
+            names = ", ".join(f"{a.name} ({a.code})" for a in foreign[:10])
+            raise ValidationError(
+                {
+                    "areas": f"{names}: not areas of this agreement's force. An agreement shares one "
+                    "force's data: choose that force's areas, or make a second agreement for the other."
+                }
+            )
+
     def is_live(self, on: dt.date) -> bool:
         return self.revoked_at is None and self.starts_on <= on <= self.expires_on
 
@@ -80,13 +98,25 @@ class DataSharingAgreement(models.Model):
 
 
 class PartnerUpload(models.Model):
-    """One file of partner data loaded whole (a rejected file stores nothing but the access-log entry)."""
+    """One file of partner data loaded whole (a rejected file stores nothing but the access-log entry).
+
+    It belongs to the force of the agreement it was sent under (``tenant``); its records are that
+    force's partner records, seen by that force's analysts only."""
 
     class Kind(models.TextChoices):
         ED_ASSAULTS = "ed_assaults", "Emergency-department assaults (Cardiff Model)"
 
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="uploads"
+    )
+    tenant = tenant_field("the force of the agreement it was sent under (rasure_web.accounts.tenancy)")
+    agreement = models.ForeignKey(
+        DataSharingAgreement,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="uploads",
+        help_text="the data-sharing agreement it was sent under",
     )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.ED_ASSAULTS)
     filename = models.CharField(max_length=300)
@@ -100,7 +130,9 @@ class PartnerUpload(models.Model):
         db_table = "partner_upload"
         ordering = ["-uploaded_at"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "kind", "sha256"], name="partner_upload_once")
+            models.UniqueConstraint(
+                fields=["tenant", "organisation", "kind", "sha256"], name="partner_upload_once_per_force"
+            )
         ]
 
     def __str__(self) -> str:
@@ -108,7 +140,8 @@ class PartnerUpload(models.Model):
 
 
 class PartnerRecord(models.Model):
-    """One anonymised assault seen by a partner (no identity: the file has none)."""
+    """One anonymised assault seen by a partner (no identity: the file has none). Its force is its
+    upload's (``upload__tenant``)."""
 
     upload = models.ForeignKey(PartnerUpload, on_delete=models.CASCADE, related_name="records")
     occurred_on = models.DateField(db_index=True)

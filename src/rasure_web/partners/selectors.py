@@ -1,8 +1,9 @@
 """Selectors (reads) for the partner portal. Every one takes the acting user and the agreement.
 
 What a partner sees is decided here and only here: the organisation on the user's profile, its live
-data-sharing agreement (checked on every request against :mod:`rasure_web.clock`), the areas and data
-classes that agreement names. Everything returned is an aggregate over areas, months or hours, with
+data-sharing agreement (checked on every request against :mod:`rasure_web.clock`), the force that
+agreement is with (its ``tenant``: one force at a time, never another's), the areas and data classes
+that agreement names. Everything returned is an aggregate over areas, months or hours, with
 small numbers suppressed (:mod:`rasure.disclosure`): no person, no crime reference, no location finer
 than a neighbourhood, except the hot-spot outlines, which carry no counts.
 """
@@ -25,7 +26,7 @@ from rasure.disclosure import SuppressedTable, suppress_series, suppress_table
 from rasure_web import clock
 from rasure_web.accounts.models import Organisation
 from rasure_web.accounts.roles import PARTNER, has_role
-from rasure_web.accounts.tenancy import acting_force_id
+from rasure_web.accounts.tenancy import acting_force_id, scoped
 from rasure_web.crimes.models import Area, CrimeRecord
 from rasure_web.crimes.selectors import local_naive
 from rasure_web.dashboard.selectors import lonlat_geojson
@@ -55,6 +56,7 @@ def agreements_of(*, user: Any) -> list[DataSharingAgreement]:
         DataSharingAgreement.objects.filter(
             organisation=org, revoked_at__isnull=True, starts_on__lte=today, expires_on__gte=today
         )
+        .select_related("tenant")
         .prefetch_related("areas")
         .order_by("-starts_on", "reference")
     )
@@ -117,13 +119,16 @@ class Coverage:
     #: LSOA code -> (code of the agreement area it belongs to, neighbourhood name)
     neighbourhoods: dict[str, tuple[str, str]]
     lpa_codes: set[str]
-    #: the force whose data the agreement shares (the force its areas belong to)
+    #: the force whose data the agreement shares (the agreement's force)
     tenant: int | None = None
 
 
 def coverage(*, user: Any, agreement: DataSharingAgreement) -> Coverage:
     _check(user, agreement)
-    areas = sorted(agreement.areas.all(), key=lambda a: a.name)
+    # the agreement's force's areas only (the admin refuses others; this holds if one slipped in)
+    areas = sorted(
+        (a for a in agreement.areas.all() if a.tenant_id == agreement.tenant_id), key=lambda a: a.name
+    )
     hoods: dict[str, tuple[str, str]] = {}
     lpas: set[str] = set()
     for a in areas:
@@ -135,8 +140,7 @@ def coverage(*, user: Any, agreement: DataSharingAgreement) -> Coverage:
             lpas.add(a.code)
             for child in Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, parent=a, tenant_id=a.tenant_id):
                 hoods[child.code] = (a.code, child.name)
-    tenant = areas[0].tenant_id if areas else None
-    return Coverage(areas=areas, neighbourhoods=hoods, lpa_codes=lpas, tenant=tenant)
+    return Coverage(areas=areas, neighbourhoods=hoods, lpa_codes=lpas, tenant=agreement.tenant_id)
 
 
 def _check(user: Any, agreement: DataSharingAgreement) -> None:
@@ -307,9 +311,9 @@ def map_layers(*, user: Any, agreement: DataSharingAgreement) -> dict[str, Any]:
     current hot-spot outlines with their rank and period (no counts)."""
     cov = coverage(user=user, agreement=agreement)
     last = _data_end(cov.tenant)
-    hoods = Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, code__in=list(cov.neighbourhoods)).exclude(
-        geometry_geojson=""
-    )
+    hoods = Area.objects.filter(
+        kind=Area.Kind.NEIGHBOURHOOD, code__in=list(cov.neighbourhoods), tenant_id=cov.tenant
+    ).exclude(geometry_geojson="")
     counts = pd.Series(0, index=sorted(cov.neighbourhoods), name="crimes", dtype=int)
     if last is not None:
         df = _records(cov, _months_ending(last, 12))
@@ -361,7 +365,10 @@ def patrol_activity(*, user: Any, agreement: DataSharingAgreement, months: int =
     cov = coverage(user=user, agreement=agreement)
     since = clock.now() - dt.timedelta(days=31 * months)
     rows = Visit.objects.filter(
-        hotspot__lpa_code__in=cov.lpa_codes, status=Visit.Status.ENDED, started_at__gte=since
+        hotspot__run__tenant_id=cov.tenant,
+        hotspot__lpa_code__in=cov.lpa_codes,
+        status=Visit.Status.ENDED,
+        started_at__gte=since,
     ).values_list("started_at", "dose_minutes")
     df = pd.DataFrame(list(rows), columns=["t", "dose"])
     if df.empty:
@@ -389,17 +396,47 @@ def require_analyst(user: Any) -> None:
     require_dashboard(user)
 
 
+def require_rebuild(user: Any) -> None:
+    """Choosing whether hot spots count partner data is an analyst's decision (or an administrator's)."""
+    from rasure_web.accounts.roles import ADMIN, ANALYST
+
+    if not has_role(user, ANALYST, ADMIN):
+        raise PermissionDenied("Rebuilding hot spots is for analysts.")
+
+
+def rebuilds(*, user: Any) -> dict[str, Any] | None:
+    """The acting force's queued and recent hot-spot rebuilds, for those who may queue one."""
+    from rasure_web.jobs.selectors import hotspot_rebuilds
+
+    try:
+        require_rebuild(user)
+    except PermissionDenied:
+        return None
+    return hotspot_rebuilds(user=user)
+
+
+def current_run(*, user: Any) -> Any:
+    """The acting force's current hot-spot run (whether it includes partner data), or None."""
+    from rasure_web.analysis.models import AnalysisRun
+
+    return scoped(AnalysisRun.objects.filter(is_current=True), user).first()
+
+
 def uploads_of(*, user: Any, agreement: DataSharingAgreement) -> list[Any]:
-    """The partner's own organisation's uploads (what it sent, not anyone else's)."""
+    """The partner's own organisation's uploads to the agreement's force (what it sent to this force,
+    not anyone else's, nor what it sent to another force)."""
     from rasure_web.partners.models import PartnerUpload
 
     _check(user, agreement)
-    return list(PartnerUpload.objects.filter(organisation=agreement.organisation)[:50])
+    return list(
+        PartnerUpload.objects.filter(organisation=agreement.organisation, tenant_id=agreement.tenant_id)[:50]
+    )
 
 
 def partner_data_overview(*, user: Any) -> dict[str, Any]:
-    """For analysts: every partner upload, and emergency-department assaults per month beside police
-    serious violence, for the months both cover; by local policing area for the last 12 months."""
+    """For analysts: the acting force's partner uploads, and their emergency-department assaults per
+    month beside the force's police serious violence, for the months both cover; by local policing
+    area for the last 12 months. Another force's partner data never appears."""
     from django.db.models import Count
     from django.db.models.functions import TruncMonth
 
@@ -407,13 +444,9 @@ def partner_data_overview(*, user: Any) -> dict[str, Any]:
     from rasure_web.partners.models import PartnerRecord, PartnerUpload
 
     require_analyst(user)
-    uploads = list(PartnerUpload.objects.select_related("organisation")[:100])
-    ed = (
-        PartnerRecord.objects.annotate(m=TruncMonth("occurred_on"))
-        .values("m")
-        .annotate(n=Count("id"))
-        .order_by("m")
-    )
+    uploads = list(scoped(PartnerUpload.objects.select_related("organisation", "agreement"), user)[:100])
+    records = scoped(PartnerRecord.objects.all(), user, path="upload__tenant")
+    ed = records.annotate(m=TruncMonth("occurred_on")).values("m").annotate(n=Count("id")).order_by("m")
     ed_by_month = {f"{r['m']:%Y-%m}": r["n"] for r in ed}
     police = monthly_series(user=user)
     series = []
@@ -432,7 +465,7 @@ def partner_data_overview(*, user: Any) -> dict[str, Any]:
                 "code", "parent__name"
             )
         )
-        ed_rows = PartnerRecord.objects.filter(occurred_on__gte=start).values_list("lsoa_code", flat=True)
+        ed_rows = records.filter(occurred_on__gte=start).values_list("lsoa_code", flat=True)
         pol_rows = CrimeRecord.objects.filter(
             tenant_id=tenant,
             serious_violence=True,
@@ -448,7 +481,8 @@ def partner_data_overview(*, user: Any) -> dict[str, Any]:
 
 
 def partner_points(*, user: Any) -> dict[str, Any]:
-    """For analysts' maps: located emergency-department assaults as points (no identities exist)."""
+    """For analysts' maps: the acting force's located emergency-department assaults as points (no
+    identities exist)."""
     from rasure_web.partners.models import PartnerRecord
 
     require_analyst(user)
@@ -462,17 +496,18 @@ def partner_points(*, user: Any) -> dict[str, Any]:
                 "source": "emergency department (partner data)",
             },
         }
-        for lon, lat, day, weapon in PartnerRecord.objects.exclude(lon=None).values_list(
-            "lon", "lat", "occurred_on", "weapon"
-        )[:20000]
+        for lon, lat, day, weapon in scoped(PartnerRecord.objects.all(), user, path="upload__tenant")
+        .exclude(lon=None)
+        .values_list("lon", "lat", "occurred_on", "weapon")[:20000]
     ]
     return {"type": "FeatureCollection", "features": feats}
 
 
 def engagement(*, user: Any, days: int = 30) -> dict[str, Any]:
-    """Partners engaged, for the programme's logic model (S3): per organisation with an agreement,
-    whether it is live, its partner users, those signed in within ``days``, its uploads, and the portal
-    pages its people opened within ``days`` (from the access log)."""
+    """Partners engaged with the acting force, for the programme's logic model (S3): per organisation
+    with an agreement with the force, whether one is live, its partner users, those signed in within
+    ``days``, its uploads to the force, and the portal pages its people opened under the force's
+    agreements within ``days`` (from the access log, where each view names its agreement)."""
     from django.contrib.auth import get_user_model
 
     from rasure_web.accounts.models import AccessLog
@@ -483,21 +518,25 @@ def engagement(*, user: Any, days: int = 30) -> dict[str, Any]:
     since = clock.now() - dt.timedelta(days=days)
     users = get_user_model().objects.filter(groups__name=PARTNER, is_active=True)
     rows = []
-    org_ids = set(DataSharingAgreement.objects.values_list("organisation_id", flat=True))
+    force_agreements = scoped(DataSharingAgreement.objects.all(), user)
+    force_uploads = scoped(PartnerUpload.objects.all(), user)
+    org_ids = set(force_agreements.values_list("organisation_id", flat=True))
     for org in Organisation.objects.filter(pk__in=org_ids).order_by("name"):
         members = users.filter(profile__organisation=org)
-        live = any(a.is_live(today) for a in DataSharingAgreement.objects.filter(organisation=org))
+        agreements = list(force_agreements.filter(organisation=org))
+        live = any(a.is_live(today) for a in agreements)
         rows.append(
             {
                 "organisation": org.name,
                 "live": live,
                 "users": members.count(),
                 "active_users": members.filter(last_login__gte=since).count(),
-                "uploads": PartnerUpload.objects.filter(organisation=org).count(),
+                "uploads": force_uploads.filter(organisation=org).count(),
                 "views": AccessLog.objects.filter(
                     user__in=members,
                     action=AccessLog.Action.VIEW,
                     resource__in=("partner_portal", "partner_map"),
+                    object_ref__in=[a.reference for a in agreements],
                     at__gte=since,
                 ).count(),
             }
@@ -523,15 +562,15 @@ _WEAPON = {
 }
 
 
-def partner_records_frame(*, columns: list[str]) -> pd.DataFrame:
-    """Located emergency-department assaults in the shape of the police records frame the hot-spot
+def partner_records_frame(*, columns: list[str], tenant: int) -> pd.DataFrame:
+    """Force ``tenant``'s located emergency-department assaults in the shape of the police records frame the hot-spot
     analysis takes (``columns``), for an analyst who chooses to count them. They count as serious
     violence; ``harm_days`` is left empty for the caller to weight (the hospital does not know the
     offence)."""
     from rasure_web.partners.models import PartnerRecord
 
     rows = list(
-        PartnerRecord.objects.exclude(easting=None).values_list(
+        PartnerRecord.objects.filter(upload__tenant_id=tenant).exclude(easting=None).values_list(
             "id", "upload__organisation__code", "occurred_on", "occurred_time", "easting", "northing",
             "location_text", "lsoa_code", "weapon",
         )

@@ -29,22 +29,25 @@ def demo_partner_ensure() -> DataSharingAgreement | None:
     from rasure_web.accounts.models import Force
     from rasure_web.accounts.services import DEMO_FORCE
 
-    areas = list(Area.objects.filter(kind=Area.Kind.LPA, code__in=DEMO_AGREEMENT_LPAS))
-    if not areas:
+    force = Force.objects.filter(code=DEMO_FORCE).first()
+    areas = Area.objects.filter(kind=Area.Kind.LPA, code__in=DEMO_AGREEMENT_LPAS)
+    if force is not None and areas.filter(tenant=force).exists():
+        areas = areas.filter(tenant=force)
+    found = list(areas.order_by("tenant_id", "code"))
+    tenant_id = found[0].tenant_id if found else None
+    areas_list = [a for a in found if a.tenant_id == tenant_id]
+    if not areas_list:
         return None
     org, _ = Organisation.objects.update_or_create(
         code=DEMO_PARTNER_ORG,
-        defaults={
-            "name": DEMO_PARTNER_ORG_NAME,
-            "kind": Organisation.Kind.VRU,
-            "force": Force.objects.filter(code=DEMO_FORCE).first(),
-        },
+        defaults={"name": DEMO_PARTNER_ORG_NAME, "kind": Organisation.Kind.VRU, "force": force},
     )
     today = clock.local_today()
     agreement, _ = DataSharingAgreement.objects.update_or_create(
         reference=DEMO_AGREEMENT,
         defaults={
             "organisation": org,
+            "tenant_id": tenant_id,
             "purpose": "Synthetic demonstration: joint planning under the Serious Violence Duty (where and "
             "when serious violence concentrates, and what patrols are doing about it).",
             "data_classes": [c.value for c in DataClass],
@@ -55,7 +58,7 @@ def demo_partner_ensure() -> DataSharingAgreement | None:
             "revoked_at": None,
         },
     )
-    agreement.areas.set(areas)
+    agreement.areas.set(areas_list)
     return agreement
 
 
@@ -72,8 +75,8 @@ def _norm(text: str) -> str:
     return t.removeprefix("on or near ").strip()
 
 
-def _gazetteer(texts: set[str]) -> dict[str, tuple[float, float, str]]:
-    """Named places in the file found in the force's own data: a neighbourhood's name (its centre),
+def _gazetteer(texts: set[str], *, tenant: int) -> dict[str, tuple[float, float, str]]:
+    """Named places in the file found in the force's own data (force ``tenant``): a neighbourhood's name (its centre),
     an institution's name (its point), or a street or place as police records name it (the median of
     those records' positions). Returns normalised text -> (easting, northing, how)."""
     import numpy as np
@@ -86,11 +89,11 @@ def _gazetteer(texts: set[str]) -> dict[str, tuple[float, float, str]]:
     out: dict[str, tuple[float, float, str]] = {}
     if not texts:
         return out
-    for a in Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD).exclude(geometry_geojson=""):
+    for a in Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, tenant_id=tenant).exclude(geometry_geojson=""):
         if _norm(a.name) in texts:
             p = shapely.from_geojson(a.geometry_geojson).representative_point()
             out[_norm(a.name)] = (p.x, p.y, "area name")
-    for i in Institution.objects.all():
+    for i in Institution.objects.filter(tenant_id=tenant):
         if _norm(i.name) in texts:
             out[_norm(i.name)] = (i.easting, i.northing, "place name")
     todo = sorted(t for t in texts if t not in out)
@@ -99,7 +102,7 @@ def _gazetteer(texts: set[str]) -> dict[str, tuple[float, float, str]]:
         for t in chunk:
             q |= Q(location_text__iexact=t) | Q(location_text__iexact=f"on or near {t}")
         found: dict[str, list[tuple[float, float]]] = {}
-        rows = CrimeRecord.objects.filter(q, easting__isnull=False).values_list(
+        rows = CrimeRecord.objects.filter(q, tenant_id=tenant, easting__isnull=False).values_list(
             "location_text", "easting", "northing"
         )
         for text, e, n in rows[:200_000]:
@@ -111,10 +114,12 @@ def _gazetteer(texts: set[str]) -> dict[str, tuple[float, float, str]]:
     return out
 
 
-def _neighbourhood_of(xs: list[float], ys: list[float]) -> list[str]:
+def _neighbourhood_of(xs: list[float], ys: list[float], *, tenant: int) -> list[str]:
     import shapely
 
-    hoods = list(Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD).exclude(geometry_geojson=""))
+    hoods = list(
+        Area.objects.filter(kind=Area.Kind.NEIGHBOURHOOD, tenant_id=tenant).exclude(geometry_geojson="")
+    )
     if not hoods or not xs:
         return [""] * len(xs)
     geoms = [shapely.from_geojson(a.geometry_geojson) for a in hoods]
@@ -128,13 +133,41 @@ def _neighbourhood_of(xs: list[float], ys: list[float]) -> list[str]:
     return codes
 
 
+def _live_agreement(org: Organisation, tenant: Any) -> DataSharingAgreement:
+    """The organisation's newest live agreement with the force, or PartnerImportError saying so."""
+    today = clock.local_today()
+    live = [
+        a
+        for a in DataSharingAgreement.objects.filter(organisation=org, tenant=tenant).order_by("-starts_on")
+        if a.is_live(today)
+    ]
+    if not live:
+        raise PartnerImportError(
+            f"{org.code} ({org.name}) has no live data-sharing agreement with force {tenant.code}, so its "
+            "data cannot be loaded for that force. Add or renew the agreement in the admin "
+            "(/admin/partners/datasharingagreement/), or name the right force with --force CODE."
+        )
+    return live[0]
+
+
 def partner_import(
-    *, path: str | Path, org_code: str, username: str, filename: str | None = None
+    *,
+    path: str | Path,
+    org_code: str,
+    username: str,
+    filename: str | None = None,
+    force: str | None = None,
+    agreement: DataSharingAgreement | None = None,
 ) -> PartnerUpload:
     """Load a partner's emergency-department assault file whole, or nothing (one transaction).
 
-    Raises :class:`PartnerImportError` for an unknown organisation or a file loaded before, and the
-    core's InputFileError / InvalidRowsError (every bad row, with line and field) for bad files."""
+    The upload belongs to the force of the agreement it is sent under: ``agreement`` (the portal's),
+    else the organisation's live agreement with ``force`` (a code; default the only force). Places
+    are found in that force's areas and records only.
+
+    Raises :class:`PartnerImportError` for an unknown organisation, no live agreement with the force,
+    or a file loaded before, and the core's InputFileError / InvalidRowsError (every bad row, with
+    line and field) for bad files."""
     import hashlib
 
     import numpy as np
@@ -149,9 +182,16 @@ def partner_import(
             f"There is no organisation with the code {org_code!r}. The organisations are listed in the "
             "admin (/admin/accounts/organisation/); add it there first."
         )
+    if agreement is None:
+        from rasure_web.accounts.tenancy import resolve_force
+
+        agreement = _live_agreement(org, resolve_force(force))
+    elif agreement.organisation_id != org.pk:
+        raise PartnerImportError(f"Agreement {agreement.reference} is not {org.code}'s.")
+    tenant = agreement.tenant
     rows = read_ed_assaults(path, today=clock.local_today(), name=name)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    earlier = PartnerUpload.objects.filter(organisation=org, sha256=digest).first()
+    earlier = PartnerUpload.objects.filter(organisation=org, tenant=tenant, sha256=digest).first()
     if earlier is not None:
         raise PartnerImportError(
             f"{name}: this file was already loaded for {org.code} on {earlier.uploaded_at:%Y-%m-%d %H:%M} "
@@ -168,14 +208,19 @@ def partner_import(
         for k, e, n in zip(coords, ex, ny, strict=True):
             xs[k], ys[k], how[k] = float(e), float(n), "coordinates"
     places = _gazetteer(
-        {_norm(r.location_text) for k, r in enumerate(rows) if not how[k] and r.location_text}
+        {_norm(r.location_text) for k, r in enumerate(rows) if not how[k] and r.location_text},
+        tenant=tenant.pk,
     )
     for k, r in enumerate(rows):
         hit = places.get(_norm(r.location_text)) if not how[k] else None
         if hit:
             xs[k], ys[k], how[k] = hit
     placed = [k for k in range(len(rows)) if xs[k] is not None]
-    codes = _neighbourhood_of([xs[k] for k in placed], [ys[k] for k in placed])  # type: ignore[misc]
+    codes = _neighbourhood_of(
+        [xs[k] for k in placed],  # type: ignore[misc]
+        [ys[k] for k in placed],  # type: ignore[misc]
+        tenant=tenant.pk,
+    )
     lsoa = [""] * len(rows)
     for k, code in zip(placed, codes, strict=True):
         lsoa[k] = code
@@ -186,6 +231,8 @@ def partner_import(
     with transaction.atomic():
         upload = PartnerUpload.objects.create(
             organisation=org,
+            tenant=tenant,
+            agreement=agreement,
             filename=name[:300],
             sha256=digest,
             username=username[:150],
@@ -229,11 +276,12 @@ def demo_partner_data_ensure(*, seed: int = 20260415) -> PartnerUpload | None:
 
     from rasure_web.crimes.models import CrimeRecord
 
-    org = Organisation.objects.filter(code=DEMO_PARTNER_ORG).first()
-    if org is None or PartnerUpload.objects.filter(organisation=org).exists():
+    agreement = DataSharingAgreement.objects.filter(reference=DEMO_AGREEMENT).first()
+    if agreement is None or PartnerUpload.objects.filter(agreement=agreement).exists():
         return None
+    org = agreement.organisation
     last = (
-        CrimeRecord.objects.filter(source="synthetic", serious_violence=True)
+        CrimeRecord.objects.filter(source="synthetic", serious_violence=True, tenant_id=agreement.tenant_id)
         .order_by("-occurred_from")
         .first()
     )
@@ -242,7 +290,11 @@ def demo_partner_data_ensure(*, seed: int = 20260415) -> PartnerUpload | None:
     since = last.occurred_from - dt.timedelta(days=182)
     recs = list(
         CrimeRecord.objects.filter(
-            source="synthetic", serious_violence=True, occurred_from__gte=since, lat__isnull=False
+            source="synthetic",
+            serious_violence=True,
+            occurred_from__gte=since,
+            lat__isnull=False,
+            tenant_id=agreement.tenant_id,
         )
         .order_by("reference")
         .values_list("occurred_from", "lat", "lon", "knife_enabled")
@@ -272,5 +324,9 @@ def demo_partner_data_ensure(*, seed: int = 20260415) -> PartnerUpload | None:
                         ]
                     )
         return partner_import(
-            path=path, org_code=org.code, username="demo", filename="synthetic-ed-assaults.csv"
+            path=path,
+            org_code=org.code,
+            username="demo",
+            filename="synthetic-ed-assaults.csv",
+            agreement=agreement,
         )

@@ -9,4 +9,5 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("data/", views.partner_data, name="data"),
     path("data/points.json", views.partner_points, name="data-points"),
+    path("data/rebuild/", views.rebuild_hotspots, name="rebuild"),
 ]

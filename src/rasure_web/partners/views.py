@@ -10,10 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from rasure_web.accounts.access import access_log_record
 from rasure_web.dashboard.charts import line_chart
@@ -83,7 +85,7 @@ def portal(request: HttpRequest) -> HttpResponse:
         ),
         "show_map": agreement.shares(DataClass.CRIME_COUNTS) or agreement.shares(DataClass.HOT_SPOTS),
         "threshold": sel.threshold_for(agreement),
-        "synthetic": CrimeRecord.objects.filter(source="synthetic").exists(),
+        "synthetic": CrimeRecord.objects.filter(source="synthetic", tenant_id=agreement.tenant_id).exists(),
         "tiles": getattr(settings, "RASURE_MAP_TILES", ""),
         "tiles_attribution": getattr(settings, "RASURE_MAP_ATTRIBUTION", ""),
     }
@@ -133,6 +135,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                         org_code=agreement.organisation.code,
                         username=request.user.get_username(),
                         filename=Path(f.name or "upload.csv").name,
+                        agreement=agreement,
                     )
                 except InvalidRowsError as exc:
                     ctx["error"] = str(exc).split(" First:")[0]
@@ -145,7 +148,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 else:
                     access_log_record(
                         user=request.user, action="import", resource="partner_data",
-                        object_ref=f"{agreement.organisation.code} {done.filename}"[:200],
+                        object_ref=f"{agreement.reference} {done.filename}"[:200],
                         detail=f"{done.rows} rows, {done.located} placed", request=request,
                     )  # fmt: skip
                     ctx["done"] = done
@@ -177,11 +180,42 @@ def partner_data(request: HttpRequest) -> HttpResponse:
         {
             **data,
             "engagement": sel.engagement(user=request.user),
+            "rebuilds": sel.rebuilds(user=request.user),
+            "current_run": sel.current_run(user=request.user),
             "chart": mark_safe(chart),
             "tiles": getattr(settings, "RASURE_MAP_TILES", ""),
             "tiles_attribution": getattr(settings, "RASURE_MAP_ATTRIBUTION", ""),
         },
     )
+
+
+@login_required
+@require_POST
+def rebuild_hotspots(request: HttpRequest) -> HttpResponse:
+    """An analyst chooses: rebuild the acting force's hot spots including partner data, or without.
+    Queued on the job framework (the worker runs it); the choice is logged; the partner data page
+    shows its status."""
+    from rasure.errors import RasureError
+    from rasure_web.accounts.tenancy import require_force
+    from rasure_web.jobs.tasks import hotspots_rebuild_queue
+
+    sel.require_rebuild(request.user)
+    fid = require_force(request.user)
+    include = request.POST.get("include_partner_data") == "1"
+    choice = "including partner data" if include else "without partner data"
+    try:
+        task_id = hotspots_rebuild_queue(
+            force_id=fid, include_partner_data=include, username=request.user.get_username()
+        )
+    except RasureError as exc:
+        messages.error(request, str(exc))
+    else:
+        access_log_record(
+            user=request.user, action="queue", resource="hotspots_rebuild", object_ref=task_id,
+            detail=f"rebuild hot spots {choice}", request=request,
+        )  # fmt: skip
+        messages.success(request, f"Queued: rebuild hot spots {choice}. Its status is shown below.")
+    return redirect("/partners/data/#rebuild")
 
 
 @login_required
