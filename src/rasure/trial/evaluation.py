@@ -888,6 +888,8 @@ class EvaluationReport:
     consort: dict[str, Any] | None = None
     displacement: list[dict[str, Any]] | None = None
     dose_response: dict[str, Any] | None = None
+    #: the Koper curve (:func:`rasure.trial.koper.koper_curve`; needs visit-level data, so the database)
+    koper: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -899,6 +901,7 @@ class EvaluationReport:
             "consort": self.consort,
             "displacement": self.displacement,
             "dose_response": self.dose_response,
+            "koper": self.koper,
         }
 
 
