@@ -46,10 +46,13 @@ class _Doc:
         pdf.add_page()
         self.pdf = pdf
 
-    def heading(self, text: str, size: int = 13) -> None:
+    def heading(self, text: str, size: int = 13, *, keep_with: float = 25) -> None:
+        """A section heading; a new page first when fewer than ``keep_with`` mm would follow it."""
+        if self.pdf.will_page_break(size * 0.5 + 4 + keep_with):
+            self.pdf.add_page()
         self.pdf.ln(3)
         self.pdf.set_font("DejaVu", "B", size)
-        self.pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(1)
 
     def para(self, text: str, *, bold: bool = False, size: float = 9, mono: bool = False) -> None:
@@ -138,7 +141,7 @@ def write_report_pdf(
             ]
             for o in report.outcomes
         ],
-        widths=(30, 16, 16, 26, 16, 16, 22, 18),
+        widths=(34, 16, 16, 28, 16, 16, 28, 26),
     )
     doc.para(
         "IRR: incidence-rate ratio; RR: risk ratio (any serious violence on the place-day); RoM: ratio of "
@@ -199,7 +202,7 @@ def write_report_pdf(
                 "Reading",
             ],
             rows,
-            widths=(16, 24, 24, 30, 13, 11, 16, 46),
+            widths=(16, 22, 22, 30, 12, 11, 21, 46),
         )
         doc.para(
             "Serious violence in rings around each hot spot (distance from its edge), outside every hot spot "
@@ -236,6 +239,69 @@ def write_report_pdf(
             f"p {_fmt(dr['p_value'], '.4f')}; {dr['n_place_days']:,} place-days)."
         )
 
+    doc.heading("Time to the next crime after a patrol (Koper curve, observational)")
+    k = report.koper
+    if k is None:
+        doc.para(
+            "Not computed: the Koper curve needs the patrol visits themselves (the database), not the panel."
+        )
+    elif not k.get("computed"):
+        doc.para(f"Not computed: {k.get('reason', '')}")
+    else:
+        doc.para(
+            "Exploratory and observational. How long officers stayed was not randomised, and this analysis is "
+            "not in the plan: the curves show an association, not the effect of staying longer.",
+            bold=True,
+        )
+        hr = {c["band"]: c for c in k["cox"]}
+
+        def cox_cell(band: str) -> str:
+            if band == k["reference_band"]:
+                return "1 (reference)"
+            c = hr.get(band)
+            if c is None:
+                return "–"
+            return f"{_fmt(c['hazard_ratio'], '.2f')} ({_fmt(c['ci_low'], '.2f')} to {_fmt(c['ci_high'], '.2f')})"
+
+        def share(b: dict[str, Any], m: str) -> str:
+            v = b["crime_free_at"].get(m)
+            return "–" if v is None else f"{v * 100:.0f} %"
+
+        doc.table(
+            [
+                "Minutes of presence",
+                "Visits",
+                "Followed by a crime",
+                "Crime-free 1 h",
+                "6 h",
+                "24 h",
+                "Median",
+                "Hazard ratio (95 % CI)",
+            ],
+            [
+                [
+                    b["band"],
+                    f"{b['spells']:,}",
+                    f"{b['events']:,}",
+                    share(b, "60"),
+                    share(b, "360"),
+                    share(b, "1440"),
+                    "not reached" if b["median_minutes"] is None else f"{b['median_minutes'] / 60:.1f} h",
+                    cox_cell(b["band"]),
+                ]
+                for b in k["band_rows"]
+            ],
+            widths=(26, 14, 20, 20, 12, 12, 22, 54),
+        )
+        censored = ", ".join(f"{n:,} by {why}" for why, n in k.get("censored_by", {}).items())
+        doc.para(
+            f"After {k['n_spells']:,} patrol visits (overlapping visits merged), time to the next "
+            f"{k['outcome_label']} at the hot spot: Kaplan–Meier per band, Cox model with the band (reference: "
+            f"the shortest band; below 1, the next crime came later). Log-rank p {_fmt(k.get('logrank_p'), '.3f')}. "
+            f"Censoring: {k['censoring']}{f' ({censored})' if censored else ''}. After Koper (1995).",
+            size=8,
+        )
+
     cb = report.cost_benefit
     doc.heading("Cost–benefit (primary estimate)")
     if cb is None:
@@ -262,7 +328,8 @@ def write_report_pdf(
 
     figures = report_figures(report, panel)
     if figures:
-        doc.heading("Plots")
+        first = figures[0][1].get_size_inches()
+        doc.heading("Plots", keep_with=min(doc.pdf.epw, first[0] * 25.4) * first[1] / first[0] + 10)
         for caption, fig in figures:
             doc.figure(fig, caption)
 
