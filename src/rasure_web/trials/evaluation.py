@@ -35,8 +35,11 @@ from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 
 __all__ = [
+    "KOPER_HEADER",
     "EvaluationFiles",
     "evaluate_panel",
+    "koper_rows",
+    "koper_text",
     "read_panel",
     "report_figures",
     "trial_evaluate",
@@ -481,17 +484,21 @@ association, not the effect of patrol.</p>
 <tbody>{rows}</tbody></table>{model}</section>"""
 
 
-def _koper_section(report: EvaluationReport) -> str:
-    k = report.koper
-    head = "<section aria-labelledby='koper'><h2 id='koper'>Time to the next crime after a patrol (Koper curve, observational)</h2>"
-    if k is None:
-        return (
-            f"{head}<p>Not computed: the Koper curve needs the patrol visits themselves (the database), "
-            "not the place-day panel.</p></section>"
-        )
-    if not k.get("computed"):
-        return f"{head}<p>Not computed: {html.escape(k.get('reason', ''))}</p></section>"
-    e = html.escape
+#: The Koper curve table's columns (report.html and report.pdf).
+KOPER_HEADER = (
+    "Minutes of presence",
+    "Visits",
+    "Followed by a crime",
+    "Crime-free after 1 h",
+    "after 6 h",
+    "after 24 h",
+    "Median time to the next crime",
+    "Hazard ratio (95 % CI), Cox",
+)
+
+
+def koper_rows(k: dict[str, Any]) -> list[list[str]]:
+    """The Koper curve's table (:data:`KOPER_HEADER`), one row of text per dose band."""
     hr = {c["band"]: c for c in k["cox"]}
 
     def cox_cell(band: str) -> str:
@@ -506,30 +513,62 @@ def _koper_section(report: EvaluationReport) -> str:
         v = b["crime_free_at"].get(m)
         return "–" if v is None else f"{v * 100:.0f} %"
 
-    def median(b: dict[str, Any]) -> str:
-        return "not reached" if b["median_minutes"] is None else f"{b['median_minutes'] / 60:.1f} h"
-
-    rows = "".join(
-        f"<tr><th scope='row'>{e(b['band'])}</th><td>{b['spells']:,}</td><td>{b['events']:,}</td>"
-        f"<td>{share(b, '60')}</td><td>{share(b, '360')}</td><td>{share(b, '1440')}</td><td>{median(b)}</td>"
-        f"<td>{cox_cell(b['band'])}</td></tr>"
+    return [
+        [
+            b["band"],
+            f"{b['spells']:,}",
+            f"{b['events']:,}",
+            share(b, "60"),
+            share(b, "360"),
+            share(b, "1440"),
+            "not reached" if b["median_minutes"] is None else f"{b['median_minutes'] / 60:.1f} h",
+            cox_cell(b["band"]),
+        ]
         for b in k["band_rows"]
+    ]
+
+
+def koper_text(k: dict[str, Any] | None) -> tuple[str, str]:
+    """The Koper curve's (caveat or reason, method note) as plain text, for report.html and report.pdf."""
+    if k is None:
+        return (
+            "Not computed: the Koper curve needs the patrol visits themselves (the database), not the place-day panel.",
+            "",
+        )
+    if not k.get("computed"):
+        return f"Not computed: {k.get('reason', '')}", ""
+    censored = ", ".join(f"{n:,} by {why}" for why, n in k.get("censored_by", {}).items())
+    return (
+        "Exploratory and observational. How long officers stayed was not randomised (they may stay longer "
+        "where trouble is expected), and this analysis is not in the plan: the curves show an association, "
+        "not the effect of staying longer.",
+        f"After {k['n_spells']:,} patrol visits ({k['n_visits']:,} records; overlapping visits merged), time to "
+        f"the next {k['outcome_label']} at the hot spot: Kaplan–Meier estimates per band; Cox proportional-"
+        "hazards model with the band (reference: the shortest band; a hazard ratio below 1: the next crime "
+        f"came later). Log-rank test of equal curves: p {_fmt(k.get('logrank_p'), '.3f')}. Censoring: "
+        f"{k['censoring']}{f' ({censored})' if censored else ''}. After Koper (1995), who found that crime-free "
+        "time after a stop grew with its length up to about 10–15 minutes.",
     )
-    censored = ", ".join(f"{n:,} by {e(why)}" for why, n in k.get("censored_by", {}).items())
+
+
+def _koper_section(report: EvaluationReport) -> str:
+    k = report.koper
+    e = html.escape
+    head = "<section aria-labelledby='koper'><h2 id='koper'>Time to the next crime after a patrol (Koper curve, observational)</h2>"
+    lead, note = koper_text(k)
+    if k is None or not k.get("computed"):
+        return f"{head}<p>{e(lead)}</p></section>"
+    caveat, _, rest = lead.partition(". ")
+    header = "".join(f"<th scope='col'>{e(h)}</th>" for h in KOPER_HEADER)
+    rows = "".join(
+        f"<tr><th scope='row'>{e(r[0])}</th>{''.join(f'<td>{e(v)}</td>' for v in r[1:])}</tr>"
+        for r in koper_rows(k)
+    )
     return f"""{head}
-<p class="warn"><strong>Exploratory and observational.</strong> How long officers stayed was not randomised
-(they may stay longer where trouble is expected), and this analysis is not in the plan: the curves show an
-association, not the effect of staying longer.</p>
-<table><caption>After {k["n_spells"]:,} patrol visits ({k["n_visits"]:,} records; overlapping visits merged), time to the next
-{e(k["outcome_label"])} at the hot spot, by minutes of presence</caption>
-<thead><tr><th scope="col">Minutes of presence</th><th scope="col">Visits</th><th scope="col">Followed by a crime</th>
-<th scope="col">Crime-free after 1 h</th><th scope="col">after 6 h</th><th scope="col">after 24 h</th>
-<th scope="col">Median time to the next crime</th><th scope="col">Hazard ratio (95 % CI), Cox</th></tr></thead>
-<tbody>{rows}</tbody></table>
-<p>Kaplan–Meier estimates per band; Cox proportional-hazards model with the band (a hazard ratio below 1:
-the next crime came later than after the shortest visits). Log-rank test of equal curves: p
-{_fmt(k.get("logrank_p"), ".3f")}. Censoring: {e(k["censoring"])}{f" ({censored})" if censored else ""}. After Koper
-(1995), who found that crime-free time after a stop grew with its length up to about 10–15 minutes.</p></section>"""
+<p class="warn"><strong>{e(caveat)}.</strong> {e(rest)}</p>
+<table><caption>Time to the next {e(k["outcome_label"])} at the hot spot after a patrol, by minutes of presence</caption>
+<thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>
+<p>{e(note)}</p></section>"""
 
 
 def _cost_section(report: EvaluationReport) -> str:

@@ -99,7 +99,7 @@ def write_report_pdf(
 ) -> Path:
     """Write the report as a PDF to ``path``: plan, results, CONSORT flow, displacement, patrol time
     (observational), cost–benefit, plots and notes, as in report.html."""
-    from rasure_web.trials.evaluation import report_figures
+    from rasure_web.trials.evaluation import KOPER_HEADER, koper_rows, koper_text, report_figures
 
     doc = _Doc(title)
     doc.heading(f"{title}: evaluation", size=16)
@@ -241,66 +241,12 @@ def write_report_pdf(
 
     doc.heading("Time to the next crime after a patrol (Koper curve, observational)")
     k = report.koper
-    if k is None:
-        doc.para(
-            "Not computed: the Koper curve needs the patrol visits themselves (the database), not the panel."
-        )
-    elif not k.get("computed"):
-        doc.para(f"Not computed: {k.get('reason', '')}")
-    else:
-        doc.para(
-            "Exploratory and observational. How long officers stayed was not randomised, and this analysis is "
-            "not in the plan: the curves show an association, not the effect of staying longer.",
-            bold=True,
-        )
-        hr = {c["band"]: c for c in k["cox"]}
-
-        def cox_cell(band: str) -> str:
-            if band == k["reference_band"]:
-                return "1 (reference)"
-            c = hr.get(band)
-            if c is None:
-                return "–"
-            return f"{_fmt(c['hazard_ratio'], '.2f')} ({_fmt(c['ci_low'], '.2f')} to {_fmt(c['ci_high'], '.2f')})"
-
-        def share(b: dict[str, Any], m: str) -> str:
-            v = b["crime_free_at"].get(m)
-            return "–" if v is None else f"{v * 100:.0f} %"
-
-        doc.table(
-            [
-                "Minutes of presence",
-                "Visits",
-                "Followed by a crime",
-                "Crime-free 1 h",
-                "6 h",
-                "24 h",
-                "Median",
-                "Hazard ratio (95 % CI)",
-            ],
-            [
-                [
-                    b["band"],
-                    f"{b['spells']:,}",
-                    f"{b['events']:,}",
-                    share(b, "60"),
-                    share(b, "360"),
-                    share(b, "1440"),
-                    "not reached" if b["median_minutes"] is None else f"{b['median_minutes'] / 60:.1f} h",
-                    cox_cell(b["band"]),
-                ]
-                for b in k["band_rows"]
-            ],
-            widths=(26, 14, 20, 20, 12, 12, 22, 54),
-        )
-        censored = ", ".join(f"{n:,} by {why}" for why, n in k.get("censored_by", {}).items())
-        doc.para(
-            f"After {k['n_spells']:,} patrol visits (overlapping visits merged), time to the next "
-            f"{k['outcome_label']} at the hot spot: Kaplan–Meier per band, Cox model with the band (reference: "
-            f"the shortest band; below 1, the next crime came later). Log-rank p {_fmt(k.get('logrank_p'), '.3f')}. "
-            f"Censoring: {k['censoring']}{f' ({censored})' if censored else ''}. After Koper (1995).",
-            size=8,
-        )
+    lead, note = koper_text(k)
+    computed = k is not None and bool(k.get("computed"))
+    doc.para(lead, bold=computed)
+    if k is not None and computed:
+        doc.table(KOPER_HEADER, koper_rows(k), widths=(24, 13, 18, 18, 16, 16, 21, 54))
+        doc.para(note, size=8)
 
     cb = report.cost_benefit
     doc.heading("Cost–benefit (primary estimate)")
