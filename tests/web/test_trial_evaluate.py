@@ -216,3 +216,18 @@ def test_the_completed_demo_trial_evaluates_with_synthetic_visits_and_a_koper_cu
     assert (out_dir / "report.pdf").read_bytes().startswith(b"%PDF-")
     results_page = _client("analyst").get(f"/trials/{trial.pk}/results/").content.decode()
     assert "Koper curve, observational" in results_page and "1 (reference)" in results_page
+
+
+def test_the_completed_demo_trial_goes_before_a_committed_trial_it_would_overlap(city: None) -> None:
+    from rasure_web.trials import lifecycle
+
+    last = CrimeRecord.objects.order_by("-occurred_from").first()
+    assert last is not None
+    start = last.occurred_from.astimezone(LONDON).date() - dt.timedelta(days=10)
+    other = lifecycle.trial_create(name="RUNNING", start=start, end=start + dt.timedelta(days=30))
+    actor = lifecycle.CliActor(username="cli:test")
+    lifecycle.trial_commit(trial_id=other.pk, user=actor, seed="5e" * 32, allow_past_start=True)
+    assert "completed demo trial" in lifecycle.trial_demo_past(days=14, randomisation_draws=0)
+    past = Trial.objects.get(name=lifecycle.DEMO_PAST_TRIAL)
+    assert lifecycle.trial_design(trial=past).end == start - dt.timedelta(days=1)
+    assert past.status == Trial.Status.COMPLETED and Trial.objects.count() == 2

@@ -642,7 +642,7 @@ def trial_demo_past(*, days: int = 56, randomisation_draws: int = 199) -> str:
     from rasure_web.patrols.services import synthetic_visits_store
 
     force = resolve_force(None)
-    if Trial.objects.filter(tenant=force, name=DEMO_PAST_TRIAL).exists():
+    if Trial.objects.filter(tenant=force, name=DEMO_PAST_TRIAL).exclude(status=Trial.Status.DRAFT).exists():
         return "the completed demo trial exists (kept)"
     probe = TrialDesign(kind="daily", start=date(2000, 1, 1), end=date(2000, 1, 1), cap_per_day=2)
     last = (
@@ -653,12 +653,21 @@ def trial_demo_past(*, days: int = 56, randomisation_draws: int = 199) -> str:
     )
     if last is None:
         return "no completed demo trial: no synthetic records"
-    # the last whole trial day the records cover, and never today or later
+    # the last whole trial day the records cover, and never today or later; before every committed trial
+    # of the force it would overlap (an older demo database may hold a current trial begun earlier)
     end = min(
         probe.trial_day_of(last) - timedelta(days=1), probe.trial_day_of(clock.now()) - timedelta(days=1)
     )
+    others = [
+        TrialDesign.from_json_dict(t.design)
+        for t in Trial.objects.filter(tenant=force).exclude(status=Trial.Status.DRAFT)
+    ]
+    for other in sorted(others, key=lambda d: d.start, reverse=True):
+        if other.start <= end and end - timedelta(days=days - 1) <= other.end:
+            end = other.start - timedelta(days=1)
     start = end - timedelta(days=days - 1)
     actor = CliActor(username="demo")
+    trial = None
     try:
         trial = trial_create(
             name=DEMO_PAST_TRIAL,
@@ -673,6 +682,8 @@ def trial_demo_past(*, days: int = 56, randomisation_draws: int = 199) -> str:
         visits = synthetic_visits_store(trial_id=trial.pk)
         trial_complete(trial_id=trial.pk, seed=DEMO_PAST_SEED, user=actor)
     except TrialError as exc:
+        if trial is not None and not Trial.objects.get(pk=trial.pk).is_frozen:
+            trial.delete()  # no half-made demo trial left behind
         return f"no completed demo trial: {exc}"
     return (
         f"completed demo trial {trial.pk} (SYNTHETIC) from {start} to {end}: {trial.hotspots.count()} hot spots, "
