@@ -311,7 +311,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         report = evaluate_panel(panel, commitment=commitment, plan_override=plan, costs=costs)
         files = write_report(report, panel, out=args.out, title=f"Panel {Path(args.panel).name}")
     else:
-        files = trial_evaluate(trial_id=args.id, out=args.out, user=_actor(), costs=costs)
+        files = trial_evaluate(
+            trial_id=args.id, out=args.out, user=_actor(), costs=costs, koper_outcome=args.koper_outcome
+        )
     r = files.report
     print(f"Analysis plan: {'pre-registered (committed)' if r.pre_registered else 'NOT pre-registered'}")
     for o in r.outcomes:
@@ -344,6 +346,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 + ("-" if ring["wdq"] is None else f"{ring['wdq']:.2f}")
                 + f": {ring['interpretation']}"
             )
+    k = r.koper
+    if k is not None:
+        if k.get("computed"):
+            hrs = ", ".join(f"{c['band']} {c['hazard_ratio']:.2f}" for c in k["cox"])
+            lr = "-" if k["logrank_p"] is None else f"{k['logrank_p']:.3f}"
+            print(
+                f"  Koper curve (observational): {k['n_spells']:,} visits, {k['n_events']:,} followed by "
+                f"{k['outcome_label']} before censoring; hazard ratio vs "
+                f"{k['reference_band']}: {hrs or '-'}; log-rank p {lr}"
+            )
+        else:
+            print(f"  Koper curve: not computed: {k.get('reason', '')}")
     print(f"Wrote {files.results_json}, {files.report_html} and {files.report_pdf}")
     return 0
 
@@ -464,4 +478,11 @@ def add_trial_commands(sub: Any) -> None:
     )
     a.add_argument("--officer-hour-cost", type=float, help="£ per officer-hour ([U] default 52)")
     a.add_argument("--officers-per-patrol", type=int, help="officers per patrol ([U] default 2)")
+    a.add_argument(
+        "--koper-outcome",
+        choices=["serious_violence", "any"],
+        default="serious_violence",
+        help="the Koper curve (observational): time after a visit to the next serious violence (default) "
+        "or any crime at the hot spot",
+    )
     a.set_defaults(func=cmd_evaluate)

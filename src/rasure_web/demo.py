@@ -112,10 +112,12 @@ def run_demo(*, host: str, port: int, serve: bool, scale: float) -> int:
     if hotspots_build_demo is not None:
         print("Building hot spots ...", flush=True)
         print("  " + hotspots_build_demo(), flush=True)
-        from rasure_web.trials.lifecycle import trial_demo_commit
+        from rasure_web.trials.lifecycle import trial_demo_commit, trial_demo_past
 
         print("Committing a demonstration trial (synthetic, starts today) ...", flush=True)
         print("  " + trial_demo_commit(), flush=True)
+        print("A completed past demonstration trial (synthetic, with invented visits) ...", flush=True)
+        print("  " + trial_demo_past(), flush=True)
     from rasure_web.dashboard.selectors import warm_cache
     from rasure_web.programme.demo import programme_demo_store
 

@@ -282,7 +282,7 @@ def test_dose_response_bands_by_hand_and_without_dose() -> None:
             "trial_day": pd.date_range("2025-04-07", periods=6).tolist(),
             "arm": ["treatment", "treatment", "treatment", "control", "control", "treatment"],
             "sv_count": [0, 1, 2, 1, 3, 0],
-            "dose_minutes": [0.0, 10.0, 20.0, 0.0, 5.0, 45.0],
+            "dose_minutes": [0.0, 10.0, 15.0, 0.0, 5.0, 45.0],
         }
     )
     out = dose_response(panel)
@@ -291,7 +291,8 @@ def test_dose_response_bands_by_hand_and_without_dose() -> None:
     assert bands["none"]["control"] == {"place_days": 1, "mean": 1.0}
     assert bands["under 15 min"]["treatment"] == {"place_days": 1, "mean": 1.0}
     assert bands["under 15 min"]["control"] == {"place_days": 1, "mean": 3.0}
-    assert bands["over 15 to under 30 min"]["treatment"] == {"place_days": 1, "mean": 2.0}
+    # exactly 15 minutes: in the 15-to-30 band (half-open bands leave no dose out)
+    assert bands["15 to under 30 min"]["treatment"] == {"place_days": 1, "mean": 2.0}
     assert bands["30 min or more"]["treatment"] == {"place_days": 1, "mean": 0.0}
     missing = dose_response(panel.drop(columns="dose_minutes"))
     assert missing["computed"] is False and "no dose_minutes" in missing["reason"]

@@ -152,7 +152,28 @@ def test_trial_review_and_monitoring_pages_have_no_axe_violations(page: Any, liv
         buffer_0_250_count=rng.poisson(0.3, len(sched)),
         buffer_250_500_count=rng.poisson(0.3, len(sched)),
     )
-    trial_evaluation_store(trial=trial, report=evaluate_panel(panel, commitment=None), panel=panel)
+    import dataclasses
+
+    import pandas as pd
+
+    from rasure.trial.koper import koper_curve
+
+    # and a Koper curve, so its table is checked too: visits of 1-30 minutes, crimes hours later
+    t0 = pd.Timestamp(str(start), tz="UTC") + pd.Timedelta(hours=9)
+    n = 200
+    visit_start = t0 + pd.to_timedelta(np.arange(n) // 10, unit="h")
+    visit_end = visit_start + pd.to_timedelta(rng.uniform(1, 30, n), unit="m")
+    spots = [f"H{i % 10}" for i in range(n)]
+    visits = pd.DataFrame(
+        {"hotspot_id": spots, "start": visit_start, "end": visit_end, "dose_minutes": rng.uniform(1, 30, n)}
+    )
+    crimes = pd.DataFrame(
+        {"hotspot_id": spots, "occurred_at": visit_end + pd.to_timedelta(rng.exponential(6, n), unit="h")}
+    )
+    koper = koper_curve(visits, crimes, data_end=t0 + pd.Timedelta(days=30), outcome="any")
+    assert koper["computed"]
+    report = dataclasses.replace(evaluate_panel(panel, commitment=None), koper=koper)
+    trial_evaluation_store(trial=trial, report=report, panel=panel)
     make_user("analyst")
     login(page, live_server.url, "analyst")
     for path, heading in (

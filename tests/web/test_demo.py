@@ -51,12 +51,27 @@ def test_demo_loads_synthetic_city_and_users(capsys: pytest.CaptureFixture[str])
     for p in officers.select_related("user"):
         assert p.user.username == f"pc{p.collar_number}"
     assert Profile.objects.get(user__username="officer").collar_number == "0001"
+    # the current demo trial (from today, for the patrol app) and a completed past one before it, with
+    # synthetic visits, so `rasure trial evaluate` has outcome days
+    from rasure_web.patrols.models import Visit
+    from rasure_web.trials.lifecycle import DEMO_PAST_TRIAL, trial_design
+    from rasure_web.trials.models import Trial
+
+    past = Trial.objects.get(name=DEMO_PAST_TRIAL)
+    current = Trial.objects.exclude(pk=past.pk).get()
+    assert past.status == Trial.Status.COMPLETED and past.synthetic and current.synthetic
+    assert trial_design(trial=past).end < trial_design(trial=current).start
+    assert Visit.objects.filter(trial_id=past.pk).count() > 50
+    assert "completed demo trial" in out and f"rasure trial evaluate {past.pk}" in out
     # idempotent: a second run does not duplicate
     n = CrimeRecord.objects.count()
     run_demo(host="127.0.0.1", port=8000, serve=False, scale=0.3)
     assert CrimeRecord.objects.count() == n
     assert Force.objects.count() == 1 and Team.objects.count() == 15
     assert PartnerUpload.objects.count() == 1
+    assert (
+        Trial.objects.count() == 2 and Visit.objects.count() == Visit.objects.filter(trial_id=past.pk).count()
+    )
     c = Client()
     assert (
         c.post("/accounts/login/", {"username": "analyst", "password": "rasure-demo-analyst"}).status_code

@@ -113,6 +113,11 @@ def test_evaluate_from_the_database_and_from_the_exported_panel(
     assert results["dose_response"]["observational"] is True
     assert results["dose_response"]["computed"] is False  # no visits recorded in this rehearsal
     assert "Patrol time and crime (observational)" in page
+    koper = results["koper"]  # no visits recorded: said, not hidden
+    assert (
+        koper["computed"] is False and koper["observational"] and "no ended patrol visits" in koper["reason"]
+    )
+    assert "Koper curve, observational" in page
     pdf = (tmp_path / "db" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF") and len(pdf) > 20_000  # with plots
     assert len(re.findall(rb"/Type /Page[^s]", pdf)) >= 2  # page objects, not the /Pages tree
@@ -139,6 +144,8 @@ def test_evaluate_from_the_database_and_from_the_exported_panel(
     again = json.loads((tmp_path / "file" / "results.json").read_text(encoding="utf-8"))
     for key in ("estimate", "ci_low", "ci_high", "p_value", "p_randomisation", "n_place_days"):
         assert again["outcomes"][0][key] == pytest.approx(primary[key], rel=1e-9)
+    assert again["koper"] is None  # a panel has no visits: the report says the curve needs the database
+    assert "needs the patrol visits" in (tmp_path / "file" / "report.html").read_text(encoding="utf-8")
 
     # a trial committed before plans (a v1 manifest): the default plan, marked not pre-registered
     manifest = Commitment.from_json((tmp_path / "c.json").read_bytes()).public_manifest
@@ -166,3 +173,61 @@ def test_evaluate_usage_errors(city: None, tmp_path: Path, capsys: pytest.Captur
     bad.write_text("hotspot_id,trial_day,arm\nHS1,2025-01-01,control\n", encoding="utf-8")
     assert main(["trial", "evaluate", "--panel", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "lacks columns ['sv_count']" in capsys.readouterr().err
+
+
+def test_the_completed_demo_trial_evaluates_with_synthetic_visits_and_a_koper_curve(
+    city: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rasure_web import clock
+    from rasure_web.patrols.models import Visit
+    from rasure_web.patrols.services import SYNTHETIC_VISIT_NOTE
+    from rasure_web.trials.lifecycle import DEMO_PAST_TRIAL, trial_demo_past
+
+    message = trial_demo_past(days=28, randomisation_draws=19)
+    trial = Trial.objects.get(name=DEMO_PAST_TRIAL)
+    assert "completed demo trial" in message and f"rasure trial evaluate {trial.pk}" in message
+    assert trial.status == Trial.Status.COMPLETED and trial.synthetic and trial.revealed_seed
+    design = json.loads(trial.manifest_json)["design"]
+    last = CrimeRecord.objects.order_by("-occurred_from").first()
+    assert last is not None
+    assert dt.date.fromisoformat(design["end"]) < last.occurred_from.astimezone(LONDON).date()
+    assert dt.date.fromisoformat(design["end"]) < clock.local_today()  # before today's demo trial
+    visits = Visit.objects.filter(trial_id=trial.pk)
+    assert visits.count() > 20 and not visits.exclude(note=SYNTHETIC_VISIT_NOTE).exists()
+    treated = set(trial.schedule.filter(arm="treatment").values_list("trial_day", "hotspot_id"))
+    on_treated = sum((v.trial_day, v.hotspot_id) in treated for v in visits)
+    assert on_treated > 0.8 * visits.count()  # mostly treated days; a few control days (contamination)
+    assert trial_demo_past() == "the completed demo trial exists (kept)"
+
+    capsys.readouterr()
+    out_dir = tmp_path / "demo"
+    args = ["trial", "evaluate", str(trial.pk), "--out", str(out_dir), "--koper-outcome", "any"]
+    assert main(args) == 0
+    assert "Koper curve (observational)" in capsys.readouterr().out
+    results = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
+    assert results["consort"]["treated_full_dose"] > 0 and results["dose_response"]["computed"]
+    koper = results["koper"]
+    assert koper["computed"] and koper["observational"] and koper["outcome"] == "any"
+    assert koper["n_visits"] == visits.count() and koper["n_events"] > 0
+    assert sum(b["spells"] for b in koper["band_rows"]) == koper["n_spells"]
+    assert koper["reference_band"] == "0–5 min" or koper["cox"] == []
+    page = (out_dir / "report.html").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in page and "Koper curve" in page and "Exploratory and observational" in page
+    assert (out_dir / "report.pdf").read_bytes().startswith(b"%PDF-")
+    results_page = _client("analyst").get(f"/trials/{trial.pk}/results/").content.decode()
+    assert "Koper curve, observational" in results_page and "1 (reference)" in results_page
+
+
+def test_the_completed_demo_trial_goes_before_a_committed_trial_it_would_overlap(city: None) -> None:
+    from rasure_web.trials import lifecycle
+
+    last = CrimeRecord.objects.order_by("-occurred_from").first()
+    assert last is not None
+    start = last.occurred_from.astimezone(LONDON).date() - dt.timedelta(days=10)
+    other = lifecycle.trial_create(name="RUNNING", start=start, end=start + dt.timedelta(days=30))
+    actor = lifecycle.CliActor(username="cli:test")
+    lifecycle.trial_commit(trial_id=other.pk, user=actor, seed="5e" * 32, allow_past_start=True)
+    assert "completed demo trial" in lifecycle.trial_demo_past(days=14, randomisation_draws=0)
+    past = Trial.objects.get(name=lifecycle.DEMO_PAST_TRIAL)
+    assert lifecycle.trial_design(trial=past).end == start - dt.timedelta(days=1)
+    assert past.status == Trial.Status.COMPLETED and Trial.objects.count() == 2

@@ -852,9 +852,10 @@ def dose_response(
         elif lo == hi:
             mask, label = frame["dose"] <= lo, "none"
         else:
-            mask, label = (frame["dose"] > lo) & (frame["dose"] < hi), f"over {lo:g} to under {hi:g} min"
-            if lo == 0:
-                label = f"under {hi:g} min"
+            # half-open bands: a dose of exactly 15 minutes is in "15 to under 30", never in no band
+            above = frame["dose"] > lo if lo == 0 else frame["dose"] >= lo
+            mask = above & (frame["dose"] < hi)
+            label = f"under {hi:g} min" if lo == 0 else f"{lo:g} to under {hi:g} min"
         row: dict[str, Any] = {"band": label}
         for arm_name, t in (("treatment", 1.0), ("control", 0.0)):
             sel = mask & (frame["treated"] == t)
@@ -888,6 +889,8 @@ class EvaluationReport:
     consort: dict[str, Any] | None = None
     displacement: list[dict[str, Any]] | None = None
     dose_response: dict[str, Any] | None = None
+    #: the Koper curve (:func:`rasure.trial.koper.koper_curve`; needs visit-level data, so the database)
+    koper: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -899,6 +902,7 @@ class EvaluationReport:
             "consort": self.consort,
             "displacement": self.displacement,
             "dose_response": self.dose_response,
+            "koper": self.koper,
         }
 
 

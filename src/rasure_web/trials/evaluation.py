@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rasure.trial import (
@@ -29,16 +30,21 @@ from rasure.trial import (
 )
 from rasure.trial.costs import UnitCosts, cost_benefit
 from rasure.trial.evaluation import EvaluationError, EvaluationReport, consort_counts, evaluate
+from rasure.trial.koper import KOPER_OUTCOMES, koper_curve
 from rasure_web.accounts.access import access_log_record
 from rasure_web.accounts.models import AccessLog
 
 __all__ = [
+    "KOPER_HEADER",
     "EvaluationFiles",
     "evaluate_panel",
+    "koper_rows",
+    "koper_text",
     "read_panel",
     "report_figures",
     "trial_evaluate",
     "trial_evaluation_store",
+    "trial_koper_curve",
     "write_report",
 ]
 
@@ -140,17 +146,104 @@ def _cost_benefit(
     return out
 
 
+def trial_koper_curve(*, trial: Any, outcome: str = "serious_violence") -> dict[str, Any]:
+    """The Koper curve (:func:`rasure.trial.koper.koper_curve`) of a committed trial: its ended patrol
+    visits to its hot spots on its days (presence from the server's entry/exit times, else the
+    officer's start/end) and the crimes of the kind ``outcome`` at those hot spots, timed to the
+    minute, from the trial's first day to the end of the force's crime data."""
+    from rasure.records import TimePrecision
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.trials.lifecycle import trial_design
+    from rasure_web.trials.models import TrialHotSpot
+    from rasure_web.trials.panel import visit_model
+    from rasure_web.trials.rates import assign_to_hotspots
+
+    if outcome not in KOPER_OUTCOMES:
+        raise EvaluationError(f"the Koper curve follows {sorted(KOPER_OUTCOMES)}, not {outcome!r}.")
+    design = trial_design(trial=trial)
+    members = list(
+        TrialHotSpot.objects.filter(trial=trial).select_related("hotspot").order_by("hotspot_code")
+    )
+    code_of = {m.hotspot_id: m.hotspot_code for m in members}
+    visit = visit_model()
+    rows = []
+    if visit is not None:
+        rows = list(
+            visit.objects.filter(
+                hotspot_id__in=list(code_of),
+                trial_day__gte=design.start,
+                trial_day__lte=design.end,
+                status="ended",
+            ).values_list("hotspot_id", "entry_at", "exit_at", "started_at", "ended_at", "dose_minutes")
+        )
+    visits = pd.DataFrame(
+        [
+            {
+                "hotspot_id": code_of[h],
+                "start": entry if entry is not None and exit_ is not None else started,
+                "end": exit_ if entry is not None and exit_ is not None else ended,
+                "dose_minutes": dose,
+            }
+            for h, entry, exit_, started, ended, dose in rows
+            if (entry is not None and exit_ is not None) or ended is not None
+        ],
+        columns=["hotspot_id", "start", "end", "dose_minutes"],
+    )
+    force_crimes = CrimeRecord.objects.filter(tenant_id=trial.tenant_id)
+    last = force_crimes.order_by("-occurred_from").values_list("occurred_from", flat=True).first()
+    if last is None or visits.empty:
+        return {
+            "computed": False,
+            "observational": True,
+            "outcome": outcome,
+            "outcome_label": KOPER_OUTCOMES[outcome],
+            "reason": "no crime records imported."
+            if last is None
+            else "no ended patrol visits in the trial.",
+        }
+    lo = pd.Timestamp(visits["start"].min()).to_pydatetime()
+    recs = force_crimes.filter(
+        occurred_from__gte=lo, time_precision=TimePrecision.MINUTE.value, easting__isnull=False
+    )
+    if outcome == "serious_violence":
+        recs = recs.filter(serious_violence=True)
+    found = list(recs.values_list("occurred_from", "easting", "northing"))
+    times: list[Any] = []
+    spots: list[str] = []
+    if found:
+        x = np.array([r[1] for r in found], dtype=float)
+        y = np.array([r[2] for r in found], dtype=float)
+        rec, hs = assign_to_hotspots([m.hotspot for m in members], x, y)
+        times = [found[r][0] for r in rec]
+        spots = [members[j].hotspot_code for j in hs]
+    crimes = pd.DataFrame({"hotspot_id": spots, "occurred_at": pd.to_datetime(times, utc=True)})
+    # the crime data are known to cover up to the newest record's time (censoring there, conservatively)
+    result = koper_curve(visits, crimes, data_end=last, outcome=outcome)
+    result["data_end"] = last.isoformat()
+    return result
+
+
 def trial_evaluate(
-    *, trial_id: int, out: str | Path, user: Any = None, costs: UnitCosts | None = None
+    *,
+    trial_id: int,
+    out: str | Path,
+    user: Any = None,
+    costs: UnitCosts | None = None,
+    koper_outcome: str = "serious_violence",
 ) -> EvaluationFiles:
-    """Evaluate a committed trial from the database and write the report to ``out`` (logged)."""
+    """Evaluate a committed trial from the database and write the report to ``out`` (logged). The
+    Koper curve (observational) follows ``koper_outcome``: ``"serious_violence"`` or ``"any"`` crime."""
     from rasure_web.trials.lifecycle import trial_commitment, trial_get
     from rasure_web.trials.panel import trial_panel_frame
 
     trial = trial_get(trial_id=trial_id)
     panel, panel_notes = trial_panel_frame(trial=trial)
     report = evaluate_panel(panel, commitment=trial_commitment(trial=trial), costs=costs)
-    report = dataclasses.replace(report, notes=(*report.notes, *panel_notes))
+    report = dataclasses.replace(
+        report,
+        notes=(*report.notes, *panel_notes),
+        koper=trial_koper_curve(trial=trial, outcome=koper_outcome),
+    )
     files = write_report(
         report, panel, out=out, title=f"Trial {trial.pk}: {trial.name}", synthetic=trial.synthetic
     )
@@ -227,6 +320,17 @@ def report_figures(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[
             )
         ax.axvline(1.0, color="#555555", linestyle="--", linewidth=1)
         ax.set_xscale("log")  # ratios: 0.5 and 2 equally far from 1
+        # plain ratios on the axis (0.5, 1, 2), not matplotlib's 6×10⁻¹ / 10⁰ log labels
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+        lo = min(o.ci_low for o in shown)  # type: ignore[type-var]
+        hi = max(o.ci_high for o in shown)  # type: ignore[type-var]
+        ticks = [
+            t for t in (0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 5.0, 10.0) if lo / 1.2 <= t <= hi * 1.2
+        ]
+        ax.xaxis.set_major_locator(FixedLocator(ticks or [1.0]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         ax.set_yticks(range(len(shown)), [f"{o.name} ({o.estimand})" for o in shown])
         ax.invert_yaxis()
         ax.set_xlabel("ratio, treatment vs control (log scale; 1 = no difference), 95 % CI")
@@ -267,6 +371,36 @@ def report_figures(report: EvaluationReport, panel: pd.DataFrame) -> list[tuple[
         ax.set_ylabel("serious violence per place-day")
         ax.legend(frameon=False)
         out.append(("Serious violence in hot spots and the rings around them, by arm", fig))
+    k = report.koper
+    if k is not None and k.get("computed"):
+        fig, ax = plt.subplots(figsize=(6.5, 3.0))
+        colours = ["#b2182b", "#ef8a62", "#1f4e79", "#67a9cf", "#4d4d4d"]
+        for i, b in enumerate(r for r in k["band_rows"] if r["curve"]):
+            t = [p[0] / 60.0 for p in b["curve"]]
+            surv = [p[1] for p in b["curve"]]
+            end = (k["max_follow_up_hours"] or max(t)) if t else 0
+            ax.step(
+                [*t, end],
+                [*surv, surv[-1]],
+                where="post",
+                color=colours[i % len(colours)],
+                linewidth=1.3,
+                label=f"{b['band']} ({b['spells']:,} visits)",
+            )
+        lowest = min((p[1] for r in k["band_rows"] for p in r["curve"]), default=0.0)
+        ax.set_xlabel("hours after the patrol left")
+        ax.set_ylabel(f"share still free of\n{k['outcome_label']}")
+        ax.set_ylim(max(0.0, lowest - 0.05), 1.005)  # the interesting part; the axis says where it starts
+        if k["max_follow_up_hours"]:
+            ax.set_xlim(0, k["max_follow_up_hours"])
+        ax.legend(frameon=False, fontsize=7, title="minutes of presence", title_fontsize=7)
+        out.append(
+            (
+                f"Koper curve (observational): time to the next {k['outcome_label']} at the hot spot after a "
+                "patrol, by minutes of presence (Kaplan–Meier)",
+                fig,
+            )
+        )
     return out
 
 
@@ -350,6 +484,93 @@ association, not the effect of patrol.</p>
 <tbody>{rows}</tbody></table>{model}</section>"""
 
 
+#: The Koper curve table's columns (report.html and report.pdf).
+KOPER_HEADER = (
+    "Minutes of presence",
+    "Visits",
+    "Followed by a crime",
+    "Crime-free after 1 h",
+    "after 6 h",
+    "after 24 h",
+    "Median time to the next crime",
+    "Hazard ratio (95 % CI), Cox",
+)
+
+
+def koper_rows(k: dict[str, Any]) -> list[list[str]]:
+    """The Koper curve's table (:data:`KOPER_HEADER`), one row of text per dose band."""
+    hr = {c["band"]: c for c in k["cox"]}
+
+    def cox_cell(band: str) -> str:
+        if band == k["reference_band"]:
+            return "1 (reference)"
+        c = hr.get(band)
+        if c is None:
+            return "–"
+        return f"{_fmt(c['hazard_ratio'], '.2f')} ({_fmt(c['ci_low'], '.2f')} to {_fmt(c['ci_high'], '.2f')}), p {_fmt(c['p_value'], '.3f')}"
+
+    def share(b: dict[str, Any], m: str) -> str:
+        v = b["crime_free_at"].get(m)
+        return "–" if v is None else f"{v * 100:.0f} %"
+
+    return [
+        [
+            b["band"],
+            f"{b['spells']:,}",
+            f"{b['events']:,}",
+            share(b, "60"),
+            share(b, "360"),
+            share(b, "1440"),
+            "not reached" if b["median_minutes"] is None else f"{b['median_minutes'] / 60:.1f} h",
+            cox_cell(b["band"]),
+        ]
+        for b in k["band_rows"]
+    ]
+
+
+def koper_text(k: dict[str, Any] | None) -> tuple[str, str]:
+    """The Koper curve's (caveat or reason, method note) as plain text, for report.html and report.pdf."""
+    if k is None:
+        return (
+            "Not computed: the Koper curve needs the patrol visits themselves (the database), not the place-day panel.",
+            "",
+        )
+    if not k.get("computed"):
+        return f"Not computed: {k.get('reason', '')}", ""
+    censored = ", ".join(f"{n:,} by {why}" for why, n in k.get("censored_by", {}).items())
+    return (
+        "Exploratory and observational. How long officers stayed was not randomised (they may stay longer "
+        "where trouble is expected), and this analysis is not in the plan: the curves show an association, "
+        "not the effect of staying longer.",
+        f"After {k['n_spells']:,} patrol visits ({k['n_visits']:,} records; overlapping visits merged), time to "
+        f"the next {k['outcome_label']} at the hot spot: Kaplan–Meier estimates per band; Cox proportional-"
+        "hazards model with the band (reference: the shortest band; a hazard ratio below 1: the next crime "
+        f"came later). Log-rank test of equal curves: p {_fmt(k.get('logrank_p'), '.3f')}. Censoring: "
+        f"{k['censoring']}{f' ({censored})' if censored else ''}. After Koper (1995), who found that crime-free "
+        "time after a stop grew with its length up to about 10–15 minutes.",
+    )
+
+
+def _koper_section(report: EvaluationReport) -> str:
+    k = report.koper
+    e = html.escape
+    head = "<section aria-labelledby='koper'><h2 id='koper'>Time to the next crime after a patrol (Koper curve, observational)</h2>"
+    lead, note = koper_text(k)
+    if k is None or not k.get("computed"):
+        return f"{head}<p>{e(lead)}</p></section>"
+    caveat, _, rest = lead.partition(". ")
+    header = "".join(f"<th scope='col'>{e(h)}</th>" for h in KOPER_HEADER)
+    rows = "".join(
+        f"<tr><th scope='row'>{e(r[0])}</th>{''.join(f'<td>{e(v)}</td>' for v in r[1:])}</tr>"
+        for r in koper_rows(k)
+    )
+    return f"""{head}
+<p class="warn"><strong>{e(caveat)}.</strong> {e(rest)}</p>
+<table><caption>Time to the next {e(k["outcome_label"])} at the hot spot after a patrol, by minutes of presence</caption>
+<thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>
+<p>{e(note)}</p></section>"""
+
+
 def _cost_section(report: EvaluationReport) -> str:
     cb = report.cost_benefit
     e = html.escape
@@ -423,6 +644,7 @@ statistic among schedules re-drawn from the committed design with other seeds.</
 {_consort_section(report)}
 {_displacement_section(report)}
 {_dose_section(report)}
+{_koper_section(report)}
 {_cost_section(report)}
 <section aria-labelledby="plots"><h2 id="plots">Plots</h2>{plots}</section>
 <section aria-labelledby="notes"><h2 id="notes">Notes</h2><ul>{notes}</ul></section>

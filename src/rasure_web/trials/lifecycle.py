@@ -13,6 +13,7 @@ unless the *caller* rolls back an outer transaction of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -620,4 +621,72 @@ def trial_demo_commit(*, days: int = 91) -> str:
         f"demo trial {trial.pk} (SYNTHETIC) committed: {trial.hotspots.count()} hot spots, {days} days from "
         f"{start}, half treated each day; commitment {result.commitment.digest_hex[:16]}…; demo seed "
         f"{result.seed} (a real trial's seed is kept secret)"
+    )
+
+
+#: The past demonstration trial's name (how a second `rasure demo` finds it).
+DEMO_PAST_TRIAL = "DEMO synthetic past trial (completed)"
+#: Its seed: a demonstration, published (a real trial's seed stays secret until the end).
+DEMO_PAST_SEED = "d3" * 32
+
+
+def trial_demo_past(*, days: int = 56, randomisation_draws: int = 199) -> str:
+    """A COMPLETED synthetic trial over the last ``days`` days the synthetic city's records cover, with
+    invented patrol visits on its treated days (:func:`rasure_web.patrols.services.synthetic_visits_store`),
+    so ``rasure trial evaluate`` on it writes a report with real numbers. It ends before today's trial
+    day, so it does not overlap the current demo trial. Its plan re-draws ``randomisation_draws``
+    schedules (fewer than the default, to keep the demo's evaluation quick; stated in the plan).
+    Skipped when it exists."""
+    from rasure.trial import DEFAULT_PLAN
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.patrols.services import synthetic_visits_store
+
+    force = resolve_force(None)
+    if Trial.objects.filter(tenant=force, name=DEMO_PAST_TRIAL).exclude(status=Trial.Status.DRAFT).exists():
+        return "the completed demo trial exists (kept)"
+    probe = TrialDesign(kind="daily", start=date(2000, 1, 1), end=date(2000, 1, 1), cap_per_day=2)
+    last = (
+        CrimeRecord.objects.filter(tenant=force, source="synthetic")
+        .order_by("-occurred_from")
+        .values_list("occurred_from", flat=True)
+        .first()
+    )
+    if last is None:
+        return "no completed demo trial: no synthetic records"
+    # the last whole trial day the records cover, and never today or later; before every committed trial
+    # of the force it would overlap (an older demo database may hold a current trial begun earlier)
+    end = min(
+        probe.trial_day_of(last) - timedelta(days=1), probe.trial_day_of(clock.now()) - timedelta(days=1)
+    )
+    others = [
+        TrialDesign.from_json_dict(t.design)
+        for t in Trial.objects.filter(tenant=force).exclude(status=Trial.Status.DRAFT)
+    ]
+    for other in sorted(others, key=lambda d: d.start, reverse=True):
+        if other.start <= end and end - timedelta(days=days - 1) <= other.end:
+            end = other.start - timedelta(days=1)
+    start = end - timedelta(days=days - 1)
+    actor = CliActor(username="demo")
+    trial = None
+    try:
+        trial = trial_create(
+            name=DEMO_PAST_TRIAL,
+            start=start,
+            end=end,
+            user=actor,
+            strata=Trial.Strata.LPA_PERIOD,
+            synthetic=True,
+        )
+        plan = dataclasses.replace(DEFAULT_PLAN, randomisation_draws=randomisation_draws)
+        trial_commit(trial_id=trial.pk, user=actor, seed=DEMO_PAST_SEED, allow_past_start=True, plan=plan)
+        visits = synthetic_visits_store(trial_id=trial.pk)
+        trial_complete(trial_id=trial.pk, seed=DEMO_PAST_SEED, user=actor)
+    except TrialError as exc:
+        if trial is not None and not Trial.objects.get(pk=trial.pk).is_frozen:
+            trial.delete()  # no half-made demo trial left behind
+        return f"no completed demo trial: {exc}"
+    return (
+        f"completed demo trial {trial.pk} (SYNTHETIC) from {start} to {end}: {trial.hotspots.count()} hot spots, "
+        f"{visits:,} synthetic visits on its treated days; evaluate it with "
+        f"`rasure trial evaluate {trial.pk} --out results/`"
     )

@@ -27,7 +27,7 @@ from rasure_web.trials.lifecycle import shift_of, trial_commitment, trial_design
 from rasure_web.trials.models import ScheduleEntry, Trial, TrialHotSpot
 from rasure_web.trials.rates import assign_to_hotspots
 
-__all__ = ["PanelExport", "trial_export_panel", "trial_panel_frame"]
+__all__ = ["PanelExport", "trial_export_panel", "trial_panel_frame", "visit_model"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ class PanelExport:
     notes: tuple[str, ...]
 
 
-def _visit_model() -> Any | None:
+def visit_model() -> Any | None:
     """The patrol app's Visit model when it exists with the fields the panel needs."""
     try:
         model = apps.get_model("patrols", "Visit")
@@ -160,7 +160,7 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
         f"occurred_from time ({design.day_start:%H:%M} boundary, {tz})."
     )
     # Dose from the patrol app.
-    visit = _visit_model()
+    visit = visit_model()
     if visit is None:
         panel["dose_minutes"] = pd.array([pd.NA] * len(panel), dtype="Float64")
         panel["visits"] = pd.array([pd.NA] * len(panel), dtype="Int64")

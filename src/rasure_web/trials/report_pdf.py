@@ -46,10 +46,13 @@ class _Doc:
         pdf.add_page()
         self.pdf = pdf
 
-    def heading(self, text: str, size: int = 13) -> None:
+    def heading(self, text: str, size: int = 13, *, keep_with: float = 25) -> None:
+        """A section heading; a new page first when fewer than ``keep_with`` mm would follow it."""
+        if self.pdf.will_page_break(size * 0.5 + 4 + keep_with):
+            self.pdf.add_page()
         self.pdf.ln(3)
         self.pdf.set_font("DejaVu", "B", size)
-        self.pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(1)
 
     def para(self, text: str, *, bold: bool = False, size: float = 9, mono: bool = False) -> None:
@@ -96,7 +99,7 @@ def write_report_pdf(
 ) -> Path:
     """Write the report as a PDF to ``path``: plan, results, CONSORT flow, displacement, patrol time
     (observational), cost–benefit, plots and notes, as in report.html."""
-    from rasure_web.trials.evaluation import report_figures
+    from rasure_web.trials.evaluation import KOPER_HEADER, koper_rows, koper_text, report_figures
 
     doc = _Doc(title)
     doc.heading(f"{title}: evaluation", size=16)
@@ -138,7 +141,7 @@ def write_report_pdf(
             ]
             for o in report.outcomes
         ],
-        widths=(30, 16, 16, 26, 16, 16, 22, 18),
+        widths=(34, 16, 16, 28, 16, 16, 28, 26),
     )
     doc.para(
         "IRR: incidence-rate ratio; RR: risk ratio (any serious violence on the place-day); RoM: ratio of "
@@ -199,7 +202,7 @@ def write_report_pdf(
                 "Reading",
             ],
             rows,
-            widths=(16, 24, 24, 30, 13, 11, 16, 46),
+            widths=(16, 22, 22, 30, 12, 11, 21, 46),
         )
         doc.para(
             "Serious violence in rings around each hot spot (distance from its edge), outside every hot spot "
@@ -236,6 +239,15 @@ def write_report_pdf(
             f"p {_fmt(dr['p_value'], '.4f')}; {dr['n_place_days']:,} place-days)."
         )
 
+    doc.heading("Time to the next crime after a patrol (Koper curve, observational)")
+    k = report.koper
+    lead, note = koper_text(k)
+    computed = k is not None and bool(k.get("computed"))
+    doc.para(lead, bold=computed)
+    if k is not None and computed:
+        doc.table(KOPER_HEADER, koper_rows(k), widths=(24, 13, 18, 18, 16, 16, 21, 54))
+        doc.para(note, size=8)
+
     cb = report.cost_benefit
     doc.heading("Cost–benefit (primary estimate)")
     if cb is None:
@@ -262,7 +274,8 @@ def write_report_pdf(
 
     figures = report_figures(report, panel)
     if figures:
-        doc.heading("Plots")
+        first = figures[0][1].get_size_inches()
+        doc.heading("Plots", keep_with=min(doc.pdf.epw, first[0] * 25.4) * first[1] / first[0] + 10)
         for caption, fig in figures:
             doc.figure(fig, caption)
 

@@ -242,6 +242,30 @@ def trial_detail_for(*, user: Any, trial_id: int, when: datetime.datetime | None
     }
 
 
+def _koper_rows(koper: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The Koper curve's bands for the results page: shares crime-free in per cent, the Cox term."""
+    if not koper or not koper.get("computed"):
+        return []
+    cox = {c["band"]: c for c in koper.get("cox", [])}
+
+    def pct(b: dict[str, Any], minutes: str) -> float | None:
+        v = b["crime_free_at"].get(minutes)
+        return None if v is None else v * 100
+
+    return [
+        {
+            "band": b["band"],
+            "spells": b["spells"],
+            "events": b["events"],
+            "free_6h": pct(b, "360"),
+            "free_24h": pct(b, "1440"),
+            "reference": b["band"] == koper.get("reference_band"),
+            "cox": cox.get(b["band"]),
+        }
+        for b in koper["band_rows"]
+    ]
+
+
 def trial_results_for(*, user: Any, trial_id: int) -> dict[str, Any]:
     """A trial's latest stored evaluation (``rasure trial evaluate``) for the results page: the trial,
     the evaluation row (or ``None``), its results with the outcomes table, and how many runs exist."""
@@ -258,6 +282,7 @@ def trial_results_for(*, user: Any, trial_id: int) -> dict[str, Any]:
     latest = runs.order_by("-evaluated_at", "-pk").first()
     results: dict[str, Any] = latest.results if latest is not None else {}
     rings = [r for r in results.get("displacement") or [] if r.get("computed")]
+    koper = results.get("koper")
     return {
         "trial": trial,
         "evaluation": latest,
@@ -268,6 +293,8 @@ def trial_results_for(*, user: Any, trial_id: int) -> dict[str, Any]:
         "cost": results.get("cost_benefit"),
         "rings": rings,
         "dose": results.get("dose_response"),
+        "koper": koper,
+        "koper_rows": _koper_rows(koper),
         # SVG as data: images (img-src allows data:; inline SVG would carry <style>, refused by the CSP)
         "plots": [
             {
