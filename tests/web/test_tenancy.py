@@ -290,3 +290,38 @@ def test_isolation_matrix_every_role_own_force_and_other_force(forces: dict[str,
                     reachable.add(url)
     assert unexpected == []
     assert reachable == {url for _, url in OBJECT_URLS}, {u for _, u in OBJECT_URLS} - reachable
+
+
+def test_a_trials_panel_counts_only_its_own_forces_crimes(forces: dict[str, Any]) -> None:
+    """The two synthetic cities lie on the same ground (as neighbouring forces meet at a border): a
+    crime of force B inside one of force A's trial hot spots on a trial day never counts for A's trial."""
+    from datetime import datetime
+
+    from rasure_web.trials.panel import trial_panel_frame
+
+    a, b = forces["AAA"], forces["BBB"]
+    member = a["trial"].hotspots.select_related("hotspot").first().hotspot
+    import shapely.geometry
+
+    inside = shapely.geometry.shape(json.loads(member.geofence_geojson)).representative_point()
+    day = datetime.fromisoformat(a["trial"].design["start"]).replace(hour=12, tzinfo=clock.now().tzinfo)
+
+    def sv_at_member() -> int:
+        panel, _ = trial_panel_frame(trial=Trial.objects.get(pk=a["trial"].pk))
+        return int(panel.loc[panel["hotspot_pk"] == member.pk, "sv_count"].fillna(0).sum())
+
+    before = sv_at_member()
+    for code, f in (("BBB", b["force"]), ("AAA", a["force"])):
+        CrimeRecord.objects.create(
+            tenant=f,
+            source="synthetic",
+            reference=f"border-{code}",
+            occurred_from=day,
+            time_precision="minute",
+            easting=inside.x,
+            northing=inside.y,
+            serious_violence=True,
+            harm_days=10.0,
+        )
+    # force A's own crime counts once; force B's, at the same place and time, not at all
+    assert sv_at_member() == before + 1

@@ -82,7 +82,11 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
     )
     recs = list(
         CrimeRecord.objects.filter(
-            serious_violence=True, easting__isnull=False, occurred_from__gte=lo, occurred_from__lt=hi
+            tenant_id=trial.tenant_id,
+            serious_violence=True,
+            easting__isnull=False,
+            occurred_from__gte=lo,
+            occurred_from__lt=hi,
         ).values_list("occurred_from", "time_precision", "easting", "northing", "harm_days", "last_outcome")
     )
     month_only = sum(1 for r in recs if r[1] == "month")
@@ -132,7 +136,12 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
     panel["sv_final_outcome"] = pd.array([key_final.get(k, 0) for k in keys], dtype="Int64")
     panel["sv_positive_outcome"] = pd.array([key_positive.get(k, 0) for k in keys], dtype="Int64")
     # Days after the last imported record are unknown, not zero.
-    last = CrimeRecord.objects.order_by("-occurred_from").values_list("occurred_from", flat=True).first()
+    last = (
+        CrimeRecord.objects.filter(tenant_id=trial.tenant_id)
+        .order_by("-occurred_from")
+        .values_list("occurred_from", flat=True)
+        .first()
+    )
     covered_to = design.trial_day_of(last) if last is not None else None
     unknown = (
         panel["trial_day"] > covered_to if covered_to is not None else pd.Series(True, index=panel.index)

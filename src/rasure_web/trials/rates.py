@@ -29,7 +29,7 @@ from rasure.trial import (
     nb_required_place_days,
     place_day_counts,
 )
-from rasure_web.analysis.models import HotSpot
+from rasure_web.analysis.models import AnalysisRun, HotSpot
 from rasure_web.crimes.models import CrimeRecord
 from rasure_web.trials.lifecycle import choose_hotspots, trial_design, trial_get
 from rasure_web.trials.models import TrialHotSpot
@@ -103,7 +103,11 @@ def hotspot_rates(
     if months < 1:
         raise PowerInputError(f"months must be at least 1, got {months}.")
     tz = settings.TIME_ZONE
-    qs = CrimeRecord.objects.filter(serious_violence=True, easting__isnull=False, occurred_from__isnull=False)
+    # the force of the hot spots' run: another force's crimes never count, even across a shared border
+    tenant_id = AnalysisRun.objects.filter(pk=hotspots[0].run_id).values_list("tenant_id", flat=True).get()
+    qs = CrimeRecord.objects.filter(
+        tenant_id=tenant_id, serious_violence=True, easting__isnull=False, occurred_from__isnull=False
+    )
     if end is None:
         last = qs.order_by("-occurred_from").values_list("occurred_from", flat=True).first()
         if last is None:
