@@ -26,6 +26,7 @@ import contextlib
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 
 from rasure.errors import RasureError
@@ -39,6 +40,7 @@ __all__ = [
     "acting_force",
     "acting_force_id",
     "default_force_pk",
+    "force_pk",
     "forces_visible",
     "granted_force_ids",
     "only_force",
@@ -46,6 +48,7 @@ __all__ = [
     "resolve_force",
     "scoped",
     "switch_force",
+    "tenant_field",
     "tenant_id_for",
 ]
 
@@ -103,6 +106,12 @@ def tenant_id_for(*, user: Any = None, force: str | None = None) -> int | None:
     return resolve_force(None).pk
 
 
+def force_pk(tenant: int | None) -> int:
+    """``tenant`` when given, else the only force's pk (a default force is created when there is
+    none; :class:`ForceChoiceError` with several): what a service called without a force acts on."""
+    return tenant if tenant is not None else resolve_force(None).pk
+
+
 def default_force_pk() -> int | None:
     """Model default for ``tenant`` fields: the only force (created when there is none). With several
     forces there is no default (None): a writer must say which, and a form (the admin's) asks."""
@@ -110,6 +119,24 @@ def default_force_pk() -> int | None:
         return resolve_force(None).pk
     except ForceChoiceError:
         return None
+
+
+TENANT_HELP = "the force this belongs to (rasure_web.accounts.tenancy)"
+
+
+def tenant_field(*, help_text: str = TENANT_HELP) -> Any:
+    """The ``tenant`` field of a model whose rows belong to one force: a nullable foreign key to
+    :class:`~rasure_web.accounts.models.Force` (PROTECT: a force with data cannot be deleted), no
+    reverse accessor, defaulting to the only force (:func:`default_force_pk`)."""
+    return models.ForeignKey(
+        "accounts.Force",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        default=default_force_pk,
+        verbose_name="force",
+        help_text=help_text,
+    )
 
 
 def granted_force_ids(user: Any) -> set[int]:

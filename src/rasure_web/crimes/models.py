@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from rasure_web.accounts.tenancy import default_force_pk
+from rasure_web.accounts.tenancy import tenant_field
 
 
 class Area(models.Model):
@@ -34,15 +34,7 @@ class Area(models.Model):
     )
     synthetic = models.BooleanField(default=False)
     source = models.CharField(max_length=300, blank=True, help_text="file the area was loaded from")
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
 
     class Meta:
         db_table = "area"
@@ -81,15 +73,7 @@ class ImportRun(models.Model):
     notes = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
     error = models.TextField(blank=True)
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
 
     class Meta:
@@ -133,15 +117,7 @@ class CrimeRecord(models.Model):
     harm_days = models.FloatField(null=True)
     harm_basis = models.CharField(max_length=16, default="none")
     import_run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL, related_name="+")
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
     updated_at = models.DateTimeField(null=True)
 
     class Meta:
@@ -169,14 +145,8 @@ class Person(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     year_of_birth = models.IntegerField(null=True, blank=True)
     synthetic = models.BooleanField(default=False)
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force whose records name this person (a force's person ids are its own)",
+    tenant = tenant_field(
+        help_text="the force whose records name this person (a force's person ids are its own)"
     )
 
     class Meta:
