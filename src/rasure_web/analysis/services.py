@@ -233,10 +233,10 @@ def hotspots_build(
             sv.classify(frame, scope=scope)[["serious_violence", "sv_basis"]]
         )
         frame = frame[frame["serious_violence"]].reset_index(drop=True)
-    table = harm_table_current()
+    table = harm_table_current(tenant=tenant)
     labels = {
         "serious_violence": sv.basis_label(frame["sv_basis"].astype("string")),
-        "scope": scope.label if scope is not None else scope_label(),
+        "scope": scope.label if scope is not None else scope_label(tenant=tenant),
         "harm": coverage_label(table, frame),
     }
     if include_partner_data:
@@ -244,7 +244,7 @@ def hotspots_build(
         from rasure_web.partners.selectors import partner_records_frame
 
         partner = partner_records_frame(columns=_FRAME_COLUMNS)
-        weights = harm_days(partner.assign(offence_code=partner_harm_code), table=harm_table_current())
+        weights = harm_days(partner.assign(offence_code=partner_harm_code), table=table)
         partner["harm_days"] = weights["harm_days"]
         if not partner.empty:
             frame = pd.concat(

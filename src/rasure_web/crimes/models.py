@@ -175,34 +175,40 @@ class CrimePersonLink(models.Model):
 
 
 class HarmWeight(models.Model):
-    """The harm table in force (rows replaced whole by ``rasure harm load``)."""
+    """A force's harm table (its rows replaced whole by ``rasure harm load --force CODE``); a force with
+    none uses the built-in approximation."""
 
     key_type = models.CharField(max_length=16)  # offence_code | category
     key = models.CharField(max_length=100)
     description = models.CharField(max_length=300, blank=True)
     cchi_days = models.FloatField()
     source = models.CharField(max_length=300)
+    tenant = tenant_field()
 
     class Meta:
         db_table = "harm_weight"
-        constraints = [models.UniqueConstraint(fields=["key_type", "key"], name="harm_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key_type", "key"], name="harm_force_key_unique")
+        ]
 
 
 class HarmTableInfo(models.Model):
-    """Which harm table is in force: official (loaded file) or the built-in approximation."""
+    """Which harm table a force has loaded (official or not, from which file); a force with no row
+    uses the built-in approximation."""
 
     official = models.BooleanField(default=False)
     origin = models.TextField()
     loaded_at = models.DateTimeField(auto_now=True)
     username = models.CharField(max_length=150, blank=True)
+    tenant = tenant_field()
 
     class Meta:
         db_table = "harm_table_info"
 
 
 class ScopeTableInfo(models.Model):
-    """A force's own serious-violence scope (``rasure scope load``): the newest row is in force; with
-    none, the built-in table. The file's text is kept whole, so the scope used can be shown and reused."""
+    """A force's own serious-violence scope (``rasure scope load --force CODE``): the force's newest row
+    is in force; with none, the built-in table. The file's text is kept whole, so the scope used can be shown and reused."""
 
     source = models.TextField(help_text="the file it was loaded from")
     version = models.CharField(max_length=100, blank=True)
@@ -210,6 +216,7 @@ class ScopeTableInfo(models.Model):
     codes_csv = models.TextField(help_text="the scope table as loaded (offence_code, sv_group, counts_as)")
     loaded_at = models.DateTimeField(auto_now_add=True)
     username = models.CharField(max_length=150, blank=True)
+    tenant = tenant_field()
 
     class Meta:
         db_table = "scope_table_info"
