@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_FORCE_CODE",
     "ActingForceMiddleware",
     "ForceChoiceError",
+    "act_for",
     "acting_force",
     "acting_force_id",
     "default_force_pk",
@@ -226,6 +227,25 @@ def scoped(qs: QuerySet[Any], user: Any, *, path: str = "tenant") -> QuerySet[An
     if fid is None:
         return qs.none()
     return qs.filter(**{f"{path}_id": fid})
+
+
+def act_for(user: Any, code: str | None) -> Force:
+    """Make a command run as ``user`` (``--user``) act for the force ``code`` (``--force``; else the
+    only force, and with several :class:`ForceChoiceError` lists the codes): their own force, or one
+    they hold an explicit, unexpired grant for; PermissionDenied otherwise. The command logs what it
+    does with the force's code."""
+    force = resolve_force(code)
+    if force.pk not in {f.pk for f in forces_visible(user)}:
+        own = _profile_force_id(user)
+        belongs = (
+            f"belongs to force {Force.objects.get(pk=own).code}" if own is not None else "belongs to no force"
+        )
+        raise PermissionDenied(
+            f"the account {user.get_username()} {belongs} and holds no grant for force {force.code}. "
+            "Give your own force with --force, or ask an administrator for a grant (rasure users grant)."
+        )
+    user._rasure_acting_force = force.pk
+    return force
 
 
 def switch_force(request: Any, code: str) -> Force:
