@@ -61,13 +61,26 @@ def _warm_dashboard() -> None:
     warm_cache()
 
 
-def add_force_option(p: argparse.ArgumentParser) -> None:
-    """``--force CODE`` on a command that reads or writes one force's data (default: the only force)."""
+def add_force_option(p: Any) -> None:
+    """``--force CODE`` on a command that reads or writes one force's data (default: the only force);
+    ``p`` is a parser or an argument group of one (e.g. beside ``--all-forces``)."""
     p.add_argument(
         "--force",
         metavar="CODE",
         help="the force whose data this is (default: the only force; required when there are several)",
     )
+
+
+def _print_force_tables(code: str | None) -> None:
+    """Which force's scope and harm tables classified and weighed its records (each force has its own)."""
+    from rasure_web.accounts.tenancy import resolve_force
+    from rasure_web.crimes.scope import scope_label
+    from rasure_web.crimes.selectors import harm_label_for_data
+    from rasure_web.crimes.services import harm_table_current
+
+    force = resolve_force(code)
+    print(f"Force {force.code}: {scope_label(tenant=force.pk)}")
+    print(f"  {harm_label_for_data(harm_table_current(tenant=force.pk), tenant=force.pk)}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -106,6 +119,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"{len(reports) - len(rejected)} file(s) imported, {len(rejected)} rejected; "
         f"records: {ins} new, {upd} updated, {unch} unchanged"
     )
+    _print_force_tables(args.force)
     for r in rejected:
         print(f"\nREJECTED (nothing from it was imported): {r.error}", file=sys.stderr)
         print_problems(r.problems, limit=20)
@@ -166,18 +180,25 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_harm(args: argparse.Namespace) -> int:
     open_database()
+    from rasure_web.accounts.tenancy import resolve_force
     from rasure_web.crimes import services
     from rasure_web.crimes.selectors import harm_label_for_data
 
     if args.harm_cmd == "load":
         table = services.harm_load(
-            path=args.file, username=os.environ.get("USER", ""), official=not args.unofficial
+            path=args.file,
+            username=os.environ.get("USER", ""),
+            official=not args.unofficial,
+            force=args.force,
         )
-        print(f"Loaded the harm table {args.file}; every record's harm recomputed.")
-        print(harm_label_for_data(table))
+        force = resolve_force(args.force)
+        print(f"Loaded the harm table {args.file} for force {force.code}; its records' harm recomputed.")
+        print(harm_label_for_data(table, tenant=force.pk))
+        _warm_dashboard()
         return 0
-    table = services.harm_table_current()
-    print(harm_label_for_data(table))
+    force = resolve_force(args.force)
+    table = services.harm_table_current(tenant=force.pk)
+    print(f"Force {force.code} ({force.name}): " + harm_label_for_data(table, tenant=force.pk))
     print(table.rows[["key_type", "key", "description", "cchi_days", "source"]].to_string(index=False))
     print("Sources and method: docs/methods.md §1.3 (in the Rasure repository)")
     return 0
@@ -274,10 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     hl = hsub.add_parser("load", help="load the official CCHI spreadsheet (xlsx or csv) and recompute harm")
     hl.add_argument("file")
     hl.add_argument("--unofficial", action="store_true", help="a local table that is not the official CCHI")
+    add_force_option(hl)
     hl.set_defaults(func=cmd_harm)
-    hsub.add_parser("show", help="the table in force and where each value comes from").set_defaults(
-        func=cmd_harm
-    )
+    hs = hsub.add_parser("show", help="the force's table and where each value comes from")
+    add_force_option(hs)
+    hs.set_defaults(func=cmd_harm)
 
     from rasure_web.cli_hotspots import add_hotspot_commands
 

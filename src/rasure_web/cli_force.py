@@ -56,23 +56,26 @@ def cmd_areas(args: argparse.Namespace) -> int:
 
 def cmd_scope(args: argparse.Namespace) -> int:
     _db()
+    from rasure_web.accounts.tenancy import resolve_force
     from rasure_web.crimes import scope
 
     if args.scope_cmd == "load":
         info, changed = scope.scope_load(
-            path=args.file, version=args.version, username=os.environ.get("USER", "")
+            path=args.file, version=args.version, username=os.environ.get("USER", ""), force=args.force
         )
         print(
             f"Loaded the serious-violence scope {info.source}"
             + (f" version {info.version}" if info.version else "")
-            + f" ({len(scope.scope_table())} offence codes); {changed:,} record(s) reclassified."
+            + f" ({len(scope.scope_table(tenant=info.tenant_id))} offence codes) for force {info.tenant.code};"
+            + f" {changed:,} record(s) reclassified (that force's only)."
         )
         from rasure_web.cli import _warm_dashboard
 
         _warm_dashboard()
         return 0
-    print(scope.scope_label())
-    print(scope.scope_table().to_string(index=False))
+    force = resolve_force(args.force)
+    print(f"Force {force.code} ({force.name}): " + scope.scope_label(tenant=force.pk))
+    print(scope.scope_table(tenant=force.pk).to_string(index=False))
     return 0
 
 
@@ -122,8 +125,11 @@ def add_force_commands(sub: Any) -> None:
     sl = ssub.add_parser("load", help="load a scope table (offence_code, sv_group, counts_as) and reclassify")
     sl.add_argument("file")
     sl.add_argument("--version", default="", help="the table's version (default: 'Version X' in its header)")
+    add_force_option(sl)
     sl.set_defaults(func=cmd_scope)
-    ssub.add_parser("show", help="the scope in force and its rows").set_defaults(func=cmd_scope)
+    ss = ssub.add_parser("show", help="the force's scope and its rows")
+    add_force_option(ss)
+    ss.set_defaults(func=cmd_scope)
 
     i = sub.add_parser(
         "institutions", help="the institution register (prisons, hospitals, custody suites ...)"

@@ -191,7 +191,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if run.labels.get("partner_data"):
         print(f"This run {run.labels['partner_data']}.")
     print(
-        f"Analysis run {run.pk}: {run.hotspots.count()} hot spots, window {run.window_start} to {run.window_end}, "
+        f"Analysis run {run.pk} for force {run.tenant.code}: {run.hotspots.count()} hot spots, window {run.window_start} to {run.window_end}, "
         f"{run.records_in_window:,} records, input {run.input_sha256[:12]}, version {run.version}"
     )
     for n in run.notes:

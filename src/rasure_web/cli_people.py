@@ -3,8 +3,9 @@
 lists' monitoring figures (counts only, no one named).
 
 Runs as a named account (``--user``), which needs the same roles and permission as the pages, and a
-reason (``--reason``), recorded with the export in the access log. Exit codes: 0 success; 2 wrong
-usage or refused.
+reason (``--reason``), recorded with the export in the access log. Each acts for one force
+(``--force CODE``: the account's own or one it holds a grant for; default the only force) and sees or
+erases only that force's people. Exit codes: 0 success; 2 wrong usage or refused.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def cmd_people_list(args: argparse.Namespace) -> int:
 
     from rasure_web import clock
     from rasure_web.accounts.access import access_log_record
+    from rasure_web.accounts.tenancy import act_for
     from rasure_web.people import selectors as sel
 
     reason = sel.reason_text(args.reason)
@@ -41,6 +43,7 @@ def cmd_people_list(args: argparse.Namespace) -> int:
         return 2
     today = clock.local_today()
     try:
+        force = act_for(user, args.force)
         result = sel.people_list(
             user=user, kind=args.list, as_of=today, area_code=args.area, overdue=args.overdue
         )
@@ -53,7 +56,9 @@ def cmd_people_list(args: argparse.Namespace) -> int:
         action="export",
         resource="people_export",
         object_ref=f"{args.list}{' overdue' if args.overdue else ''} {args.area}".strip(),
-        detail=f"reason={args.reason} ({reason}); command line; shown: {', '.join(shown)}",
+        detail=(
+            f"reason={args.reason} ({reason}); command line; force {force.code}; shown: {', '.join(shown)}"
+        ),
     )
     rows: list[dict[str, Any]] = [
         {
@@ -70,9 +75,10 @@ def cmd_people_list(args: argparse.Namespace) -> int:
         for r in result.rows
     ]
     if args.json:
-        print(json.dumps({"list": result.kind.value, "as_of": today.isoformat(), "people": rows}, indent=1))
+        doc = {"force": force.code, "list": result.kind.value, "as_of": today.isoformat(), "people": rows}
+        print(json.dumps(doc, indent=1))
     else:
-        print(f"{result.title} on {today} ({len(rows)} people)")
+        print(f"{result.title} on {today}, force {force.code} ({len(rows)} people)")
         for row in rows:
             tag = " [synthetic]" if row["synthetic"] else ""
             print(f"{row['person_id']}{tag}  score {row['score']:.0f}  review by {row['review_due']}")
@@ -96,13 +102,17 @@ def cmd_people_delete(args: argparse.Namespace) -> int:
     open_database()
     from django.core.exceptions import PermissionDenied
 
+    from rasure_web.accounts.tenancy import act_for
     from rasure_web.people.erasure import ErasureError, person_erase
 
     user = _account(args.user)
     if user is None:
         return 2
     try:
-        done = person_erase(user=user, person_ref=args.person_ref, reason=args.reason, via="command line")
+        force = act_for(user, args.force)
+        done = person_erase(
+            user=user, person_ref=args.person_ref, reason=args.reason, via=f"command line, force {force.code}"
+        )
     except PermissionDenied as exc:
         print(f"rasure: refused: {exc}", file=sys.stderr)
         return 2
@@ -110,7 +120,7 @@ def cmd_people_delete(args: argparse.Namespace) -> int:
         print(f"rasure: people delete: {exc}", file=sys.stderr)
         return 2
     print(
-        f"erased {done.person_ref}: the person, {done.links} link(s) to crimes, {done.reviews} review(s)"
+        f"erased {done.person_ref} of force {force.code}: the person, {done.links} link(s) to crimes, {done.reviews} review(s)"
         f"{' and the problem-solving plan' if done.plan else ''}; access log entry {done.log_seq}"
     )
     return 0
@@ -124,12 +134,14 @@ def cmd_people_monitor(args: argparse.Namespace) -> int:
 
     from rasure_web import clock
     from rasure_web.accounts.access import access_log_record
+    from rasure_web.accounts.tenancy import act_for
     from rasure_web.people.monitoring import list_monitor, monitor_json
 
     user = _account(args.user)
     if user is None:
         return 2
     try:
+        force = act_for(user, args.force)
         report = list_monitor(user=user, as_of=clock.local_today(), months=args.months)
     except PermissionDenied as exc:
         print(f"rasure: refused: {exc}", file=sys.stderr)
@@ -138,13 +150,13 @@ def cmd_people_monitor(args: argparse.Namespace) -> int:
         user=user,
         action="export",
         resource="people_monitor",
-        detail="list monitoring: counts only, no one named; command line",
+        detail=f"list monitoring: counts only, no one named; command line; force {force.code}",
     )
-    doc = monitor_json(report)
+    doc = {"force": force.code, **monitor_json(report)}
     if args.json:
         print(json.dumps(doc, indent=1))
         return 0
-    print(f"Hot-people lists on {doc['as_of']}: people listed per list, month by month")
+    print(f"Hot-people lists of force {force.code} on {doc['as_of']}: people listed per list, month by month")
     for point in doc["series"]:
         counts = ", ".join(f"{k} {n}" for k, n in point["by_list"].items())
         print(f"  {point['date']}: {point['total']} people ({counts})")
@@ -157,6 +169,7 @@ def cmd_people_monitor(args: argparse.Namespace) -> int:
 
 def add_people_commands(sub: Any) -> None:
     from rasure.people import ListKind
+    from rasure_web.cli import add_force_option
 
     p = sub.add_parser("people", help="hot-people lists (restricted; every use is logged)")
     psub = p.add_subparsers(dest="people_cmd", required=True)
@@ -171,6 +184,7 @@ def add_people_commands(sub: Any) -> None:
         "--overdue", action="store_true", help="only entries past their review date (off the lists)"
     )
     pl.add_argument("--json", action="store_true", help="machine-readable output")
+    add_force_option(pl)
     pl.set_defaults(func=cmd_people_list)
     pd = psub.add_parser(
         "delete",
@@ -179,6 +193,7 @@ def add_people_commands(sub: Any) -> None:
     pd.add_argument("person_ref", metavar="PERSON_REF", help="the force's person id, as in the export")
     pd.add_argument("--reason", required=True, help="why, in words: the DPO's decision and its reference")
     pd.add_argument("--user", required=True, help="your own sign-in name (an administrator)")
+    add_force_option(pd)
     pd.set_defaults(func=cmd_people_delete)
     pm = psub.add_parser(
         "monitor", help="who is listed by area and rule over time, and how many entries were reviewed"
@@ -186,4 +201,5 @@ def add_people_commands(sub: Any) -> None:
     pm.add_argument("--user", required=True, help="your own sign-in name (needs the intelligence permission)")
     pm.add_argument("--months", type=int, default=12, help="how many months back (default 12)")
     pm.add_argument("--json", action="store_true", help="machine-readable output")
+    add_force_option(pm)
     pm.set_defaults(func=cmd_people_monitor)

@@ -135,14 +135,67 @@ def test_outputs_equal_counts_made_independently(capsys: pytest.CaptureFixture[s
         "partners_engaged": 2,
         "forces_using": 2,
     }
-    out = programme_outputs(today=TODAY)
+    out = programme_outputs(today=TODAY, all_forces=True)
     assert {k: out[k] for k in expected} == expected
     assert out["window"] == {"first_day": "2026-08-24", "last_day": "2026-11-15", "weeks": 12}
-    assert main(["programme", "outputs", "--json"]) == 0
+    assert out["all_forces"] is True and out["force"] is None
+    assert main(["programme", "outputs", "--json", "--all-forces"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert {k: printed[k] for k in expected} == expected
-    assert main(["programme", "outputs"]) == 0
-    assert "officers trained" in capsys.readouterr().out
+    assert main(["programme", "outputs", "--all-forces"]) == 0
+    out_text = capsys.readouterr().out
+    assert "officers trained" in out_text and "across all forces (DEMO, OTH)" in out_text
+
+
+def test_outputs_count_one_force_unless_all_are_asked_for(capsys: pytest.CaptureFixture[str]) -> None:
+    s = _scenario()
+    demo, oth = Force.objects.get(code="DEMO"), Force.objects.get(code="OTH")
+    first, last = outputs_window(TODAY)
+    # counted by hand from the scenario: the other force's officer patrolled the demo force's hot spots
+    # twice in the window (those visits are the demo force's); it has no hot spots, operations,
+    # partners or trained officers of its own
+    ended_demo = [
+        v
+        for v in Visit.objects.filter(status="ended")
+        if first <= v.trial_day <= last and v.hotspot.run.tenant_id == demo.pk
+    ]
+    assert len(ended_demo) == 9
+    want_demo = {
+        "officers_trained": 2,
+        "patrols_per_week": round(9 / 12, 1),
+        "high_risk_areas": HotSpot.objects.filter(run=s["run"]).count(),
+        "operations_funded": 2,
+        "partners_engaged": 2,
+        "forces_using": 1,
+        "force": "DEMO",
+        "all_forces": False,
+    }
+    want_oth = {
+        "officers_trained": 0,
+        "patrols_per_week": 0.0,
+        "high_risk_areas": 0,
+        "operations_funded": 0,
+        "partners_engaged": 0,
+        "forces_using": 1,  # its officer recorded visits (in the demo force's hot spots)
+        "force": "OTH",
+        "all_forces": False,
+    }
+    for force, want in ((demo, want_demo), (oth, want_oth)):
+        out = programme_outputs(today=TODAY, force_id=force.pk)
+        assert {k: out[k] for k in want} == want
+        assert main(["programme", "outputs", "--json", "--force", force.code.lower()]) == 0
+        printed = json.loads(capsys.readouterr().out)
+        assert {k: printed[k] for k in want} == want
+    assert main(["programme", "outputs", "--force", "OTH"]) == 0
+    assert "Programme outputs of force OTH" in capsys.readouterr().out
+    # two forces and neither --force nor --all-forces: the command stops and lists the codes
+    assert main(["programme", "outputs"]) == 2
+    err = capsys.readouterr().err
+    assert "DEMO, OTH" in err and "--force" in err
+    with pytest.raises(ValueError):
+        programme_outputs(today=TODAY)
+    with pytest.raises(SystemExit):  # both at once is wrong usage
+        main(["programme", "outputs", "--force", "DEMO", "--all-forces"])
 
 
 def test_training_coverage_per_lpa_and_overdue_refreshers() -> None:

@@ -26,6 +26,7 @@ import contextlib
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 
 from rasure.errors import RasureError
@@ -36,9 +37,11 @@ __all__ = [
     "DEFAULT_FORCE_CODE",
     "ActingForceMiddleware",
     "ForceChoiceError",
+    "act_for",
     "acting_force",
     "acting_force_id",
     "default_force_pk",
+    "force_pk",
     "forces_visible",
     "granted_force_ids",
     "only_force",
@@ -104,6 +107,12 @@ def tenant_id_for(*, user: Any = None, force: str | None = None) -> int | None:
     return resolve_force(None).pk
 
 
+def force_pk(tenant: int | None) -> int:
+    """``tenant`` when given, else the only force's pk (a default force is created when there is
+    none; :class:`ForceChoiceError` with several): what a service called without a force acts on."""
+    return tenant if tenant is not None else resolve_force(None).pk
+
+
 def default_force_pk() -> int | None:
     """Model default for ``tenant`` fields: the only force (created when there is none). With several
     forces there is no default (None): a writer must say which, and a form (the admin's) asks."""
@@ -113,10 +122,13 @@ def default_force_pk() -> int | None:
         return None
 
 
-def tenant_field(help_text: str = "the force this belongs to (rasure_web.accounts.tenancy)") -> Any:
-    """The ``tenant`` field of a model whose rows belong to one force (default: the only force)."""
-    from django.db import models
+TENANT_HELP = "the force this belongs to (rasure_web.accounts.tenancy)"
 
+
+def tenant_field(*, help_text: str = TENANT_HELP) -> Any:
+    """The ``tenant`` field of a model whose rows belong to one force: a nullable foreign key to
+    :class:`~rasure_web.accounts.models.Force` (PROTECT: a force with data cannot be deleted), no
+    reverse accessor, defaulting to the only force (:func:`default_force_pk`)."""
     return models.ForeignKey(
         "accounts.Force",
         null=True,
@@ -215,6 +227,25 @@ def scoped(qs: QuerySet[Any], user: Any, *, path: str = "tenant") -> QuerySet[An
     if fid is None:
         return qs.none()
     return qs.filter(**{f"{path}_id": fid})
+
+
+def act_for(user: Any, code: str | None) -> Force:
+    """Make a command run as ``user`` (``--user``) act for the force ``code`` (``--force``; else the
+    only force, and with several :class:`ForceChoiceError` lists the codes): their own force, or one
+    they hold an explicit, unexpired grant for; PermissionDenied otherwise. The command logs what it
+    does with the force's code."""
+    force = resolve_force(code)
+    if force.pk not in {f.pk for f in forces_visible(user)}:
+        own = _profile_force_id(user)
+        belongs = (
+            f"belongs to force {Force.objects.get(pk=own).code}" if own is not None else "belongs to no force"
+        )
+        raise PermissionDenied(
+            f"the account {user.get_username()} {belongs} and holds no grant for force {force.code}. "
+            "Give your own force with --force, or ask an administrator for a grant (rasure users grant)."
+        )
+    user._rasure_acting_force = force.pk
+    return force
 
 
 def switch_force(request: Any, code: str) -> Force:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import models
 
 from rasure.hotspots.wording import officer_facts
-from rasure_web.accounts.tenancy import default_force_pk
+from rasure_web.accounts.tenancy import tenant_field
 
 
 class Institution(models.Model):
@@ -22,15 +22,7 @@ class Institution(models.Model):
     radius_m = models.FloatField(default=25.0)
     geometry_geojson = models.TextField(blank=True, help_text="optional footprint polygon, BNG metres")
     synthetic = models.BooleanField(default=False)
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
 
     class Meta:
         db_table = "institution"
@@ -59,15 +51,7 @@ class AnalysisRun(models.Model):
     summary = models.JSONField(default=dict)  # concentration, stability
     held_out = models.JSONField(default=list)  # institutional places with their figures
     is_current = models.BooleanField(default=True)
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
 
     class Meta:
         db_table = "analysis_run"
@@ -158,15 +142,7 @@ class PlaceDecision(models.Model):
     note = models.TextField(blank=True)
     username = models.CharField(max_length=150, blank=True)
     decided_at = models.DateTimeField(auto_now=True)
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
 
     class Meta:
         db_table = "place_decision"

@@ -14,7 +14,7 @@ from rasure import classify as sv
 from rasure.harm import coverage_label
 from rasure.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse, summary_json, to_geojson
 from rasure.institutions import InstitutionRegister, make_register, read_institutions
-from rasure_web.accounts.tenancy import resolve_force
+from rasure_web.accounts.tenancy import force_pk, resolve_force
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution, PlaceDecision
 from rasure_web.crimes.areas import areas_at, force_area
 from rasure_web.crimes.models import CrimeRecord
@@ -44,7 +44,7 @@ def records_frame(*, serious_violence_only: bool = True, tenant: int | None = No
     """A force's records (``tenant``: its pk; default the only force) as a frame for the core (times in
     the force's local time, naive)."""
 
-    qs = CrimeRecord.objects.filter(tenant_id=_tenant(tenant))
+    qs = CrimeRecord.objects.filter(tenant_id=force_pk(tenant))
     if serious_violence_only:
         qs = qs.filter(serious_violence=True)
     df = pd.DataFrame.from_records(list(qs.values_list(*_FRAME_COLUMNS)), columns=_FRAME_COLUMNS)
@@ -56,21 +56,17 @@ def records_frame(*, serious_violence_only: bool = True, tenant: int | None = No
     return df
 
 
-def _tenant(tenant: int | None) -> int:
-    return tenant if tenant is not None else resolve_force(None).pk
-
-
 def place_decisions(*, tenant: int | None = None) -> pd.DataFrame:
     """A force's analysts' decisions on held-apart places, for :func:`rasure.hotspots.analysis.analyse`."""
     cols = ["location", "easting", "northing", "decision"]
-    qs = PlaceDecision.objects.filter(tenant_id=_tenant(tenant))
+    qs = PlaceDecision.objects.filter(tenant_id=force_pk(tenant))
     return pd.DataFrame(list(qs.values_list(*cols)), columns=cols)
 
 
 def institutions_register(*, tenant: int | None = None) -> InstitutionRegister | None:
     """A force's stored institution register (points with a radius, or footprint polygons)."""
     rows = list(
-        Institution.objects.filter(tenant_id=_tenant(tenant)).values(
+        Institution.objects.filter(tenant_id=force_pk(tenant)).values(
             "name", "type", "easting", "northing", "radius_m", "geometry_geojson"
         )
     )
@@ -123,7 +119,7 @@ def place_decide(
     default the only force); later builds of that force reuse it."""
     PlaceDecision.Decision(decision)  # ValueError on an unknown decision
     obj, _ = PlaceDecision.objects.update_or_create(
-        tenant_id=_tenant(tenant),
+        tenant_id=force_pk(tenant),
         location=location,
         easting=round(float(easting), 1),
         northing=round(float(northing), 1),
@@ -141,7 +137,7 @@ def hotspots_store(
 ) -> AnalysisRun:
     """Store a result as the force's current run (``tenant``: its pk, default the only force; the
     force's older runs stay, marked not current; other forces' runs are untouched)."""
-    tenant = _tenant(tenant)
+    tenant = force_pk(tenant)
     gj = to_geojson(result)
     lon_geoms = {f["properties"]["hotspot_id"]: f["geometry"] for f in gj["features"]}
     hs_rows = result.hotspots.to_dict("records")
@@ -237,10 +233,10 @@ def hotspots_build(
             sv.classify(frame, scope=scope)[["serious_violence", "sv_basis"]]
         )
         frame = frame[frame["serious_violence"]].reset_index(drop=True)
-    table = harm_table_current()
+    table = harm_table_current(tenant=tenant)
     labels = {
         "serious_violence": sv.basis_label(frame["sv_basis"].astype("string")),
-        "scope": scope.label if scope is not None else scope_label(),
+        "scope": scope.label if scope is not None else scope_label(tenant=tenant),
         "harm": coverage_label(table, frame),
     }
     if include_partner_data:
@@ -248,7 +244,7 @@ def hotspots_build(
         from rasure_web.partners.selectors import partner_records_frame
 
         partner = partner_records_frame(columns=_FRAME_COLUMNS, tenant=tenant)
-        weights = harm_days(partner.assign(offence_code=partner_harm_code), table=harm_table_current())
+        weights = harm_days(partner.assign(offence_code=partner_harm_code), table=table)
         partner["harm_days"] = weights["harm_days"]
         if not partner.empty:
             frame = pd.concat(

@@ -50,8 +50,8 @@ class AreaAdmin(admin.ModelAdmin):
 
 @admin.register(HarmWeight)
 class HarmWeightAdmin(admin.ModelAdmin):
-    list_display = ("key_type", "key", "description", "cchi_days", "source")
-    list_filter = ("key_type",)
+    list_display = ("tenant", "key_type", "key", "description", "cchi_days", "source")
+    list_filter = ("tenant", "key_type")
 
 
 admin.site.register(HarmTableInfo)

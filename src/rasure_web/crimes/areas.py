@@ -17,7 +17,7 @@ from django.db import transaction
 from rasure.areas import containing, dissolve, read_areas, read_lookup
 from rasure.errors import ConfigError
 from rasure_web.accounts.models import Force
-from rasure_web.accounts.tenancy import resolve_force
+from rasure_web.accounts.tenancy import force_pk, resolve_force
 from rasure_web.crimes.models import Area
 
 _ABOVE = {
@@ -31,10 +31,6 @@ _DRAWN = "drawn from its "
 def _areas(tenant: int) -> Any:
     """The areas of one force (every function here works within one force)."""
     return Area.objects.filter(tenant_id=tenant)
-
-
-def _tenant_id(tenant: int | None) -> int:
-    return tenant if tenant is not None else resolve_force(None).pk
 
 
 @dataclass(frozen=True)
@@ -193,7 +189,7 @@ def force_area(*, tenant: int | None = None) -> Any:
     """The force's area in metres (shapely), or None when no boundaries are loaded: the force's own
     boundary, else the union of its LPAs, else of its neighbourhoods or LSOAs. ``tenant``: the force's
     pk (default the only force)."""
-    t = _tenant_id(tenant)
+    t = force_pk(tenant)
     for kind in (Area.Kind.FORCE, Area.Kind.LPA, Area.Kind.NEIGHBOURHOOD, Area.Kind.LSOA):
         geoms = [
             shapely.from_geojson(g)
@@ -210,7 +206,7 @@ def force_area(*, tenant: int | None = None) -> Any:
 def area_geometry(area_code: str = "", *, tenant: int | None = None) -> Any:
     """The geometry (metres, shapely) of one of the force's local policing areas by its code, or of the
     whole force (:func:`force_area`) for ``""``; None when that area has no boundary loaded."""
-    t = _tenant_id(tenant)
+    t = force_pk(tenant)
     if not area_code:
         return force_area(tenant=t)
     geoms = [
@@ -226,7 +222,7 @@ def area_geometry(area_code: str = "", *, tenant: int | None = None) -> Any:
 def lsoa_codes_in(area_code: str, *, tenant: int | None = None) -> list[str]:
     """Codes of the neighbourhoods and LSOAs inside an LPA of the force (children and grandchildren),
     matched against a record's LSOA code."""
-    t = _tenant_id(tenant)
+    t = force_pk(tenant)
     kinds = [Area.Kind.NEIGHBOURHOOD, Area.Kind.LSOA]
     direct = _areas(t).filter(kind__in=kinds, parent__code=area_code, parent__kind=Area.Kind.LPA)
     deeper = _areas(t).filter(
@@ -238,7 +234,7 @@ def lsoa_codes_in(area_code: str, *, tenant: int | None = None) -> list[str]:
 def areas_at(x: np.ndarray, y: np.ndarray, *, tenant: int | None = None) -> tuple[list[str], list[str]]:
     """The LPA and neighbourhood code of each point (metres): from the smallest of the force's areas
     containing it, up its parents; ``""`` where no loaded area contains it."""
-    by_pk = {a.pk: a for a in _areas(_tenant_id(tenant))}
+    by_pk = {a.pk: a for a in _areas(force_pk(tenant))}
     lpa, nbh = [""] * len(x), [""] * len(x)
     for kind in (Area.Kind.LSOA, Area.Kind.NEIGHBOURHOOD, Area.Kind.LPA):
         areas = [a for a in by_pk.values() if a.kind == kind and a.geometry_geojson]

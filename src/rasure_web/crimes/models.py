@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from rasure_web.accounts.tenancy import default_force_pk
+from rasure_web.accounts.tenancy import tenant_field
 
 
 class Area(models.Model):
@@ -34,15 +34,7 @@ class Area(models.Model):
     )
     synthetic = models.BooleanField(default=False)
     source = models.CharField(max_length=300, blank=True, help_text="file the area was loaded from")
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
 
     class Meta:
         db_table = "area"
@@ -81,15 +73,7 @@ class ImportRun(models.Model):
     notes = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
     error = models.TextField(blank=True)
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
 
     class Meta:
@@ -133,15 +117,7 @@ class CrimeRecord(models.Model):
     harm_days = models.FloatField(null=True)
     harm_basis = models.CharField(max_length=16, default="none")
     import_run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL, related_name="+")
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
     updated_at = models.DateTimeField(null=True)
 
     class Meta:
@@ -169,14 +145,8 @@ class Person(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     year_of_birth = models.IntegerField(null=True, blank=True)
     synthetic = models.BooleanField(default=False)
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force whose records name this person (a force's person ids are its own)",
+    tenant = tenant_field(
+        help_text="the force whose records name this person (a force's person ids are its own)"
     )
 
     class Meta:
@@ -205,34 +175,40 @@ class CrimePersonLink(models.Model):
 
 
 class HarmWeight(models.Model):
-    """The harm table in force (rows replaced whole by ``rasure harm load``)."""
+    """A force's harm table (its rows replaced whole by ``rasure harm load --force CODE``); a force with
+    none uses the built-in approximation."""
 
     key_type = models.CharField(max_length=16)  # offence_code | category
     key = models.CharField(max_length=100)
     description = models.CharField(max_length=300, blank=True)
     cchi_days = models.FloatField()
     source = models.CharField(max_length=300)
+    tenant = tenant_field()
 
     class Meta:
         db_table = "harm_weight"
-        constraints = [models.UniqueConstraint(fields=["key_type", "key"], name="harm_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key_type", "key"], name="harm_force_key_unique")
+        ]
 
 
 class HarmTableInfo(models.Model):
-    """Which harm table is in force: official (loaded file) or the built-in approximation."""
+    """Which harm table a force has loaded (official or not, from which file); a force with no row
+    uses the built-in approximation."""
 
     official = models.BooleanField(default=False)
     origin = models.TextField()
     loaded_at = models.DateTimeField(auto_now=True)
     username = models.CharField(max_length=150, blank=True)
+    tenant = tenant_field()
 
     class Meta:
         db_table = "harm_table_info"
 
 
 class ScopeTableInfo(models.Model):
-    """A force's own serious-violence scope (``rasure scope load``): the newest row is in force; with
-    none, the built-in table. The file's text is kept whole, so the scope used can be shown and reused."""
+    """A force's own serious-violence scope (``rasure scope load --force CODE``): the force's newest row
+    is in force; with none, the built-in table. The file's text is kept whole, so the scope used can be shown and reused."""
 
     source = models.TextField(help_text="the file it was loaded from")
     version = models.CharField(max_length=100, blank=True)
@@ -240,6 +216,7 @@ class ScopeTableInfo(models.Model):
     codes_csv = models.TextField(help_text="the scope table as loaded (offence_code, sv_group, counts_as)")
     loaded_at = models.DateTimeField(auto_now_add=True)
     username = models.CharField(max_length=150, blank=True)
+    tenant = tenant_field()
 
     class Meta:
         db_table = "scope_table_info"

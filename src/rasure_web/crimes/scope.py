@@ -1,7 +1,9 @@
-"""The serious-violence scope in force: a force's own table (``rasure scope load``) or the built-in one.
+"""A force's serious-violence scope: its own table (``rasure scope load --force CODE``) or the built-in one.
 
-The table's text is stored whole with its source, version and checksum; loading one reclassifies
-every stored record from its offence code, weapon and category, in one transaction.
+Each force has its own: the table's text is stored whole with its source, version, checksum and force;
+loading one reclassifies every stored record of that force (and no other) from its offence code,
+weapon and category, in one transaction. Reads take the force's pk (``tenant``) or code (``force``),
+default the only force.
 """
 
 from __future__ import annotations
@@ -15,15 +17,25 @@ from django.db import transaction
 
 from rasure import classify as sv
 from rasure.errors import ConfigError
+from rasure_web.accounts.tenancy import resolve_force, tenant_id_for
 from rasure_web.crimes.models import CrimeRecord, ScopeTableInfo
 
 _CLASS_FIELDS = ["serious_violence", "sv_group", "sv_basis", "knife_enabled", "gun_crime"]
 _VERSION = re.compile(r"version\s+([\w.\-]+)", re.IGNORECASE)
 
 
-def scope_current() -> sv.Scope:
-    """The scope in force: the newest loaded table, else the built-in one."""
-    info = ScopeTableInfo.objects.first()
+def _info(tenant: int | None, force: str | None) -> ScopeTableInfo | None:
+    """The force's newest loaded table (None: it uses the built-in one)."""
+    if tenant is None:
+        tenant = tenant_id_for(force=force)
+    if tenant is None:
+        return None
+    return ScopeTableInfo.objects.filter(tenant_id=tenant).first()
+
+
+def scope_current(*, tenant: int | None = None, force: str | None = None) -> sv.Scope:
+    """A force's scope: its newest loaded table, else the built-in one."""
+    info = _info(tenant, force)
     if info is None:
         return sv.load_scope()
     return sv.scope_from_text(info.codes_csv, source=_source(info))
@@ -33,16 +45,20 @@ def _source(info: ScopeTableInfo) -> str:
     return f"{info.source}" + (f" version {info.version}" if info.version else "")
 
 
-def scope_label() -> str:
-    info = ScopeTableInfo.objects.first()
+def scope_label(*, tenant: int | None = None, force: str | None = None) -> str:
+    """What a force's scope is, e.g. "serious-violence scope: the force's own table ... (loaded ...)"."""
+    info = _info(tenant, force)
     if info is None:
         return sv.load_scope().label
     return f"serious-violence scope: the force's own table {_source(info)} (loaded {info.loaded_at:%Y-%m-%d})"
 
 
-def scope_load(*, path: str, version: str = "", username: str = "") -> tuple[ScopeTableInfo, int]:
-    """Store a force's scope table and reclassify every record with it. Returns the stored table and
-    the number of records whose classification changed. A bad table changes nothing."""
+def scope_load(
+    *, path: str, version: str = "", username: str = "", force: str | None = None
+) -> tuple[ScopeTableInfo, int]:
+    """Store a force's scope table (``force``: its code, default the only one) and reclassify every
+    record of that force with it. Returns the stored table and the number of records whose
+    classification changed. A bad table changes nothing."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
@@ -54,22 +70,24 @@ def scope_load(*, path: str, version: str = "", username: str = "") -> tuple[Sco
         m = _VERSION.search(scope.codes.header)
         version = m.group(1).rstrip(".") if m else ""
     with transaction.atomic():
+        tenant = resolve_force(force)
         info = ScopeTableInfo.objects.create(
+            tenant=tenant,
             source=str(path),
             version=version[:100],
             sha256=hashlib.sha256(text.encode()).hexdigest(),
             codes_csv=text,
             username=username,
         )
-        changed = reclassify(scope)
+        changed = reclassify(scope, tenant=tenant.pk)
     return info, changed
 
 
-def reclassify(scope: sv.Scope, *, chunk: int = 20_000) -> int:
-    """Recompute the serious-violence fields of every record with ``scope``; returns how many changed."""
+def reclassify(scope: sv.Scope, *, tenant: int, chunk: int = 20_000) -> int:
+    """Recompute the serious-violence fields of a force's records with ``scope``; returns how many changed."""
     changed = 0
     cols = ["pk", "offence_code", "weapon", "category", *_CLASS_FIELDS]
-    qs = CrimeRecord.objects.order_by("pk").values_list(*cols)
+    qs = CrimeRecord.objects.filter(tenant_id=tenant).order_by("pk").values_list(*cols)
     last = 0
     while True:
         rows = list(qs.filter(pk__gt=last)[:chunk])
@@ -94,6 +112,6 @@ def reclassify(scope: sv.Scope, *, chunk: int = 20_000) -> int:
         changed += len(objs)
 
 
-def scope_table() -> pd.DataFrame:
-    """The rows of the scope in force (``rasure scope show``)."""
-    return scope_current().codes.frame
+def scope_table(*, tenant: int | None = None, force: str | None = None) -> pd.DataFrame:
+    """The rows of a force's scope (``rasure scope show``)."""
+    return scope_current(tenant=tenant, force=force).codes.frame

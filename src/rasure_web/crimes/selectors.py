@@ -8,6 +8,7 @@ import pandas as pd
 from django.db.models import Count, Max, Min, Q, Sum
 
 from rasure import classify as sv
+from rasure.harm import default_harm_table
 from rasure_web.accounts.tenancy import tenant_id_for
 from rasure_web.crimes.models import CrimeRecord, ImportRun
 
@@ -85,7 +86,8 @@ def records_summary(*, user: Any = None, force: str | None = None) -> dict[str, 
         c["harm_days"] += g["harm"] or 0.0
     by_cat = dict(sorted(cats.items(), key=lambda kv: -kv[1]["records"]))
     bases = sorted({g["sv_basis"] for g in groups if g["sv"]}, key=str)
-    table = harm_table_current()
+    # the force's own harm table (none: the built-in one; a user of no force sees no records anyway)
+    table = harm_table_current(tenant=tenant) if tenant is not None else default_harm_table()
     last = (
         ImportRun.objects.filter(status=ImportRun.Status.OK, tenant_id=tenant)
         .order_by("-finished_at")

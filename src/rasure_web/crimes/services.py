@@ -26,7 +26,7 @@ from rasure.synth import SyntheticCity
 from rasure_web import clock
 from rasure_web.accounts.models import Force
 from rasure_web.accounts.services import demo_force
-from rasure_web.accounts.tenancy import resolve_force
+from rasure_web.accounts.tenancy import resolve_force, tenant_id_for
 from rasure_web.crimes import writer
 from rasure_web.crimes.models import HarmTableInfo, HarmWeight, ImportRun
 from rasure_web.crimes.scope import scope_current
@@ -65,13 +65,21 @@ class ImportReport:
         return s + "".join(f"\n    note: {n}" for n in self.notes)
 
 
-def harm_table_current() -> harm_mod.HarmTable:
-    """The harm table in force: the loaded one if any, else the built-in approximation."""
-    info = HarmTableInfo.objects.order_by("-loaded_at").first()
+def harm_table_current(*, tenant: int | None = None, force: str | None = None) -> harm_mod.HarmTable:
+    """A force's harm table: the one it loaded (``rasure harm load --force``), else the built-in
+    approximation. The force is ``tenant`` (its pk), else ``force`` (a code), else the only one
+    (:class:`~rasure_web.accounts.tenancy.ForceChoiceError` with several)."""
+    if tenant is None:
+        tenant = tenant_id_for(force=force)
+    info = HarmTableInfo.objects.filter(tenant_id=tenant).order_by("-loaded_at").first()
     if info is None:
         return harm_mod.default_harm_table()
     rows = pd.DataFrame(
-        list(HarmWeight.objects.values("key_type", "key", "description", "cchi_days", "source"))
+        list(
+            HarmWeight.objects.filter(tenant_id=tenant).values(
+                "key_type", "key", "description", "cchi_days", "source"
+            )
+        )
     )
     return harm_mod.harm_table_from_rows(rows, official=info.official, origin=info.origin)
 
@@ -179,7 +187,7 @@ def _run_files(
     """Import files one after another, each whole or not at all. On SQLite the whole import is one
     transaction (each file a savepoint in it), since every commit there is a sync to disk."""
     tenant = resolve_force(force)
-    table, scope = harm_table_current(), scope_current()
+    table, scope = harm_table_current(tenant=tenant.pk), scope_current(tenant=tenant.pk)
     reports: list[ImportReport] = []
     outer = transaction.atomic() if connection.vendor == "sqlite" else contextlib.nullcontext()
     with outer:
@@ -205,13 +213,18 @@ def write_errors_out(reports: list[ImportReport], path: str) -> int:
     return len(problems)
 
 
-def harm_load(*, path: str, username: str = "", official: bool = True) -> harm_mod.HarmTable:
-    """Replace the harm table in force with a file, and recompute every record's harm."""
+def harm_load(
+    *, path: str, username: str = "", official: bool = True, force: str | None = None
+) -> harm_mod.HarmTable:
+    """Replace a force's harm table (``force``: its code, default the only one) with a file, and
+    recompute the harm of that force's records (other forces' tables and records are untouched)."""
     table = harm_mod.read_harm_file(path, official=official)
     with transaction.atomic():
-        HarmWeight.objects.all().delete()
+        tenant = resolve_force(force)
+        HarmWeight.objects.filter(tenant=tenant).delete()
         HarmWeight.objects.bulk_create(
             HarmWeight(
+                tenant=tenant,
                 key_type=r.key_type,
                 key=r.key,
                 description=str(r.description)[:300],
@@ -220,17 +233,17 @@ def harm_load(*, path: str, username: str = "", official: bool = True) -> harm_m
             )
             for r in table.rows.itertuples()
         )
-        HarmTableInfo.objects.all().delete()
-        HarmTableInfo.objects.create(official=official, origin=str(path), username=username)
-        harm_recompute()
+        HarmTableInfo.objects.filter(tenant=tenant).delete()
+        HarmTableInfo.objects.create(tenant=tenant, official=official, origin=str(path), username=username)
+        harm_recompute(tenant=tenant.pk)
     return table
 
 
-def harm_recompute() -> int:
-    """Recompute ``harm_days``/``harm_basis`` of every record from the table in force (in SQL)."""
+def harm_recompute(*, tenant: int) -> int:
+    """Recompute ``harm_days``/``harm_basis`` of a force's records from its table (in SQL)."""
     from django.db import connection
 
-    table = harm_table_current()
+    table = harm_table_current(tenant=tenant)
     with connection.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS tmp_harm (key_type text, hkey text, days double precision)"
@@ -244,7 +257,9 @@ def harm_recompute() -> int:
         cat = "(SELECT days FROM tmp_harm h WHERE h.key_type = 'category' AND h.hkey = crime_record.category)"
         cur.execute(
             f"UPDATE crime_record SET harm_days = COALESCE({code}, {cat}), harm_basis = CASE "
-            f"WHEN {code} IS NOT NULL THEN 'offence_code' WHEN {cat} IS NOT NULL THEN 'category' ELSE 'none' END"
+            f"WHEN {code} IS NOT NULL THEN 'offence_code' WHEN {cat} IS NOT NULL THEN 'category' ELSE 'none' END "
+            "WHERE tenant_id = %s",
+            [tenant],
         )
         return int(cur.rowcount)
 
@@ -270,10 +285,10 @@ def synthetic_city_store(city: SyntheticCity, *, force: str | None = None) -> di
 
     from rasure_web.crimes.models import Area
 
-    table, scope = harm_table_current(), scope_current()
     with transaction.atomic():
         # a fresh installation's synthetic city belongs to the demo's invented force
         tenant = resolve_force(force) if force or Force.objects.exists() else demo_force()
+        table, scope = harm_table_current(tenant=tenant.pk), scope_current(tenant=tenant.pk)
         run = ImportRun.objects.create(
             tenant=tenant,
             kind="synthetic",

@@ -39,13 +39,16 @@ def _day_name(d: Any) -> str:
 
 
 def data_version() -> str:
-    """Changes whenever the data behind the dashboard changes (an import, a harm table, a hot-spot run)."""
-    from rasure_web.crimes.models import HarmTableInfo
+    """Changes whenever the data behind the dashboard changes (an import, a force's harm or scope
+    table, a hot-spot run)."""
+    from rasure_web.crimes.models import HarmTableInfo, ScopeTableInfo
 
     last_import = ImportRun.objects.aggregate(m=Max("pk"))["m"]
     harm = HarmTableInfo.objects.aggregate(m=Max("loaded_at"))["m"]
+    scope = ScopeTableInfo.objects.aggregate(m=Max("pk"))["m"]
     run = AnalysisRun.objects.aggregate(m=Max("pk"))["m"]
-    return f"{last_import}:{harm}:{run}"
+    harm_t = harm.timestamp() if harm is not None else None  # no spaces in a cache key
+    return f"{last_import}:{harm_t}:{scope}:{run}"
 
 
 def _cached(key: str, compute: Any, tenant: int | None, timeout: int = 3600) -> Any:

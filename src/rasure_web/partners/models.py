@@ -42,7 +42,7 @@ class DataSharingAgreement(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="sharing_agreements"
     )
-    tenant = tenant_field("the force whose data the agreement shares (rasure_web.accounts.tenancy)")
+    tenant = tenant_field(help_text="the force whose data the agreement shares (rasure_web.accounts.tenancy)")
     purpose = models.TextField(help_text="Why the data are shared, in the agreement's words")
     areas = models.ManyToManyField(
         "crimes.Area",
@@ -109,7 +109,9 @@ class PartnerUpload(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.PROTECT, related_name="uploads"
     )
-    tenant = tenant_field("the force of the agreement it was sent under (rasure_web.accounts.tenancy)")
+    tenant = tenant_field(
+        help_text="the force of the agreement it was sent under (rasure_web.accounts.tenancy)"
+    )
     agreement = models.ForeignKey(
         DataSharingAgreement,
         null=True,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from rasure_web.accounts.tenancy import default_force_pk
+from rasure_web.accounts.tenancy import tenant_field
 
 
 class HotSpotBriefing(models.Model):
@@ -196,15 +196,7 @@ class AvlsImport(models.Model):
     officers = models.IntegerField()
     visits = models.IntegerField()
     imported_at = models.DateTimeField(auto_now_add=True)
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
 
     class Meta:
         db_table = "patrol_avls_import"

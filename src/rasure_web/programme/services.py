@@ -10,6 +10,12 @@ The logic model's outputs (S3), each counted from rows, never typed in:
 - ``operations_funded``: operations in the register with a budget above zero.
 - ``partners_engaged``: organisations other than forces with at least one active user.
 - ``forces_using``: forces whose officers recorded at least one patrol visit in that same window.
+
+Counted for one force (``force_id``): its officers (users whose profile names it; on an installation
+of one force, users of no force too), the visits to its hot spots, its current run, its operations,
+its partner organisations (and those of no force, on an installation of one force); ``forces_using``
+is then 1 (its officers recorded a visit in the window) or 0. Across every force only when asked (``all_forces``, ``rasure programme outputs
+--all-forces``).
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ from dateutil.relativedelta import relativedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 
-from rasure_web.accounts.models import Organisation, Profile, Team
+from rasure_web.accounts.models import Force, Organisation, Profile, Team
 from rasure_web.accounts.roles import OFFICER, SUPERVISOR
+from rasure_web.accounts.tenancy import only_force
 from rasure_web.analysis.models import HotSpot
 from rasure_web.crimes.models import Area
 from rasure_web.patrols.models import Visit
@@ -59,31 +66,56 @@ def _police_users() -> Any:
     return get_user_model().objects.filter(is_active=True, groups__name__in=POLICE_ROLES).distinct()
 
 
-def programme_outputs(*, today: date, weeks: int = DEFAULT_WEEKS) -> dict[str, Any]:
-    """The six outputs of the logic model, with the window they were counted over."""
+def programme_outputs(
+    *, today: date, weeks: int = DEFAULT_WEEKS, force_id: int | None = None, all_forces: bool = False
+) -> dict[str, Any]:
+    """The six outputs of the logic model for one force (``force_id``) or, when ``all_forces`` is
+    asked for, across every force; with the window they were counted over and what was counted."""
+    if (force_id is None) == (not all_forces):
+        raise ValueError("count one force (force_id) or all of them (all_forces=True), not both or neither")
     first, last = outputs_window(today, weeks)
-    ended = Visit.objects.filter(status=Visit.Status.ENDED, trial_day__range=(first, last))
+    ended = all_ended = Visit.objects.filter(status=Visit.Status.ENDED, trial_day__range=(first, last))
     trained = _police_users().filter(
         pk__in=TrainingRecord.objects.filter(user__isnull=False).values("user_id")
     )
-    forces = (
-        Profile.objects.filter(force__isnull=False, user__in=ended.values("officer_id"))
-        .values("force_id")
-        .distinct()
-    )
+    profiles = Profile.objects.filter(force__isnull=False)
     partners = (
         Organisation.objects.exclude(kind=Organisation.Kind.FORCE)
         .filter(profiles__user__is_active=True)
         .distinct()
     )
+    hotspots = HotSpot.objects.filter(run__is_current=True)
+    operations = Operation.objects.filter(budget_gbp__gt=0)
+    counted: dict[str, Any] = {"force": None, "all_forces": True}
+    if force_id is not None:
+        only = only_force()
+        alone = only is not None and only.pk == force_id  # users and partners of no force are its own
+        ended = ended.filter(hotspot__run__tenant_id=force_id)
+        own = (
+            Q(profile__force_id=force_id) | Q(profile__force__isnull=True)
+            if alone
+            else Q(profile__force_id=force_id)
+        )
+        trained = trained.filter(own)
+        profiles = profiles.filter(force_id=force_id)
+        partners = partners.filter(
+            Q(force_id=force_id) | Q(force__isnull=True) if alone else Q(force_id=force_id)
+        )
+        hotspots = hotspots.filter(run__tenant_id=force_id)
+        operations = operations.filter(force_id=force_id)
+        code = Force.objects.filter(pk=force_id).values_list("code", flat=True).first()
+        counted = {"force": code, "all_forces": False}
+    # a force uses the app when its officers recorded a visit (to any force's hot spot)
+    forces = profiles.filter(user__in=all_ended.values("officer_id")).values("force_id").distinct()
     return {
         "officers_trained": trained.count(),
         "patrols_per_week": round(ended.count() / weeks, 1),
-        "high_risk_areas": HotSpot.objects.filter(run__is_current=True).count(),
-        "operations_funded": Operation.objects.filter(budget_gbp__gt=0).count(),
+        "high_risk_areas": hotspots.count(),
+        "operations_funded": operations.count(),
         "partners_engaged": partners.count(),
         "forces_using": forces.count(),
         "window": {"first_day": first.isoformat(), "last_day": last.isoformat(), "weeks": weeks},
+        **counted,
     }
 
 

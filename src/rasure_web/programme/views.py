@@ -30,7 +30,8 @@ def programme_page(request: HttpRequest) -> HttpResponse:
     today = clock.local_today()  # the installation's time zone (TIME_ZONE)
     grid = services.step_grid()
     ctx = {
-        "out": services.programme_outputs(today=today),
+        # the acting force's outputs (no force: a force that does not exist, so nothing)
+        "out": services.programme_outputs(today=today, force_id=acting_force_id(request.user) or -1),
         "operations": services.operations(),
         "training": services.training_picture(today=today),
         "grid": grid,

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import models
 
 from rasure.errors import RasureError
-from rasure_web.accounts.tenancy import default_force_pk
+from rasure_web.accounts.tenancy import tenant_field
 
 
 class TrialCommittedError(RasureError):
@@ -47,15 +47,7 @@ class Trial(models.Model):
         "analysis.AnalysisRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     synthetic = models.BooleanField(default=False, help_text="a demonstration trial on invented data")
-    tenant = models.ForeignKey(
-        "accounts.Force",
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        default=default_force_pk,
-        verbose_name="force",
-        help_text="the force this belongs to (rasure_web.accounts.tenancy)",
-    )
+    tenant = tenant_field()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150, blank=True, help_text="username (or cli:<login>)")
     # Filled in one transaction by trial_commit; frozen from then on (triggers).
