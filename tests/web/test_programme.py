@@ -239,3 +239,31 @@ def test_programme_page_for_supervisors_not_officers_or_partners() -> None:
         c = Client()
         c.force_login(users[role])
         assert c.get("/programme/").status_code == 403
+
+
+def test_a_partner_engages_with_the_force_it_has_an_agreement_with(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A regional partner of no force counts for a force once it signs a data-sharing agreement with it,
+    and only for that force."""
+    from rasure_web.partners.models import DataSharingAgreement
+
+    _scenario()
+    oth = Force.objects.get(code="OTH")
+    vru = Organisation.objects.create(code="VRU", name="Regional VRU", kind="vru", force=None)
+    Profile.objects.create(user=_user("vru1", "partner"), organisation=vru)
+    demo_id = Force.objects.get(code="DEMO").pk
+    assert programme_outputs(today=TODAY, force_id=oth.pk)["partners_engaged"] == 0
+    DataSharingAgreement.objects.create(
+        reference="DSA-OTH-1",
+        organisation=vru,
+        tenant=oth,
+        purpose="violence reduction planning",
+        starts_on=date(2026, 1, 1),
+        expires_on=date(2027, 12, 31),
+        signed_off_by="Data protection officer",
+        signed_off_on=date(2025, 12, 1),
+    )
+    assert programme_outputs(today=TODAY, force_id=oth.pk)["partners_engaged"] == 1
+    assert programme_outputs(today=TODAY, force_id=demo_id)["partners_engaged"] == 2
+    assert programme_outputs(today=TODAY, all_forces=True)["partners_engaged"] == 3

@@ -8,7 +8,8 @@ The logic model's outputs (S3), each counted from rows, never typed in:
   (Monday to Sunday) before the week holding ``today``, divided by ``weeks``; one decimal.
 - ``high_risk_areas``: hot spots in the current analysis run.
 - ``operations_funded``: operations in the register with a budget above zero.
-- ``partners_engaged``: organisations other than forces with at least one active user.
+- ``partners_engaged``: organisations other than forces with at least one active user (for one force:
+  those of that force or with a data-sharing agreement with it).
 - ``forces_using``: forces whose officers recorded at least one patrol visit in that same window.
 
 Counted for one force (``force_id``): its officers (users whose profile names it; on an installation
@@ -98,9 +99,10 @@ def programme_outputs(
         )
         trained = trained.filter(own)
         profiles = profiles.filter(force_id=force_id)
-        partners = partners.filter(
-            Q(force_id=force_id) | Q(force__isnull=True) if alone else Q(force_id=force_id)
-        )
+        # a partner engages with a force when it belongs to it or has signed a data-sharing
+        # agreement with it (an agreement is between one force and one organisation)
+        with_force = Q(force_id=force_id) | Q(sharing_agreements__tenant_id=force_id)
+        partners = partners.filter(with_force | Q(force__isnull=True) if alone else with_force)
         hotspots = hotspots.filter(run__tenant_id=force_id)
         operations = operations.filter(force_id=force_id)
         code = Force.objects.filter(pk=force_id).values_list("code", flat=True).first()
