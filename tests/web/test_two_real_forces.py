@@ -30,7 +30,12 @@ from rasure_web.cli import main
 from tests.conftest import shared_data_dir
 from tests.web.test_patrol_routes import client_for, make_user, post, start_body
 
-pytestmark = [pytest.mark.django_db, pytest.mark.realdata, pytest.mark.usefixtures("clock")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.realdata,
+    pytest.mark.usefixtures("clock"),
+    pytest.mark.skipif(shared_data_dir() is None, reason="../shared/data is absent: real-data test skipped"),
+]
 
 API = "/api/patrol"
 
