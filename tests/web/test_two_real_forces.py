@@ -326,3 +326,23 @@ def test_another_forces_synthetic_demo_does_not_label_this_forces_real_records_i
     for code in FORCES:
         page = client_for(loaded[code]["analyst"]).get("/dashboard/")
         assert page.status_code == 200 and banner not in page.content.decode(), code
+
+
+@pytest.mark.parametrize("mine", ["GWENT", "TVP"])
+def test_an_analysts_map_layers_hold_only_their_own_forces_crimes_and_areas(
+    loaded: dict[str, Any], mine: str
+) -> None:
+    from rasure_web.crimes.models import CrimeRecord
+
+    me = loaded[mine]
+    c = client_for(me["analyst"])
+    # a box over both forces (south Wales to the Chilterns), zoomed in so every point comes back unclustered
+    layer = c.get("/dashboard/map/crimes.json", {"bbox": "-3.6,51.2,-0.4,52.3", "zoom": 16}).json()
+    points = [f["geometry"]["coordinates"] for f in layer["features"]]
+    own_sv = CrimeRecord.objects.filter(tenant=me["force"], serious_violence=True, lon__isnull=False)
+    own_places = {(round(x, 5), round(y, 5)) for x, y in own_sv.values_list("lon", "lat")}
+    assert points and {(round(x, 5), round(y, 5)) for x, y in points} <= own_places
+    west = mine == "GWENT"
+    assert all((lon < -2.6) == west for lon, _ in points)
+    areas = c.get("/dashboard/map/areas.json").json()["features"]
+    assert len(areas) == (0 if west else 1415)
