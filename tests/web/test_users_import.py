@@ -191,6 +191,7 @@ def test_bad_rows_are_all_reported_and_nothing_changes(
         {**synthetic_rows(7)[6], "full_name": ""},  # line 8: missing
         {**synthetic_rows(8)[7], "team": "ZZ"},  # line 9
         {**synthetic_rows(9)[8], "organisation": "NOORG"},  # line 10
+        {**synthetic_rows(10)[9], "force": "SYNB", "team": ""},  # line 11: Alpha's own organisation
     ]
     path = write_csv(tmp_path / "bad.csv", bad)
     errors = tmp_path / "errors.csv"
@@ -207,6 +208,7 @@ def test_bad_rows_are_all_reported_and_nothing_changes(
         (8, "full_name", "required"),
         (9, "team", "unknown team code in force SYNA"),
         (10, "organisation", "unknown organisation code"),
+        (11, "organisation", "organisation SYNA belongs to force SYNA, not to this row's force SYNB"),
     ]
     for line, col, text in expect:
         assert f"bad.csv, line {line}, field '{col}'" in err and text in err, (line, col, err)
@@ -223,7 +225,8 @@ def test_bad_header_and_missing_force(
     path = write_csv(tmp_path / "h.csv", [], columns=COLUMNS[:-1])
     assert main(["users", "import", str(path)]) == 1
     assert "h.csv, line 1: the header lacks column(s) roles" in capsys.readouterr().err
-    rows = [{**synthetic_rows(1)[0], "force": "", "team": "RT1"}]
+    # no organisation: the rows' usual one is Alpha's own, which a Beta officer may not name
+    rows = [{**synthetic_rows(1)[0], "force": "", "team": "RT1", "organisation": ""}]
     path = write_csv(tmp_path / "noforce.csv", rows)
     with pytest.raises(UsersImportError) as exc:
         run(path)  # two forces: no default
