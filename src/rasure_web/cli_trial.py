@@ -267,6 +267,7 @@ def cmd_power(args: argparse.Namespace) -> int:
         power=args.power,
         design_effect=args.design_effect,
         rate_ratios=args.rate_ratio or [0.8],
+        force=args.force,
     )
     print(report.text())
     return 0
@@ -441,6 +442,7 @@ def add_trial_commands(sub: Any) -> None:
         action="append",
         help="also give place-days needed for this IRR (repeatable)",
     )
+    add_force_option(p)  # --from-data without --trial: whose current hot spots and records
     p.set_defaults(func=cmd_power)
 
     e = ts.add_parser("export", help="the place-day panel: CSV, or Parquet when --out ends in .parquet")

@@ -346,3 +346,25 @@ def test_an_analysts_map_layers_hold_only_their_own_forces_crimes_and_areas(
     assert all((lon < -2.6) == west for lon, _ in points)
     areas = c.get("/dashboard/map/areas.json").json()["features"]
     assert len(areas) == (0 if west else 1415)
+
+
+@pytest.mark.parametrize("mine", ["GWENT", "TVP"])
+def test_trial_power_from_data_reads_the_trials_own_forces_records(loaded: dict[str, Any], mine: str) -> None:
+    """Gwent's records end in 2025, Thames Valley's in 2019: each force's rates come from its own last
+    months (another force's later data must not move the window onto months this force has no data for)."""
+    me = loaded[mine]
+    last_month = max(Path(p).name[:7] for p in me["files"])
+    for args in (["--trial", str(me["trial"].pk)], ["--force", mine]):
+        out = _run("trial", "power", "--from-data", "--months", "2", *args)
+        m = re.search(
+            r"(\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2}) \(.*?\): base rate ([0-9.]+) per place-day", out
+        )
+        assert m, out
+        assert m.group(2)[:7] == last_month and float(m.group(3)) > 0, out
+
+
+def test_trial_power_from_data_asks_which_force_when_there_are_several(
+    loaded: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["trial", "power", "--from-data"]) == 2
+    assert "several forces (GWENT, TVP): say which with --force CODE" in capsys.readouterr().err
