@@ -368,3 +368,41 @@ def test_trial_power_from_data_asks_which_force_when_there_are_several(
 ) -> None:
     assert main(["trial", "power", "--from-data"]) == 2
     assert "several forces (GWENT, TVP): say which with --force CODE" in capsys.readouterr().err
+
+
+def test_a_trials_outcome_panel_counts_only_its_own_forces_records(loaded: dict[str, Any]) -> None:
+    """One Gwent record (synthetic, dated to the minute on trial day 1) placed, as a wrong force's record
+    would be, in the middle of a Thames Valley hot spot: Gwent's panel is covered to that day, Thames
+    Valley's is not (no Thames Valley record after 2019), and the record is in neither force's counts."""
+    from datetime import time as dtime
+
+    from django.utils import timezone
+
+    from rasure.geo import projected_to_lonlat
+    from rasure_web.analysis.models import HotSpot
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.trials.panel import trial_panel_frame
+
+    g, t = loaded["GWENT"], loaded["TVP"]
+    spot = HotSpot.objects.get(pk=min(t["hotspots"]))
+    lon, lat = projected_to_lonlat([spot.easting], [spot.northing])
+    day1 = datetime.fromisoformat(t["trial"].design["start"]).date()
+    at = datetime.combine(day1, dtime(12, 0), timezone.get_current_timezone())
+    CrimeRecord.objects.create(
+        source="synthetic",
+        reference="SYN-WRONG-FORCE-1",
+        time_precision="minute",
+        occurred_from=at,
+        occurred_to=at,
+        easting=spot.easting,
+        northing=spot.northing,
+        lon=float(lon[0]),
+        lat=float(lat[0]),
+        category="Violence and sexual offences",
+        serious_violence=True,
+        tenant=g["force"],
+    )
+    gw, _ = trial_panel_frame(trial=g["trial"])
+    tv, _ = trial_panel_frame(trial=t["trial"])
+    assert gw.loc[gw["trial_day"] == day1, "sv_count"].eq(0).all()  # covered to day 1, nothing in its spots
+    assert tv["sv_count"].isna().all()  # Thames Valley has no record of any trial day: unknown, not zero
