@@ -150,17 +150,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     _db()
     from django.db.models import Count
 
+    from rasure_web.accounts.tenancy import resolve_force
     from rasure_web.trials.models import Trial
 
-    trials = Trial.objects.annotate(n=Count("hotspots")).order_by("pk")
+    trials = Trial.objects.select_related("tenant").annotate(n=Count("hotspots")).order_by("pk")
+    if args.force:  # one force's trials; without it every force's, each with its force's code
+        trials = trials.filter(tenant=resolve_force(args.force))
     if not trials:
         print("No trials yet: rasure trial create --name NAME ...")
         return 0
-    print(f"{'id':>4}  {'status':<10} {'design':<8} {'start':<11}{'end':<11}{'spots':>6}  name / commitment")
+    print(
+        f"{'id':>4}  {'force':<8} {'status':<10} {'design':<8} {'start':<11}{'end':<11}{'spots':>6}"
+        "  name / commitment"
+    )
     for t in trials:
         d = t.design
+        force = t.tenant.code if t.tenant else "-"
         print(
-            f"{t.pk:>4}  {t.status:<10} {d['kind']:<8} {d['start']:<11}{d['end']:<11}{t.n:>6}  {t.name}"
+            f"{t.pk:>4}  {force:<8} {t.status:<10} {d['kind']:<8} {d['start']:<11}{d['end']:<11}{t.n:>6}  {t.name}"
             + (" (synthetic)" if t.synthetic else "")
             + (f"  {t.commitment_sha256[:16]}…" if t.commitment_sha256 else "")
         )
@@ -390,7 +397,9 @@ def add_trial_commands(sub: Any) -> None:
     )
     m.set_defaults(func=cmd_commit)
 
-    ts.add_parser("list", help="trials and their status").set_defaults(func=cmd_list)
+    ls = ts.add_parser("list", help="trials, their force and status")
+    add_force_option(ls)
+    ls.set_defaults(func=cmd_list)
 
     s = ts.add_parser("schedule", help="the stored schedule as canonical CSV (logged)")
     s.add_argument("id", type=int)

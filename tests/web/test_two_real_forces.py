@@ -406,3 +406,11 @@ def test_a_trials_outcome_panel_counts_only_its_own_forces_records(loaded: dict[
     tv, _ = trial_panel_frame(trial=t["trial"])
     assert gw.loc[gw["trial_day"] == day1, "sv_count"].eq(0).all()  # covered to day 1, nothing in its spots
     assert tv["sv_count"].isna().all()  # Thames Valley has no record of any trial day: unknown, not zero
+
+
+def test_trial_list_says_whose_trial_each_is(loaded: dict[str, Any]) -> None:
+    both = _run("trial", "list")
+    for code, f in loaded.items():
+        assert re.search(rf"^\s*{f['trial'].pk}\s+{code}\s+committed\b.*{code}-SV-TRIAL", both, re.M), both
+    one = _run("trial", "list", "--force", "tvp")
+    assert "TVP-SV-TRIAL" in one and "GWENT-SV-TRIAL" not in one
