@@ -16,12 +16,13 @@ demo: $(STAMP)
 	$(VENV)/bin/rasure demo
 
 # Tests run on every core (pytest-xdist: one test database and cache per worker) in a random order
-# (pytest-randomly prints the seed; rerun an order with -p randomly -p "randomly_seed=N").
+# (pytest-randomly prints the seed; rerun an order with -p randomly -p "randomly_seed=N"); a module
+# marked xdist_group runs on one worker (its module-scoped fixture is then built once).
 # TESTS narrows the run to some paths (default: the whole suite).
 TEST_WORKERS ?= auto
 TESTS ?=
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(TEST_WORKERS) $(TESTS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(TESTS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

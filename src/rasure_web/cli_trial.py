@@ -150,17 +150,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     _db()
     from django.db.models import Count
 
+    from rasure_web.accounts.tenancy import resolve_force
     from rasure_web.trials.models import Trial
 
-    trials = Trial.objects.annotate(n=Count("hotspots")).order_by("pk")
+    trials = Trial.objects.select_related("tenant").annotate(n=Count("hotspots")).order_by("pk")
+    if args.force:  # one force's trials; without it every force's, each with its force's code
+        trials = trials.filter(tenant=resolve_force(args.force))
     if not trials:
         print("No trials yet: rasure trial create --name NAME ...")
         return 0
-    print(f"{'id':>4}  {'status':<10} {'design':<8} {'start':<11}{'end':<11}{'spots':>6}  name / commitment")
+    print(
+        f"{'id':>4}  {'force':<8} {'status':<10} {'design':<8} {'start':<11}{'end':<11}{'spots':>6}"
+        "  name / commitment"
+    )
     for t in trials:
         d = t.design
+        force = t.tenant.code if t.tenant else "-"
         print(
-            f"{t.pk:>4}  {t.status:<10} {d['kind']:<8} {d['start']:<11}{d['end']:<11}{t.n:>6}  {t.name}"
+            f"{t.pk:>4}  {force:<8} {t.status:<10} {d['kind']:<8} {d['start']:<11}{d['end']:<11}{t.n:>6}  {t.name}"
             + (" (synthetic)" if t.synthetic else "")
             + (f"  {t.commitment_sha256[:16]}…" if t.commitment_sha256 else "")
         )
@@ -267,6 +274,7 @@ def cmd_power(args: argparse.Namespace) -> int:
         power=args.power,
         design_effect=args.design_effect,
         rate_ratios=args.rate_ratio or [0.8],
+        force=args.force,
     )
     print(report.text())
     return 0
@@ -403,7 +411,9 @@ def add_trial_commands(sub: Any) -> None:
     )
     m.set_defaults(func=cmd_commit)
 
-    ts.add_parser("list", help="trials and their status").set_defaults(func=cmd_list)
+    ls = ts.add_parser("list", help="trials, their force and status")
+    add_force_option(ls)
+    ls.set_defaults(func=cmd_list)
 
     s = ts.add_parser("schedule", help="the stored schedule as canonical CSV (logged)")
     s.add_argument("id", type=int)
@@ -455,6 +465,7 @@ def add_trial_commands(sub: Any) -> None:
         action="append",
         help="also give place-days needed for this IRR (repeatable)",
     )
+    add_force_option(p)  # --from-data without --trial: whose current hot spots and records
     p.set_defaults(func=cmd_power)
 
     e = ts.add_parser("export", help="the place-day panel: CSV, or Parquet when --out ends in .parquet")

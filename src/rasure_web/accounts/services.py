@@ -366,6 +366,16 @@ def _validate(
                     f"use one of: {known} (add organisations in the admin: /admin/accounts/organisation/)",
                 )
                 ok = False
+            elif force is not None and org.force_id is not None and org.force_id != force.pk:
+                owner = next((f.code for f in forces.values() if f.pk == org.force_id), "another force")
+                bad(
+                    line,
+                    "organisation",
+                    r["organisation"],
+                    f"organisation {org.code} belongs to force {owner}, not to this row's force {force.code}",
+                    f"give force {force.code}'s own organisation, a partner organisation, or leave it empty",
+                )
+                ok = False
         team = None
         if r["team"] and force is not None:
             team = teams.get((force.pk, r["team"].upper()))

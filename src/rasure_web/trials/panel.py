@@ -80,13 +80,12 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
     hi = datetime.combine(
         design.end + timedelta(days=1), design.day_start, dj_timezone.get_current_timezone()
     )
+    # the trial's own force's records only: another force's (a neighbour's, or one on the same grid) are
+    # neither its outcomes nor evidence that its days are covered
+    own = CrimeRecord.objects.filter(tenant_id=trial.tenant_id)
     recs = list(
-        CrimeRecord.objects.filter(
-            tenant_id=trial.tenant_id,
-            serious_violence=True,
-            easting__isnull=False,
-            occurred_from__gte=lo,
-            occurred_from__lt=hi,
+        own.filter(
+            serious_violence=True, easting__isnull=False, occurred_from__gte=lo, occurred_from__lt=hi
         ).values_list("occurred_from", "time_precision", "easting", "northing", "harm_days", "last_outcome")
     )
     month_only = sum(1 for r in recs if r[1] == "month")
@@ -137,11 +136,11 @@ def trial_panel_frame(*, trial: Trial) -> tuple[pd.DataFrame, list[str]]:
     panel["sv_positive_outcome"] = pd.array([key_positive.get(k, 0) for k in keys], dtype="Int64")
     # Days after the last imported record are unknown, not zero.
     last = (
-        CrimeRecord.objects.filter(tenant_id=trial.tenant_id)
+        own.filter(occurred_from__isnull=False)
         .order_by("-occurred_from")
         .values_list("occurred_from", flat=True)
         .first()
-    )
+    )  # (PostgreSQL sorts NULL first in descending order)
     covered_to = design.trial_day_of(last) if last is not None else None
     unknown = (
         panel["trial_day"] > covered_to if covered_to is not None else pd.Series(True, index=panel.index)

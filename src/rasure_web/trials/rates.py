@@ -29,7 +29,8 @@ from rasure.trial import (
     nb_required_place_days,
     place_day_counts,
 )
-from rasure_web.analysis.models import AnalysisRun, HotSpot
+from rasure_web.accounts.tenancy import resolve_force
+from rasure_web.analysis.models import HotSpot
 from rasure_web.crimes.models import CrimeRecord
 from rasure_web.trials.lifecycle import choose_hotspots, trial_design, trial_get
 from rasure_web.trials.models import TrialHotSpot
@@ -103,10 +104,12 @@ def hotspot_rates(
     if months < 1:
         raise PowerInputError(f"months must be at least 1, got {months}.")
     tz = settings.TIME_ZONE
-    # the force of the hot spots' run: another force's crimes never count, even across a shared border
-    tenant_id = AnalysisRun.objects.filter(pk=hotspots[0].run_id).values_list("tenant_id", flat=True).get()
+    tenants = {h.run.tenant_id for h in hotspots}
+    if len(tenants) != 1:
+        raise PowerInputError("the hot spots belong to several forces: estimate each force's rates apart.")
+    # the hot spots' own force's records: another force's later data would move the window off this one's
     qs = CrimeRecord.objects.filter(
-        tenant_id=tenant_id, serious_violence=True, easting__isnull=False, occurred_from__isnull=False
+        tenant_id=tenants.pop(), serious_violence=True, easting__isnull=False, occurred_from__isnull=False
     )
     if end is None:
         last = qs.order_by("-occurred_from").values_list("occurred_from", flat=True).first()
@@ -273,13 +276,15 @@ def trial_power(
     power: float = 0.8,
     design_effect: float = 1.0,
     rate_ratios: Sequence[float] = (0.8,),
+    force: str | None = None,
 ) -> PowerReport:
     """Minimum detectable effect and required place-days (Zhu & Lakkis 2014, docs/methods.md §5.2).
 
     Sizes default to the trial's (``trial_id``) or 34 hot spots × 182 days × half treated. With
     ``from_data`` the base rate and dispersion are estimated from the imported serious violence in the
-    geofences of the trial's frozen set, the given codes, or the current run's hot spots
-    (:func:`hotspot_rates`); explicit ``base_rate``/``dispersion_k`` override the estimate.
+    geofences of the trial's frozen set, the given codes, or the current run's hot spots of ``force``
+    (its code; default the only force) (:func:`hotspot_rates`); explicit ``base_rate``/``dispersion_k``
+    override the estimate.
     """
     design: TrialDesign | None = None
     spots: list[HotSpot] = []
@@ -288,7 +293,7 @@ def trial_power(
         design = trial_design(trial=trial)
         spots = [r.hotspot for r in TrialHotSpot.objects.filter(trial=trial).select_related("hotspot__run")]
     elif from_data:
-        _, spots = choose_hotspots(codes=hotspot_codes)
+        _, spots = choose_hotspots(codes=hotspot_codes, tenant=resolve_force(force).pk)
     rates = None
     if from_data:
         rates = hotspot_rates(
