@@ -267,3 +267,30 @@ def test_a_partner_engages_with_the_force_it_has_an_agreement_with(
     assert programme_outputs(today=TODAY, force_id=oth.pk)["partners_engaged"] == 1
     assert programme_outputs(today=TODAY, force_id=demo_id)["partners_engaged"] == 2
     assert programme_outputs(today=TODAY, all_forces=True)["partners_engaged"] == 3
+
+
+def test_the_programme_page_shows_only_the_acting_forces_operations_teams_and_steps() -> None:
+    """Two forces: a supervisor of one sees its operations register, training picture and delivery
+    model, never the other force's (their names would give away another force's operations)."""
+    from rasure_web.accounts.models import Team
+    from rasure_web.programme.models import ModelStep
+
+    _scenario()
+    demo, oth = Force.objects.get(code="DEMO"), Force.objects.get(code="OTH")
+    Operation.objects.create(force=oth, name="OTH covert op", start=date(2026, 9, 1), budget_gbp=5, aim="x")
+    Team.objects.create(force=oth, code="OTH-T1", name="OTH response team", kind="response")
+    Team.objects.create(force=demo, code="DEMO-T1", name="Demo response team", kind="response")
+    ModelStep.objects.create(force=oth, number=1, name="OTH step one")
+    ModelStep.objects.create(force=demo, number=1, name="Demo step one")
+    sup = _user("sup-demo", "supervisor")
+    Profile.objects.create(user=sup, force=demo)
+    c = Client()
+    c.force_login(sup)
+    html = c.get("/programme/").content.decode()
+    assert "Funded" in html and "Demo response team" in html and "Demo step one" in html
+    assert "OTH covert op" not in html and "OTH response team" not in html and "OTH step one" not in html
+    # the services still count every force when asked to (the command line's --all-forces)
+    assert any(t.name == "OTH response team" for t in training_picture(today=TODAY).by_team)
+    assert not any(
+        t.name == "OTH response team" for t in training_picture(today=TODAY, force_id=demo.pk).by_team
+    )

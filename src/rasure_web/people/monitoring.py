@@ -71,8 +71,9 @@ def list_monitor(*, user: Any, as_of: date, months: int = 12) -> pm.Monitor:
     )
 
 
-def area_names() -> dict[str, str]:
-    return dict(Area.objects.filter(kind=Area.Kind.LPA).values_list("code", "name"))
+def area_names(tenant: int | None) -> dict[str, str]:
+    """One force's local policing areas' names by code (two forces may use the same codes)."""
+    return dict(Area.objects.filter(kind=Area.Kind.LPA, tenant_id=tenant).values_list("code", "name"))
 
 
 def monitor_json(m: pm.Monitor) -> dict[str, Any]:

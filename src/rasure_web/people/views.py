@@ -218,7 +218,7 @@ def monitor_page(request: HttpRequest) -> HttpResponse:
         detail="list monitoring: counts only, no one named",
         request=request,
     )
-    names = monitoring.area_names()
+    names = monitoring.area_names(acting_force_id(user))
     titles = [(k, t) for k, t in KINDS]
     ctx: dict[str, Any] = {
         "m": report,

@@ -148,7 +148,7 @@ def delivery(
         raise ValueError("weeks must be 1 or more")
     first_monday = week_of(today) - dt.timedelta(weeks=weeks - 1)
     mondays = [first_monday + dt.timedelta(weeks=i) for i in range(weeks)]
-    names = lpa_names()
+    names = lpa_names(force_id)
     teams = {
         str(t.pk): t for t in (Team.objects.filter(force_id=force_id) if force_id else Team.objects.all())
     }

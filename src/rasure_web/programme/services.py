@@ -63,8 +63,19 @@ def outputs_window(today: date, weeks: int = DEFAULT_WEEKS) -> tuple[date, date]
     return this_monday - timedelta(weeks=weeks), this_monday - timedelta(days=1)
 
 
-def _police_users() -> Any:
-    return get_user_model().objects.filter(is_active=True, groups__name__in=POLICE_ROLES).distinct()
+def _police_users(force_id: int | None = None) -> Any:
+    """Active officers and supervisors; of one force when ``force_id`` is given (on a one-force
+    installation the users of no force are that force's too)."""
+    users = get_user_model().objects.filter(is_active=True, groups__name__in=POLICE_ROLES).distinct()
+    return users if force_id is None else users.filter(_own_people(force_id))
+
+
+def _own_people(force_id: int) -> Q:
+    """Profiles of ``force_id``'s people: its own, and on a one-force installation those of no force."""
+    only = only_force()
+    if only is not None and only.pk == force_id:
+        return Q(profile__force_id=force_id) | Q(profile__force__isnull=True)
+    return Q(profile__force_id=force_id)
 
 
 def programme_outputs(
@@ -92,12 +103,7 @@ def programme_outputs(
         only = only_force()
         alone = only is not None and only.pk == force_id  # users and partners of no force are its own
         ended = ended.filter(hotspot__run__tenant_id=force_id)
-        own = (
-            Q(profile__force_id=force_id) | Q(profile__force__isnull=True)
-            if alone
-            else Q(profile__force_id=force_id)
-        )
-        trained = trained.filter(own)
+        trained = trained.filter(_own_people(force_id))
         profiles = profiles.filter(force_id=force_id)
         # a partner engages with a force when it belongs to it or has signed a data-sharing
         # agreement with it (an agreement is between one force and one organisation)
@@ -166,22 +172,27 @@ class TrainingPicture:
     by_unit: list[GroupTraining] = field(default_factory=list)
 
 
-def lpa_names() -> dict[str, str]:
-    """Local policing areas' names by code."""
-    return dict(Area.objects.filter(kind=Area.Kind.LPA).values_list("code", "name"))
+def lpa_names(force_id: int | None = None) -> dict[str, str]:
+    """Local policing areas' names by code (of one force when ``force_id`` is given: two forces may
+    use the same codes)."""
+    areas = Area.objects.filter(kind=Area.Kind.LPA)
+    if force_id is not None:
+        areas = areas.filter(tenant_id=force_id)
+    return dict(areas.values_list("code", "name"))
 
 
-def training_picture(*, today: date) -> TrainingPicture:
+def training_picture(*, today: date, force_id: int | None = None) -> TrainingPicture:
     """Officers and supervisors per LPA (by their team), how many hold a training record, overdue refreshers.
 
     A refresher is overdue when a person's latest attendance of a course with a refresher period is
-    more than that period before ``today``.
+    more than that period before ``today``. With ``force_id``, that force's people, teams and areas
+    only; without it, every force's.
     """
-    names = lpa_names()
+    names = lpa_names(force_id)
     rows: dict[str, LpaTraining] = {}
     lpa_of: dict[int, str] = {}
     team_of: dict[int, int | None] = {}
-    for user_id, lpa, team_id in _police_users().values_list(
+    for user_id, lpa, team_id in _police_users(force_id).values_list(
         "id", "profile__team__lpa_code", "profile__team_id"
     ):
         code = lpa or ""
@@ -195,7 +206,7 @@ def training_picture(*, today: date) -> TrainingPicture:
             rows[code].trained += 1
         if user_id in overdue:
             rows[code].refreshers_overdue += 1
-    by_team, by_unit = _team_and_unit_training(team_of, trained_users, overdue, names)
+    by_team, by_unit = _team_and_unit_training(team_of, trained_users, overdue, names, force_id)
     by_course = list(
         TrainingRecord.objects.values("course__name", "course__kind")
         .annotate(
@@ -234,11 +245,19 @@ def _trained_and_overdue(user_ids: list[int], today: date) -> tuple[set[int], se
 
 
 def _team_and_unit_training(
-    team_of: dict[int, int | None], trained: set[int], overdue: set[int], names: dict[str, str]
+    team_of: dict[int, int | None],
+    trained: set[int],
+    overdue: set[int],
+    names: dict[str, str],
+    force_id: int | None,
 ) -> tuple[list[GroupTraining], list[GroupTraining]]:
-    """Per team (every team, members or not) and per specialist unit (its specialist teams together).
-    Officers without a team are in neither table (they are in the area table's "No team area")."""
-    teams = list(Team.objects.select_related("force").order_by("force__code", "name"))
+    """Per team (every team of the force, or of every force, members or not) and per specialist unit
+    (its specialist teams together). Officers without a team are in neither table (they are in the
+    area table's "No team area")."""
+    team_rows = Team.objects.select_related("force").order_by("force__code", "name")
+    if force_id is not None:
+        team_rows = team_rows.filter(force_id=force_id)
+    teams = list(team_rows)
     by_team = {
         t.pk: GroupTraining(
             str(t.pk),
@@ -287,11 +306,15 @@ class StepGrid:
         return done / total if total else None
 
 
-def step_grid() -> StepGrid:
-    """The delivery model's steps against every LPA, for the compliance view."""
-    steps = list(ModelStep.objects.select_related("force").order_by("force__code", "number"))
+def step_grid(force_id: int | None = None) -> StepGrid:
+    """The delivery model's steps against every LPA, for the compliance view (one force's steps and
+    areas with ``force_id``; every force's without)."""
+    step_rows = ModelStep.objects.select_related("force").order_by("force__code", "number")
+    if force_id is not None:
+        step_rows = step_rows.filter(force_id=force_id)
+    steps = list(step_rows)
     statuses = list(StepStatus.objects.filter(step__in=steps))
-    names = lpa_names()
+    names = lpa_names(force_id)
     codes = sorted({s.lpa_code for s in statuses} | set(names))
     return StepGrid(
         steps=steps,
@@ -300,10 +323,14 @@ def step_grid() -> StepGrid:
     )
 
 
-def operations() -> list[Operation]:
-    """The register, newest first; each operation carries ``lpa_name`` (the area's name, or its code)."""
-    names = lpa_names()
-    ops = list(Operation.objects.select_related("force", "analysis_run").prefetch_related("hotspots"))
+def operations(force_id: int | None = None) -> list[Operation]:
+    """The register, newest first (one force's with ``force_id``, and the operations of no force;
+    every force's without); each operation carries ``lpa_name`` (the area's name, or its code)."""
+    names = lpa_names(force_id)
+    rows = Operation.objects.select_related("force", "analysis_run").prefetch_related("hotspots")
+    if force_id is not None:
+        rows = rows.filter(Q(force_id=force_id) | Q(force__isnull=True))
+    ops = list(rows)
     for op in ops:
         op.lpa_name = names.get(op.lpa_code, op.lpa_code)  # type: ignore[attr-defined]
     return ops

@@ -28,12 +28,14 @@ from rasure_web.programme.models import Operation
 def programme_page(request: HttpRequest) -> HttpResponse:
     require_dashboard(request.user)
     today = clock.local_today()  # the installation's time zone (TIME_ZONE)
-    grid = services.step_grid()
+    # the acting force's programme (an account of no force on a several-force installation: a force
+    # that does not exist, so nothing)
+    force_id = acting_force_id(request.user) or -1
+    grid = services.step_grid(force_id)
     ctx = {
-        # the acting force's outputs (no force: a force that does not exist, so nothing)
-        "out": services.programme_outputs(today=today, force_id=acting_force_id(request.user) or -1),
-        "operations": services.operations(),
-        "training": services.training_picture(today=today),
+        "out": services.programme_outputs(today=today, force_id=force_id),
+        "operations": services.operations(force_id),
+        "training": services.training_picture(today=today, force_id=force_id),
         "grid": grid,
         "grid_rows": grid.rows(),
         "today": today,
@@ -47,7 +49,7 @@ def operation_page(request: HttpRequest, pk: int) -> HttpResponse:
     t = acting_force_id(request.user)
     ops = Operation.objects.filter(Q(force_id=t) | Q(force__isnull=True))  # another force's: 404
     op = get_object_or_404(ops.select_related("force", "analysis_run"), pk=pk)
-    area = Area.objects.filter(kind=Area.Kind.LPA, code=op.lpa_code).first()
+    area = Area.objects.filter(kind=Area.Kind.LPA, code=op.lpa_code, tenant_id=op.force_id or t).first()
     return render(
         request,
         "programme/operation.html",
