@@ -84,7 +84,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "run": run,
         "hotspots": sel.hotspots_for(user=user, area_code=area)[:20],
         "conc_rows": _conc_rows(run),
-        "synthetic": _synthetic(),
+        "synthetic": _synthetic(user),
         "hot_times": sel.hot_times_matrix(user=user, area_code=area),
         "fresh": sel.freshness(user=user),
         "series_rows": series.tail(24).to_dict("records"),
@@ -102,10 +102,12 @@ def _failed_imports(user: Any) -> int:
     return import_failures_recent(user=user, now=clock.now()) if has_role(user, *IMPORTS_ROLES) else 0
 
 
-def _synthetic() -> bool:
+def _synthetic(user: Any) -> bool:
+    """Whether the acting force's records are synthetic (one look-up in its (force, source, reference) index)."""
+    from rasure_web.accounts.tenancy import acting_force_id
     from rasure_web.crimes.models import CrimeRecord
 
-    return CrimeRecord.objects.filter(source="synthetic").exists()
+    return CrimeRecord.objects.filter(tenant_id=acting_force_id(user), source="synthetic").exists()
 
 
 def _conc_rows(run: Any) -> list[dict[str, Any]]:
