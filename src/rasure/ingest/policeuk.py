@@ -179,7 +179,7 @@ def read_street_files(paths: list[str] | list[Path]) -> pd.DataFrame:
     ident = ref_code * (int(src_code.max()) + 1) + src_code
     first_in_file = ~pd.Series(ident * len(street) + file_of).duplicated(keep="first").to_numpy()
     keep = ~pd.Series(ident[first_in_file]).duplicated(keep="last").to_numpy()
-    return recs[first_in_file][keep].reset_index(drop=True)
+    return recs.iloc[np.flatnonzero(first_in_file)[keep]].reset_index(drop=True)  # one copy, not two
 
 
 _LIMITS = {
