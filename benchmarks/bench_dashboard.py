@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("RASURE_SHARED_DATA", ROOT.parent / "shared" / "data")) / "policeuk" / "gwent"
-PG_DB = "rasure_bench_dashboard"
+PG_DB = os.environ.get("RASURE_BENCH_PG_DB", "rasure_bench_dashboard")  # own name when several run at once
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 

@@ -78,15 +78,16 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
         m = load_mapping(args.mapping)
         parsed = [read_mapped(f, mapping=m) for f in files]
+        records = pd.concat([p.records for p in parsed], ignore_index=True)
+        del parsed  # the files' own frames, copied into `records`: free them before the next copies
+        # a later file's row wins for a repeated reference (files are in name order)
+        records = records.drop_duplicates(subset=["source", "reference"], keep="last").reset_index(drop=True)
     else:
-        from rasure.ingest.policeuk import read_policeuk
+        from rasure.ingest.policeuk import read_street_files
 
-        parsed = [read_policeuk(f) for f in files]
-        parsed = [p for p in parsed if p.kind == "street"]
-    records = pd.concat([p.records for p in parsed], ignore_index=True)
-    del parsed  # the files' own frames, copied into `records`: free them before the next copies
-    # a later file's row wins for a repeated reference (files are in name order: police.uk months)
-    records = records.drop_duplicates(subset=["source", "reference"], keep="last").reset_index(drop=True)
+        # only the columns the analysis uses, all files checked and converted together; a later file's
+        # row wins for a repeated reference (files are in name order: police.uk months)
+        records = read_street_files(files)
     table = harm_mod.read_harm_file(args.harm) if args.harm else harm_mod.default_harm_table()
     crs = projected_crs(args.crs) if args.crs else BNG
     records = project_records(records, crs=crs)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from rasure.errors import InputFileError, InvalidRowsError
 from rasure.ingest.common import expand_paths
-from rasure.ingest.policeuk import read_policeuk
+from rasure.ingest.policeuk import read_policeuk, read_street_files
 from tests.factories import OUTCOME_HEADER, street_row, write_outcomes, write_street
 
 
@@ -154,3 +155,58 @@ def test_every_real_file_reads(shared_data: Path) -> None:
         street += parsed.rows_read if parsed.kind == "street" else 0
     assert street == 75_169 + 202_374
     assert rows == 75_169 + 202_374 + 142_755
+
+
+def _joined(files: list[Path]) -> pd.DataFrame:
+    """What `hotspots analyse` did before read_street_files: each file read whole, joined, later wins."""
+    parsed = [p for p in (read_policeuk(f) for f in files) if p.kind == "street"]
+    recs = pd.concat([p.records for p in parsed], ignore_index=True)
+    return recs.drop_duplicates(subset=["source", "reference"], keep="last").reset_index(drop=True)
+
+
+_UNREAD = ["lsoa_name", "last_outcome", "last_outcome_month"]
+
+
+def test_street_files_read_together_equal_each_file_read_whole(tmp_path: Path) -> None:
+    """The analysis reader gives the same rows and values as the file-by-file reader (bar the columns
+    it does not read): repeats within a file (first kept), across files (later kept), ASB keys
+    numbered per file, No Location, outcomes files skipped."""
+    asb = street_row("", crime_type="Anti-social behaviour", outcome="")
+    files = [
+        write_street(tmp_path / "2024-03-t-street.csv", [street_row("c1"), street_row("c1"), asb, asb]),
+        write_street(
+            tmp_path / "2024-04-t-street.csv.gz",
+            [
+                street_row("c1", month="2024-04", location="On or near Mill Lane"),
+                asb,
+                street_row("c2", lon="", lat="", location="No Location"),
+            ],
+            gz=True,
+        ),
+        write_outcomes(tmp_path / "2024-04-t-outcomes.csv", [("c1", "2024-04", "Court result unavailable")]),
+    ]
+    got = read_street_files(files)
+    want = _joined(files)
+    pd.testing.assert_frame_equal(got.drop(columns=_UNREAD), want.drop(columns=_UNREAD))
+    assert got[_UNREAD].isna().all().all()
+    assert list(got.columns) == list(want.columns)
+
+
+def test_street_files_bad_row_raises_that_files_own_error(tmp_path: Path) -> None:
+    good = write_street(tmp_path / "2024-03-a-street.csv", [street_row("c1")])
+    bad = write_street(tmp_path / "2024-04-a-street.csv", [street_row("c2"), street_row("c3", lat="91.0")])
+    short = write_street(tmp_path / "2024-05-a-street.csv", [street_row("c4"), "c5,2024-05,Test Police"])
+    with pytest.raises(InvalidRowsError) as exc:
+        read_street_files([good, bad])
+    assert exc.value.file == str(bad) and exc.value.problems[0].line == 3
+    assert exc.value.problems[0].field == "Latitude"
+    with pytest.raises(InvalidRowsError) as exc:
+        read_street_files([good, short])
+    assert exc.value.file == str(short) and "3 fields" in str(exc.value)
+
+
+@pytest.mark.realdata
+def test_street_files_equal_on_real_files(shared_data: Path) -> None:
+    files = expand_paths([str(shared_data / "policeuk" / "gwent")])[:12]
+    got, want = read_street_files(files), _joined(files)
+    pd.testing.assert_frame_equal(got.drop(columns=_UNREAD), want.drop(columns=_UNREAD))

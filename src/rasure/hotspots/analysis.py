@@ -133,6 +133,25 @@ class HotspotAnalysis:
     version: str = f"{rasure.__version__}/{ALGORITHM_VERSION}"
 
 
+#: The record columns :func:`analyse` reads after choosing the serious-violence rows (the hash reads more).
+_USED_COLUMNS = frozenset(
+    {
+        "easting",
+        "northing",
+        "occurred_from",
+        "occurred_to",
+        "time_precision",
+        "serious_violence",
+        "harm_days",
+        "location_text",
+        "offence_description",
+        "category",
+        "sv_basis",
+        "institution",
+    }
+)
+
+
 def input_hash(records: pd.DataFrame) -> str:
     """SHA-256 over the records' identity and analysed values, independent of row order."""
     cols = [
@@ -149,7 +168,9 @@ def input_hash(records: pd.DataFrame) -> str:
         )
         if c in records.columns
     ]
-    h = pd.util.hash_pandas_object(records[cols], index=False).to_numpy()
+    # categorize=False: the same hashes (pandas documents it as a speed choice only), without first
+    # factorizing the references, which are nearly all distinct
+    h = pd.util.hash_pandas_object(records[cols], index=False, categorize=False).to_numpy()
     return hashlib.sha256(np.sort(h).tobytes()).hexdigest()
 
 
@@ -207,8 +228,13 @@ def analyse(
     east = pd.to_numeric(records["easting"], errors="coerce").to_numpy(dtype=float)
     north = pd.to_numeric(records["northing"], errors="coerce").to_numpy(dtype=float)
     located = np.isfinite(east) & np.isfinite(north)  # inf from a broken projection is not a location
-    sv = records[
-        records["serious_violence"].astype(bool).to_numpy() & located & records["occurred_from"].notna()
+    # Only the serious-violence rows, and only the columns the steps below read (every other column
+    # would be copied by each row selection that follows).
+    sv = records.loc[
+        records["serious_violence"].astype(bool).to_numpy()
+        & located
+        & records["occurred_from"].notna().to_numpy(),
+        [c for c in records.columns if c in _USED_COLUMNS],
     ]
     sv = sv.reset_index(drop=True)
     sv["occurred_to"] = sv["occurred_to"].fillna(sv["occurred_from"])

@@ -226,12 +226,23 @@ class CsvFile:
     :attr:`problems` (file, line, "has N fields") and left out of the chunks. Blank lines are
     skipped. CR, LF and CRLF line endings are all read. :attr:`rows_read` and :meth:`sha256`
     are complete once the chunks are exhausted.
+
+    ``columns``: read only these columns of the header (pyarrow's ``include_columns``: the others are
+    split off but never converted), e.g. the few an analysis uses; a row is blank when these are.
     """
 
-    def __init__(self, path: Path, *, delimiter: str = ",", block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        delimiter: str = ",",
+        block_bytes: int = BLOCK_BYTES,
+        columns: list[str] | None = None,
+    ) -> None:
         self.path = path
         self.delimiter = delimiter
         self.block_bytes = block_bytes
+        self.columns = columns
         self.problems: list[RowProblem] = []
         self.rows_read = 0
         self._skipped: list[int] = []
@@ -285,6 +296,7 @@ class CsvFile:
 
     def chunks(self) -> Iterator[CsvChunk]:
         header = self.header
+        read = header if self.columns is None else [c for c in header if c in self.columns]
         try:
             reader = pacsv.open_csv(
                 self._src,
@@ -298,7 +310,8 @@ class CsvFile:
                     ignore_empty_lines=False,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(header, pa.string()),
+                    column_types=dict.fromkeys(read, pa.string()),
+                    include_columns=None if self.columns is None else read,
                     strings_can_be_null=False,
                     quoted_strings_can_be_null=False,
                 ),
@@ -312,7 +325,7 @@ class CsvFile:
                     lines[lines >= s] += 1
                 frame: pd.DataFrame = batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
                 blank = np.ones(n, dtype=bool)
-                for c in header:  # after the first column, only the rows still blank are looked at
+                for c in read:  # after the first column, only the rows still blank are looked at
                     rows = np.flatnonzero(blank)
                     if rows.size == 0:
                         break

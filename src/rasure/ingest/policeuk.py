@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from rasure.errors import InputFileError, RowProblem
+from rasure.errors import InputFileError, InvalidRowsError, RowProblem
 from rasure.ingest.common import (
     BLOCK_BYTES,
     Batch,
@@ -116,6 +117,71 @@ def read_policeuk(path: str | Path) -> ParsedFile:
     return open_policeuk(path).parsed()
 
 
+#: The street-file columns hot-spot analysis uses (:func:`read_street_files`): not "Reported by",
+#: "LSOA name", "Last outcome category" or "Context".
+ANALYSIS_COLUMNS = [
+    "Crime ID",
+    "Month",
+    "Falls within",
+    "Longitude",
+    "Latitude",
+    "Location",
+    "LSOA code",
+    "Crime type",
+]
+
+
+def read_street_files(paths: list[str] | list[Path]) -> pd.DataFrame:
+    """The street records of several police.uk files as one frame, for analysis (outcomes files skipped).
+
+    The same rows and values as :func:`read_policeuk` on each file in turn, joined, with a later file's
+    row winning for a repeated reference; but only :data:`ANALYSIS_COLUMNS` are read, so ``lsoa_name``,
+    ``last_outcome`` and ``last_outcome_month`` are missing. The files' rows are checked and converted
+    together (the cost of a pandas step is paid once, not once per monthly file). A bad row makes the
+    file it is in fail with :func:`read_policeuk`'s own error (file, line, field and how to fix it).
+    """
+    frames: list[pd.DataFrame] = []
+    lines: list[NDArray[np.int64]] = []
+    files: list[NDArray[np.int64]] = []
+    street: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        csv_file = CsvFile(path, columns=ANALYSIS_COLUMNS)
+        try:
+            if detect_kind(path, csv_file.header) != "street":
+                continue
+            for chunk in csv_file.chunks():
+                frames.append(chunk.frame)
+                lines.append(chunk.lines)
+                files.append(np.full(len(chunk.lines), len(street), dtype=np.int64))
+        finally:
+            csv_file.close()
+        if csv_file.problems:
+            read_policeuk(path)  # raises the file's own error, every bad row listed
+        street.append(path)
+    if not frames:
+        return empty_records()
+    f = pd.concat(frames, ignore_index=True)
+    del frames
+    file_of = np.concatenate(files)
+    problems: list[RowProblem] = []
+    lon, lat, source = _checked(str(street[0]), f, np.concatenate(lines), problems)
+    if problems:  # the error path: read the files one by one, so the first bad one raises its own error
+        for path in street:
+            read_policeuk(path)
+        raise InvalidRowsError(str(street[0]), problems, total_rows=len(f))  # pragma: no cover
+    recs, _, _ = _street_records(f, lon, lat, source, files=file_of)
+    del f
+    # within a file the first row of a repeated Crime ID is kept; across files the later file's row.
+    # A record's identity (source, reference) as one integer, so both steps compare integers.
+    ref_code = pd.factorize(recs["reference"])[0].astype(np.int64)
+    src_code = pd.factorize(recs["source"])[0].astype(np.int64)
+    ident = ref_code * (int(src_code.max()) + 1) + src_code
+    first_in_file = ~pd.Series(ident * len(street) + file_of).duplicated(keep="first").to_numpy()
+    keep = ~pd.Series(ident[first_in_file]).duplicated(keep="last").to_numpy()
+    return recs.iloc[np.flatnonzero(first_in_file)[keep]].reset_index(drop=True)  # one copy, not two
+
+
 _LIMITS = {
     "Crime ID": TEXT_LIMITS["reference"],
     "Falls within": TEXT_LIMITS["force"],
@@ -156,75 +222,14 @@ class PoliceUkFile(StreamedFile):
 
     def _convert(self, chunk: CsvChunk, problems: list[RowProblem]) -> Batch | None:
         f, line = chunk.frame, chunk.lines
-        lon, lat = _validate_common(self.path, f, line, problems)
-        for col, limit in _LIMITS.items():
-            if col in f.columns:
-                too_long(self.path, line, col, f[col].str.strip(), limit, problems)
-        source = _sources(f["Falls within"].str.strip())
-        too_long(self.path, line, "Falls within", source, TEXT_LIMITS["source"], problems)
+        lon, lat, source = _checked(self.path, f, line, problems)
         if self.kind == "outcomes":
             return self._outcomes(f, line, problems)
         if problems:
             return None
-        return self._street(f, lon, lat, source)
-
-    def _street(self, f: pd.DataFrame, lon: pd.Series, lat: pd.Series, source: pd.Series) -> Batch:
-        n = len(f)
-        force = f["Falls within"].str.strip()
-        month = f["Month"].str.strip()
-        ref = f["Crime ID"].str.strip()
-        no_id = ref == ""
-        if no_id.any():
-            key = (
-                month
-                + "|"
-                + f["Longitude"]
-                + "|"
-                + f["Latitude"]
-                + "|"
-                + f["Location"]
-                + "|"
-                + f["LSOA code"]
-                + "|"
-                + f["Crime type"]
-            )[no_id]
-            # the repeat number counts across the whole file, so chunks carry it on
-            nth = key.groupby(key).cumcount() + key.map(self._asb_seen).fillna(0).astype("int64")
-            self._asb_seen = self._asb_seen.add(key.value_counts(), fill_value=0).astype("int64")
-            self._no_id += int(no_id.sum())
-            ref = ref.copy()
-            ref[no_id] = [  # type: ignore[call-overload]
-                "asb-" + hashlib.sha1(f"{k}|{j}".encode()).hexdigest()[:24]
-                for k, j in zip(key, nth.astype(str), strict=True)
-            ]
-        start = pd.to_datetime(month + "-01", format="%Y-%m-%d")
-        end = start + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1)
-        east, north = project_located(lon.to_numpy(dtype=float), lat.to_numpy(dtype=float))
-        outcome = blank_to_na(f["Last outcome category"].str.strip())
-        recs = pd.DataFrame(
-            {
-                "source": source,
-                "reference": ref,
-                "category": f["Crime type"].str.strip(),
-                "occurred_from": start,
-                "occurred_to": end,
-                "time_precision": "month",
-                "lon": lon,
-                "lat": lat,
-                "easting": east,
-                "northing": north,
-                "location_text": f["Location"].str.strip(),
-                "lsoa_code": blank_to_na(f["LSOA code"].str.strip()),
-                "lsoa_name": blank_to_na(f["LSOA name"].str.strip()),
-                "weapon": "unknown",
-                "last_outcome": outcome,
-                "last_outcome_month": month.where(outcome.notna()),
-                "force": force,
-                "as_of": month,
-            },
-            index=pd.RangeIndex(n),
-        )
-        return Batch(records=conform(recs), links=empty_links(), outcomes=_empty_outcomes())
+        recs, no_id, self._asb_seen = _street_records(f, lon, lat, source, asb_seen=self._asb_seen)
+        self._no_id += no_id
+        return Batch(records=recs, links=empty_links(), outcomes=_empty_outcomes())
 
     def _outcomes(self, f: pd.DataFrame, line: NDArray[np.int64], problems: list[RowProblem]) -> Batch | None:
         ref = f["Crime ID"].str.strip()
@@ -264,6 +269,110 @@ class PoliceUkFile(StreamedFile):
         return Batch(records=empty_records(), links=empty_links(), outcomes=out)
 
 
+def _checked(
+    path: str, f: pd.DataFrame, line: NDArray[np.int64], problems: list[RowProblem]
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Validate the rows of ``f`` (every problem into ``problems``): longitude, latitude and source."""
+    lon, lat = _validate_common(path, f, line, problems)
+    for col, limit in _LIMITS.items():
+        if col in f.columns:
+            too_long(path, line, col, f[col].str.strip(), limit, problems)
+    source = _sources(f["Falls within"].str.strip())
+    too_long(path, line, "Falls within", source, TEXT_LIMITS["source"], problems)
+    return lon, lat, source
+
+
+def _street_records(
+    f: pd.DataFrame,
+    lon: pd.Series,
+    lat: pd.Series,
+    source: pd.Series,
+    *,
+    asb_seen: pd.Series | None = None,
+    files: NDArray[np.int64] | None = None,
+) -> tuple[pd.DataFrame, int, pd.Series]:
+    """Canonical records from validated street rows; returns them, the number of rows without a
+    Crime ID, and the repeat counts of those rows' keys so far (for the next chunk of the file).
+
+    An anti-social behaviour row's repeat number counts across its whole file: a chunk carries on from
+    ``asb_seen``; rows of several whole files at once give each row's file in ``files``. Columns not
+    read (``LSOA name``, ``Last outcome category`` when absent from ``f``) are left missing.
+    """
+    n = len(f)
+    seen = pd.Series(dtype="int64") if asb_seen is None else asb_seen
+    force = f["Falls within"].str.strip()
+    month = f["Month"].str.strip()
+    ref = f["Crime ID"].str.strip()
+    no_id = ref == ""
+    n_no_id = int(no_id.sum())
+    if n_no_id:
+        a = f[no_id]  # the key is built for these rows only
+        key = (
+            month[no_id]
+            + "|"
+            + a["Longitude"]
+            + "|"
+            + a["Latitude"]
+            + "|"
+            + a["Location"]
+            + "|"
+            + a["LSOA code"]
+            + "|"
+            + a["Crime type"]
+        )
+        if files is not None:
+            nth = key.groupby([files[no_id.to_numpy(dtype=bool)], key.to_numpy()]).cumcount()
+        else:  # the repeat number counts across the whole file, so chunks carry it on
+            nth = key.groupby(key).cumcount() + key.map(seen).fillna(0).astype("int64")
+            seen = seen.add(key.value_counts(), fill_value=0).astype("int64")
+        ref = ref.copy()
+        ref[no_id] = [  # type: ignore[call-overload]
+            "asb-" + hashlib.sha1(f"{k}|{j}".encode()).hexdigest()[:24]
+            for k, j in zip(key, nth.astype(str), strict=True)
+        ]
+    start = _per_value(month, lambda u: pd.to_datetime(u + "-01", format="%Y-%m-%d"))
+    end = _per_value(start, lambda u: u + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1))
+    east, north = project_located(lon.to_numpy(dtype=float), lat.to_numpy(dtype=float))
+    outcome = (
+        blank_to_na(f["Last outcome category"].str.strip())
+        if "Last outcome category" in f
+        else pd.Series(pd.NA, index=f.index, dtype="string")
+    )
+    recs = pd.DataFrame(
+        {
+            "source": source,
+            "reference": ref,
+            "category": f["Crime type"].str.strip(),
+            "occurred_from": start,
+            "occurred_to": end,
+            "time_precision": "month",
+            "lon": lon,
+            "lat": lat,
+            "easting": east,
+            "northing": north,
+            "location_text": f["Location"].str.strip(),
+            "lsoa_code": blank_to_na(f["LSOA code"].str.strip()),
+            **({"lsoa_name": blank_to_na(f["LSOA name"].str.strip())} if "LSOA name" in f else {}),
+            "weapon": "unknown",
+            "last_outcome": outcome,
+            "last_outcome_month": month.where(outcome.notna()),
+            "force": force,
+            "as_of": month,
+        },
+        index=pd.RangeIndex(n),
+    )
+    return conform(recs), n_no_id, seen
+
+
+def _per_value(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``fn`` of each distinct value of ``s``, spread back to its rows: police.uk repeats each month,
+    map point and coordinate thousands of times, so parsing the distinct values is most of the saving."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    out = fn(pd.Series(uniques)).iloc[codes]
+    out.index = s.index
+    return out
+
+
 def _sources(force: pd.Series) -> pd.Series:
     return force.map({f: source_for(str(f)) for f in force.unique()}).astype("string")
 
@@ -272,7 +381,7 @@ def _validate_common(
     path: str, f: pd.DataFrame, line: NDArray[np.int64], problems: list[RowProblem]
 ) -> tuple[pd.Series, pd.Series]:
     month = f["Month"].str.strip()
-    bad_month = ~month.str.match(_MONTH).fillna(False).to_numpy(dtype=bool)
+    bad_month = ~_per_value(month, lambda u: u.str.match(_MONTH).fillna(False)).to_numpy(dtype=bool)
     for i in np.flatnonzero(bad_month):
         problems.append(
             RowProblem(
@@ -285,8 +394,8 @@ def _validate_common(
             )
         )
     lon_s, lat_s = f["Longitude"].str.strip(), f["Latitude"].str.strip()
-    lon = pd.to_numeric(blank_to_na(lon_s), errors="coerce").astype(float)
-    lat = pd.to_numeric(blank_to_na(lat_s), errors="coerce").astype(float)
+    lon = _per_value(lon_s, lambda u: pd.to_numeric(blank_to_na(u), errors="coerce").astype(float))
+    lat = _per_value(lat_s, lambda u: pd.to_numeric(blank_to_na(u), errors="coerce").astype(float))
     for col, raw, val, (lo, hi) in (("Longitude", lon_s, lon, UK_LON), ("Latitude", lat_s, lat, UK_LAT)):
         bad = ((raw != "") & (val.isna() | (val < lo) | (val > hi))).to_numpy(dtype=bool)
         for i in np.flatnonzero(bad):

