@@ -33,6 +33,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from rasure.errors import InputFileError, RowProblem
+from rasure.geo import BNG
 from rasure.ingest.common import (
     BLOCK_BYTES,
     Batch,
@@ -42,6 +43,7 @@ from rasure.ingest.common import (
     StreamedFile,
     blank_to_na,
     project_located,
+    refuse_outside_area,
     too_long,
 )
 from rasure.records import TEXT_LIMITS, conform, empty_links, empty_records
@@ -106,14 +108,16 @@ def detect_kind(path: Path, header: list[str]) -> str:
     )
 
 
-def open_policeuk(path: str | Path, *, block_bytes: int = BLOCK_BYTES) -> PoliceUkFile:
-    """Open one police.uk ``-street`` or ``-outcomes`` file (``.csv`` or ``.csv.gz``) for streaming."""
-    return PoliceUkFile(Path(path), block_bytes=block_bytes)
+def open_policeuk(path: str | Path, *, crs: str = BNG, block_bytes: int = BLOCK_BYTES) -> PoliceUkFile:
+    """Open one police.uk ``-street`` or ``-outcomes`` file (``.csv`` or ``.csv.gz``) for streaming;
+    easting/northing are in ``crs`` (the force's projected CRS, default BNG), and a point outside its
+    area of use is an error naming the line."""
+    return PoliceUkFile(Path(path), crs=crs, block_bytes=block_bytes)
 
 
-def read_policeuk(path: str | Path) -> ParsedFile:
+def read_policeuk(path: str | Path, *, crs: str = BNG) -> ParsedFile:
     """Read and validate one police.uk ``-street`` or ``-outcomes`` file (``.csv`` or ``.csv.gz``)."""
-    return open_policeuk(path).parsed()
+    return open_policeuk(path, crs=crs).parsed()
 
 
 _LIMITS = {
@@ -131,7 +135,8 @@ _LIMITS = {
 class PoliceUkFile(StreamedFile):
     """A police.uk street or outcomes file read in chunks (see the module docstring for the rules)."""
 
-    def __init__(self, p: Path, *, block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(self, p: Path, *, crs: str = BNG, block_bytes: int = BLOCK_BYTES) -> None:
+        self.crs = crs
         csv_file = CsvFile(p, block_bytes=block_bytes)
         try:
             self.kind = detect_kind(p, csv_file.header)
@@ -164,6 +169,16 @@ class PoliceUkFile(StreamedFile):
         too_long(self.path, line, "Falls within", source, TEXT_LIMITS["source"], problems)
         if self.kind == "outcomes":
             return self._outcomes(f, line, problems)
+        refuse_outside_area(
+            self.path,
+            line,
+            "Longitude",
+            f["Longitude"].str.strip(),
+            lon.to_numpy(dtype=float),
+            lat.to_numpy(dtype=float),
+            crs=self.crs,
+            problems=problems,
+        )
         if problems:
             return None
         return self._street(f, lon, lat, source)
@@ -199,7 +214,7 @@ class PoliceUkFile(StreamedFile):
             ]
         start = pd.to_datetime(month + "-01", format="%Y-%m-%d")
         end = start + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1)
-        east, north = project_located(lon.to_numpy(dtype=float), lat.to_numpy(dtype=float))
+        east, north = project_located(lon.to_numpy(dtype=float), lat.to_numpy(dtype=float), crs=self.crs)
         outcome = blank_to_na(f["Last outcome category"].str.strip())
         recs = pd.DataFrame(
             {
