@@ -367,3 +367,11 @@ def test_a_forces_crs_cannot_change_once_it_holds_records(
     cpd = Force.objects.get(code="CPD")
     cpd.name = "Synthetic City Police"
     cpd.save()
+
+
+def test_the_synthetic_city_is_not_stored_in_a_force_of_another_crs(forces: dict[str, Force]) -> None:
+    with pytest.raises(
+        RasureError, match="drawn in EPSG:27700, but force CPD stores its coordinates in EPSG:32616"
+    ):
+        synthetic_city_store(city(0.3), force="CPD")
+    assert not CrimeRecord.objects.exists()

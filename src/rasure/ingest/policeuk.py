@@ -169,6 +169,8 @@ class PoliceUkFile(StreamedFile):
         too_long(self.path, line, "Falls within", source, TEXT_LIMITS["source"], problems)
         if self.kind == "outcomes":
             return self._outcomes(f, line, problems)
+        if problems:  # a coordinate already refused is not also said to lie outside the CRS's area
+            return None
         refuse_outside_area(
             self.path,
             line,

@@ -282,6 +282,11 @@ def synthetic_city_store(city: SyntheticCity, *, force: str | None = None) -> di
     with transaction.atomic():
         # a fresh installation's synthetic city belongs to the demo's invented force
         tenant = resolve_force(force) if force or Force.objects.exists() else demo_force()
+        if force_crs(tenant) != city.crs:
+            raise RasureError(
+                f"The synthetic city is drawn in {city.crs}, but force {tenant.code} stores its coordinates "
+                f"in {force_crs(tenant)}: load it into a force whose CRS is {city.crs}."
+            )
         run = ImportRun.objects.create(
             tenant=tenant,
             kind="synthetic",

@@ -5,15 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0009_access_log_erase_action'),
+        ("accounts", "0009_access_log_erase_action"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='force',
-            name='crs',
-            field=models.CharField(default='EPSG:27700', help_text="Projected coordinate reference system in metres that the force's coordinates are stored in, e.g. EPSG:27700 (British National Grid); it cannot change once the force holds records", max_length=32, validators=[django.core.validators.RegexValidator('^EPSG:\\d{4,6}$', 'an EPSG code such as EPSG:27700')]),
+            model_name="force",
+            name="crs",
+            field=models.CharField(
+                default="EPSG:27700",
+                help_text="Projected coordinate reference system in metres that the force's coordinates are stored in, e.g. EPSG:27700 (British National Grid); it cannot change once the force holds records",
+                max_length=32,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^EPSG:\\d{4,6}$", "an EPSG code such as EPSG:27700"
+                    )
+                ],
+            ),
         ),
     ]

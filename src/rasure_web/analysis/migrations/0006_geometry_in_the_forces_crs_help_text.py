@@ -4,20 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analysis', '0005_institution_plan'),
+        ("analysis", "0005_institution_plan"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='hotspot',
-            name='geofence_geojson',
+            model_name="hotspot",
+            name="geofence_geojson",
             field=models.TextField(help_text="polygon in metres of the force's CRS"),
         ),
         migrations.AlterField(
-            model_name='institution',
-            name='geometry_geojson',
-            field=models.TextField(blank=True, help_text="optional footprint polygon, metres of the force's CRS"),
+            model_name="institution",
+            name="geometry_geojson",
+            field=models.TextField(
+                blank=True, help_text="optional footprint polygon, metres of the force's CRS"
+            ),
         ),
     ]

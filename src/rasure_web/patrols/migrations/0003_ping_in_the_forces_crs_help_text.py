@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patrols', '0002_tenant'),
+        ("patrols", "0002_tenant"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ping',
-            name='x',
+            model_name="ping",
+            name="x",
             field=models.FloatField(help_text="easting, metres of the force's CRS"),
         ),
         migrations.AlterField(
-            model_name='ping',
-            name='y',
+            model_name="ping",
+            name="y",
             field=models.FloatField(help_text="northing, metres of the force's CRS"),
         ),
     ]

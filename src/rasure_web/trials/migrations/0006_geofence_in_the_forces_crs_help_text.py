@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('trials', '0005_trial_evaluation'),
+        ("trials", "0005_trial_evaluation"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='trialhotspot',
-            name='geofence_text',
-            field=models.TextField(help_text="the geofence exactly as stored when frozen (GeoJSON, metres of the force's CRS)"),
+            model_name="trialhotspot",
+            name="geofence_text",
+            field=models.TextField(
+                help_text="the geofence exactly as stored when frozen (GeoJSON, metres of the force's CRS)"
+            ),
         ),
     ]
