@@ -249,6 +249,7 @@ def test_hot_spots_are_built_and_located_in_the_forces_crs(
 ) -> None:
     run = AnalysisRun.objects.get(tenant=forces["CPD"], is_current=True)
     assert run.params["crs"] == UTM16N
+    assert run.labels["crs"] == "distances in metres of EPSG:32616, the force's CRS"
     spots = {h.period: h for h in run.hotspots.filter(rank=1)}
     assert set(spots) == {"day", "night"}
     e0, n0 = lonlat_to_projected(np.array([CENTRE[0]]), np.array([CENTRE[1]]), crs=UTM16N)
@@ -375,3 +376,61 @@ def test_the_synthetic_city_is_not_stored_in_a_force_of_another_crs(forces: dict
     ):
         synthetic_city_store(city(0.3), force="CPD")
     assert not CrimeRecord.objects.exists()
+
+
+def test_institutions_and_areas_are_stored_in_the_forces_crs(
+    tmp_path: Path, forces: dict[str, Force], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rasure_web.analysis.models import Institution
+    from rasure_web.crimes.models import Area
+
+    csv = tmp_path / "inst.csv"
+    csv.write_text(
+        f"name,type,lon,lat\nCity Hospital (synthetic),hospital,{CENTRE[0]},{CENTRE[1]}\n", encoding="utf-8"
+    )
+    assert main(["institutions", "load", str(csv), "--force", "CPD"]) == 0
+    i = Institution.objects.get(tenant=forces["CPD"])
+    e, n = lonlat_to_projected(np.array([CENTRE[0]]), np.array([CENTRE[1]]), crs=UTM16N)
+    assert (i.easting, i.northing) == (
+        pytest.approx(float(e[0]), abs=0.01),
+        pytest.approx(float(n[0]), abs=0.01),
+    )
+    # a point in London is not this force's
+    london = tmp_path / "london.csv"
+    london.write_text(
+        "name,type,lon,lat\nA hospital (synthetic),hospital,-0.1276,51.5072\n", encoding="utf-8"
+    )
+    assert main(["institutions", "load", str(london), "--force", "CPD"]) != 0
+    assert "outside the area of use of EPSG:32616" in "".join(capsys.readouterr())
+    # boundaries: a 1 km square in lon/lat, stored in the force's metres (1 km² there)
+    corners = [(0, 0), (1000, 0), (1000, 1000), (0, 1000), (0, 0)]
+    lon, lat = projected_to_lonlat(
+        e[0] + np.array([c[0] for c in corners], float),
+        n[0] + np.array([c[1] for c in corners], float),
+        crs=UTM16N,
+    )
+    gj = tmp_path / "lpa.geojson"
+    feature = {
+        "type": "Feature",
+        "properties": {"code": "LPA1", "name": "North district (synthetic)"},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[float(a), float(b)] for a, b in zip(lon, lat, strict=True)]],
+        },
+    }
+    gj.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
+    args = ["areas", "load", str(gj), "--level", "lpa", "--code-field", "code", "--name-field", "name"]
+    assert main([*args, "--force", "CPD"]) == 0
+    assert "stored in the force's CRS EPSG:32616" in capsys.readouterr().out
+    area = shapely.from_geojson(Area.objects.get(tenant=forces["CPD"], code="LPA1").geometry_geojson)
+    assert area.area == pytest.approx(1e6, rel=1e-4)
+    # the map shows both back in lon/lat
+    c = client_for(_member(make_user("analyst-cpd", role="analyst"), forces["CPD"]))
+    [inst] = c.get("/dashboard/map/institutions.json").json()["features"]
+    assert inst["geometry"]["coordinates"] == [
+        pytest.approx(CENTRE[0], abs=1e-6),
+        pytest.approx(CENTRE[1], abs=1e-6),
+    ]
+    [lpa] = c.get("/dashboard/map/areas.json").json()["features"]
+    x0, _, _, y1 = shapely.geometry.shape(lpa["geometry"]).bounds
+    assert x0 == pytest.approx(float(lon.min()), abs=1e-6) and y1 == pytest.approx(float(lat.max()), abs=1e-6)

@@ -245,6 +245,7 @@ def hotspots_build(
         "serious_violence": sv.basis_label(frame["sv_basis"].astype("string")),
         "scope": scope.label if scope is not None else scope_label(),
         "harm": coverage_label(table, frame),
+        "crs": f"distances in metres of {crs}, the force's CRS",
     }
     if include_partner_data:
         from rasure.harm import harm_days
