@@ -35,7 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
 from rasure.errors import InputFileError, InvalidRowsError, RasureError, RowProblem
-from rasure.geo import BNG, BNG_BOUNDS, lonlat_to_projected
+from rasure.geo import BNG, BNG_BOUNDS, lonlat_to_projected, outside_area_of_use
 
 INSTITUTION_TYPES: Final[frozenset[str]] = frozenset(
     {
@@ -341,11 +341,24 @@ def read_institutions_csv(
                                     "lon is −180..180 and lat −90..90; are the columns swapped?",
                                 )
                             )
+                        elif outside_area_of_use(crs, np.array([x]), np.array([y]))[0]:
+                            problems.append(
+                                RowProblem(
+                                    file,
+                                    line,
+                                    "lon",
+                                    f"{x},{y}",
+                                    f"lies outside the area of use of {crs}, the force's CRS",
+                                    "load it for the force it belongs to (--force CODE), or fix the coordinate",
+                                )
+                            )
                         else:
                             ex, ny = lonlat_to_projected(np.array([x]), np.array([y]), crs=crs)
                             x, y = float(ex[0]), float(ny[0])
-                    if crs == BNG and not (
-                        BNG_BOUNDS[0] <= x <= BNG_BOUNDS[2] and BNG_BOUNDS[1] <= y <= BNG_BOUNDS[3]
+                    if (
+                        len(problems) == before
+                        and crs == BNG
+                        and not (BNG_BOUNDS[0] <= x <= BNG_BOUNDS[2] and BNG_BOUNDS[1] <= y <= BNG_BOUNDS[3])
                     ):
                         problems.append(
                             RowProblem(

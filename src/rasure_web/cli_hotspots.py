@@ -73,11 +73,13 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     from rasure.ingest.common import expand_paths
 
     files = expand_paths(args.paths)
+    crs = projected_crs(args.crs) if args.crs else BNG
+    # the readers store easting/northing in ``crs`` and refuse, by line, points outside its area of use
     if args.mapping:
         from rasure.ingest.mapped import load_mapping, read_mapped
 
         m = load_mapping(args.mapping)
-        parsed = [read_mapped(f, mapping=m) for f in files]
+        parsed = [read_mapped(f, mapping=m, crs=crs) for f in files]
         records = pd.concat([p.records for p in parsed], ignore_index=True)
         del parsed  # the files' own frames, copied into `records`: free them before the next copies
         # a later file's row wins for a repeated reference (files are in name order)
@@ -87,10 +89,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
         # only the columns the analysis uses, all files checked and converted together; a later file's
         # row wins for a repeated reference (files are in name order: police.uk months)
-        records = read_street_files(files)
+        records = read_street_files(files, crs=crs)
     table = harm_mod.read_harm_file(args.harm) if args.harm else harm_mod.default_harm_table()
-    crs = projected_crs(args.crs) if args.crs else BNG
-    records = project_records(records, crs=crs)
     scope = sv.load_scope(args.scope) if args.scope else sv.load_scope()
     records = pd.concat(
         [records, sv.classify(records, scope=scope), harm_mod.harm_days(records, table=table)], axis=1
@@ -133,36 +133,6 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
-def project_records(records: Any, *, crs: str) -> Any:
-    """Records with easting/northing in ``crs`` (metres) from their lon/lat, after refusing any
-    point outside the CRS's area of use (distances there would not be true metres)."""
-    import numpy as np
-
-    from rasure.errors import ConfigError
-    from rasure.geo import lonlat_to_projected, outside_area_of_use
-
-    lon = records["lon"].to_numpy(dtype=float, na_value=np.nan)
-    lat = records["lat"].to_numpy(dtype=float, na_value=np.nan)
-    has = np.isfinite(lon) & np.isfinite(lat)
-    out = np.zeros(len(records), dtype=bool)
-    out[has] = outside_area_of_use(crs, lon[has], lat[has])
-    if out.any():
-        bad = records[out].head(3)
-        shown = "; ".join(
-            f"{r.source} {r.reference} at lon {r.lon:.5f}, lat {r.lat:.5f}" for r in bad.itertuples()
-        )
-        raise ConfigError(
-            f"{int(out.sum())} of {int(has.sum())} located record(s) lie outside the area of use of {crs} "
-            f"(e.g. {shown}). How to fix: give the force's own projected CRS with --crs EPSG (e.g. a UTM zone), "
-            "or remove the records recorded elsewhere."
-        )
-    east = np.full(len(records), np.nan)
-    north = np.full(len(records), np.nan)
-    if has.any():
-        east[has], north[has] = lonlat_to_projected(lon[has], lat[has], crs=crs)
-    return records.assign(easting=east, northing=north)
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     from rasure_web.cli import open_database
 
@@ -170,16 +140,18 @@ def cmd_build(args: argparse.Namespace) -> int:
     import os
 
     from rasure import classify as sv
+    from rasure_web.accounts.tenancy import force_crs, resolve_force
     from rasure_web.analysis.services import hotspots_build
 
+    crs = force_crs(resolve_force(args.force))
     register = None
     if args.institutions:
         from rasure.institutions import read_institutions
 
-        register = read_institutions(args.institutions)
+        register = read_institutions(args.institutions, crs=crs)
     run = hotspots_build(
         username=os.environ.get("USER", ""),
-        params=_params(args),
+        params=_params(args, crs),
         scope=sv.load_scope(args.scope) if args.scope else None,
         register=register,
         include_partner_data=args.include_partner_data,

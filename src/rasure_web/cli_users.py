@@ -124,7 +124,12 @@ def add_user_commands(sub: Any) -> None:
     fa.add_argument("code", help="short uppercase code, e.g. TVP")
     fa.add_argument("--name", required=True, help="the force's name")
     fa.add_argument("--timezone", default="Europe/London", help="IANA time zone (default Europe/London)")
-    fa.add_argument("--crs", default="EPSG:27700", help="projected CRS in metres (default EPSG:27700)")
+    fa.add_argument(
+        "--crs",
+        default="EPSG:27700",
+        help="the force's projected CRS in metres, which all its coordinates are stored in "
+        "(default EPSG:27700, British National Grid); fixed once the force holds records",
+    )
     fa.set_defaults(func=cmd_force)
     fsub.add_parser("list", help="the forces, their teams and active users").set_defaults(func=cmd_force)
 

@@ -60,10 +60,10 @@ def outcomes_bytes() -> bytes:
 def mapped_bytes() -> bytes:
     return (
         b"Ref,From,To,X,Y,Type,Place,Victims\n"
-        b"F1,2024-03-02 23:10,2024-03-02 23:20,-122.41,37.77,Assault,Main St,P1;P2\n"
+        b"F1,2024-03-02 23:10,2024-03-02 23:20,-1.141,51.457,Assault,Main St,P1;P2\n"
         b"F2,2024-03-05,,,,Robbery,,\n"
-        b"F3,2024-03-06T10:00,,-122.40,37.78,Assault,Side St,P3\n"
-        b"F1,2024-03-02 23:10,2024-03-02 23:20,-122.41,37.77,Assault,Main St,P4\n"
+        b"F3,2024-03-06T10:00,,-1.140,51.458,Assault,Side St,P3\n"
+        b"F1,2024-03-02 23:10,2024-03-02 23:20,-1.141,51.457,Assault,Main St,P4\n"
     )
 
 

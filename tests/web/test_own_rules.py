@@ -14,6 +14,7 @@ import shapely
 from rasure.geo import lonlat_to_projected, transformer
 from rasure.harm import coverage_label, read_harm_file
 from rasure.hotspots.analysis import HotspotParams, analyse
+from rasure_web.accounts.models import Force
 from rasure_web.accounts.tenancy import resolve_force
 from rasure_web.analysis.models import Institution, PlaceDecision
 from rasure_web.analysis.selectors import held_apart
@@ -69,6 +70,13 @@ def _us_export(tmp_path: Path) -> tuple[Path, Path, Path]:
     scope = tmp_path / "iucr_scope.csv"
     scope.write_text(SCOPE, encoding="utf-8")
     return export, mapping, scope
+
+
+def _city_force() -> None:
+    """The city's force, whose records are stored in its own CRS (UTM 16N), as the only force."""
+    Force.objects.create(
+        code="CITY", name="Test City PD (synthetic)", time_zone="America/Chicago", crs=UTM16N
+    )
 
 
 def test_non_uk_export_with_mapping_scope_and_crs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,6 +179,7 @@ def test_analyse_skips_inf_and_nan_coordinates() -> None:
 
 @pytest.mark.django_db
 def test_scope_load_show_and_reclassify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _city_force()
     export, mapping, scope = _us_export(tmp_path)
     assert main(["import", "records", str(export), "--mapping", str(mapping)]) == 0
     assert CrimeRecord.objects.filter(serious_violence=True).count() == 0  # Home Office scope: none
@@ -196,6 +205,7 @@ def test_scope_load_show_and_reclassify(tmp_path: Path, capsys: pytest.CaptureFi
 
 @pytest.mark.django_db
 def test_a_loaded_scope_applies_to_later_imports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _city_force()
     export, mapping, scope = _us_export(tmp_path)
     assert main(["scope", "load", str(scope)]) == 0  # before any record is stored
     assert main(["import", "records", str(export), "--mapping", str(mapping)]) == 0
@@ -204,10 +214,11 @@ def test_a_loaded_scope_applies_to_later_imports(tmp_path: Path, capsys: pytest.
 
 @pytest.mark.django_db
 def test_build_with_scope_file_classifies_with_it(tmp_path: Path) -> None:
+    _city_force()
     export, mapping, scope = _us_export(tmp_path)
     assert main(["import", "records", str(export), "--mapping", str(mapping)]) == 0
-    # the records are in Chicago: the database path works in British National Grid, so only the
-    # scope is tested here (the stored lon/lat stay as imported)
+    # the records are in Chicago, stored in the city force's CRS (tests/web/test_force_crs.py checks
+    # the places); the scope is tested here
     from rasure import classify as sv
 
     frame_scope = sv.load_scope(scope)

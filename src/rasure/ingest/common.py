@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
 from rasure.errors import InputFileError, InvalidRowsError, RowProblem
-from rasure.geo import lonlat_to_projected
+from rasure.geo import BNG, lonlat_to_projected, outside_area_of_use
 
 
 @dataclass(frozen=True)
@@ -525,10 +525,46 @@ def transform_located(
 
 
 def project_located(
-    lon: NDArray[np.float64], lat: NDArray[np.float64]
+    lon: NDArray[np.float64], lat: NDArray[np.float64], *, crs: str = BNG
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """WGS84 lon/lat to the projected CRS (BNG) for the rows that have both; NaN for the others."""
-    return transform_located(lonlat_to_projected, lon, lat)
+    """WGS84 lon/lat to the projected CRS ``crs`` (the force's; default BNG) for the rows that have
+    both; NaN for the others."""
+    return transform_located(lonlat_to_projected, lon, lat, crs=crs)
+
+
+def refuse_outside_area(
+    path: str,
+    lines: NDArray[np.int64],
+    field: str,
+    values: pd.Series,
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    *,
+    crs: str,
+    problems: list[RowProblem],
+) -> None:
+    """List every located row whose lon/lat lies outside the published area of use of ``crs`` (the
+    force's CRS), where its metres are no longer true distances: such a point belongs to another force,
+    or the coordinates are wrong. ``field``/``values``: the column reported (the file's own)."""
+    lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    if not has.any():
+        return
+    out = np.zeros(len(lon), dtype=bool)
+    out[has] = outside_area_of_use(crs, lon[has], lat[has])
+    for i in np.flatnonzero(out):
+        problems.append(
+            RowProblem(
+                path,
+                int(lines[i]),
+                field,
+                str(values.iloc[i])[:80],
+                f"lies outside the area of use of {crs}, the force's CRS (point lon {lon[i]:.5f}, "
+                f"lat {lat[i]:.5f}), so its distances would not be true metres",
+                "import the file for the force it belongs to (--force CODE), give the force's own projected "
+                "CRS (rasure force add --crs; --crs EPSG on hotspots analyse), or fix the coordinate",
+            )
+        )
 
 
 def blank_to_na(s: pd.Series) -> pd.Series:

@@ -38,6 +38,7 @@ from rasure.ingest.common import (
     StreamedFile,
     blank_to_na,
     project_located,
+    refuse_outside_area,
     too_long,
     transform_located,
 )
@@ -183,14 +184,19 @@ _LIMITS = {
 }
 
 
-def open_mapped(path: str | Path, *, mapping: Mapping, block_bytes: int = BLOCK_BYTES) -> MappedFile:
-    """Open one export file for streaming through ``mapping`` (checks the header now)."""
-    return MappedFile(Path(path), mapping, block_bytes=block_bytes)
+def open_mapped(
+    path: str | Path, *, mapping: Mapping, crs: str = BNG, block_bytes: int = BLOCK_BYTES
+) -> MappedFile:
+    """Open one export file for streaming through ``mapping`` (checks the header now). The records'
+    easting/northing are in ``crs`` (the force's projected CRS, default BNG), whatever the export's own
+    coordinates (``[source] crs`` for easting/northing, or lon/lat); a point outside the area of use of
+    ``crs`` is an error naming the line."""
+    return MappedFile(Path(path), mapping, crs=crs, block_bytes=block_bytes)
 
 
-def read_mapped(path: str | Path, *, mapping: Mapping) -> ParsedFile:
+def read_mapped(path: str | Path, *, mapping: Mapping, crs: str = BNG) -> ParsedFile:
     """Read and validate one export file through ``mapping``; all rows or none."""
-    return open_mapped(path, mapping=mapping).parsed()
+    return open_mapped(path, mapping=mapping, crs=crs).parsed()
 
 
 class MappedFile(StreamedFile):
@@ -201,7 +207,8 @@ class MappedFile(StreamedFile):
         "last"  # a repeated reference: the last row's values (people from every row)
     )
 
-    def __init__(self, p: Path, m: Mapping, *, block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(self, p: Path, m: Mapping, *, crs: str = BNG, block_bytes: int = BLOCK_BYTES) -> None:
+        self.crs = crs
         if len(m.delimiter) != 1:
             raise ConfigError(f"{m.path}: [source] delimiter must be one character, not {m.delimiter!r}.")
         csv_file = CsvFile(p, delimiter=m.delimiter, block_bytes=block_bytes)
@@ -297,18 +304,24 @@ class MappedFile(StreamedFile):
         x: NDArray[np.float64] = np.asarray(xs, dtype=np.float64)
         y: NDArray[np.float64] = np.asarray(ys, dtype=np.float64)
         if xk == "easting":
-            east, north = (x, y) if m.crs == BNG else transform_located(reproject, x, y, src=m.crs)
-            lon, lat = transform_located(projected_to_lonlat, east, north)
+            lon, lat = transform_located(projected_to_lonlat, x, y, crs=m.crs)
+            east, north = (
+                (x, y) if m.crs == self.crs else transform_located(reproject, x, y, src=m.crs, dst=self.crs)
+            )
         else:
             lon, lat = x, y
-            east, north = project_located(lon, lat)
+            east, north = project_located(lon, lat, crs=self.crs)
         unprojectable = (np.isfinite(x) & np.isfinite(y)) & ~(np.isfinite(east) & np.isfinite(lon))
         bad(
             unprojectable,
             xk,
-            f"cannot be converted to British National Grid from {m.crs}",
+            f"cannot be converted to the force's CRS {self.crs} from "
+            + (m.crs if xk == "easting" else "longitude/latitude"),
             "check the coordinates and the mapping's [source] crs",
         )
+        if problems:
+            return None
+        refuse_outside_area(path, line, m.columns[xk], col[xk], lon, lat, crs=self.crs, problems=problems)
         if problems:
             return None
         precision = np.where(from_has_time.to_numpy(dtype=bool), "minute", "day")

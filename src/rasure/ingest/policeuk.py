@@ -34,6 +34,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from rasure.errors import InputFileError, InvalidRowsError, RowProblem
+from rasure.geo import BNG
 from rasure.ingest.common import (
     BLOCK_BYTES,
     Batch,
@@ -43,6 +44,7 @@ from rasure.ingest.common import (
     StreamedFile,
     blank_to_na,
     project_located,
+    refuse_outside_area,
     too_long,
 )
 from rasure.records import TEXT_LIMITS, conform, empty_links, empty_records
@@ -107,14 +109,16 @@ def detect_kind(path: Path, header: list[str]) -> str:
     )
 
 
-def open_policeuk(path: str | Path, *, block_bytes: int = BLOCK_BYTES) -> PoliceUkFile:
-    """Open one police.uk ``-street`` or ``-outcomes`` file (``.csv`` or ``.csv.gz``) for streaming."""
-    return PoliceUkFile(Path(path), block_bytes=block_bytes)
+def open_policeuk(path: str | Path, *, crs: str = BNG, block_bytes: int = BLOCK_BYTES) -> PoliceUkFile:
+    """Open one police.uk ``-street`` or ``-outcomes`` file (``.csv`` or ``.csv.gz``) for streaming;
+    easting/northing are in ``crs`` (the force's projected CRS, default BNG), and a point outside its
+    area of use is an error naming the line."""
+    return PoliceUkFile(Path(path), crs=crs, block_bytes=block_bytes)
 
 
-def read_policeuk(path: str | Path) -> ParsedFile:
+def read_policeuk(path: str | Path, *, crs: str = BNG) -> ParsedFile:
     """Read and validate one police.uk ``-street`` or ``-outcomes`` file (``.csv`` or ``.csv.gz``)."""
-    return open_policeuk(path).parsed()
+    return open_policeuk(path, crs=crs).parsed()
 
 
 #: The street-file columns hot-spot analysis uses (:func:`read_street_files`): not "Reported by",
@@ -131,14 +135,15 @@ ANALYSIS_COLUMNS = [
 ]
 
 
-def read_street_files(paths: list[str] | list[Path]) -> pd.DataFrame:
+def read_street_files(paths: list[str] | list[Path], *, crs: str = BNG) -> pd.DataFrame:
     """The street records of several police.uk files as one frame, for analysis (outcomes files skipped).
 
     The same rows and values as :func:`read_policeuk` on each file in turn, joined, with a later file's
     row winning for a repeated reference; but only :data:`ANALYSIS_COLUMNS` are read, so ``lsoa_name``,
     ``last_outcome`` and ``last_outcome_month`` are missing. The files' rows are checked and converted
     together (the cost of a pandas step is paid once, not once per monthly file). A bad row makes the
-    file it is in fail with :func:`read_policeuk`'s own error (file, line, field and how to fix it).
+    file it is in fail with :func:`read_policeuk`'s own error (file, line, field and how to fix it),
+    as does a point outside the area of use of ``crs`` (the projected CRS of easting/northing).
     """
     frames: list[pd.DataFrame] = []
     lines: list[NDArray[np.int64]] = []
@@ -157,7 +162,7 @@ def read_street_files(paths: list[str] | list[Path]) -> pd.DataFrame:
         finally:
             csv_file.close()
         if csv_file.problems:
-            read_policeuk(path)  # raises the file's own error, every bad row listed
+            read_policeuk(path, crs=crs)  # raises the file's own error, every bad row listed
         street.append(path)
     if not frames:
         return empty_records()
@@ -165,12 +170,19 @@ def read_street_files(paths: list[str] | list[Path]) -> pd.DataFrame:
     del frames
     file_of = np.concatenate(files)
     problems: list[RowProblem] = []
-    lon, lat, source = _checked(str(street[0]), f, np.concatenate(lines), problems)
+    all_lines = np.concatenate(lines)
+    lon, lat, source = _checked(str(street[0]), f, all_lines, problems)
+    if not problems:
+        lon_a, lat_a = lon.to_numpy(dtype=float), lat.to_numpy(dtype=float)
+        lon_text = f["Longitude"].str.strip()
+        refuse_outside_area(
+            str(street[0]), all_lines, "Longitude", lon_text, lon_a, lat_a, crs=crs, problems=problems
+        )
     if problems:  # the error path: read the files one by one, so the first bad one raises its own error
         for path in street:
-            read_policeuk(path)
+            read_policeuk(path, crs=crs)
         raise InvalidRowsError(str(street[0]), problems, total_rows=len(f))  # pragma: no cover
-    recs, _, _ = _street_records(f, lon, lat, source, files=file_of)
+    recs, _, _ = _street_records(f, lon, lat, source, files=file_of, crs=crs)
     del f
     # within a file the first row of a repeated Crime ID is kept; across files the later file's row.
     # A record's identity (source, reference) as one integer, so both steps compare integers.
@@ -197,7 +209,8 @@ _LIMITS = {
 class PoliceUkFile(StreamedFile):
     """A police.uk street or outcomes file read in chunks (see the module docstring for the rules)."""
 
-    def __init__(self, p: Path, *, block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(self, p: Path, *, crs: str = BNG, block_bytes: int = BLOCK_BYTES) -> None:
+        self.crs = crs
         csv_file = CsvFile(p, block_bytes=block_bytes)
         try:
             self.kind = detect_kind(p, csv_file.header)
@@ -225,9 +238,23 @@ class PoliceUkFile(StreamedFile):
         lon, lat, source = _checked(self.path, f, line, problems)
         if self.kind == "outcomes":
             return self._outcomes(f, line, problems)
+        if problems:  # a coordinate already refused is not also said to lie outside the CRS's area
+            return None
+        refuse_outside_area(
+            self.path,
+            line,
+            "Longitude",
+            f["Longitude"].str.strip(),
+            lon.to_numpy(dtype=float),
+            lat.to_numpy(dtype=float),
+            crs=self.crs,
+            problems=problems,
+        )
         if problems:
             return None
-        recs, no_id, self._asb_seen = _street_records(f, lon, lat, source, asb_seen=self._asb_seen)
+        recs, no_id, self._asb_seen = _street_records(
+            f, lon, lat, source, asb_seen=self._asb_seen, crs=self.crs
+        )
         self._no_id += no_id
         return Batch(records=recs, links=empty_links(), outcomes=_empty_outcomes())
 
@@ -290,6 +317,7 @@ def _street_records(
     *,
     asb_seen: pd.Series | None = None,
     files: NDArray[np.int64] | None = None,
+    crs: str = BNG,
 ) -> tuple[pd.DataFrame, int, pd.Series]:
     """Canonical records from validated street rows; returns them, the number of rows without a
     Crime ID, and the repeat counts of those rows' keys so far (for the next chunk of the file).
@@ -297,6 +325,7 @@ def _street_records(
     An anti-social behaviour row's repeat number counts across its whole file: a chunk carries on from
     ``asb_seen``; rows of several whole files at once give each row's file in ``files``. Columns not
     read (``LSOA name``, ``Last outcome category`` when absent from ``f``) are left missing.
+    Easting/northing are in ``crs`` (the force's projected CRS).
     """
     n = len(f)
     seen = pd.Series(dtype="int64") if asb_seen is None else asb_seen
@@ -332,7 +361,7 @@ def _street_records(
         ]
     start = _per_value(month, lambda u: pd.to_datetime(u + "-01", format="%Y-%m-%d"))
     end = _per_value(start, lambda u: u + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1))
-    east, north = project_located(lon.to_numpy(dtype=float), lat.to_numpy(dtype=float))
+    east, north = project_located(lon.to_numpy(dtype=float), lat.to_numpy(dtype=float), crs=crs)
     outcome = (
         blank_to_na(f["Last outcome category"].str.strip())
         if "Last outcome category" in f

@@ -53,8 +53,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from rasure.errors import ConfigError, InputFileError, InvalidRowsError, RasureError, RowProblem
-from rasure.geo import BNG, BNG_BOUNDS, lonlat_to_projected
-from rasure.ingest.common import read_bytes, read_csv_strict, sha256_of
+from rasure.geo import BNG, BNG_BOUNDS, lonlat_to_projected, reproject
+from rasure.ingest.common import read_bytes, read_csv_strict, sha256_of, transform_located
 from rasure.patrol.dose import (
     VISIT_COLUMNS,
     DoseParams,
@@ -275,8 +275,12 @@ def read_avls(
     crs: str = BNG,
     naive_tz: str = "Europe/London",
     columns: Mapping[str, str] | None = None,
+    to_crs: str | None = None,
 ) -> AvlsFile:
     """Read and validate one AVLS / radio location CSV (see the module docstring); all-or-nothing.
+
+    ``crs``: the CRS of the file's easting/northing; ``to_crs``: the CRS the pings' ``x``/``y`` are
+    given in (the force's; default ``crs``). Lon/lat is projected straight to ``to_crs``.
 
     ``columns`` (field → header, e.g. from :func:`load_avls_mapping`) names columns whose headers
     are not among the accepted spellings; the other fields are still found by their aliases.
@@ -284,6 +288,7 @@ def read_avls(
     Raises :class:`~rasure.errors.InputFileError` for a file that cannot be read or lacks a column,
     and :class:`~rasure.errors.InvalidRowsError` listing every bad field of every row.
     """
+    target = to_crs or crs
     p = Path(path)
     file = str(p)
     data = read_bytes(p)
@@ -342,8 +347,8 @@ def read_avls(
         x = np.full(n, np.nan)
         y = np.full(n, np.nan)
         if ok.any():
-            x[ok], y[ok] = lonlat_to_projected(lon[ok], lat[ok], crs=crs)
-        if crs == BNG:
+            x[ok], y[ok] = lonlat_to_projected(lon[ok], lat[ok], crs=target)
+        if target == BNG:
             outside = ok & ~_in_bng(x, y)
             report(
                 outside,
@@ -388,6 +393,8 @@ def read_avls(
     if problems:
         problems.sort(key=lambda q: (q.line, q.field))
         raise InvalidRowsError(file, problems, total_rows=n)
+    if coordinates == "grid" and target != crs:
+        x, y = transform_located(reproject, x, y, src=crs, dst=target)
 
     pings = pd.DataFrame(
         {"officer": who.astype("object"), "fix_time": times, "x": x, "y": y, "line": np.arange(2, n + 2)}
@@ -403,7 +410,7 @@ def read_avls(
         sha256=sha256_of(data),
         columns=tuple(sorted(found.items())),
         coordinates=coordinates,
-        crs=crs,
+        crs=target,
     )
 
 

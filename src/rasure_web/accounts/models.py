@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from rasure.errors import RasureError
 from rasure_web import clock
 
 
@@ -89,13 +91,34 @@ class Force(models.Model):
         max_length=32,
         default="EPSG:27700",
         validators=[RegexValidator(r"^EPSG:\d{4,6}$", "an EPSG code such as EPSG:27700")],
-        help_text="Projected coordinate reference system in metres, e.g. EPSG:27700 (British National Grid)",
+        help_text="Projected coordinate reference system in metres that the force's coordinates are "
+        "stored in, e.g. EPSG:27700 (British National Grid); it cannot change once the force holds records",
     )
     synthetic = models.BooleanField(default=False)
 
     class Meta:
         db_table = "force"
         ordering = ["code"]
+
+    def _crs_refusal(self) -> str | None:
+        from rasure_web.accounts.tenancy import crs_change_refusal
+
+        if self.pk is None:
+            return None
+        stored = Force.objects.filter(pk=self.pk).first()
+        return crs_change_refusal(stored, self.crs) if stored is not None else None
+
+    def clean(self) -> None:
+        super().clean()
+        why = self._crs_refusal()
+        if why:
+            raise ValidationError({"crs": why})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        why = self._crs_refusal()
+        if why:
+            raise RasureError(why)
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

@@ -40,7 +40,9 @@ __all__ = [
     "act_for",
     "acting_force",
     "acting_force_id",
+    "crs_change_refusal",
     "default_force_pk",
+    "force_crs",
     "force_pk",
     "forces_visible",
     "granted_force_ids",
@@ -137,6 +139,52 @@ def tenant_field(*, help_text: str = TENANT_HELP) -> Any:
         default=default_force_pk,
         verbose_name="force",
         help_text=help_text,
+    )
+
+
+def force_crs(force: Force | int | None = None) -> str:
+    """The projected CRS (metres, e.g. ``EPSG:27700``) a force's coordinates are stored in: every
+    import, area, institution, hot-spot build, map, export and patrol ping of that force uses it.
+    ``force``: a Force or its pk; default the only force (as :func:`resolve_force`)."""
+    if isinstance(force, Force):
+        return str(force.crs)
+    if force is None:
+        return str(resolve_force(None).crs)
+    crs = Force.objects.filter(pk=force).values_list("crs", flat=True).first()
+    if crs is None:
+        raise ForceChoiceError(f"there is no force with id {force}")
+    return str(crs)
+
+
+#: What a force holds in its CRS's metres, so its CRS cannot change once any exist.
+_PROJECTED_HOLDINGS = (
+    ("crimes", "CrimeRecord", "crime record(s)"),
+    ("crimes", "Area", "area(s)"),
+    ("analysis", "Institution", "institution(s)"),
+    ("analysis", "AnalysisRun", "hot-spot run(s)"),
+    ("analysis", "PlaceDecision", "place decision(s)"),
+)
+
+
+def crs_change_refusal(force: Force, new_crs: str) -> str | None:
+    """Why ``force`` may not move to ``new_crs`` (None when it may): its stored coordinates are metres
+    of its current CRS, and would be wrong read in another."""
+    from django.apps import apps
+
+    if force.pk is None or str(force.crs) == str(new_crs):
+        return None
+    held = []
+    for app, model, label in _PROJECTED_HOLDINGS:
+        n = apps.get_model(app, model).objects.filter(tenant_id=force.pk).count()
+        if n:
+            held.append(f"{n:,} {label}")
+    if not held:
+        return None
+    return (
+        f"Force {force.code}'s CRS cannot change from {force.crs} to {new_crs}: it already holds "
+        f"{', '.join(held)} stored in {force.crs} metres, which would be wrong read in another CRS. "
+        "Keep the CRS, or add a new force with the other CRS (rasure force add CODE --crs EPSG:n) and "
+        "import its data there."
     )
 
 

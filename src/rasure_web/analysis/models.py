@@ -20,7 +20,9 @@ class Institution(models.Model):
     easting = models.FloatField()
     northing = models.FloatField()
     radius_m = models.FloatField(default=25.0)
-    geometry_geojson = models.TextField(blank=True, help_text="optional footprint polygon, BNG metres")
+    geometry_geojson = models.TextField(
+        blank=True, help_text="optional footprint polygon, metres of the force's CRS"
+    )
     synthetic = models.BooleanField(default=False)
     tenant = tenant_field()
 
@@ -80,7 +82,7 @@ class HotSpot(models.Model):
     northing = models.FloatField()
     lon = models.FloatField()
     lat = models.FloatField()
-    geofence_geojson = models.TextField(help_text="polygon in BNG metres")
+    geofence_geojson = models.TextField(help_text="polygon in metres of the force's CRS")
     geofence_lonlat_geojson = models.TextField(help_text="polygon in WGS84 lon/lat, for maps and phones")
     facts = models.JSONField(default=list)
     officer_facts = models.JSONField(

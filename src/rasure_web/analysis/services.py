@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from rasure import classify as sv
 from rasure.harm import coverage_label
 from rasure.hotspots.analysis import HotspotAnalysis, HotspotParams, analyse, summary_json, to_geojson
 from rasure.institutions import InstitutionRegister, make_register, read_institutions
-from rasure_web.accounts.tenancy import force_pk, resolve_force
+from rasure_web.accounts.tenancy import force_crs, force_pk, resolve_force
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution, PlaceDecision
 from rasure_web.crimes.areas import areas_at, force_area
 from rasure_web.crimes.models import CrimeRecord
@@ -81,10 +81,10 @@ def institutions_load(*, path: str, replace: bool = False, force: str | None = N
     """Store an institution register file (CSV with lon/lat or easting/northing, or GeoJSON points and
     polygons; see :func:`rasure.institutions.read_institutions`), matched on name and type. With
     ``replace`` the force's institutions not in the file are removed. Returns (new, updated)."""
-    reg = read_institutions(path)
+    tenant = resolve_force(force)
+    reg = read_institutions(path, crs=force_crs(tenant))
     new = updated = 0
     with transaction.atomic():
-        tenant = resolve_force(force)
         if replace:
             Institution.objects.filter(tenant=tenant).delete()
         for k, row in enumerate(reg.table.itertuples()):
@@ -224,7 +224,10 @@ def hotspots_build(
     from rasure_web.crimes.scope import scope_label
     from rasure_web.crimes.services import harm_table_current
 
-    tenant = resolve_force(force).pk
+    force_obj = resolve_force(force)
+    tenant, crs = force_obj.pk, force_crs(force_obj)
+    # the force's records are stored in its CRS: the analysis reads its metres and converts back with it
+    params = replace(params or HotspotParams(), crs=crs)
     if scope is None:
         frame = records_frame(tenant=tenant)
     else:
@@ -238,6 +241,7 @@ def hotspots_build(
         "serious_violence": sv.basis_label(frame["sv_basis"].astype("string")),
         "scope": scope.label if scope is not None else scope_label(tenant=tenant),
         "harm": coverage_label(table, frame),
+        "crs": f"distances in metres of {crs}, the force's CRS",
     }
     if include_partner_data:
         from rasure.harm import harm_days

@@ -17,7 +17,7 @@ from django.db import transaction
 from rasure.areas import containing, dissolve, read_areas, read_lookup
 from rasure.errors import ConfigError
 from rasure_web.accounts.models import Force
-from rasure_web.accounts.tenancy import force_pk, resolve_force
+from rasure_web.accounts.tenancy import force_crs, force_pk, resolve_force
 from rasure_web.crimes.models import Area
 
 _ABOVE = {
@@ -39,9 +39,10 @@ class AreasLoaded:
     loaded: int
     parents_created: int
     source_crs: str
+    crs: str = ""
 
     def line(self) -> str:
-        s = f"{self.loaded} area(s) of level {self.level} loaded (file CRS {self.source_crs})"
+        s = f"{self.loaded} area(s) of level {self.level} loaded (file CRS {self.source_crs}, stored in the force's CRS {self.crs})"
         if self.parents_created:
             s += f"; {self.parents_created} parent area(s) created from the parent codes"
         return s
@@ -67,10 +68,13 @@ def areas_load(
     if kind == Area.Kind.FORCE:
         raise ConfigError("--level must be lpa, neighbourhood or lsoa (use --force CODE for the force)")
     above = Area.Kind(parent_level) if parent_level else _ABOVE[kind]
-    f = read_areas(path, code_field=code_field, name_field=name_field, parent_field=parent_field)
+    tenant: Force = resolve_force(force)
+    # stored in the force's CRS (metres), whatever the file's own
+    f = read_areas(
+        path, code_field=code_field, name_field=name_field, parent_field=parent_field, crs=force_crs(tenant)
+    )
     created = 0
     with transaction.atomic():
-        tenant: Force = resolve_force(force)
         force_obj = None
         if force:
             force_obj, _ = Area.objects.get_or_create(
@@ -104,7 +108,7 @@ def areas_load(
         _under_the_force(tenant.pk)
         _draw_parents(tenant.pk)
     return AreasLoaded(
-        level=kind.value, loaded=len(f.frame), parents_created=created, source_crs=f.source_crs
+        level=kind.value, loaded=len(f.frame), parents_created=created, source_crs=f.source_crs, crs=f.crs
     )
 
 

@@ -26,7 +26,7 @@ from rasure.synth import SyntheticCity
 from rasure_web import clock
 from rasure_web.accounts.models import Force
 from rasure_web.accounts.services import demo_force
-from rasure_web.accounts.tenancy import resolve_force, tenant_id_for
+from rasure_web.accounts.tenancy import force_crs, resolve_force, tenant_id_for
 from rasure_web.crimes import writer
 from rasure_web.crimes.models import HarmTableInfo, HarmWeight, ImportRun
 from rasure_web.crimes.scope import scope_current
@@ -151,7 +151,13 @@ def records_import_policeuk(
 
     files = expand_paths(paths)
     files.sort(key=lambda f: (1 if "outcome" in f.name.lower() else 0, f.name))
-    return _run_files(files, open_file=open_policeuk, username=username, progress=progress, force=force)
+    return _run_files(
+        files,
+        open_file=lambda f, crs: open_policeuk(f, crs=crs),
+        username=username,
+        progress=progress,
+        force=force,
+    )
 
 
 def records_import_mapped(
@@ -169,7 +175,7 @@ def records_import_mapped(
     files = expand_paths(paths, patterns=("*.csv", "*.csv.gz"))
     return _run_files(
         files,
-        open_file=lambda f: open_mapped(f, mapping=m),
+        open_file=lambda f, crs: open_mapped(f, mapping=m, crs=crs),
         username=username,
         progress=progress,
         force=force,
@@ -179,14 +185,16 @@ def records_import_mapped(
 def _run_files(
     files: list[Path],
     *,
-    open_file: Callable[[Path], StreamedFile],
+    open_file: Callable[[Path, str], StreamedFile],
     username: str,
     progress: Progress | None,
     force: str | None = None,
 ) -> list[ImportReport]:
     """Import files one after another, each whole or not at all. On SQLite the whole import is one
-    transaction (each file a savepoint in it), since every commit there is a sync to disk."""
+    transaction (each file a savepoint in it), since every commit there is a sync to disk.
+    ``open_file(path, crs)`` reads a file with its coordinates in ``crs``, the force's CRS."""
     tenant = resolve_force(force)
+    crs = force_crs(tenant)
     table, scope = harm_table_current(tenant=tenant.pk), scope_current(tenant=tenant.pk)
     reports: list[ImportReport] = []
     outer = transaction.atomic() if connection.vendor == "sqlite" else contextlib.nullcontext()
@@ -196,7 +204,7 @@ def _run_files(
                 progress(f"[{i}/{len(files)}] {f}")
             try:
                 reports.append(
-                    _save_file(open_file(f), username=username, table=table, scope=scope, tenant=tenant)
+                    _save_file(open_file(f, crs), username=username, table=table, scope=scope, tenant=tenant)
                 )
             except RasureError as exc:
                 reports.append(_reject(str(f), "file", exc, username, tenant))
@@ -288,6 +296,11 @@ def synthetic_city_store(city: SyntheticCity, *, force: str | None = None) -> di
     with transaction.atomic():
         # a fresh installation's synthetic city belongs to the demo's invented force
         tenant = resolve_force(force) if force or Force.objects.exists() else demo_force()
+        if force_crs(tenant) != city.crs:
+            raise RasureError(
+                f"The synthetic city is drawn in {city.crs}, but force {tenant.code} stores its coordinates "
+                f"in {force_crs(tenant)}: load it into a force whose CRS is {city.crs}."
+            )
         table, scope = harm_table_current(tenant=tenant.pk), scope_current(tenant=tenant.pk)
         run = ImportRun.objects.create(
             tenant=tenant,

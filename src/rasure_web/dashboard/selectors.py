@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from rasure.geo import projected_to_lonlat
 from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
-from rasure_web.accounts.tenancy import acting_force_id
+from rasure_web.accounts.tenancy import acting_force_id, force_crs
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.areas import lsoa_codes_in
 from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
@@ -352,20 +352,25 @@ def hotspot_hot_times(*, user: Any, hs: HotSpot) -> dict[str, Any]:
     return _heatmap(df[inside], hours=hours, scope=scope)
 
 
-def lonlat_geojson(geom: Any) -> dict[str, Any]:
-    g = shapely.transform(geom, lambda xy: np.column_stack(projected_to_lonlat(xy[:, 0], xy[:, 1])))
+def lonlat_geojson(geom: Any, *, crs: str) -> dict[str, Any]:
+    """A geometry stored in a force's CRS (``crs``, metres) as GeoJSON in WGS84 lon/lat."""
+    g = shapely.transform(geom, lambda xy: np.column_stack(projected_to_lonlat(xy[:, 0], xy[:, 1], crs=crs)))
     return json.loads(shapely.to_geojson(g))
 
 
 def map_areas(*, user: Any) -> dict[str, Any]:
     require_dashboard(user)
     feats = []
-    areas = Area.objects.filter(tenant_id=acting_force_id(user))
-    for a in areas.exclude(geometry_geojson="").exclude(kind=Area.Kind.FORCE):
+    tenant = acting_force_id(user)
+    areas = list(
+        Area.objects.filter(tenant_id=tenant).exclude(geometry_geojson="").exclude(kind=Area.Kind.FORCE)
+    )
+    crs = force_crs(tenant) if areas else ""
+    for a in areas:
         feats.append(
             {
                 "type": "Feature",
-                "geometry": lonlat_geojson(shapely.from_geojson(a.geometry_geojson)),
+                "geometry": lonlat_geojson(shapely.from_geojson(a.geometry_geojson), crs=crs),
                 "properties": {"code": a.code, "name": a.name, "kind": a.kind},
             }
         )
@@ -398,9 +403,12 @@ def map_hotspots(*, user: Any, area_code: str = "", period: str = "") -> dict[st
 def map_institutions(*, user: Any) -> dict[str, Any]:
     require_dashboard(user)
     t = acting_force_id(user)
-    feats = []
+    feats: list[dict[str, Any]] = []
+    if t is None:
+        return {"type": "FeatureCollection", "features": feats}
+    crs = force_crs(t)
     for i in Institution.objects.filter(tenant_id=t):
-        lon, lat = projected_to_lonlat(np.array([i.easting]), np.array([i.northing]))
+        lon, lat = projected_to_lonlat(np.array([i.easting]), np.array([i.northing]), crs=crs)
         feats.append(
             {
                 "type": "Feature",
@@ -413,7 +421,7 @@ def map_institutions(*, user: Any) -> dict[str, Any]:
         e, n = h.get("easting"), h.get("northing")
         if e is None or n is None:
             continue
-        lon, lat = projected_to_lonlat(np.array([e]), np.array([n]))
+        lon, lat = projected_to_lonlat(np.array([e]), np.array([n]), crs=crs)
         feats.append(
             {
                 "type": "Feature",
@@ -529,7 +537,9 @@ def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[by
     x0, y0 = surf.x0, surf.y0
     x1 = x0 + d.shape[1] * surf.cell_size_m
     y1 = y0 + d.shape[0] * surf.cell_size_m
-    lon, lat = projected_to_lonlat(np.array([x0, x1]), np.array([y0, y1]))
+    lon, lat = projected_to_lonlat(
+        np.array([x0, x1]), np.array([y0, y1]), crs=force_crs(acting_force_id(user))
+    )
     return png, [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
 
 

@@ -26,7 +26,7 @@ from rasure.disclosure import SuppressedTable, suppress_series, suppress_table
 from rasure_web import clock
 from rasure_web.accounts.models import Organisation
 from rasure_web.accounts.roles import PARTNER, has_role
-from rasure_web.accounts.tenancy import acting_force_id, scoped
+from rasure_web.accounts.tenancy import acting_force_id, force_crs, scoped
 from rasure_web.crimes.models import Area, CrimeRecord
 from rasure_web.crimes.selectors import local_naive
 from rasure_web.dashboard.selectors import lonlat_geojson
@@ -328,7 +328,9 @@ def map_layers(*, user: Any, agreement: DataSharingAgreement) -> dict[str, Any]:
         feats.append(
             {
                 "type": "Feature",
-                "geometry": lonlat_geojson(shapely.from_geojson(a.geometry_geojson)),
+                "geometry": lonlat_geojson(
+                    shapely.from_geojson(a.geometry_geojson), crs=force_crs(a.tenant_id)
+                ),
                 "properties": {
                     "name": a.name,
                     "code": a.code,

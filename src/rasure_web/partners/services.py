@@ -174,6 +174,7 @@ def partner_import(
 
     from rasure.geo import lonlat_to_projected, projected_to_lonlat
     from rasure.partnerdata import read_ed_assaults
+    from rasure_web.accounts.tenancy import force_crs
 
     name = filename or Path(path).name
     org = Organisation.objects.filter(code=org_code).first()
@@ -197,13 +198,17 @@ def partner_import(
             f"{name}: this file was already loaded for {org.code} on {earlier.uploaded_at:%Y-%m-%d %H:%M} "
             f"({earlier.rows} rows), so it was not loaded again."
         )
+    # located in the CRS of the force the partner works with (default the only force)
+    crs = force_crs(org.force_id)
     xs: list[float | None] = [None] * len(rows)
     ys: list[float | None] = [None] * len(rows)
     how = [""] * len(rows)
     coords = [k for k, r in enumerate(rows) if r.lat is not None and r.lon is not None]
     if coords:
         ex, ny = lonlat_to_projected(
-            np.array([rows[k].lon for k in coords], float), np.array([rows[k].lat for k in coords], float)
+            np.array([rows[k].lon for k in coords], float),
+            np.array([rows[k].lat for k in coords], float),
+            crs=crs,
         )
         for k, e, n in zip(coords, ex, ny, strict=True):
             xs[k], ys[k], how[k] = float(e), float(n), "coordinates"
@@ -226,7 +231,9 @@ def partner_import(
         lsoa[k] = code
     lons = lats = np.array([])
     if placed:
-        lons, lats = projected_to_lonlat(np.array([xs[k] for k in placed]), np.array([ys[k] for k in placed]))
+        lons, lats = projected_to_lonlat(
+            np.array([xs[k] for k in placed]), np.array([ys[k] for k in placed]), crs=crs
+        )
     lonlat = {k: (float(lo), float(la)) for k, lo, la in zip(placed, lons, lats, strict=True)}
     with transaction.atomic():
         upload = PartnerUpload.objects.create(

@@ -45,7 +45,7 @@ from rasure.patrol.avls import AvlsMapping, presence_in_hotspots, read_avls
 from rasure.patrol.dose import DoseParams, correct_clock, find_visits
 from rasure_web import clock
 from rasure_web.accounts.roles import OFFICER, has_role
-from rasure_web.accounts.tenancy import acting_force_id, resolve_force
+from rasure_web.accounts.tenancy import acting_force_id, force_crs, resolve_force
 from rasure_web.analysis.models import HotSpot
 from rasure_web.patrols.models import (
     AvlsImport,
@@ -367,6 +367,7 @@ def pings_record(
         xs, ys = lonlat_to_projected(
             np.array([p.lon for p in unique], dtype=np.float64),
             np.array([p.lat for p in unique], dtype=np.float64),
+            crs=_ping_crs(user, visit_ids),
         )
         if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
             raise PatrolRecordError(
@@ -436,6 +437,24 @@ def pings_record(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _ping_crs(user: Any, visit_ids: set[uuid.UUID]) -> str:
+    """The CRS an officer's pings are located in: that of the force of the hot spot visited (a ping
+    may arrive before its visit's start, so else the officer's acting force)."""
+    tenant = (
+        Visit.objects.filter(visit_id__in=visit_ids, officer=user)
+        .values_list("hotspot__run__tenant_id", flat=True)
+        .first()
+    )
+    if tenant is None:
+        tenant = acting_force_id(user)
+    if tenant is None:
+        raise PatrolRecordError(
+            "your account is not attached to a police force on this installation, so a ping cannot be "
+            "located; ask an administrator to set your force"
+        )
+    return force_crs(tenant)
 
 
 # --- visit end and form -------------------------------------------------------------------------------
@@ -639,15 +658,18 @@ def avls_import(
     already imported (same SHA-256) is not imported twice — its earlier import is returned.
     ``mapping`` gives the export's own column names, CRS and time zone.
     """
+    tenant = resolve_force(force)
+    crs = force_crs(tenant)  # the pings are located in the force's CRS, as its hot spots are
     if mapping is None:
-        avls = read_avls(path)
+        avls = read_avls(path, crs=crs)
     else:
-        avls = read_avls(path, crs=mapping.crs, naive_tz=mapping.naive_tz, columns=mapping.columns)
+        avls = read_avls(
+            path, crs=mapping.crs, naive_tz=mapping.naive_tz, columns=mapping.columns, to_crs=crs
+        )
     existing = AvlsImport.objects.filter(sha256=avls.sha256).first()
     if existing is not None:
         return existing
     now = clock.now()
-    tenant = resolve_force(force)
     ids = set(HotSpot.objects.filter(run__is_current=True, run__tenant=tenant).values_list("pk", flat=True))
     ids |= set(hotspot_arms_at(when=now, force_id=tenant.pk) or {})
     geometries = {

@@ -83,7 +83,9 @@ class TrialHotSpot(models.Model):
     hotspot_code = models.CharField(max_length=16, help_text="the hotspot_id in the commitment")
     stratum = models.CharField(max_length=100)
     pair_or_block = models.CharField(max_length=100, null=True, blank=True)
-    geofence_text = models.TextField(help_text="the geofence exactly as stored when frozen (GeoJSON, BNG)")
+    geofence_text = models.TextField(
+        help_text="the geofence exactly as stored when frozen (GeoJSON, metres of the force's CRS)"
+    )
     geofence_sha256 = models.CharField(max_length=64)
 
     class Meta:
