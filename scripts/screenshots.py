@@ -45,10 +45,15 @@ SIZES: dict[str, dict[str, Any]] = {
 KEEP = [
     ("sign-in", "phone"),
     ("overview", "desktop"),
+    ("overview", "phone"),
     ("map", "desktop"),
     ("hotspot", "phone"),
     ("briefing-sheet", "desktop"),
     ("trial", "desktop"),
+    ("trial-results", "phone"),
+    ("imports", "desktop"),
+    ("institution", "desktop"),
+    ("people-monitor", "phone"),
     ("patrol-monitoring", "desktop"),
     ("partner-portal", "desktop"),
     ("delivery", "desktop"),
@@ -66,8 +71,9 @@ KEEP = [
 
 
 # What a look at the picture would catch, measured in the page: the page wider than the screen (and the
-# outermost elements that stick out), no h1, no main landmark, and in the patrol app at phone size tap
-# targets under 44 × 44 CSS px (inline text links excepted).
+# outermost elements that stick out), chart labels drawn under 12 px (an SVG scales its text with it), no
+# h1, no main landmark, and in the patrol app at phone size tap targets under 44 × 44 CSS px (inline text
+# links excepted).
 PROBLEMS = """(patrol) => {
   const out = [];
   const vw = document.documentElement.clientWidth;
@@ -85,6 +91,11 @@ PROBLEMS = """(patrol) => {
     out.push(`page ${document.documentElement.scrollWidth} px wide on a ${vw} px screen: `
       + wide.slice(0, 5).map(name).join(', '));
   }
+  const tiny = [...document.querySelectorAll('svg[viewBox] text')].filter((t) => {
+    const svg = t.closest('svg'); const r = svg.getBoundingClientRect();
+    return r.width > 0 && parseFloat(getComputedStyle(t).fontSize) * r.width / svg.viewBox.baseVal.width < 12;
+  });
+  if (tiny.length) out.push(`${tiny.length} chart labels drawn under 12 px`);
   if (!document.querySelector('h1')) out.push('no h1');
   if (!document.querySelector('main, [role=main]')) out.push('no main landmark');
   if (patrol) {
@@ -95,6 +106,21 @@ PROBLEMS = """(patrol) => {
   }
   return out;
 }"""
+
+
+# The demo trial starts today, so it has no results. For the results page's picture, a fresh demo gets an
+# evaluation of simulated outcomes on the demo trial's own schedule (trial_evaluation_simulate; the page
+# says the trial is a synthetic demonstration).
+SIMULATED_RESULTS = """
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rasure_web.settings")
+django.setup()
+from rasure_web.trials.evaluation import trial_evaluation_simulate
+from rasure_web.trials.models import Trial
+trial = Trial.objects.filter(synthetic=True).order_by("pk").first()
+if trial is not None:
+    trial_evaluation_simulate(trial=trial)
+"""
 
 
 def free_port() -> int:
@@ -112,6 +138,7 @@ def demo_server() -> Iterator[str]:
     env.pop("DATABASE_URL", None)
     print(f"Seeding the demo's synthetic city in {home} ...", flush=True)
     subprocess.run([str(RASURE), "demo", "--no-serve"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", SIMULATED_RESULTS], env=env, check=True, cwd=REPO)
     port = free_port()
     log = (home / "serve.log").open("w")
     server = subprocess.Popen(
@@ -143,6 +170,8 @@ class Shooter:
 
     def context(self, size: str, role: str | None, **extra: Any) -> Any:
         ctx = self.browser.new_context(locale="en-GB", timezone_id="Europe/London", **SIZES[size], **extra)
+        # the people monitoring page rebuilds a year of month-end lists: 30-60 s on the demo, on a busy machine
+        ctx.set_default_navigation_timeout(180_000)
         ctx.route(
             re.compile(r"^https?://(?!127\.0\.0\.1)"),
             lambda route: route.fulfill(status=204, body=""),
@@ -216,7 +245,8 @@ def map_ready(page: Any) -> None:
 
 def dashboard(shooter: Shooter, size: str) -> None:
     hotspot = shooter.first_link("analyst", "/dashboard/", r"/dashboard/hotspots/\d+/")
-    trial = shooter.first_link("analyst", "/trials/", r"/trials/\d+/")
+    trial = shooter.first_link("analyst", "/trials/", r"/trials/\d+/$")
+    institution = shooter.first_link("analyst", "/dashboard/institutions/", r"/dashboard/institutions/\d+/")
     person = shooter.first_link("analyst", "/dashboard/people/", r"/dashboard/people/\d+/", give_reason)
     operation = shooter.first_link("analyst", "/programme/", r"/programme/operations/\d+/")
     area = shooter.first_link("analyst", "/programme/delivery/", r"/programme/delivery/area/")
@@ -234,9 +264,14 @@ def dashboard(shooter: Shooter, size: str) -> None:
             ("patrol-monitoring", "/dashboard/patrols/", heading("Patrol monitoring")),
             ("trials", "/trials/", heading()),
             ("trial", trial, heading()),
+            ("trial-results", f"{trial}results/", heading()),
+            ("imports", "/dashboard/imports/", heading()),
+            ("institutions", "/dashboard/institutions/", heading()),
+            ("institution", institution, heading()),
             ("people-reason", "/dashboard/people/", heading()),
             ("people", "/dashboard/people/", give_reason),
             ("person", person, heading()),
+            ("people-monitor", "/dashboard/people/monitor/", heading()),
             ("partner-data", "/partners/data/", heading()),
             ("programme", "/programme/", heading()),
             ("operation", operation, heading()),
@@ -247,6 +282,7 @@ def dashboard(shooter: Shooter, size: str) -> None:
             ("not-found-404", "/no-such-page/", heading()),
         ],
     )
+    shooter.pages(size, "admin", [("people-erase", "/dashboard/people/erase/", heading())])
     shooter.pages(size, "partner", [("partner-portal", "/partners/", heading())])
     shooter.pages(
         size,

@@ -79,6 +79,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and API answers gzipped for browsers that accept it (static files are WhiteNoise's, already
+    # compressed, and never reach it). Django's own middleware pads each answer with random bytes
+    # ("Heal the Breach") against BREACH-style guessing; CSRF tokens are masked per response anyway.
+    "django.middleware.gzip.GZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

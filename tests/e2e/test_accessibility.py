@@ -89,7 +89,18 @@ def test_dashboard_pages_sign_in_and_403_have_no_axe_violations(page: Any, live_
     assert_accessible(page, "patrol app refused to an analyst")
 
 
+def assert_plain(page: Any, what: str) -> None:
+    """No word from the style guide's "Words not to use" in what the officer can read on the screen (the
+    briefing's closed "Details: the figures" fold is not rendered, so its figures do not count)."""
+    from tests.web.test_officer_words import jargon_in
+
+    found = jargon_in(page.locator("body").inner_text())
+    assert not found, f"{what}: {found} on an officer's screen (docs/style-guide.md)"
+
+
 def test_patrol_screens_have_no_axe_violations(phone: Any, live_server: Any) -> None:
+    """Each patrol screen passes axe and, as the style guide asks of the list, briefing, visit and
+    summary screens, shows an officer none of the words not to use."""
     from rasure_web.analysis.models import HotSpot
     from rasure_web.patrols.selectors import hotspots_nearest
 
@@ -103,20 +114,25 @@ def test_patrol_screens_have_no_axe_violations(phone: Any, live_server: Any) -> 
     login(page, live_server.url, "officer")
     page.locator("ol.spots > li").first.wait_for()
     assert_accessible(page, "patrol list")
+    assert_plain(page, "patrol list")
     page.locator("ol.spots > li").first.get_by_role("button").click()
     page.get_by_role("heading", name="Why it is a hot spot").wait_for()
     assert_accessible(page, "briefing")
+    assert_plain(page, "briefing")
     page.get_by_role("button", name="Start visit").click()
     page.locator("#ping-count").wait_for()
     page.wait_for_function("() => Number(document.querySelector('#ping-count').textContent) >= 1")
     assert_accessible(page, "visit timer")
+    assert_plain(page, "visit timer")
     page.get_by_role("button", name="End visit").click()
     page.get_by_role("spinbutton", name="People spoken to").wait_for()
     assert_accessible(page, "after the visit form")
+    assert_plain(page, "after the visit form")
     page.get_by_role("button", name="Send", exact=True).click()
     page.locator("#result").wait_for()
     page.get_by_role("heading", name="Next nearest hot spots").wait_for()
     assert_accessible(page, "visit recorded")
+    assert_plain(page, "visit recorded")
 
 
 @override_settings(RASURE_MAP_TILES="")
@@ -128,7 +144,9 @@ def test_trial_review_and_monitoring_pages_have_no_axe_violations(page: Any, liv
 
     store_city_with_hotspots()
     start = clock.local_today() + dt.timedelta(days=1)
-    trial = lifecycle.trial_create(name="AXE-T (synthetic)", start=start, end=start + dt.timedelta(days=6))
+    trial = lifecycle.trial_create(
+        name="AXE-T (synthetic)", start=start, end=start + dt.timedelta(days=6), synthetic=True
+    )
     lifecycle.trial_commit(trial_id=trial.pk, user=lifecycle.CliActor(username="cli:axe"), seed="7a" * 32)
     from rasure_web.crimes.models import ImportRun
 
@@ -140,40 +158,9 @@ def test_trial_review_and_monitoring_pages_have_no_axe_violations(page: Any, liv
         error="2026-11-synthetic-street.csv, line 4, field 'Latitude': is not a latitude in the UK",
     )
     # a stored evaluation for the results page: simulated outcomes on the trial's own schedule
-    import numpy as np
+    from rasure_web.trials.evaluation import trial_evaluation_simulate
 
-    from rasure_web.trials.evaluation import evaluate_panel, trial_evaluation_store
-
-    sched = lifecycle.trial_schedule_frame(trial=trial)
-    rng = np.random.default_rng(12)
-    panel = sched.assign(
-        sv_count=rng.poisson(0.6, len(sched)),
-        harm_days=rng.poisson(0.6, len(sched)) * 30.0,
-        buffer_0_250_count=rng.poisson(0.3, len(sched)),
-        buffer_250_500_count=rng.poisson(0.3, len(sched)),
-    )
-    import dataclasses
-
-    import pandas as pd
-
-    from rasure.trial.koper import koper_curve
-
-    # and a Koper curve, so its table is checked too: visits of 1-30 minutes, crimes hours later
-    t0 = pd.Timestamp(str(start), tz="UTC") + pd.Timedelta(hours=9)
-    n = 200
-    visit_start = t0 + pd.to_timedelta(np.arange(n) // 10, unit="h")
-    visit_end = visit_start + pd.to_timedelta(rng.uniform(1, 30, n), unit="m")
-    spots = [f"H{i % 10}" for i in range(n)]
-    visits = pd.DataFrame(
-        {"hotspot_id": spots, "start": visit_start, "end": visit_end, "dose_minutes": rng.uniform(1, 30, n)}
-    )
-    crimes = pd.DataFrame(
-        {"hotspot_id": spots, "occurred_at": visit_end + pd.to_timedelta(rng.exponential(6, n), unit="h")}
-    )
-    koper = koper_curve(visits, crimes, data_end=t0 + pd.Timedelta(days=30), outcome="any")
-    assert koper["computed"]
-    report = dataclasses.replace(evaluate_panel(panel, commitment=None), koper=koper)
-    trial_evaluation_store(trial=trial, report=report, panel=panel)
+    trial_evaluation_simulate(trial=trial)
     make_user("analyst")
     login(page, live_server.url, "analyst")
     for path, heading in (

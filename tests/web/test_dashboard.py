@@ -95,7 +95,21 @@ def test_hotspot_page_logs_access_and_exports(city: None) -> None:
     assert kml.count("<Placemark>") == HotSpot.objects.count() and "<coordinates>" in kml
     assert AccessLog.objects.filter(action="export", resource="hotspots").count() == 3
     sheet = c.get(f"/dashboard/hotspots/{hs.pk}/sheet/").content.decode()
-    assert "Hot-spot briefing" in sheet and "OFFICIAL-SENSITIVE" in sheet
+    assert "Hot-spot briefing · Night-time hot spot, rank 1" in sheet and "OFFICIAL-SENSITIVE" in sheet
+
+
+def test_a_whole_day_hot_spot_is_named_in_words(city: None) -> None:
+    """A run over the whole day (police.uk: times known only to the month) has period "all": its heading
+    once read "All hot spot, rank 2" and the printed sheet "Hot-spot briefing · all"."""
+    c = _client("analyst")
+    hs = HotSpot.objects.get(period="night", rank=2)
+    HotSpot.objects.filter(pk=hs.pk).update(period="all")
+    page = c.get(f"/dashboard/hotspots/{hs.pk}/").content.decode()
+    sheet = c.get(f"/dashboard/hotspots/{hs.pk}/sheet/").content.decode()
+    assert "Hot spot (day and night), rank 2" in page
+    assert "Hot-spot briefing · Hot spot (day and night), rank 2" in sheet
+    for text in (page, sheet):
+        assert "All hot spot" not in text and "· all ·" not in text
 
 
 def test_briefing_edit_reaches_the_patrol_app(city: None) -> None:

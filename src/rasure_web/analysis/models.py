@@ -101,6 +101,14 @@ class HotSpot(models.Model):
         return f"{self.code} {self.name}".strip()
 
     @property
+    def period_title(self) -> str:
+        """What kind of hot spot, in words: "Daytime hot spot", "Night-time hot spot", or for a run over
+        the whole day (police.uk data, month-only times) "Hot spot (day and night)"."""
+        return {"day": "Daytime hot spot", "night": "Night-time hot spot"}.get(
+            self.period, "Hot spot (day and night)"
+        )
+
+    @property
     def plain_facts(self) -> list[str]:
         """Why it is hot in plain words (officer_facts); for a run stored before those were kept, the same
         words from the stored figures, without the hot times (not kept with such a run)."""
