@@ -450,6 +450,12 @@ def entries_for_person(
     return out
 
 
+def group_by_person(involvements: Iterable[Involvement]) -> dict[str, list[Involvement]]:
+    """Each person's involvements, sorted, one per (person, crime, role): the form
+    :func:`build_list_grouped` reads, so several lists or dates can share one grouping."""
+    return _group(involvements)
+
+
 def build_list(
     kind: ListKind,
     involvements: Iterable[Involvement],
@@ -465,11 +471,26 @@ def build_list(
 
     ``overdue=True`` gives instead the entries that still meet the rule but are past their review date
     (not those removed by a review): what a reviewer has to look at to keep or remove."""
+    return build_list_grouped(
+        kind, group_by_person(involvements), as_of=as_of, rules=rules, reviews=reviews, overdue=overdue
+    )
+
+
+def build_list_grouped(
+    kind: ListKind,
+    grouped: Mapping[str, Sequence[Involvement]],
+    *,
+    as_of: date,
+    rules: Rules | None = None,
+    reviews: Mapping[str, Review] | None = None,
+    overdue: bool = False,
+) -> list[Entry]:
+    """:func:`build_list` on involvements already grouped by :func:`group_by_person`."""
     rules = rules or Rules()
     reviews = reviews or {}
     build = _BUILDERS[ListKind(kind)]
     out = []
-    for pid, invs in _group(involvements).items():
+    for pid, invs in grouped.items():
         review = reviews.get(pid)
         entry = build(pid, invs, as_of, rules, review)
         if entry is None:

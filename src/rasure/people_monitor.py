@@ -47,8 +47,9 @@ from rasure.people import (
     ListKind,
     Review,
     Rules,
-    build_list,
+    build_list_grouped,
     entries_for_person,
+    group_by_person,
     is_current,
 )
 
@@ -140,10 +141,12 @@ class Monitor:
 
 
 def _listed(
-    invs: Sequence[Involvement], day: date, rules: Rules, reviews: Mapping[str, Review]
+    grouped: Mapping[str, Sequence[Involvement]], day: date, rules: Rules, reviews: Mapping[str, Review]
 ) -> dict[str, set[str]]:
     return {
-        k.value: {e.person_id for e in build_list(k, invs, as_of=day, rules=rules, reviews=reviews)}
+        k.value: {
+            e.person_id for e in build_list_grouped(k, grouped, as_of=day, rules=rules, reviews=reviews)
+        }
         for k in ListKind
     }
 
@@ -173,8 +176,9 @@ def monitor(
     invs = [i for i in involvements if i.occurred <= as_of]
     series = []
     listed_now: dict[str, set[str]] = {}
+    grouped = group_by_person(invs)  # once for every list and date (grouping is most of the cost)
     for day in month_ends(as_of, months):
-        listed = _listed(invs, day, rules, reviews_on(review_history, day))
+        listed = _listed(grouped, day, rules, reviews_on(review_history, day))
         anyone = set().union(*listed.values())
         series.append(
             Point(day, {k: len(v) for k, v in listed.items()}, _by_area(anyone, areas), len(anyone))
