@@ -38,8 +38,8 @@ def two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     scope_b.write_text(SCOPE_B, encoding="utf-8")
     harm_b = tmp_path / "harm_b.csv"
     harm_b.write_text(HARM_B, encoding="utf-8")
-    Force.objects.create(code="AAA", name="Force A")
-    Force.objects.create(code="BBB", name="Force B")
+    Force.objects.create(code="AAA", name="Force A", crs="EPSG:32616")  # the export is a US city's
+    Force.objects.create(code="BBB", name="Force B", crs="EPSG:32616")
     assert main(["scope", "load", str(scope_a), "--force", "aaa"]) == 0
     assert main(["import", "records", str(export), "--mapping", str(mapping), "--force", "AAA"]) == 0
     out_a = capsys.readouterr().out

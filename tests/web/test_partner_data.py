@@ -98,7 +98,7 @@ def test_cli_loads_and_locates_a_good_file_once(
 
 def _partner(agreement: DataSharingAgreement) -> Client:
     u = User.objects.create_user(username="t-partner", password="a-long-test-password")
-    u.groups.add(Group.objects.get(name="partner"))
+    u.groups.add(Group.objects.get_or_create(name="partner")[0])
     Profile.objects.create(user=u, organisation=agreement.organisation)
     c = Client()
     c.force_login(u)
@@ -107,7 +107,7 @@ def _partner(agreement: DataSharingAgreement) -> Client:
 
 def _analyst() -> Client:
     u = User.objects.create_user(username="t-analyst", password="a-long-test-password")
-    u.groups.add(Group.objects.get(name="analyst"))
+    u.groups.add(Group.objects.get_or_create(name="analyst")[0])
     c = Client()
     c.force_login(u)
     return c
@@ -234,7 +234,7 @@ def test_hot_spot_input_is_the_forces_own_partner_records(
     assert partner_records_frame(columns=cols, tenant=other.pk).empty
     # an analyst of the other force sees none of it
     u = User.objects.create_user(username="t-analyst-b", password="a-long-test-password")
-    u.groups.add(Group.objects.get(name="analyst"))
+    u.groups.add(Group.objects.get_or_create(name="analyst")[0])
     Profile.objects.create(user=u, force=other)
     c = Client()
     c.force_login(u)

@@ -198,8 +198,8 @@ def partner_import(
             f"{name}: this file was already loaded for {org.code} on {earlier.uploaded_at:%Y-%m-%d %H:%M} "
             f"({earlier.rows} rows), so it was not loaded again."
         )
-    # located in the CRS of the force the partner works with (default the only force)
-    crs = force_crs(org.force_id)
+    # located in the CRS of the agreement's force, whose data the records join
+    crs = force_crs(tenant)
     xs: list[float | None] = [None] * len(rows)
     ys: list[float | None] = [None] * len(rows)
     how = [""] * len(rows)
