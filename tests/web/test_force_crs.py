@@ -434,3 +434,31 @@ def test_institutions_and_areas_are_stored_in_the_forces_crs(
     [lpa] = c.get("/dashboard/map/areas.json").json()["features"]
     x0, _, _, y1 = shapely.geometry.shape(lpa["geometry"]).bounds
     assert x0 == pytest.approx(float(lon.min()), abs=1e-6) and y1 == pytest.approx(float(lat.max()), abs=1e-6)
+
+
+def test_an_export_in_the_forces_own_grid_needs_no_crs_in_its_mapping(
+    tmp_path: Path, forces: dict[str, Force]
+) -> None:
+    """A mapping that names no [source] crs means the export's easting/northing are in the force's own
+    CRS (not British National Grid): stored as they are."""
+    x, y = lonlat_to_projected(np.array([CENTRE[0]]), np.array([CENTRE[1]]), crs=UTM16N)
+    f = tmp_path / "own-grid-export.csv"
+    row = _row("SYN-O1", pd.Timestamp("2025-06-01 12:00"), 0.0, 0.0, "OWN GRID (synthetic)")
+    cols = [
+        c if c not in ("Longitude", "Latitude") else {"Longitude": "Easting", "Latitude": "Northing"}[c]
+        for c in HEADER
+    ]
+    row[7], row[8] = f"{x[0]:.2f}", f"{y[0]:.2f}"
+    pd.DataFrame([row], columns=cols).to_csv(f, index=False)
+    mapping = _mapping(tmp_path, grid=UTM16N)
+    mapping.write_text(
+        mapping.read_text(encoding="utf-8").replace(f'crs = "{UTM16N}"\n', ""), encoding="utf-8"
+    )
+    assert "crs" not in mapping.read_text(encoding="utf-8")
+    assert main(["import", "records", str(f), "--mapping", str(mapping), "--force", "CPD"]) == 0
+    r = CrimeRecord.objects.get(reference="SYN-O1")
+    assert (r.easting, r.northing) == (
+        pytest.approx(float(x[0]), abs=0.01),
+        pytest.approx(float(y[0]), abs=0.01),
+    )
+    assert (r.lon, r.lat) == (pytest.approx(CENTRE[0], abs=1e-6), pytest.approx(CENTRE[1], abs=1e-6))

@@ -84,7 +84,7 @@ class Mapping:
     delimiter: str
     datetime_format: str | None
     date_format: str | None
-    crs: str
+    crs: str | None  # the export's easting/northing CRS ([source] crs); None: the force's own CRS
     columns: dict[str, str]
     separator: str
     weapon_values: dict[str, str]  # lower-case export value -> Weapon
@@ -144,7 +144,7 @@ def load_mapping(path: str | Path) -> Mapping:
         delimiter=str(src.get("delimiter", ",")),
         datetime_format=src.get("datetime_format"),
         date_format=src.get("date_format"),
-        crs=str(src.get("crs", BNG)),
+        crs=str(src["crs"]) if src.get("crs") else None,
         columns=cols,
         separator=str(doc.get("people", {}).get("separator", ";")),
         weapon_values=weapon_map,
@@ -209,6 +209,8 @@ class MappedFile(StreamedFile):
 
     def __init__(self, p: Path, m: Mapping, *, crs: str = BNG, block_bytes: int = BLOCK_BYTES) -> None:
         self.crs = crs
+        # the export's own easting/northing are in the mapping's [source] crs, else the force's CRS
+        self.source_crs = m.crs or crs
         if len(m.delimiter) != 1:
             raise ConfigError(f"{m.path}: [source] delimiter must be one character, not {m.delimiter!r}.")
         csv_file = CsvFile(p, delimiter=m.delimiter, block_bytes=block_bytes)
@@ -267,7 +269,7 @@ class MappedFile(StreamedFile):
             reported, _ = _parse_times(col["reported"], m)
             bad(reported.isna() & (col["reported"] != ""), "reported", "is not a date", f"write it as {fmt}")
         if "easting" in col:
-            xk, yk, rng = "easting", "northing", _projected_range(m.crs)
+            xk, yk, rng = "easting", "northing", _projected_range(self.source_crs)
         else:
             xk, yk, rng = "lon", "lat", ((-180.0, 180.0), (-90.0, 90.0))
         xs = pd.to_numeric(blank_to_na(col[xk]), errors="coerce").astype(float)
@@ -304,9 +306,10 @@ class MappedFile(StreamedFile):
         x: NDArray[np.float64] = np.asarray(xs, dtype=np.float64)
         y: NDArray[np.float64] = np.asarray(ys, dtype=np.float64)
         if xk == "easting":
-            lon, lat = transform_located(projected_to_lonlat, x, y, crs=m.crs)
+            src = self.source_crs
+            lon, lat = transform_located(projected_to_lonlat, x, y, crs=src)
             east, north = (
-                (x, y) if m.crs == self.crs else transform_located(reproject, x, y, src=m.crs, dst=self.crs)
+                (x, y) if src == self.crs else transform_located(reproject, x, y, src=src, dst=self.crs)
             )
         else:
             lon, lat = x, y
@@ -316,7 +319,7 @@ class MappedFile(StreamedFile):
             unprojectable,
             xk,
             f"cannot be converted to the force's CRS {self.crs} from "
-            + (m.crs if xk == "easting" else "longitude/latitude"),
+            + (self.source_crs if xk == "easting" else "longitude/latitude"),
             "check the coordinates and the mapping's [source] crs",
         )
         if problems:
