@@ -237,6 +237,18 @@ def test_consort_counts_by_hand() -> None:
         c["control_visited"],
     ) == (1, 1, 1, 1)
     assert consort_counts(panel.drop(columns="dose_minutes"), target_minutes=15)["treated_full_dose"] is None
+    assert c["bau"] is None  # no radio/AVLS columns
+    # radio/AVLS presence per arm, counted by hand: treatment 12 + 0 + 6 = 18 minutes over 3 place-days
+    # (2 with presence), control 0 + 4 = 4 over 2 (1 with presence)
+    bau = consort_counts(
+        panel.assign(bau_minutes=[12.0, 0.0, 6.0, 0.0, 4.0], bau_visits=[1, 0, 1, 0, 1]), target_minutes=15
+    )["bau"]
+    assert bau == {
+        "place_days_present": {"treatment": 2, "control": 1},
+        "mean_minutes": {"treatment": 6.0, "control": 2.0},
+    }
+    no_file = panel.assign(bau_minutes=0.0, bau_visits=0)
+    assert consort_counts(no_file, target_minutes=15)["bau"] is None  # no AVLS file imported
 
 
 # --- dose-response (observational) ---------------------------------------------------------------

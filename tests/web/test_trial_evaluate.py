@@ -231,3 +231,24 @@ def test_the_completed_demo_trial_goes_before_a_committed_trial_it_would_overlap
     past = Trial.objects.get(name=lifecycle.DEMO_PAST_TRIAL)
     assert lifecycle.trial_design(trial=past).end == start - dt.timedelta(days=1)
     assert past.status == Trial.Status.COMPLETED and Trial.objects.count() == 2
+
+
+def test_the_report_shows_radio_presence_by_arm(tmp_path: Path) -> None:
+    """Business-as-usual presence from radio/AVLS files, both arms, in the HTML and PDF reports."""
+    import numpy as np
+
+    from rasure_web.trials.evaluation import evaluate_panel, write_report
+    from tests.core.test_trial_evaluation import simulate
+
+    panel, _, _ = simulate(places=6, days=14, irr=0.8, seed=3)
+    treated = (panel["arm"].astype(str) == "treatment").to_numpy()
+    panel = panel.assign(bau_minutes=np.where(treated, 10.0, 4.0), bau_visits=1)
+    report = evaluate_panel(panel, commitment=None)
+    files = write_report(report, panel, out=tmp_path / "out", title="Synthetic", synthetic=True)
+    text = files.report_html.read_text(encoding="utf-8")
+    assert "Radio/AVLS minutes per place-day (mean)</th><td>10.0</td><td>4.0</td>" in text
+    assert report.consort is not None and report.consort["bau"]["mean_minutes"] == {
+        "treatment": 10.0,
+        "control": 4.0,
+    }
+    assert files.report_pdf is not None and files.report_pdf.stat().st_size > 0

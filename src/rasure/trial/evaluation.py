@@ -676,11 +676,17 @@ def consort_counts(panel: pd.DataFrame, *, target_minutes: float) -> dict[str, A
     """CONSORT-style flow of place-days (docs/methods.md §5.3): allocated per arm; with a known outcome;
     treated place-days that got the target dose (``dose_minutes ≥ target_minutes``), got some but less,
     or none; control place-days with a recorded visit (contamination). Dose figures are ``None`` when
-    the panel has no dose (no patrol data)."""
+    the panel has no dose (no patrol data).
+
+    Business-as-usual presence (``bau``), when the panel has radio/AVLS columns (``bau_minutes``,
+    ``bau_visits``): per arm, the place-days with any such presence and the mean minutes per place-day,
+    ``Σ bau_minutes / place-days`` (every officer's radio, tasked or not: the background both arms get).
+    ``None`` without those columns, or when no place-day has any (no AVLS file was imported)."""
     arm = panel["arm"].astype(str)
     out: dict[str, Any] = {
         "allocated": {"treatment": int((arm == TREATMENT).sum()), "control": int((arm != TREATMENT).sum())},
         "target_minutes": target_minutes,
+        "bau": _bau_presence(panel, arm == TREATMENT),
     }
     if "sv_count" in panel.columns:
         known = pd.to_numeric(panel["sv_count"], errors="coerce").notna()
@@ -703,6 +709,27 @@ def consort_counts(panel: pd.DataFrame, *, target_minutes: float) -> dict[str, A
         control_visited=int((~t & (d > 0)).sum()),
         mean_dose_minutes={"treatment": float(d[t].mean()), "control": float(d[~t].mean())},
     )
+    return out
+
+
+def _bau_presence(panel: pd.DataFrame, treated: pd.Series) -> dict[str, Any] | None:
+    """Radio/AVLS presence per arm (see :func:`consort_counts`)."""
+    if "bau_minutes" not in panel.columns:
+        return None
+    minutes = pd.to_numeric(panel["bau_minutes"], errors="coerce").fillna(0.0)
+    visits = (
+        pd.to_numeric(panel["bau_visits"], errors="coerce").fillna(0)
+        if "bau_visits" in panel.columns
+        else (minutes > 0).astype(int)
+    )
+    present = (minutes > 0) | (visits > 0)
+    if not present.any():
+        return None
+    out: dict[str, Any] = {"place_days_present": {}, "mean_minutes": {}}
+    for name, mask in (("treatment", treated), ("control", ~treated)):
+        n = int(mask.sum())
+        out["place_days_present"][name] = int((present & mask).sum())
+        out["mean_minutes"][name] = float(minutes[mask].sum() / n) if n else None
     return out
 
 

@@ -460,7 +460,24 @@ def _consort_section(report: EvaluationReport) -> str:
 <tr><th scope="row">Some patrol, below target</th><td>{n(c["treated_partial_dose"])}</td><td>–</td></tr>
 <tr><th scope="row">No recorded patrol</th><td>{n(c["treated_no_dose"])}</td><td>–</td></tr>
 <tr><th scope="row">Visited although control (contamination)</th><td>–</td><td>{n(c["control_visited"])}</td></tr>
-</tbody></table></section>"""
+{_bau_rows(c)}</tbody></table></section>"""
+
+
+def _bau_rows(c: dict[str, Any]) -> str:
+    """The radio/AVLS (business-as-usual) presence rows of the CONSORT table, both arms."""
+    b = c.get("bau")
+    if not b:
+        return (
+            '<tr><th scope="row">Radio/AVLS presence (business as usual)</th>'
+            '<td colspan="2">no radio/AVLS file covers the trial</td></tr>'
+        )
+    p, m = b["place_days_present"], b["mean_minutes"]
+    return (
+        f'<tr><th scope="row">Radio/AVLS presence on the place-day</th><td>{p["treatment"]:,}</td>'
+        f"<td>{p['control']:,}</td></tr>\n"
+        f'<tr><th scope="row">Radio/AVLS minutes per place-day (mean)</th><td>{_fmt(m["treatment"], ".1f")}</td>'
+        f"<td>{_fmt(m['control'], '.1f')}</td></tr>\n"
+    )
 
 
 def _displacement_section(report: EvaluationReport) -> str:
