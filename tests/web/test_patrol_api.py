@@ -557,3 +557,23 @@ def test_a_new_current_run_reaches_the_held_state(city: Any) -> None:
     run = AnalysisRun.objects.get(is_current=True)
     AnalysisRun.objects.filter(pk=run.pk).update(is_current=False)
     assert nearest(c, limit=50).json()["hotspots"] == []
+
+
+def test_a_ping_upload_spends_no_query_on_the_forces_crs(city: Any, django_assert_num_queries: Any) -> None:
+    """The CRS the pings are located in comes with the visit check (the visit's force) or with the
+    signed-in user (their force, read with their roles): a batch costs the same queries before its visit
+    starts as after, whatever its size: the user 1, the savepoint and its release 2, the visits (whose,
+    and their force's CRS) 1, the pings held 1, the insert 1, the ended visits to recompute 1. (Reading
+    the CRS on its own cost 2 more: the visit's force, then its CRS.)"""
+    me = make_user("pc1")
+    c = client_for(me)
+    hs = first_listed(c)
+    start = start_body(hs.pk)
+    pings = ping_bodies(start["visit_id"], walk_route(hs.easting, hs.northing))
+    sent = "2026-03-02T10:05:00Z"
+    with django_assert_num_queries(7):  # before the start record: the officer's force's CRS
+        assert post(c, f"{API}/pings", {"device_sent_at": sent, "pings": pings[:1]}).json()["stored"] == 1
+    assert post(c, f"{API}/visits/start", start).status_code == 200
+    with django_assert_num_queries(7):  # the visit's force's CRS, read with the visit check
+        assert post(c, f"{API}/pings", {"device_sent_at": sent, "pings": pings[1:21]}).json()["stored"] == 20
+    assert 400_000 < Ping.objects.order_by("seq").first().x < 500_000  # type: ignore[union-attr]

@@ -41,15 +41,18 @@ def has_role(user: Any, *roles: str) -> bool:
 
 def user_with_roles(user_id: Any) -> Any:
     """The user, their roles and their force in one query (an EXISTS per role, a subquery for the
-    profile's force and one for the installation's only force), for authentication on every request.
+    profile's force and one for the installation's only force, and that force's CRS), for
+    authentication on every request.
 
-    Sets what :func:`user_roles` and :func:`rasure_web.accounts.tenancy.acting_force_id` would otherwise
-    read with more queries. None when there is no such user.
+    Sets what :func:`user_roles`, :func:`rasure_web.accounts.tenancy.acting_force_id` and
+    :func:`rasure_web.accounts.tenancy.acting_force_crs` would otherwise read with more queries. None
+    when there is no such user.
     """
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.db.models import Exists, OuterRef, Subquery
+    from django.db.models import CharField, Exists, OuterRef, Subquery
     from django.db.models.expressions import RawSQL
+    from django.db.models.functions import Coalesce
 
     from rasure_web.accounts.models import Force, Profile
 
@@ -64,6 +67,14 @@ def user_with_roles(user_id: Any) -> Any:
     )
     table = connection.ops.quote_name(Force._meta.db_table)
     flags["_rasure_only_force"] = RawSQL(f"SELECT CASE WHEN COUNT(*) = 1 THEN MIN(id) END FROM {table}", [])
+    # the CRS of the profile's force, else of the only force (the force acted for without a switch)
+    flags["_rasure_default_force_crs"] = Coalesce(
+        Subquery(
+            Profile.objects.filter(user_id=OuterRef("pk"), force__isnull=False).values("force__crs")[:1]
+        ),
+        RawSQL(f"SELECT CASE WHEN COUNT(*) = 1 THEN MIN(crs) END FROM {table}", []),
+        output_field=CharField(),
+    )
     user = model._default_manager.annotate(**flags).filter(pk=user_id).first()
     if user is None:
         return None
@@ -71,4 +82,8 @@ def user_with_roles(user_id: Any) -> Any:
     if user.is_superuser:
         names.add(ADMIN)
     user._rasure_roles = frozenset(names)
+    default_force = user._rasure_profile_force
+    if default_force is None:
+        default_force = user._rasure_only_force
+    user._rasure_force_crs_for = (default_force, user._rasure_default_force_crs)
     return user

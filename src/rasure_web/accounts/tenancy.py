@@ -39,6 +39,7 @@ __all__ = [
     "ForceChoiceError",
     "act_for",
     "acting_force",
+    "acting_force_crs",
     "acting_force_id",
     "crs_change_refusal",
     "default_force_pk",
@@ -238,6 +239,19 @@ def acting_force_id(user: Any) -> int | None:
     with contextlib.suppress(AttributeError):
         user._rasure_acting_force = fid
     return fid
+
+
+def acting_force_crs(user: Any) -> str | None:
+    """The CRS of the force ``user`` acts for now (:func:`force_crs`), or None for no force. No query
+    when the user was read with their force (:func:`rasure_web.accounts.roles.user_with_roles`) and
+    acts for that force."""
+    fid = acting_force_id(user)
+    if fid is None:
+        return None
+    read_for, crs = getattr(user, "_rasure_force_crs_for", (None, None))
+    if read_for == fid and crs is not None:
+        return str(crs)
+    return force_crs(fid)
 
 
 def acting_force(user: Any) -> Force | None:

@@ -45,7 +45,7 @@ from rasure.patrol.avls import AvlsMapping, presence_in_hotspots, read_avls
 from rasure.patrol.dose import DoseParams, correct_clock, find_visits
 from rasure_web import clock
 from rasure_web.accounts.roles import OFFICER, has_role
-from rasure_web.accounts.tenancy import acting_force_id, force_crs, resolve_force
+from rasure_web.accounts.tenancy import acting_force_crs, acting_force_id, force_crs, resolve_force
 from rasure_web.analysis.models import HotSpot
 from rasure_web.patrols.models import (
     AvlsImport,
@@ -363,19 +363,16 @@ def pings_record(
         digests[p.client_id] = d
         unique.append(p)
     visit_ids = {p.visit_id for p in unique}
-    if unique:
-        xs, ys = lonlat_to_projected(
-            np.array([p.lon for p in unique], dtype=np.float64),
-            np.array([p.lat for p in unique], dtype=np.float64),
-            crs=_ping_crs(user, visit_ids),
-        )
-        if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
-            raise PatrolRecordError(
-                "a ping's position cannot be projected; send longitude and latitude in degrees"
-            )
     for attempt in range(3):
         try:
             with transaction.atomic():
+                # one query reads whose the visits are and the CRS of their force
+                visits = list(
+                    Visit.objects.filter(visit_id__in=visit_ids).values_list(
+                        "officer_id", "hotspot__run__tenant__crs"
+                    )
+                )
+                xs, ys = _pings_projected(user, unique, visits)
                 held = {
                     cid: (officer_id, digest)
                     for cid, officer_id, digest in Ping.objects.filter(
@@ -392,8 +389,7 @@ def pings_record(
                         f"{len(conflicts)} ping(s) were already received with different content",
                         conflicts=sorted(conflicts),
                     )
-                others = Visit.objects.filter(visit_id__in=visit_ids).exclude(officer=user)
-                if others.exists():
+                if any(officer_id != user.pk for officer_id, _ in visits):
                     raise PatrolRecordError("a ping names a visit of another account")
                 new = [
                     Ping(
@@ -439,22 +435,32 @@ def pings_record(
     raise AssertionError("unreachable")
 
 
-def _ping_crs(user: Any, visit_ids: set[uuid.UUID]) -> str:
-    """The CRS an officer's pings are located in: that of the force of the hot spot visited (a ping
-    may arrive before its visit's start, so else the officer's acting force)."""
-    tenant = (
-        Visit.objects.filter(visit_id__in=visit_ids, officer=user)
-        .values_list("hotspot__run__tenant_id", flat=True)
-        .first()
-    )
-    if tenant is None:
-        tenant = acting_force_id(user)
-    if tenant is None:
+def _pings_projected(
+    user: Any, pings: Sequence[PingData], visits: Sequence[tuple[int, str | None]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pings' easting and northing in the CRS they are located in: that of the force of the hot
+    spot visited (``visits``: officer and CRS of the visits the pings name), else, as a ping may arrive
+    before its visit's start, the officer's acting force's (read with the user, so no query)."""
+    if not pings:
+        return np.empty(0), np.empty(0)
+    crs = next((c for officer_id, c in visits if officer_id == user.pk and c is not None), None)
+    if crs is None:
+        crs = acting_force_crs(user)
+    if crs is None:
         raise PatrolRecordError(
             "your account is not attached to a police force on this installation, so a ping cannot be "
             "located; ask an administrator to set your force"
         )
-    return force_crs(tenant)
+    xs, ys = lonlat_to_projected(
+        np.array([p.lon for p in pings], dtype=np.float64),
+        np.array([p.lat for p in pings], dtype=np.float64),
+        crs=crs,
+    )
+    if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+        raise PatrolRecordError(
+            "a ping's position cannot be projected; send longitude and latitude in degrees"
+        )
+    return xs, ys
 
 
 # --- visit end and form -------------------------------------------------------------------------------
