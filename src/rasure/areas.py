@@ -17,7 +17,7 @@ import shapely
 from numpy.typing import NDArray
 
 from rasure.errors import InputFileError
-from rasure.geo import BNG, transformer
+from rasure.geo import BNG, WGS84, outside_area_of_use, transformer
 
 #: Field names tried, in order, when ``code_field`` / ``name_field`` are not given (ONS style first).
 _CODE_GUESS = ("code", "area_code", "id")
@@ -56,8 +56,10 @@ def read_areas(
 ) -> AreaFile:
     """Read polygons from a GeoJSON, GeoPackage or Shapefile and project them to ``crs``.
 
-    A file with no CRS is refused (its coordinates cannot be placed). Codes must be unique and
-    non-empty; every problem names the file, the feature and the field.
+    A file with no CRS is refused (its coordinates cannot be placed), as is one with a polygon that
+    reaches outside the published area of use of ``crs`` (there its metres are no longer true
+    metres; the same rule as for a crime's point). Codes must be unique and non-empty; every problem
+    names the file, the feature and the field.
     """
     import pyogrio
     from pyogrio.errors import DataSourceError
@@ -122,6 +124,7 @@ def read_areas(
         raise InputFileError(
             str(p), f"feature {i + 1} ({codes.iloc[i]}) is not a polygon", hint="areas must be polygons"
         )
+    _refuse_outside_area_of_use(p, geoms, codes, code_col, str(src_crs), crs)
     t = transformer(str(src_crs), crs)
     projected = shapely.make_valid(
         shapely.transform(geoms, lambda x, y: t.transform(x, y), interleaved=False)
@@ -130,6 +133,29 @@ def read_areas(
         {"code": codes, "name": names.fillna(codes), "parent_code": parents, "geometry": projected}
     )
     return AreaFile(frame=frame, path=str(p), source_crs=str(src_crs), crs=crs)
+
+
+def _refuse_outside_area_of_use(
+    path: Path, geoms: NDArray[np.object_], codes: pd.Series, code_col: str, src_crs: str, crs: str
+) -> None:
+    """InputFileError naming the first feature with a vertex outside the area of use of ``crs``."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    if not len(coords):
+        return
+    lon, lat = transformer(src_crs, WGS84).transform(coords[:, 0], coords[:, 1])
+    outside = outside_area_of_use(crs, np.asarray(lon, float), np.asarray(lat, float))
+    if not outside.any():
+        return
+    k = int(np.flatnonzero(outside)[0])
+    i = int(index[k])
+    raise InputFileError(
+        str(path),
+        f"feature {i + 1} ({code_col} {codes.iloc[i]}): its polygon (field geometry) reaches outside the "
+        f"area of use of {crs}, the force's CRS (a corner at lon {float(lon[k]):.5f}, lat "
+        f"{float(lat[k]):.5f}); nothing was loaded",
+        hint="load the boundaries of this force's own area, or set the force's CRS to one that covers it "
+        "(rasure force add CODE --crs)",
+    )
 
 
 def read_lookup(

@@ -306,3 +306,40 @@ def test_thames_valley_lsoas_give_lpas_strata_and_a_held_police_station(
     )
     assert -2.0 < lon[0] < 0.0 and 51.0 < lat[0] < 52.5
     assert AnalysisRun.objects.count() == 1
+
+
+def test_a_boundary_file_reaching_outside_the_forces_crs_is_refused_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A British National Grid force and a file whose second polygon lies in Illinois (far outside
+    BNG's area of use): refused naming the file, the feature, its code and the field; nothing stored."""
+    assert main(["force", "add", "TST", "--name", "Test force"]) == 0  # EPSG:27700 by default
+    here = _square(SQUARES["S01"], "EPSG:4326")
+    chicago = shapely.box(-87.70, 41.85, -87.60, 41.90)
+    path = tmp_path / "mixed.geojson"
+    pyogrio.raw.write(
+        path,
+        geometry=shapely.to_wkb([here, chicago]),
+        field_data=[np.array(["S01", "FAR01"], dtype=object)],
+        fields=["LSOA11CD"],
+        crs="EPSG:4326",
+        geometry_type="Polygon",
+        driver="GeoJSON",
+    )
+    assert main(["areas", "load", str(path), "--level", "lsoa", "--force", "TST"]) == 2
+    err = capsys.readouterr().err
+    assert "mixed.geojson" in err and "feature 2 (LSOA11CD FAR01)" in err and "field geometry" in err
+    assert "outside the area of use of EPSG:27700" in err and "lon -87.60000, lat 41.85000" in err
+    assert not Area.objects.exists()
+    # the same file without the far polygon loads
+    pyogrio.raw.write(
+        path,
+        geometry=shapely.to_wkb([here]),
+        field_data=[np.array(["S01"], dtype=object)],
+        fields=["LSOA11CD"],
+        crs="EPSG:4326",
+        geometry_type="Polygon",
+        driver="GeoJSON",
+    )
+    assert main(["areas", "load", str(path), "--level", "lsoa", "--force", "TST"]) == 0
+    assert list(Area.objects.filter(kind="lsoa").values_list("code", flat=True)) == ["S01"]
