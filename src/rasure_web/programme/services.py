@@ -67,13 +67,20 @@ def _police_users(force_id: int | None = None) -> Any:
     """Active officers and supervisors; of one force when ``force_id`` is given (on a one-force
     installation the users of no force are that force's too)."""
     users = get_user_model().objects.filter(is_active=True, groups__name__in=POLICE_ROLES).distinct()
-    return users if force_id is None else users.filter(_own_people(force_id))
+    return users if force_id is None else users.filter(_own_people(force_id, alone=_alone(force_id)))
 
 
-def _own_people(force_id: int) -> Q:
-    """Profiles of ``force_id``'s people: its own, and on a one-force installation those of no force."""
+def _alone(force_id: int) -> bool:
+    """Whether ``force_id`` is the installation's only force (then users and partners of no force are
+    its own); one query."""
     only = only_force()
-    if only is not None and only.pk == force_id:
+    return only is not None and only.pk == force_id
+
+
+def _own_people(force_id: int, *, alone: bool) -> Q:
+    """Profiles of ``force_id``'s people: its own, and when it is the only force (``alone``, see
+    :func:`_alone`) those of no force."""
+    if alone:
         return Q(profile__force_id=force_id) | Q(profile__force__isnull=True)
     return Q(profile__force_id=force_id)
 
@@ -100,10 +107,9 @@ def programme_outputs(
     operations = Operation.objects.filter(budget_gbp__gt=0)
     counted: dict[str, Any] = {"force": None, "all_forces": True}
     if force_id is not None:
-        only = only_force()
-        alone = only is not None and only.pk == force_id  # users and partners of no force are its own
+        alone = _alone(force_id)  # users and partners of no force are its own
         ended = ended.filter(hotspot__run__tenant_id=force_id)
-        trained = trained.filter(_own_people(force_id))
+        trained = trained.filter(_own_people(force_id, alone=alone))
         profiles = profiles.filter(force_id=force_id)
         # a partner engages with a force when it belongs to it or has signed a data-sharing
         # agreement with it (an agreement is between one force and one organisation)
