@@ -252,3 +252,21 @@ def test_the_report_shows_radio_presence_by_arm(tmp_path: Path) -> None:
         "control": 4.0,
     }
     assert files.report_pdf is not None and files.report_pdf.stat().st_size > 0
+
+
+def test_the_radio_presence_rows_are_one_table_for_both_reports() -> None:
+    """The CONSORT table's radio/AVLS rows (label, treatment, control) that the HTML and the PDF report
+    both print, from hand-made counts, and the row said when no radio/AVLS file covers the trial."""
+    from rasure_web.trials.evaluation import bau_rows
+
+    counts = {
+        "place_days_present": {"treatment": 1234, "control": 5},
+        "mean_minutes": {"treatment": 10.04, "control": None},
+    }
+    assert bau_rows(counts) == [
+        ["Radio/AVLS presence on the place-day", "1,234", "5"],
+        ["Radio/AVLS minutes per place-day (mean)", "10.0", "–"],
+    ]
+    assert bau_rows(None) == [
+        ["Radio/AVLS presence (business as usual)", "no radio/AVLS file", "no radio/AVLS file"]
+    ]

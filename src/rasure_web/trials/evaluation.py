@@ -37,6 +37,7 @@ from rasure_web.accounts.models import AccessLog
 __all__ = [
     "KOPER_HEADER",
     "EvaluationFiles",
+    "bau_rows",
     "evaluate_panel",
     "koper_rows",
     "koper_text",
@@ -452,6 +453,10 @@ def _consort_section(report: EvaluationReport) -> str:
         return "no patrol data" if x is None else f"{x:,}"
 
     known = c.get("outcome_known", {})
+    bau = "".join(
+        f'<tr><th scope="row">{html.escape(label)}</th><td>{html.escape(t)}</td><td>{html.escape(k)}</td></tr>\n'
+        for label, t, k in bau_rows(c.get("bau"))
+    )
     return f"""<section aria-labelledby="flow"><h2 id="flow">Flow of place-days (CONSORT)</h2>
 <table><thead><tr><th scope="col"></th><th scope="col">Treatment</th><th scope="col">Control</th></tr></thead><tbody>
 <tr><th scope="row">Allocated</th><td>{c["allocated"]["treatment"]:,}</td><td>{c["allocated"]["control"]:,}</td></tr>
@@ -460,24 +465,20 @@ def _consort_section(report: EvaluationReport) -> str:
 <tr><th scope="row">Some patrol, below target</th><td>{n(c["treated_partial_dose"])}</td><td>–</td></tr>
 <tr><th scope="row">No recorded patrol</th><td>{n(c["treated_no_dose"])}</td><td>–</td></tr>
 <tr><th scope="row">Visited although control (contamination)</th><td>–</td><td>{n(c["control_visited"])}</td></tr>
-{_bau_rows(c)}</tbody></table></section>"""
+{bau}</tbody></table></section>"""
 
 
-def _bau_rows(c: dict[str, Any]) -> str:
-    """The radio/AVLS (business-as-usual) presence rows of the CONSORT table, both arms."""
-    b = c.get("bau")
+def bau_rows(b: dict[str, Any] | None) -> list[list[str]]:
+    """The radio/AVLS (business-as-usual) presence rows of the CONSORT table (label, treatment,
+    control), from the ``bau`` entry of :func:`rasure.trial.evaluation.consort_counts` (None: no
+    radio/AVLS file covers the trial); the HTML and PDF reports both show these."""
     if not b:
-        return (
-            '<tr><th scope="row">Radio/AVLS presence (business as usual)</th>'
-            '<td colspan="2">no radio/AVLS file covers the trial</td></tr>'
-        )
+        return [["Radio/AVLS presence (business as usual)", "no radio/AVLS file", "no radio/AVLS file"]]
     p, m = b["place_days_present"], b["mean_minutes"]
-    return (
-        f'<tr><th scope="row">Radio/AVLS presence on the place-day</th><td>{p["treatment"]:,}</td>'
-        f"<td>{p['control']:,}</td></tr>\n"
-        f'<tr><th scope="row">Radio/AVLS minutes per place-day (mean)</th><td>{_fmt(m["treatment"], ".1f")}</td>'
-        f"<td>{_fmt(m['control'], '.1f')}</td></tr>\n"
-    )
+    return [
+        ["Radio/AVLS presence on the place-day", f"{p['treatment']:,}", f"{p['control']:,}"],
+        ["Radio/AVLS minutes per place-day (mean)", _fmt(m["treatment"], ".1f"), _fmt(m["control"], ".1f")],
+    ]
 
 
 def _displacement_section(report: EvaluationReport) -> str:

@@ -99,7 +99,7 @@ def write_report_pdf(
 ) -> Path:
     """Write the report as a PDF to ``path``: plan, results, CONSORT flow, displacement, patrol time
     (observational), cost–benefit, plots and notes, as in report.html."""
-    from rasure_web.trials.evaluation import KOPER_HEADER, koper_rows, koper_text, report_figures
+    from rasure_web.trials.evaluation import KOPER_HEADER, bau_rows, koper_rows, koper_text, report_figures
 
     doc = _Doc(title)
     doc.heading(f"{title}: evaluation", size=16)
@@ -168,7 +168,7 @@ def write_report_pdf(
                 ["Some patrol, below target", n(c["treated_partial_dose"]), "–"],
                 ["No recorded patrol", n(c["treated_no_dose"]), "–"],
                 ["Visited although control (contamination)", "–", n(c["control_visited"])],
-                *_bau_rows(c.get("bau")),
+                *bau_rows(c.get("bau")),
             ],
             widths=(80, 50, 50),
         )
@@ -287,18 +287,3 @@ def write_report_pdf(
     out = Path(path)
     doc.pdf.output(str(out))
     return out
-
-
-def _bau_rows(b: dict[str, Any] | None) -> list[list[str]]:
-    """Radio/AVLS (business-as-usual) presence per arm, for the CONSORT table."""
-    if not b:
-        return [["Radio/AVLS presence (business as usual)", "no AVLS file", "no AVLS file"]]
-    p, m = b["place_days_present"], b["mean_minutes"]
-
-    def mins(x: float | None) -> str:
-        return "–" if x is None else f"{x:.1f}"
-
-    return [
-        ["Radio/AVLS presence on the place-day", f"{p['treatment']:,}", f"{p['control']:,}"],
-        ["Radio/AVLS minutes per place-day (mean)", mins(m["treatment"]), mins(m["control"])],
-    ]
