@@ -179,8 +179,8 @@ def test_the_completed_demo_trial_evaluates_with_synthetic_visits_and_a_koper_cu
     city: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from rasure_web import clock
+    from rasure_web.patrols.demo import SYNTHETIC_VISIT_NOTE
     from rasure_web.patrols.models import Visit
-    from rasure_web.patrols.services import SYNTHETIC_VISIT_NOTE
     from rasure_web.trials.lifecycle import DEMO_PAST_TRIAL, trial_demo_past
 
     message = trial_demo_past(days=28, randomisation_draws=19)

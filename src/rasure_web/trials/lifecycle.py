@@ -632,14 +632,14 @@ DEMO_PAST_SEED = "d3" * 32
 
 def trial_demo_past(*, days: int = 56, randomisation_draws: int = 199) -> str:
     """A COMPLETED synthetic trial over the last ``days`` days the synthetic city's records cover, with
-    invented patrol visits on its treated days (:func:`rasure_web.patrols.services.synthetic_visits_store`),
+    invented patrol visits on its treated days (:func:`rasure_web.patrols.demo.synthetic_visits_store`),
     so ``rasure trial evaluate`` on it writes a report with real numbers. It ends before today's trial
     day, so it does not overlap the current demo trial. Its plan re-draws ``randomisation_draws``
     schedules (fewer than the default, to keep the demo's evaluation quick; stated in the plan).
     Skipped when it exists."""
     from rasure.trial import DEFAULT_PLAN
     from rasure_web.crimes.models import CrimeRecord
-    from rasure_web.patrols.services import synthetic_visits_store
+    from rasure_web.patrols.demo import synthetic_visits_store
 
     force = resolve_force(None)
     if Trial.objects.filter(tenant=force, name=DEMO_PAST_TRIAL).exclude(status=Trial.Status.DRAFT).exists():
