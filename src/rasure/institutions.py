@@ -674,6 +674,18 @@ def institution_shares(
     return out
 
 
+def location_text_keys(text: pd.Series) -> pd.Series:
+    """The key two location texts share when they name the same place: stripped, case-folded, runs
+    of white space made one space; NA for an empty text. (The screening below groups by it, and
+    reports a dominant location by it; a page shows the records' own spelling instead.)
+
+    >>> location_text_keys(pd.Series(["  On or near  HIGH Street", ""])).tolist()
+    ['on or near high street', <NA>]
+    """
+    norm = text.astype("string").str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
+    return norm.mask(norm == "", pd.NA)
+
+
 def _location_keys(
     x: NDArray[np.float64], y: NDArray[np.float64], location_text: ArrayLike | None
 ) -> list[tuple[str, NDArray[np.object_]]]:
@@ -688,9 +700,7 @@ def _location_keys(
     )
     keys = [("coordinates", coords)]
     if location_text is not None:
-        text = pd.Series(np.asarray(location_text, dtype=object).ravel()).astype("string")
-        norm = text.str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
-        norm = norm.mask(norm == "", pd.NA)
+        norm = location_text_keys(pd.Series(np.asarray(location_text, dtype=object).ravel()))
         keys.append(("location_text", norm.astype(object).where(norm.notna(), None).to_numpy()))
     return keys
 

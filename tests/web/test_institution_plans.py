@@ -272,3 +272,95 @@ def test_plan_validation_errors_save_nothing(scene: dict[str, Any]) -> None:
     assert InstitutionPlan.objects.get().owner == "Head of security (synthetic)"
     assert InstitutionPlanVersion.objects.count() == 1
     assert c.get("/dashboard/institutions/999999/").status_code == 404
+
+
+def _crime(
+    ref: str, day: date, *, sv: bool = False, harm: float | None = None, text: str = ""
+) -> CrimeRecord:
+    return CrimeRecord.objects.create(
+        source="synthetic",
+        reference=ref,
+        category="Violence and sexual offences",
+        occurred_from=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
+        time_precision="exact",
+        easting=E + 5,
+        northing=N,
+        location_text=text or None,
+        serious_violence=sv,
+        harm_days=harm,
+    )
+
+
+def test_the_page_shows_the_same_days_a_year_earlier_and_names_as_stored() -> None:
+    """Hand-counted: a two-month window (September and October 2026), its 61 days before, and the
+    same two months of 2025; place names as the records spell them; the kind said once."""
+    hospital = Institution.objects.create(
+        name="Vale General Hospital A&E (synthetic hospital)",
+        type="hospital",
+        easting=E,
+        northing=N,
+        radius_m=50.0,
+        synthetic=True,
+    )
+    window = Window(date(2026, 9, 1), date(2026, 10, 31))
+    assert window.previous == Window(date(2026, 7, 2), date(2026, 8, 31))
+    assert window.year_earlier == Window(date(2025, 9, 1), date(2025, 10, 31))
+    shout = "ON OR NEAR ST JOHN'S ROAD"
+    _crime("now-1", date(2026, 9, 1), sv=True, harm=30.0, text=shout)
+    _crime("now-2", date(2026, 10, 31), harm=1.0, text=shout)
+    _crime("now-3", date(2026, 10, 2), sv=True, text="on or near St John's Road")
+    _crime("before-1", date(2026, 8, 31), harm=365.0)
+    _crime("year-1", date(2025, 9, 1), sv=True, harm=30.0)
+    _crime("year-2", date(2025, 10, 31), harm=365.0)
+    _crime("outside-1", date(2025, 8, 31), sv=True, harm=1.0)  # the day before the year-earlier window
+    _crime("outside-2", date(2025, 11, 1), sv=True, harm=1.0)  # the day after it
+    f = institution_figures(hospital, window=window)
+    assert (f["crimes"], f["serious_violence"], f["harm"]) == (3, 2, 31.0)
+    assert (f["previous_crimes"], f["previous_harm"]) == (1, 365.0)
+    assert f["year_earlier"] == window.year_earlier and not f["year_earlier_is_previous"]
+    assert (f["year_earlier_crimes"], f["year_earlier_serious_violence"], f["year_earlier_harm"]) == (
+        2,
+        1,
+        395.0,
+    )
+    # a whole year's window: the days before are the same days a year earlier
+    year = institution_figures(hospital, window=Window(date(2025, 11, 1), date(2026, 10, 31)))
+    assert year["year_earlier_is_previous"] and year["year_earlier_crimes"] == year["previous_crimes"] == 3
+
+    AnalysisRun.objects.create(
+        params={"cell_size_m": 150.0},
+        seed=1,
+        version="test",
+        input_sha256="0" * 64,
+        records_in_window=8,
+        window_start=window.start,
+        window_end=window.end,
+        held_out=[
+            {
+                "period": "day",
+                "institution": hospital.name,
+                "dominant_location": "on or near st john's road",  # the run's case-folded key
+                "easting": E,
+                "northing": N,
+                "count": 3.0,
+                "harm": 31.0,
+                "exclusion_reason": "one location, 'on or near st john's road', holds 100% of the harm",
+            }
+        ],
+        is_current=True,
+    )
+    PlaceDecision.objects.create(
+        location="on or near st john's road", easting=E, northing=N, decision="keep_out"
+    )
+    c = Client()
+    c.force_login(_user("ana", "analyst"))
+    page = c.get(f"/dashboard/institutions/{hospital.pk}/").content.decode()
+    assert "(synthetic hospital)</h1>" in page and "(hospital)" not in page
+    # two records spell it in capitals, one in lower case: the capitals, in title case
+    assert "<td>On or near St John&#x27;s Road</td>" in page
+    assert "On or near St John&#x27;s Road: Keep out" in page
+    assert "&#x27;On or near St John&#x27;s Road&#x27;, holds 100%" in page
+    assert "on or near st john" not in page
+    assert "1 in the 61 days before; 2 a year earlier" in page  # crimes
+    assert "1 a year earlier" in page  # serious violence
+    assert "the same days a year earlier (1 Sep 2025 to 31 Oct 2025)" in page

@@ -5,8 +5,10 @@ held apart from the patrol list (:mod:`rasure.institutions`); they need a plan o
 the institution. This module is the one place for that page's reads and writes.
 
 **Figures** (:func:`institution_figures`), over the current hot-spot run's window (``window_start`` to
-``window_end``, the force's local dates; with no run, the 365 days up to the latest record) and the
-window of the same length just before it (the trend):
+``window_end``, the force's local dates; with no run, the 365 days up to the latest record), the
+window of the same length just before it (the trend) and the same days a year earlier
+(:attr:`Window.year_earlier`, so a season is compared with the same season; for a window of a whole
+year the two are the same days):
 
 - crimes **at or near** the institution: records whose location lies within its snap radius of its point
   (distance ≤ ``radius_m``) or inside or on its footprint polygon, the test of
@@ -16,7 +18,10 @@ window of the same length just before it (the trend):
 - by category (the record's category, "Not given" when empty): crimes, serious violence, harm;
 - **places it dominates**: places of the current run held apart because this institution holds most
   of their harm (``held_out`` rows naming it), each with the analyst's review decision; and decisions
-  taken on places within one cell of the institution.
+  taken on places within one cell of the institution. A place is named as its records spell it
+  (the run keeps a case-folded key, :func:`rasure.institutions.location_text_keys`; the most
+  common spelling among the records near it is shown, in title case when the source is all
+  capitals), else as the run holds it.
 
 **Plans** (:func:`plan_save`): owner, actions (one per line), review date and status, matched to the
 institution by name and type. Every save writes a new :class:`InstitutionPlanVersion`; a save made from
@@ -33,10 +38,12 @@ from typing import Any
 
 import pandas as pd
 import shapely
+from dateutil.relativedelta import relativedelta
 from django import forms
 from django.db import transaction
+from django.db.models import Count
 
-from rasure.institutions import make_register, tag_records
+from rasure.institutions import location_text_keys, make_register, tag_records
 from rasure_web import clock
 from rasure_web.analysis.models import (
     AnalysisRun,
@@ -64,8 +71,14 @@ class Window:
 
     @property
     def previous(self) -> Window:
+        """The window of the same length just before this one."""
         end = self.start - dt.timedelta(days=1)
         return Window(end - dt.timedelta(days=self.days - 1), end)
+
+    @property
+    def year_earlier(self) -> Window:
+        """The same days a year earlier (29 February becomes 28 February)."""
+        return Window(self.start - relativedelta(years=1), self.end - relativedelta(years=1))
 
 
 def figures_window(*, tenant: int | None) -> Window | None:
@@ -89,7 +102,8 @@ def _geometry(inst: Institution) -> Any:
 
 
 def _records_at(inst: Institution, window: Window) -> pd.DataFrame:
-    """Records at or near ``inst`` in ``window`` and the window before it, with a ``current`` flag."""
+    """Records at or near ``inst`` in ``window``, the window before it or the same days a year earlier,
+    with a flag for each (``current``, ``previous``, ``year_earlier``; the last two may both hold)."""
     geom = _geometry(inst)
     if geom is not None:
         x0, y0, x1, y1 = geom.bounds
@@ -107,7 +121,8 @@ def _records_at(inst: Institution, window: Window) -> pd.DataFrame:
     ).values_list(*cols)
     frame = pd.DataFrame(list(rows), columns=cols)
     if frame.empty:
-        return frame.assign(current=pd.Series(dtype=bool))
+        flag = pd.Series(dtype=bool)
+        return frame.assign(current=flag, previous=flag, year_earlier=flag)
     register = make_register(
         pd.DataFrame(
             [
@@ -127,10 +142,13 @@ def _records_at(inst: Institution, window: Window) -> pd.DataFrame:
     at = tag_records(register, frame["easting"].to_numpy(float), frame["northing"].to_numpy(float)) == 0
     frame = frame[at].copy()
     day = local_naive(frame["occurred_from"]).dt.date
-    before = window.previous
-    frame["current"] = (day >= window.start) & (day <= window.end)
-    keep = frame["current"] | ((day >= before.start) & (day <= before.end))
-    frame = frame[keep].copy()
+    for flag, w in (
+        ("current", window),
+        ("previous", window.previous),
+        ("year_earlier", window.year_earlier),
+    ):
+        frame[flag] = (day >= w.start) & (day <= w.end)
+    frame = frame[frame["current"] | frame["previous"] | frame["year_earlier"]].copy()
     frame["category"] = frame["category"].fillna("").replace("", "Not given")
     frame["harm_days"] = pd.to_numeric(frame["harm_days"], errors="coerce").fillna(0.0)
     frame["serious_violence"] = frame["serious_violence"].astype(bool)
@@ -142,17 +160,26 @@ def institution_figures(inst: Institution, *, window: Window | None = None) -> d
     window = window or figures_window(tenant=inst.tenant_id)
     out: dict[str, Any] = {"window": window, "crimes": 0, "serious_violence": 0, "harm": 0.0}
     out.update(previous_crimes=0, previous_harm=0.0, by_category=[], places=_places(inst), decisions=[])
+    out.update(
+        year_earlier=None, year_earlier_crimes=0, year_earlier_serious_violence=0, year_earlier_harm=0.0
+    )
     out["decisions"] = _decisions_near(inst)
+    _name_places(inst, out["places"], out["decisions"])
     if window is None:
         return out
     frame = _records_at(inst, window)
-    now, before = frame[frame["current"]], frame[~frame["current"]]
+    now, before, year = frame[frame["current"]], frame[frame["previous"]], frame[frame["year_earlier"]]
     out.update(
         crimes=len(now),
         serious_violence=int(now["serious_violence"].sum()),
         harm=float(now["harm_days"].sum()),
         previous_crimes=len(before),
         previous_harm=float(before["harm_days"].sum()),
+        year_earlier=window.year_earlier,
+        year_earlier_is_previous=window.year_earlier == window.previous,
+        year_earlier_crimes=len(year),
+        year_earlier_serious_violence=int(year["serious_violence"].sum()),
+        year_earlier_harm=float(year["harm_days"].sum()),
     )
     if not now.empty:
         grouped = now.groupby("category").agg(
@@ -195,6 +222,84 @@ def _decisions_near(inst: Institution) -> list[PlaceDecision]:
         northing__lte=inst.northing + cell,
     ).order_by("location")
     return [d for d in near if math.hypot(d.easting - inst.easting, d.northing - inst.northing) <= cell]
+
+
+def _name_places(inst: Institution, places: list[dict[str, Any]], decisions: list[PlaceDecision]) -> None:
+    """Give each place (``name``) and decision (``shown_location``) the spelling its records use (see
+    the module docstring); one query over the records around them."""
+    where = [(p["location"], p["easting"], p["northing"]) for p in places]
+    where += [(d.location, d.easting, d.northing) for d in decisions]
+    spelling: dict[str, str] = {}
+    if where:
+        run = AnalysisRun.objects.filter(is_current=True, tenant_id=inst.tenant_id).first()
+        cell = float((run.params if run is not None else {}).get("cell_size_m", 150.0))
+        xs, ys = [w[1] for w in where], [w[2] for w in where]
+        texts = (
+            CrimeRecord.objects.filter(
+                tenant_id=inst.tenant_id,
+                easting__gte=min(xs) - cell,
+                easting__lte=max(xs) + cell,
+                northing__gte=min(ys) - cell,
+                northing__lte=max(ys) + cell,
+                location_text__isnull=False,
+            )
+            .values_list("location_text")
+            .annotate(n=Count("id"))
+            .order_by("-n", "location_text")
+        )
+        rows = list(texts)
+        keys = location_text_keys(pd.Series([t for t, _ in rows], dtype="string"))
+        for (text, _), key in zip(rows, keys, strict=True):
+            if isinstance(key, str):
+                spelling.setdefault(key, display_case(str(text).strip()))
+
+    def shown(location: str) -> str:
+        key = location_text_keys(pd.Series([location], dtype="string")).iloc[0]
+        return spelling.get(key, location) if isinstance(key, str) else location
+
+    for p in places:
+        p["name"] = shown(p["location"])
+        if p["name"] != p["location"]:
+            p["reason"] = str(p["reason"]).replace(f"'{p['location']}'", f"'{p['name']}'")
+    for d in decisions:
+        d.shown_location = shown(d.location)  # type: ignore[attr-defined]
+
+
+#: Words a title-cased place name keeps in lower case (after its first word).
+_SMALL_WORDS = frozenset({"a", "an", "and", "at", "by", "in", "near", "of", "on", "or", "the", "to"})
+
+
+def display_case(text: str) -> str:
+    """A place name as stored, except one written all in capitals, which is shown in title case
+    (small words lower case after the first; words with other signs, such as A&E, kept).
+
+    >>> display_case("ON OR NEAR ST JOHN'S ROAD"), display_case("On or near Prison"), display_case("A&E")
+    ("On or near St John's Road", 'On or near Prison', 'A&E')
+    """
+    if not any(c.isalpha() for c in text) or text != text.upper():
+        return text
+    words = []
+    for i, word in enumerate(text.split(" ")):
+        low = word.lower()
+        if i and low in _SMALL_WORDS:
+            words.append(low)
+        elif word.replace("'", "").isalpha():
+            words.append(word[:1] + low[1:])
+        else:
+            words.append(word)
+    return " ".join(words)
+
+
+def name_note(inst: Institution) -> str:
+    """What the page adds after an institution's name in brackets: its kind and "synthetic", each
+    only when the name does not already say it (``(synthetic hospital)`` is not followed by
+    ``(hospital)``)."""
+    name = inst.name.casefold()
+    kind = kind_label(inst.type)
+    notes = [kind] if kind.casefold() not in name else []
+    if inst.synthetic and "synthetic" not in name:
+        notes.append("synthetic")
+    return ", ".join(notes)
 
 
 def kind_label(kind: str) -> str:

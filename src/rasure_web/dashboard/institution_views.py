@@ -78,7 +78,7 @@ def institution_page(request: HttpRequest, pk: int) -> HttpResponse:
     )
     ctx = {
         "inst": inst,
-        "kind": ip.kind_label(inst.type),
+        "note": ip.name_note(inst),
         "f": ip.institution_figures(inst),
         "plan": plan,
         "history": list(plan.versions.all()) if plan else [],
