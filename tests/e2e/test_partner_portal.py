@@ -166,3 +166,46 @@ def test_analyst_rebuilds_hot_spots_including_partner_data_then_without(
     page.get_by_role("link", name="Overview").click()
     page.get_by_role("heading", level=1).first.wait_for()
     assert "includes partner data" not in page.content()
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_the_rebuild_status_changes_from_queued_to_done_without_a_reload(
+    page: Any, live_server: Any, tmp_path: Path
+) -> None:
+    """The partner data page polls the rebuild's status (a JSON endpoint, the page's own script file)
+    and says it in its live region: queued, then, once the worker's code has run it, done, while the
+    page is never reloaded."""
+    from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.partners.services import demo_partner_ensure, partner_import
+    from tests.worker import run_queued
+
+    store_city_with_hotspots()
+    agreement = demo_partner_ensure()
+    assert agreement is not None
+    recs = CrimeRecord.objects.filter(serious_violence=True, lat__isnull=False).order_by("reference")[:40]
+    f = write_ed_assaults(tmp_path / "ed.csv", recs)
+    partner_import(path=f, org_code=agreement.organisation.code, username="t", agreement=agreement)
+    make_user("analyst")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    login(page, live_server.url, "analyst")
+    page.get_by_role("link", name="Partner data").click()
+    page.get_by_role("button", name="Rebuild hot spots including partner data").click()
+    section = page.locator("#rebuild")
+    section.get_by_role("cell", name="queued", exact=True).wait_for()
+    live = page.locator("#rebuild-live")
+    assert live.get_attribute("aria-live") == "polite"
+    live.filter(has_text=re.compile(r"with partner data, asked by analyst: queued\.")).wait_for(
+        timeout=15_000
+    )  # the first poll
+    # the page is marked: a reload would lose the mark
+    page.evaluate("() => { window.rasureNotReloaded = true; }")
+
+    run_queued()  # the worker's code, as `rasure worker` runs it
+    section.get_by_role("cell", name="done", exact=True).wait_for(timeout=15_000)
+    live.filter(has_text=re.compile(r"with partner data, asked by analyst: done\.")).wait_for()
+    assert page.evaluate("() => window.rasureNotReloaded === true")
+    assert "includes partner data: 40 emergency-department assaults" in section.inner_text()
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+    assert_accessible(page, "partner data page, rebuild done without a reload")

@@ -290,6 +290,8 @@ def test_analyst_queues_a_rebuild_with_then_without_partner_data(
     a.post("/partners/data/rebuild/", {"include_partner_data": "0"})
     assert OrmQ.objects.count() == 1
     assert "already queued" in a.get("/partners/data/").content.decode()
+    status = a.get("/partners/data/rebuild/status.json").json()  # what the page polls
+    assert [w["status"] for w in status["waiting"]] == ["queued"] and status["done"] == []
     log = AccessLog.objects.get(action="queue", resource="hotspots_rebuild")
     assert log.username == "t-analyst" and log.detail == "rebuild hot spots including partner data"
 
@@ -302,6 +304,10 @@ def test_analyst_queues_a_rebuild_with_then_without_partner_data(
     assert current_run_includes_partner_data()  # what a drop-folder rebuild will keep
     page = a.get("/partners/data/").content.decode()
     assert ">done<" in page and f"analysis run {run.pk}" in page
+    status = a.get("/partners/data/rebuild/status.json").json()
+    assert status["waiting"] == [] and [d["status"] for d in status["done"]] == ["done"]
+    assert status["done"][0]["finished"] in page and status["run"]["id"] == run.pk
+    assert status["run"]["partner_data"].startswith("includes partner data: 112")
     assert "<strong>includes partner data: 112" in page
     assert "includes partner data" in a.get("/dashboard/").content.decode()
 
@@ -311,3 +317,18 @@ def test_analyst_queues_a_rebuild_with_then_without_partner_data(
     assert "partner_data" not in plain.labels and not current_run_includes_partner_data()
     assert "do not include partner data" in a.get("/partners/data/").content.decode()
     assert "includes partner data" not in a.get("/dashboard/").content.decode()
+
+
+def test_the_rebuild_status_is_for_those_who_may_rebuild(agreement: DataSharingAgreement) -> None:
+    """The JSON the partner data page polls has the rebuild control's permission: analysts (and
+    administrators) only; a partner or an officer is refused, and signed-out visitors sent to sign in."""
+    url = "/partners/data/rebuild/status.json"
+    assert Client().get(url).status_code == 302
+    for role in ("partner", "officer"):
+        u = User.objects.create_user(username=f"t-{role}", password="a-long-test-password")
+        u.groups.add(Group.objects.get_or_create(name=role)[0])
+        c = Client()
+        c.force_login(u)
+        assert c.get(url).status_code == 403, role
+    body = _analyst().get(url).json()
+    assert body["waiting"] == [] and body["done"] == [] and set(body) == {"waiting", "done", "run"}

@@ -141,6 +141,8 @@ URL_NOT_PERSONAL: dict[str, str] = {
     "partners:data": "anonymised assaults by month and area beside police counts (logged all the same)",
     "partners:data-points": "anonymised assault locations (no person fields are accepted; logged all the same)",
     "partners:rebuild": "queues a rebuild of the force's hot spots (an analyst's choice; logged); shows nothing",
+    "partners:rebuild-status": "the status of the force's hot-spot rebuilds (which analyst asked, when done); "
+    "no one in the data",
 }
 
 

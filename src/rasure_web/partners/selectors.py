@@ -417,6 +417,32 @@ def rebuilds(*, user: Any) -> dict[str, Any] | None:
     return hotspot_rebuilds(user=user)
 
 
+def rebuild_status(*, user: Any) -> dict[str, Any]:
+    """:func:`rebuilds` as plain JSON values, each rebuild with the status the page shows (``queued``,
+    ``running``, ``done`` or ``failed``), and the current run's partner-data label."""
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    r = rebuilds(user=user) or {"waiting": [], "done": []}
+    run = current_run(user=user)
+    return {
+        "waiting": [{"name": w["name"], "status": w["state"]} for w in r["waiting"]],
+        "done": [
+            {
+                "name": d["name"],
+                "status": "done" if d["success"] else "failed",
+                # as the page's template shows it (its date filter: "j M Y H:i", local time)
+                "finished": date_format(timezone.localtime(d["stopped"]), "j M Y H:i")
+                if d["stopped"]
+                else "",
+                "result": d["result"][:400],
+            }
+            for d in r["done"]
+        ],
+        "run": None if run is None else {"id": run.pk, "partner_data": run.labels.get("partner_data", "")},
+    }
+
+
 def current_run(*, user: Any) -> Any:
     """The acting force's current hot-spot run (whether it includes partner data), or None."""
     from rasure_web.analysis.models import AnalysisRun

@@ -10,4 +10,5 @@ urlpatterns = [
     path("data/", views.partner_data, name="data"),
     path("data/points.json", views.partner_points, name="data-points"),
     path("data/rebuild/", views.rebuild_hotspots, name="rebuild"),
+    path("data/rebuild/status.json", views.rebuild_status, name="rebuild-status"),
 ]

@@ -219,6 +219,14 @@ def rebuild_hotspots(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def rebuild_status(request: HttpRequest) -> HttpResponse:
+    """The acting force's hot-spot rebuilds as JSON (those waiting, the last few done), for the partner
+    data page to update its status without a reload; for those who may queue one (403 otherwise)."""
+    sel.require_rebuild(request.user)
+    return JsonResponse(sel.rebuild_status(user=request.user))
+
+
+@login_required
 def partner_points(request: HttpRequest) -> HttpResponse:
     data = sel.partner_points(user=request.user)
     access_log_record(user=request.user, action="view", resource="partner_data_map", request=request)
