@@ -29,6 +29,7 @@ import itertools
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -202,7 +203,7 @@ def _distinct(values: pa.ChunkedArray | pa.Array) -> tuple[NDArray[np.intp], pd.
 
 def _string(values: pa.ChunkedArray | pa.Array) -> pd.arrays.ArrowStringArray:
     """A pyarrow string column as the pandas ``string`` array of the canonical frame, without a copy."""
-    return pd.array(values, dtype=pd.StringDtype())  # type: ignore[return-value]
+    return cast(pd.arrays.ArrowStringArray, pd.array(values, dtype=pd.StringDtype()))
 
 
 _ASB_KEY = "asb key"
@@ -263,8 +264,8 @@ def _street_columns(
     Every check is the record path's (:func:`_checked`, :func:`refuse_outside_area`), on whole columns
     or on the distinct values; every value is the one :func:`_street_records` gives.
     """
-    for col, limit in _LIMITS.items():
-        if col in trimmed and pc.any(pc.greater(pc.utf8_length(trimmed[col]), limit)).as_py():
+    for name, limit in _LIMITS.items():
+        if name in trimmed and pc.any(pc.greater(pc.utf8_length(trimmed[name]), limit)).as_py():
             return None
     force_code, forces = _distinct(trimmed["Falls within"])
     sources = [source_for(str(f)) for f in forces]
@@ -273,20 +274,16 @@ def _street_columns(
     month_code, months = _distinct(trimmed["Month"])
     if not months.str.match(_MONTH).fillna(False).to_numpy(dtype=bool).all():
         return None
-    located = None
     coords = []
-    for col, (lo, hi) in (("Longitude", UK_LON), ("Latitude", UK_LAT)):
-        code, raw = _distinct(trimmed.pop(col))
+    for name, (lo, hi) in (("Longitude", UK_LON), ("Latitude", UK_LAT)):
+        code, raw = _distinct(trimmed.pop(name))
         val = pd.to_numeric(blank_to_na(raw), errors="coerce").astype(float).to_numpy()
         if ((raw != "").to_numpy(dtype=bool) & (np.isnan(val) | (val < lo) | (val > hi))).any():
             return None
-        given = (raw != "").to_numpy(dtype=bool)[code]
-        if located is None:
-            located = given
-        elif (located != given).any():  # only one of Longitude/Latitude given
-            return None
-        coords.append((code, val))
-    (lon_code, lon_u), (lat_code, lat_u) = coords
+        coords.append((code, val, (raw != "").to_numpy(dtype=bool)[code]))
+    (lon_code, lon_u, located), (lat_code, lat_u, lat_given) = coords
+    if (located != lat_given).any():  # only one of Longitude/Latitude given
+        return None
     # each distinct point once: the area-of-use check and the projection are the same per point
     pair = lon_code.astype(np.int64) * len(lat_u) + lat_code
     pair_code, pairs = pd.factorize(pair)
