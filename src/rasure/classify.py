@@ -23,7 +23,7 @@ import pandas as pd
 
 from rasure.errors import ConfigError
 from rasure.records import Weapon
-from rasure.tables import Table, load_table, table_from_text
+from rasure.tables import Table, load_table, lookup, table_from_text
 
 APPROXIMATION_LABEL = (
     "police.uk approximation: police.uk has no offence codes or weapon flags, so serious violence is "
@@ -114,8 +114,8 @@ def classify(records: pd.DataFrame, *, scope: Scope | None = None) -> pd.DataFra
     weapon_present = weapon.isin(list(_WEAPON_PRESENT)).fillna(False).astype(bool)
 
     codes = scope.codes.frame.set_index(scope.codes.frame["offence_code"].str.strip())
-    counts_as = code.map(codes["counts_as"]).astype("string")
-    group_by_code = code.map(codes["sv_group"]).astype("string")
+    counts_as = lookup(code, codes["counts_as"]).astype("string")
+    group_by_code = lookup(code, codes["sv_group"]).astype("string")
     in_by_code = ((counts_as == "always") | ((counts_as == "with_weapon") & weapon_present)).fillna(False)
 
     pu = scope.policeuk.frame
@@ -125,10 +125,13 @@ def classify(records: pd.DataFrame, *, scope: Scope | None = None) -> pd.DataFra
         if "category" in records
         else pd.Series(pd.NA, index=records.index, dtype="string")
     )
+    # each distinct crime type (a few dozen) looked up once (tables.lookup), the answers spread back.
     # isin, not map + fillna: under pandas 3 mapping a pyarrow-backed string series whose values
     # are all missing from the table gives a null[pyarrow] series, and fillna(False) raises.
-    in_by_cat = category.isin(list(in_pu.index[in_pu.to_numpy(dtype=bool)])).astype(bool)
-    group_by_cat = category.map(pu.set_index("category")["sv_group"]).astype("string")
+    cat_code, cats = pd.factorize(category, use_na_sentinel=False)
+    in_cat = pd.Series(cats, dtype="string").isin(list(in_pu.index[in_pu.to_numpy(dtype=bool)]))
+    in_by_cat = pd.Series(in_cat.to_numpy(dtype=bool)[cat_code], index=records.index)
+    group_by_cat = lookup(category, pu.set_index("category")["sv_group"]).astype("string")
 
     sv = pd.Series(False, index=records.index).mask(has_code, in_by_code).mask(~has_code, in_by_cat)
     sv = sv.astype(bool)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from rasure.errors import ConfigError, InputFileError
-from rasure.tables import load_table
+from rasure.tables import load_table, lookup
 
 APPROXIMATE_LABEL = (
     "harm weights: Rasure's built-in APPROXIMATION of the Cambridge Crime Harm Index (secondary sources; "
@@ -229,8 +229,9 @@ def harm_days(records: pd.DataFrame, *, table: HarmTable | None = None) -> pd.Da
         if "offence_code" in records
         else pd.Series(pd.NA, index=records.index, dtype="string")
     )
-    by_code = code.map(table.by_code).astype(float)
-    by_cat = records["category"].astype("string").map(table.by_category).astype(float)
+    # each distinct offence code and crime type looked up once, the weights spread back to the rows
+    by_code = lookup(code, table.by_code).astype(float)
+    by_cat = lookup(records["category"].astype("string"), table.by_category).astype(float)
     harm = by_code.fillna(by_cat)
     basis = pd.Series("none", index=records.index, dtype="string")
     basis = basis.mask(by_cat.notna(), "category").mask(by_code.notna(), "offence_code")

@@ -77,3 +77,19 @@ def table_from_text(text: str, *, path: str, required: list[str], builtin: bool 
             f"The first non-comment line must be a header with {required}."
         )
     return Table(frame=frame, path=path, header="\n".join(header_lines), builtin=builtin)
+
+
+def lookup(values: pd.Series, table: pd.Series) -> pd.Series:
+    """``values.map(table)``, looking each distinct value up once: a rule table is applied to records
+    whose few distinct values (crime types, offence codes) repeat across a million rows, and mapping
+    every row of a pyarrow-backed string column is slow. Missing values and values not in ``table``
+    give missing, as ``map`` does.
+
+    >>> lookup(pd.Series(["a", None, "b", "a"], dtype="string"), pd.Series({"a": 1.0})).astype(float).tolist()
+    [1.0, nan, nan, 1.0]
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    found = pd.Series(uniques, dtype=values.dtype).map(table)
+    out = found.iloc[codes]
+    out.index = values.index
+    return out

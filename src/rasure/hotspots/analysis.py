@@ -169,9 +169,21 @@ def input_hash(records: pd.DataFrame) -> str:
         if c in records.columns
     ]
     # categorize=False: the same hashes (pandas documents it as a speed choice only), without first
-    # factorizing the references, which are nearly all distinct
-    h = pd.util.hash_pandas_object(records[cols], index=False, categorize=False).to_numpy()
+    # factorizing the references, which are nearly all distinct. The source (a few distinct values) is
+    # hashed as a categorical, its values once each: the same hashes when no value is missing.
+    # A row's hash depends on that row only, so the rows are hashed a slice at a time (the same
+    # hashes; only a slice of the references is ever held as Python strings).
+    frame = records[cols]
+    if "source" in cols and not frame["source"].isna().any():
+        frame = frame.assign(source=frame["source"].astype("category"))
+    h = np.empty(len(frame), dtype=np.uint64)
+    for start in range(0, len(frame), _HASH_ROWS):
+        part = frame.iloc[start : start + _HASH_ROWS]
+        h[start : start + len(part)] = pd.util.hash_pandas_object(part, index=False, categorize=False)
     return hashlib.sha256(np.sort(h).tobytes()).hexdigest()
+
+
+_HASH_ROWS = 200_000
 
 
 def _window(records: pd.DataFrame, p: HotspotParams) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -692,8 +704,9 @@ def _select(
             "geometry": geom,
         }
         peak = _peak(recs, p)
-        hs["facts"] = _facts(hs, recs, rw, peak, period, p, span=span)
-        hs["main_offences"] = _offence_mix(recs, rw)
+        mix = _offence_mix(recs, rw)
+        hs["facts"] = _facts(hs, recs, rw, peak, period, p, span=span, mix=mix)
+        hs["main_offences"] = mix
         hs["officer_facts"] = officer_facts(
             hs,
             peak=peak,
@@ -761,6 +774,7 @@ def _facts(
     p: HotspotParams,
     *,
     span: _Span | None = None,
+    mix: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     span = span or _Span(f"in the last {p.window_months} months", True)
     when = {"day": " in the day", "night": " at night", "all": ""}[period]
@@ -768,7 +782,7 @@ def _facts(
         f"{hs['count']:.0f} serious-violence crimes{when} {span.window} "
         f"({hs['share_of_count']:.1%} of the area's), harm {hs['harm']:,.0f} CCHI days."
     ]
-    mix = _offence_mix(recs, w)
+    mix = _offence_mix(recs, w) if mix is None else mix
     if len(mix) == 1 and recs["offence_description"].isna().all():
         # police.uk data: one published category, no offence types, so no "mix" to speak of
         facts.append(

@@ -18,7 +18,6 @@ from typing import Literal
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from scipy.signal import fftconvolve
 
 from rasure.hotspots.places import HotspotInputError
 
@@ -259,6 +258,8 @@ def kernel_density(
     offsets = np.arange(-m, m + 1) * delta
     ox, oy = np.meshgrid(offsets, offsets)
     kern = kernel_value(np.hypot(ox, oy), bandwidth_m=h, kernel=kernel)
+    from scipy.signal import fftconvolve  # here, not at the top: scipy.signal takes a second to import
+
     smoothed = fftconvolve(binned, kern, mode="valid")  # node j of the output is lattice node j + m
     density = smoothed[::oversample, ::oversample]
     # FFT round-off leaves noise of about 1e-16 × the peak where the true value is 0 (beyond the

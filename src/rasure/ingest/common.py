@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
@@ -106,9 +107,10 @@ class _Source(io.RawIOBase):
     """A file's bytes as a stream (un-gzipped when it ends in ``.gz``), hashed and checked as UTF-8 as
     they pass, so a bad byte or a broken gzip stream is reported with its file and line."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, digest: bool = True) -> None:
         super().__init__()
         self.path = path
+        self.digest = digest
         try:
             raw = path.open("rb")
         except OSError as exc:
@@ -144,14 +146,16 @@ class _Source(io.RawIOBase):
             raise InputFileError(
                 str(self.path), f"not a valid gzip file ({exc})", hint="re-download or re-compress the file"
             ) from exc
-        self._hash.update(block)
+        if self.digest:
+            self._hash.update(block)
         self.bytes_read += len(block)
         if not self._started:
             while len(block) < 3 and block:  # the byte-order mark may straddle two reads
                 more = self._f.read(3)
                 if not more:
                     break
-                self._hash.update(more)
+                if self.digest:
+                    self._hash.update(more)
                 block += more
             if block.startswith(b"\xef\xbb\xbf"):
                 block = block[3:]
@@ -206,6 +210,8 @@ class _Source(io.RawIOBase):
             self._pending += block
 
     def sha256(self) -> str:
+        if not self.digest:
+            raise ValueError(f"{self.path}: opened without a digest (digest=False)")
         while self._block(1 << 20):  # hash whatever the parser did not need to read
             pass
         return self._hash.hexdigest()
@@ -229,6 +235,8 @@ class CsvFile:
 
     ``columns``: read only these columns of the header (pyarrow's ``include_columns``: the others are
     split off but never converted), e.g. the few an analysis uses; a row is blank when these are.
+    ``digest=False``: do not hash the bytes (a reader that never stores the file's SHA-256 saves the
+    time); :meth:`sha256` then raises.
     """
 
     def __init__(
@@ -238,6 +246,7 @@ class CsvFile:
         delimiter: str = ",",
         block_bytes: int = BLOCK_BYTES,
         columns: list[str] | None = None,
+        digest: bool = True,
     ) -> None:
         self.path = path
         self.delimiter = delimiter
@@ -246,7 +255,7 @@ class CsvFile:
         self.problems: list[RowProblem] = []
         self.rows_read = 0
         self._skipped: list[int] = []
-        self._src = _Source(path)
+        self._src = _Source(path, digest=digest)
         first = self._src.header_line()
         if first is None:
             self._src.close()
@@ -295,6 +304,14 @@ class CsvFile:
         return "skip"
 
     def chunks(self) -> Iterator[CsvChunk]:
+        for lines, batch in self.arrow_chunks():
+            yield CsvChunk(
+                lines=lines, frame=batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+            )
+
+    def arrow_chunks(self) -> Iterator[tuple[NDArray[np.int64], pa.RecordBatch]]:
+        """The rows as pyarrow record batches of string columns (blank rows left out), with the file
+        line of each row: what :meth:`chunks` converts to pandas, for a caller that stays columnar."""
         header = self.header
         read = header if self.columns is None else [c for c in header if c in self.columns]
         try:
@@ -323,19 +340,19 @@ class CsvFile:
                 ordinal += n
                 for s in sorted(self._skipped):  # rows the parser left out still have their lines
                     lines[lines >= s] += 1
-                frame: pd.DataFrame = batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+                # a row is blank when every column read is empty once trimmed (pandas' str.strip on
+                # these columns is the same pyarrow function)
                 blank = np.ones(n, dtype=bool)
-                for c in read:  # after the first column, only the rows still blank are looked at
-                    rows = np.flatnonzero(blank)
-                    if rows.size == 0:
+                for c in read:
+                    if not blank.any():
                         break
-                    col = frame[c] if rows.size == n else frame[c].iloc[rows]
-                    blank[rows] = (col.str.strip() == "").to_numpy(dtype=bool)
+                    trimmed = pc.utf8_trim_whitespace(batch.column(c))
+                    blank &= pc.equal(trimmed, "").to_numpy(zero_copy_only=False)
                 if blank.any():
-                    frame, lines = frame[~blank].reset_index(drop=True), lines[~blank]
-                self.rows_read += len(frame)
-                if len(frame):
-                    yield CsvChunk(lines=lines, frame=frame)
+                    batch, lines = batch.filter(pa.array(~blank)), lines[~blank]
+                self.rows_read += batch.num_rows
+                if batch.num_rows:
+                    yield lines, batch
         except pa.ArrowInvalid as exc:
             raise InputFileError(str(self.path), f"not a readable CSV file ({exc})") from exc
 

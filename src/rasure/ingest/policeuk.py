@@ -25,16 +25,20 @@ Quirks of real files, and what we do with each:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from rasure.errors import InputFileError, InvalidRowsError, RowProblem
-from rasure.geo import BNG
+from rasure.errors import InputFileError, RowProblem
+from rasure.geo import BNG, outside_area_of_use
 from rasure.ingest.common import (
     BLOCK_BYTES,
     Batch,
@@ -47,7 +51,7 @@ from rasure.ingest.common import (
     refuse_outside_area,
     too_long,
 )
-from rasure.records import TEXT_LIMITS, conform, empty_links, empty_records
+from rasure.records import RECORD_COLUMNS, TEXT_LIMITS, conform, empty_links, empty_records
 
 STREET_COLUMNS = [
     "Crime ID",
@@ -140,58 +144,223 @@ def read_street_files(paths: list[str] | list[Path], *, crs: str = BNG) -> pd.Da
 
     The same rows and values as :func:`read_policeuk` on each file in turn, joined, with a later file's
     row winning for a repeated reference; but only :data:`ANALYSIS_COLUMNS` are read, so ``lsoa_name``,
-    ``last_outcome`` and ``last_outcome_month`` are missing. The files' rows are checked and converted
-    together (the cost of a pandas step is paid once, not once per monthly file). A bad row makes the
-    file it is in fail with :func:`read_policeuk`'s own error (file, line, field and how to fix it),
-    as does a point outside the area of use of ``crs`` (the projected CRS of easting/northing).
+    ``last_outcome`` and ``last_outcome_month`` are missing. The files' rows stay pyarrow columns from
+    the parse to the frame: each check and conversion runs once for all files, on whole columns, and
+    the slow ones (month and coordinate parsing, projection) once per distinct value; no value becomes
+    a Python object except the anti-social-behaviour keys, hashed one by one (there is no vectorised
+    SHA-1). A bad row makes the file it is in fail with :func:`read_policeuk`'s own error (file, line,
+    field and how to fix it), as does a point outside the area of use of ``crs`` (the projected CRS of
+    easting/northing).
     """
-    frames: list[pd.DataFrame] = []
-    lines: list[NDArray[np.int64]] = []
-    files: list[NDArray[np.int64]] = []
+    parts: dict[str, list[pa.Array]] = {c: [] for c in [*ANALYSIS_COLUMNS, _ASB_KEY]}
+    sizes: list[int] = []
     street: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        csv_file = CsvFile(path, columns=ANALYSIS_COLUMNS)
+        csv_file = CsvFile(path, columns=ANALYSIS_COLUMNS, digest=False)
         try:
             if detect_kind(path, csv_file.header) != "street":
                 continue
-            for chunk in csv_file.chunks():
-                frames.append(chunk.frame)
-                lines.append(chunk.lines)
-                files.append(np.full(len(chunk.lines), len(street), dtype=np.int64))
+            rows = 0
+            for _, batch in csv_file.arrow_chunks():  # trimmed as it comes, so the raw text is freed
+                for c, values in _trimmed(batch).items():
+                    parts[c].append(values)
+                rows += batch.num_rows
         finally:
             csv_file.close()
         if csv_file.problems:
             read_policeuk(path, crs=crs)  # raises the file's own error, every bad row listed
         street.append(path)
-    if not frames:
+        sizes.append(rows)
+    if not sizes or not sum(sizes):
         return empty_records()
-    f = pd.concat(frames, ignore_index=True)
-    del frames
-    file_of = np.concatenate(files)
-    problems: list[RowProblem] = []
-    all_lines = np.concatenate(lines)
-    lon, lat, source = _checked(str(street[0]), f, all_lines, problems)
-    if not problems:
-        lon_a, lat_a = lon.to_numpy(dtype=float), lat.to_numpy(dtype=float)
-        lon_text = f["Longitude"].str.strip()
-        refuse_outside_area(
-            str(street[0]), all_lines, "Longitude", lon_text, lon_a, lat_a, crs=crs, problems=problems
-        )
-    if problems:  # the error path: read the files one by one, so the first bad one raises its own error
-        for path in street:
-            read_policeuk(path, crs=crs)
-        raise InvalidRowsError(str(street[0]), problems, total_rows=len(f))  # pragma: no cover
-    recs, _, _ = _street_records(f, lon, lat, source, files=file_of, crs=crs)
-    del f
+    columns = {c: pa.chunked_array(v, pa.string()).combine_chunks() for c, v in parts.items()}
+    del parts
+    pa.default_memory_pool().release_unused()  # the allocator keeps freed pages unless told
+    file_of = np.repeat(np.arange(len(street), dtype=np.int64), sizes)
+    recs = _street_columns(columns, file_of, crs=crs)
+    del columns
+    pa.default_memory_pool().release_unused()
+    if recs is None:  # a bad row: read the files one by one, so the first bad one raises its own error
+        parsed = [read_policeuk(path, crs=crs).records for path in street]
+        # not reached while the checks above equal the reader's; if they ever differ, its answer stands
+        joined = pd.concat(parsed, ignore_index=True)  # pragma: no cover
+        joined = joined.drop_duplicates(subset=["source", "reference"], keep="last")  # pragma: no cover
+        unread = ["lsoa_name", "last_outcome", "last_outcome_month"]  # pragma: no cover
+        return conform(joined.drop(columns=unread))  # pragma: no cover
+    return recs
+
+
+def _distinct(values: pa.ChunkedArray | pa.Array) -> tuple[NDArray[np.intp], pd.Series]:
+    """The distinct values of a string column (a pandas ``string`` series) and each row's index into them."""
+    enc = pc.dictionary_encode(values)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+    uniques = enc.dictionary.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    return codes, uniques
+
+
+def _string(values: pa.ChunkedArray | pa.Array) -> pd.arrays.ArrowStringArray:
+    """A pyarrow string column as the pandas ``string`` array of the canonical frame, without a copy."""
+    return cast(pd.arrays.ArrowStringArray, pd.array(values, dtype=pd.StringDtype()))
+
+
+_ASB_KEY = "asb key"
+
+
+def _trimmed(batch: pa.RecordBatch) -> dict[str, pa.Array]:
+    """The analysis columns of a batch of street rows, trimmed (pandas' ``str.strip`` on these columns
+    is the same pyarrow function), and under :data:`_ASB_KEY` the key text of each row without a
+    Crime ID, as :func:`_street_records` builds it (the month trimmed, the other parts as in the file)."""
+    out = {c: pc.utf8_trim_whitespace(batch.column(c)) for c in ANALYSIS_COLUMNS}
+    no_id = pc.equal(out["Crime ID"], "")
+    out[_ASB_KEY] = pc.binary_join_element_wise(
+        pc.filter(out["Month"], no_id),
+        *(
+            pc.filter(batch.column(c), no_id)
+            for c in ("Longitude", "Latitude", "Location", "LSOA code", "Crime type")
+        ),
+        "|",
+    )
+    return out
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _asb_references(key: pa.Array, nth: NDArray[np.int64]) -> pa.Array:
+    """``"asb-" + sha1(f"{key}|{nth}").hexdigest()[:24]`` for each row, as :func:`_street_records`
+    gives it: the texts joined by pyarrow and each hashed from its slice of one buffer (hashlib has
+    no vectorised form), the hex digits written for all rows at once."""
+    text = pc.binary_join_element_wise(key, pa.array(nth.astype(str)), "|")
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    n = len(text)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + n + 1]
+    data = memoryview(text.buffers()[2].to_pybytes())
+    sha1 = hashlib.sha1
+    bounds = offsets.tolist()
+    digest = np.frombuffer(
+        b"".join([sha1(data[a:b]).digest()[:12] for a, b in itertools.pairwise(bounds)]),
+        dtype=np.uint8,
+    ).reshape(n, 12)
+    chars = np.empty((n, 28), dtype=np.uint8)
+    chars[:, :4] = np.frombuffer(b"asb-", dtype=np.uint8)
+    chars[:, 4::2] = _HEX[digest >> 4]
+    chars[:, 5::2] = _HEX[digest & 15]
+    starts = np.arange(0, 28 * (n + 1), 28, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(starts), pa.py_buffer(chars))
+
+
+def _street_columns(
+    trimmed: dict[str, pa.Array], file_of: NDArray[np.int64], *, crs: str
+) -> pd.DataFrame | None:
+    """Canonical records from the street rows of whole files (``trimmed``: :func:`_trimmed` of them;
+    ``file_of``: each row's file, in the order the files are read), repeats merged as
+    :func:`read_street_files` says; None when any row breaks a rule :func:`read_policeuk` enforces
+    (the caller then lets it raise the error).
+
+    Every check is the record path's (:func:`_checked`, :func:`refuse_outside_area`), on whole columns
+    or on the distinct values; every value is the one :func:`_street_records` gives.
+    """
+    for name, limit in _LIMITS.items():
+        if name in trimmed and pc.any(pc.greater(pc.utf8_length(trimmed[name]), limit)).as_py():
+            return None
+    force_code, forces = _distinct(trimmed["Falls within"])
+    sources = [source_for(str(f)) for f in forces]
+    if any(len(x) > TEXT_LIMITS["source"] for x in sources):
+        return None
+    month_code, months = _distinct(trimmed["Month"])
+    if not months.str.match(_MONTH).fillna(False).to_numpy(dtype=bool).all():
+        return None
+    coords = []
+    for name, (lo, hi) in (("Longitude", UK_LON), ("Latitude", UK_LAT)):
+        code, raw = _distinct(trimmed.pop(name))
+        val = pd.to_numeric(blank_to_na(raw), errors="coerce").astype(float).to_numpy()
+        if ((raw != "").to_numpy(dtype=bool) & (np.isnan(val) | (val < lo) | (val > hi))).any():
+            return None
+        coords.append((code, val, (raw != "").to_numpy(dtype=bool)[code]))
+    (lon_code, lon_u, located), (lat_code, lat_u, lat_given) = coords
+    if (located != lat_given).any():  # only one of Longitude/Latitude given
+        return None
+    # each distinct point once: the area-of-use check and the projection are the same per point
+    pair = lon_code.astype(np.int64) * len(lat_u) + lat_code
+    pair_code, pairs = pd.factorize(pair)
+    plon, plat = lon_u[pairs // len(lat_u)], lat_u[pairs % len(lat_u)]
+    has = np.isfinite(plon) & np.isfinite(plat)
+    if has.any() and outside_area_of_use(crs, plon[has], plat[has]).any():
+        return None
+    peast, pnorth = project_located(plon, plat, crs=crs)
+
+    # the reference: the Crime ID, or for a row without one (anti-social behaviour) the stable key of
+    # _street_records: sha1 of month|lon|lat|location|lsoa|type (as in the file) and its repeat number
+    ref = trimmed.pop("Crime ID")
+    no_id = pc.equal(ref, "").to_numpy(zero_copy_only=False)
+    if no_id.any():
+        key = trimmed.pop(_ASB_KEY)
+        key_code, _ = _distinct(key)
+        group = key_code.astype(np.int64) * len(file_of) + file_of[no_id]  # repeats count within a file
+        order = np.argsort(group, kind="stable")
+        g = group[order]
+        run_start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        nth = np.empty(len(g), dtype=np.int64)
+        nth[order] = np.arange(len(g)) - np.repeat(run_start, np.diff(np.r_[run_start, len(g)]))
+        ref = pc.replace_with_mask(ref, pa.array(no_id), _asb_references(key, nth))
+
     # within a file the first row of a repeated Crime ID is kept; across files the later file's row.
     # A record's identity (source, reference) as one integer, so both steps compare integers.
-    ref_code = pd.factorize(recs["reference"])[0].astype(np.int64)
-    src_code = pd.factorize(recs["source"])[0].astype(np.int64)
-    ident = ref_code * (int(src_code.max()) + 1) + src_code
-    first_in_file = ~pd.Series(ident * len(street) + file_of).duplicated(keep="first").to_numpy()
+    ref_code, _ = _distinct(ref)
+    src_code = pd.factorize(np.asarray(sources, dtype=object))[0][force_code]  # two names, one source
+    ident = ref_code.astype(np.int64) * len(sources) + src_code
+    n_files = int(file_of.max()) + 1
+    first_in_file = ~pd.Series(ident * n_files + file_of).duplicated(keep="first").to_numpy()
     keep = ~pd.Series(ident[first_in_file]).duplicated(keep="last").to_numpy()
-    return recs.iloc[np.flatnonzero(first_in_file)[keep]].reset_index(drop=True)  # one copy, not two
+    take = np.flatnonzero(first_in_file)[keep]
+
+    whole = len(take) == len(file_of)  # nothing merged: the columns as they are
+
+    def col(c: str) -> pa.Array:  # each column taken once and let go of, so two copies never pile up
+        values = trimmed.pop(c)
+        return values if whole else pc.take(values, take)
+
+    month_take = month_code[take]
+    start_u = pd.to_datetime(months + "-01", format="%Y-%m-%d")
+    end_u = start_u + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1)
+    pt = pair_code[take]
+    lon_t = np.where(located[take], lon_u[lon_code[take]], np.nan)
+    lat_t = np.where(located[take], lat_u[lat_code[take]], np.nan)
+    month_t = col("Month")
+    lsoa = col("LSOA code")
+    n = len(take)
+    missing = _string(pa.nulls(n, pa.string()))
+    index = pd.RangeIndex(n)
+    given = {
+        "source": _string(pa.array(sources, pa.string()).take(force_code[take])),
+        "reference": _string(ref if whole else pc.take(ref, take)),
+        "category": _string(col("Crime type")),
+        "occurred_from": start_u.to_numpy(dtype="datetime64[s]")[month_take],
+        "occurred_to": end_u.to_numpy(dtype="datetime64[s]")[month_take],
+        "time_precision": _string(pa.repeat(pa.scalar("month", pa.string()), n)),
+        "lon": lon_t,
+        "lat": lat_t,
+        "easting": peast[pt],
+        "northing": pnorth[pt],
+        "location_text": _string(col("Location")),
+        "lsoa_code": _string(pc.if_else(pc.equal(lsoa, ""), pa.scalar(None, pa.string()), lsoa)),
+        "weapon": _string(pa.repeat(pa.scalar("unknown", pa.string()), n)),
+        "force": _string(col("Falls within")),
+        "as_of": _string(month_t),
+    }
+    # the canonical columns in order, each already of its dtype (conform then passes the frame through)
+    frame = pd.DataFrame(
+        index=index,
+        data={
+            c: given[c] if c in given else missing if t == "string" else pd.Series(index=index, dtype=t)
+            for c, t in RECORD_COLUMNS.items()
+        },
+    )
+    return conform(frame)
 
 
 _LIMITS = {
