@@ -133,14 +133,14 @@ def _floor(files: list[Path], vendor: str, dsn: str) -> tuple[float, float]:
             cur.execute("DROP TABLE floor_copy")
     else:
         db = Path(dsn)
-        conn = sqlite3.connect(db)
-        conn.execute(f"CREATE TABLE floor_copy ({cols})")
-        with conn:
+        lite = sqlite3.connect(db)
+        lite.execute(f"CREATE TABLE floor_copy ({cols})")
+        with lite:
             for table in tables():
                 rows = zip(*(c.to_pylist() for c in table.columns), strict=True)
-                conn.executemany(f"INSERT INTO floor_copy VALUES ({', '.join('?' * 12)})", rows)
+                lite.executemany(f"INSERT INTO floor_copy VALUES ({', '.join('?' * 12)})", rows)
         written = time.perf_counter() - t0
-        conn.close()
+        lite.close()
         db.unlink()
     return parse, written
 

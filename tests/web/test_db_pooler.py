@@ -24,7 +24,9 @@ def _settings(tmp_path: object, pooler: str | None) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize(("pooler", "off"), [(None, "False"), ("session", "False"), ("transaction", "True")])
-def test_transaction_pooler_turns_server_side_cursors_off(tmp_path: object, pooler: str | None, off: str) -> None:
+def test_transaction_pooler_turns_server_side_cursors_off(
+    tmp_path: object, pooler: str | None, off: str
+) -> None:
     out = _settings(tmp_path, pooler)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == off
