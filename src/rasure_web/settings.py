@@ -6,6 +6,8 @@
 - ``RASURE_ENV``: ``production`` refuses to start with a placeholder secret key or DEBUG on.
 - ``RASURE_SECRET_KEY``, ``RASURE_ALLOWED_HOSTS`` (comma separated), ``RASURE_DEBUG``,
   ``RASURE_SESSIONS_IN_CACHE`` (1; 0 when several app hosts serve one database, see docs/deploy.md).
+- ``RASURE_DB_POOLER``: ``transaction`` when ``DATABASE_URL`` is PgBouncer in transaction mode
+  (server-side cursors off); empty (default) or ``session`` otherwise.
 - Sign-in (docs/signing-in.md): ``RASURE_LOGIN_FAILURE_LIMIT`` (5), ``RASURE_LOGIN_LOCKOUT_MINUTES`` (30),
   ``RASURE_SESSION_IDLE_MINUTES`` (30), ``RASURE_PATROL_SESSION_IDLE_MINUTES`` (600),
   ``RASURE_SUPPORT_CONTACT`` (whom to ask, shown on the refusal and lockout pages).
@@ -119,6 +121,16 @@ TEMPLATES = [
 _db_url = os.environ.get("DATABASE_URL", "")
 if _db_url:
     DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+    # RASURE_DB_POOLER=transaction: DATABASE_URL is a pooler in transaction mode (PgBouncer
+    # pool_mode=transaction), which lends a PostgreSQL connection for one transaction at a time, so
+    # Django must not use server-side (named) cursors: they would outlive the transaction they were
+    # opened in (docs/deploy.md, "Deploying at scale").
+    _pooler = os.environ.get("RASURE_DB_POOLER", "")
+    if _pooler not in ("", "session", "transaction"):
+        raise ImproperlyConfigured(
+            f"RASURE_DB_POOLER must be empty (no pooler), session or transaction, got {_pooler!r}."
+        )
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = _pooler == "transaction"
 else:
     RASURE_HOME.mkdir(parents=True, exist_ok=True)
     DATABASES = {
