@@ -23,9 +23,8 @@ from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
 from rasure_web.accounts.tenancy import acting_force_id, force_crs
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.areas import lsoa_codes_in
-from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
+from rasure_web.crimes.models import Area, CrimeRecord, ImportRun, RecordSummary
 from rasure_web.crimes.selectors import local_naive
-from rasure_web.sqlkeys import UTCHourKey
 
 DASHBOARD_ROLES = (ANALYST, SUPERVISOR, ADMIN)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -83,7 +82,7 @@ def warm_cache() -> None:
 
 def _categories(tenant: int | None) -> list[str]:
     return list(
-        CrimeRecord.objects.filter(tenant_id=tenant)
+        RecordSummary.objects.filter(tenant_id=tenant, area_code="")
         .exclude(category__isnull=True)
         .values_list("category", flat=True)
         .distinct()
@@ -150,28 +149,28 @@ def monthly_series(*, user: Any, area_code: str = "") -> pd.DataFrame:
 
 
 def _monthly_series(area_code: str, tenant: int | None) -> pd.DataFrame:
-    qs = _sv_records(area_code, tenant)
-    last = qs.aggregate(m=Max("occurred_from"))["m"]
+    """From the stored summary (:mod:`rasure_web.crimes.summary`): the local months from the one
+    760 days before the last serious violence (its first day on) to the last, whole months."""
+    rows = RecordSummary.objects.filter(tenant_id=tenant, area_code=area_code, serious_violence=True).exclude(
+        month=""
+    )
+    last = rows.aggregate(m=Max("last_from"))["m"]
     if last is None:
         return pd.DataFrame(columns=["month", "count", "harm"])
-    start = (last - dt.timedelta(days=760)).replace(day=1)
-    # Grouped in the database by UTC hour (plain SQL on both databases), then the hours to local months.
-    rows = (
-        qs.filter(occurred_from__gte=start)
-        .annotate(hour=UTCHourKey("occurred_from"))
-        .values("hour")
-        .annotate(count=Count("id"), harm=Sum("harm_days"))
-        .order_by()
+    start = f"{local_naive(pd.Series([last - dt.timedelta(days=760)])).iloc[0]:%Y-%m}"
+    grouped = list(
+        rows.filter(month__gte=start)
+        .values("month")
+        .annotate(count=Sum("n"), harm_sum=Sum("harm"))
+        .values_list("month", "count", "harm_sum")
+        .order_by("month")
     )
-    df = pd.DataFrame(list(rows), columns=["hour", "count", "harm"])
+    df = pd.DataFrame(grouped, columns=["month", "count", "harm"])
     if df.empty:
         return pd.DataFrame(columns=["month", "count", "harm"])
-    hours = pd.to_datetime(df["hour"].str.replace("T", " "), format="%Y-%m-%d %H", utc=True)
-    df["month"] = hours.dt.tz_convert(timezone.get_current_timezone()).dt.strftime("%Y-%m")
-    df["harm"] = df["harm"].astype(float)
-    return (
-        df.groupby("month", as_index=False)[["count", "harm"]].sum().sort_values("month", ignore_index=True)
-    )
+    df["count"] = df["count"].astype(int)
+    df["harm"] = df["harm"].astype(float).fillna(0.0)
+    return df
 
 
 def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
