@@ -189,4 +189,3 @@ def test_utc_offsets_follow_the_clock_changes() -> None:
     assert utc_offsets(dt.datetime(2024, 1, 1), dt.datetime(2024, 2, 1), "America/Chicago") == [
         (dt.datetime(2024, 1, 1), -6 * 3600)
     ]
-

@@ -240,6 +240,19 @@ def acting_force_id(user: Any) -> int | None:
     return fid
 
 
+def acting_force_crs(user: Any) -> str:
+    """The CRS of the force ``user`` acts for (:func:`force_crs` of :func:`acting_force_id`), read once
+    per request: kept on the request's user object, as the acting force is."""
+    cached = getattr(user, "_rasure_acting_crs", None)
+    fid = acting_force_id(user)
+    if cached is not None and cached[0] == fid:
+        return str(cached[1])
+    crs = force_crs(fid)
+    with contextlib.suppress(AttributeError):
+        user._rasure_acting_crs = (fid, crs)
+    return crs
+
+
 def acting_force(user: Any) -> Force | None:
     fid = acting_force_id(user)
     return Force.objects.filter(pk=fid).first() if fid is not None else None

@@ -281,4 +281,6 @@ class RecordSummary(models.Model):
 
     class Meta:
         db_table = "crime_summary"
-        indexes = [models.Index(fields=["tenant", "area_code", "serious_violence", "month"], name="summary_read")]
+        indexes = [
+            models.Index(fields=["tenant", "area_code", "serious_violence", "month"], name="summary_read")
+        ]

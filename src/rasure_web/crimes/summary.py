@@ -19,6 +19,7 @@ figures computed from the records directly after each of those writes, on SQLite
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -101,13 +102,15 @@ def _month_sql(tenant: int) -> tuple[str, list[Any]]:
         return "''", []
     first, last = (pd.Timestamp(v).to_pydatetime().replace(tzinfo=None) for v in (lo, hi))
     steps = utc_offsets(first, last, tz)
-    case = "CASE"
-    params: list[Any] = []
-    for (_, seconds), (until, _) in zip(steps, steps[1:], strict=False):
-        case += " WHEN r.occurred_from < %s THEN %s"
-        params += [until.strftime("%Y-%m-%d %H:%M:%S"), f"{seconds:+d} seconds"]
-    case += " ELSE %s END"
-    params.append(f"{steps[-1][1]:+d} seconds")
+    case, params = "%s", [f"{steps[-1][1]:+d} seconds"]  # the offset after the last change
+    if len(steps) > 1:
+        case = "CASE"
+        params = []
+        for (_, seconds), (until, _) in itertools.pairwise(steps):
+            case += " WHEN r.occurred_from < %s THEN %s"
+            params += [until.strftime("%Y-%m-%d %H:%M:%S"), f"{seconds:+d} seconds"]
+        case += " ELSE %s END"
+        params.append(f"{steps[-1][1]:+d} seconds")
     return f"COALESCE(strftime('%%Y-%%m', r.occurred_from, {case}), '')", params
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from rasure.geo import projected_to_lonlat
 from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
-from rasure_web.accounts.tenancy import acting_force_id, force_crs
+from rasure_web.accounts.tenancy import acting_force_crs, acting_force_id
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.areas import lsoa_codes_in
 from rasure_web.crimes.models import Area, CrimeRecord, ImportRun, RecordSummary
@@ -364,7 +364,7 @@ def map_areas(*, user: Any) -> dict[str, Any]:
     areas = list(
         Area.objects.filter(tenant_id=tenant).exclude(geometry_geojson="").exclude(kind=Area.Kind.FORCE)
     )
-    crs = force_crs(tenant) if areas else ""
+    crs = acting_force_crs(user) if areas else ""
     for a in areas:
         feats.append(
             {
@@ -405,7 +405,7 @@ def map_institutions(*, user: Any) -> dict[str, Any]:
     feats: list[dict[str, Any]] = []
     if t is None:
         return {"type": "FeatureCollection", "features": feats}
-    crs = force_crs(t)
+    crs = acting_force_crs(user)
     for i in Institution.objects.filter(tenant_id=t):
         lon, lat = projected_to_lonlat(np.array([i.easting]), np.array([i.northing]), crs=crs)
         feats.append(
@@ -536,9 +536,7 @@ def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[by
     x0, y0 = surf.x0, surf.y0
     x1 = x0 + d.shape[1] * surf.cell_size_m
     y1 = y0 + d.shape[0] * surf.cell_size_m
-    lon, lat = projected_to_lonlat(
-        np.array([x0, x1]), np.array([y0, y1]), crs=force_crs(acting_force_id(user))
-    )
+    lon, lat = projected_to_lonlat(np.array([x0, x1]), np.array([y0, y1]), crs=acting_force_crs(user))
     return png, [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
 
 
