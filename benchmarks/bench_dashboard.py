@@ -7,8 +7,10 @@ DEBUG off. Loads all 36 Gwent months (police.uk, ~202k street records) into a fr
 SYNTHETIC patrol visits (about two a day at each hot spot, by 40 synthetic officers). Then each page
 is timed in a FRESH Python process (one per page) through Django's test client (server time only, no
 network): that process serves one unrelated page first (Python's imports, the URL configuration), empties
-the cache, and times the page's cold view (nothing cached) and the median of 5 warm views, each as wall
-time and as this process's CPU time (on PostgreSQL the database server's own CPU is not in it).
+loads every module of the web project (as a server process has after its first requests; the overview
+is also timed once without, as the first request of a new process), empties the cache, and times the
+page's cold view (nothing cached) and the median of 5 warm views, each as wall time and as this
+process's CPU time (on PostgreSQL the database server's own CPU is not in it).
 Floors, same run: the SQL of the overview's summary read (``crime_summary``, the table the overview
 reads), one full scan of the records (``COUNT(*), SUM(harm_days)``: what the overview read before the
 summary) and of the year's visits; each cold view is printed as a multiple of its floor. Prints
@@ -37,7 +39,7 @@ def main() -> int:
         print(f"SKIP dashboard benchmark: {DATA} not found")
         return 0
     if len(sys.argv) > 2 and sys.argv[1] == "--serve":  # a page's own process (environment from main)
-        return _serve(sys.argv[2])
+        return _serve(sys.argv[2], preload="--first-request" not in sys.argv)
     vendor = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
     os.environ["RASURE_HOME"] = tempfile.mkdtemp(prefix="rasure-bench-dash-")
     os.environ.pop("DATABASE_URL", None)
@@ -105,8 +107,9 @@ def _summary_floor_ms() -> float:
     )
 
 
-def _serve(url: str) -> int:
-    """In a fresh process: one unrelated page, an empty cache, then the page cold and 5 times warm."""
+def _serve(url: str, *, preload: bool) -> int:
+    """In a fresh process: one unrelated page, the project's modules (``preload``), an empty cache,
+    then the page cold and 5 times warm."""
     import django
 
     django.setup()
@@ -117,6 +120,18 @@ def _serve(url: str) -> int:
     c = Client()
     c.force_login(User.objects.get(username="bench-analyst"))
     c.get("/accounts/login/")  # Python's imports and the URL configuration, before anything is timed
+    if preload:  # every module of the web project loaded, as in a server process after its first requests
+        import importlib
+        import pkgutil
+
+        import rasure_web
+
+        for m in pkgutil.walk_packages(rasure_web.__path__, "rasure_web."):
+            if ".migrations" not in m.name and not m.name.endswith(("wsgi", "asgi")):
+                try:
+                    importlib.import_module(m.name)
+                except Exception:  # an optional part (e.g. single sign-on) not configured here
+                    continue
     cache.clear()
     walls, cpus, status = [], [], 0
     for _ in range(6):
@@ -198,9 +213,21 @@ def _run(vendor: str) -> int:
     from django.db import connections
 
     connections.close_all()
-    for name, url in pages.items():
+    import compileall
+
+    import rasure_web
+
+    # bytecode, as an installed server has it (this machine sets PYTHONDONTWRITEBYTECODE)
+    compileall.compile_dir(str(Path(rasure_web.__file__).parents[1]), quiet=1)
+    runs = [(name, url, "") for name, url in pages.items()]
+    if "overview" in pages:  # also as the first request a new server process serves (its imports in it)
+        runs.append(("overview, a new process's 1st request", pages["overview"], "--first-request"))
+    for name, url, flag in runs:
         out = subprocess.run(
-            [sys.executable, __file__, "--serve", url], capture_output=True, text=True, check=False
+            [sys.executable, __file__, "--serve", url, *([flag] if flag else [])],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if out.returncode != 0:
             print(f"  {name}: failed\n{out.stderr[-2000:]}")
@@ -211,7 +238,7 @@ def _run(vendor: str) -> int:
             continue
         floor = visits_scan if "patrol" in name or "delivery" in name else scan
         ratio = f"{r['cold_wall'] / floor:5.1f}× its scan floor"
-        if name == "overview" and summary == summary:  # not NaN: the summary table exists
+        if name.startswith("overview") and summary == summary:  # not NaN: the summary table exists
             ratio += f", {r['cold_wall'] / max(summary, 0.01):5.0f}× the summary read"
         print(
             f"  {name:<36} cold {r['cold_wall']:6.0f} ms wall {r['cold_cpu']:6.0f} ms CPU   "

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from rasure.geo import projected_to_lonlat
@@ -116,8 +116,14 @@ def _lsoas_in(area_code: str, tenant: int | None) -> list[str] | None:
     return lsoa_codes_in(area_code, tenant=tenant) if tenant is not None else []
 
 
+#: "serious violence" as an equality the database can seek in the (tenant, serious_violence, time) index:
+#: Django writes ``serious_violence=True`` on SQLite as a bare ``WHERE serious_violence``, which SQLite
+#: only filters, so a force's last serious violence read every record of the force (116 ms at 200 k).
+SV_ONLY = Q(serious_violence__in=[True])
+
+
 def _sv_records(area_code: str, tenant: int | None) -> Any:
-    qs = CrimeRecord.objects.filter(serious_violence=True, tenant_id=tenant)
+    qs = CrimeRecord.objects.filter(SV_ONLY, tenant_id=tenant)
     lsoas = _lsoas_in(area_code, tenant)
     if lsoas is not None:
         qs = qs.filter(lsoa_code__in=lsoas)
@@ -273,8 +279,8 @@ def _in_geofence(hs: HotSpot) -> Any:
     geom = shapely.from_geojson(hs.geofence_geojson)
     x0, y0, x1, y1 = geom.bounds
     qs = CrimeRecord.objects.filter(
+        SV_ONLY,
         tenant_id=hs.run.tenant_id,
-        serious_violence=True,
         easting__gte=x0,
         easting__lte=x1,
         northing__gte=y0,
@@ -451,7 +457,7 @@ def map_crimes(
     require_dashboard(user)
     t = acting_force_id(user)
     qs = CrimeRecord.objects.filter(tenant_id=t, easting__isnull=False, lon__isnull=False, lat__isnull=False)
-    qs = qs.filter(serious_violence=True) if not category else qs.filter(category=category)
+    qs = qs.filter(SV_ONLY) if not category else qs.filter(category=category)
     lsoas = _lsoas_in(area_code, t)
     if lsoas is not None:
         qs = qs.filter(lsoa_code__in=lsoas)
