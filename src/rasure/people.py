@@ -500,6 +500,8 @@ def build_list_grouped(
     """:func:`build_list` on involvements already grouped by :func:`group_by_person`."""
     rules = rules or Rules()
     reviews = reviews or {}
+    if ListKind(kind) == ListKind.HARM:
+        return _harm_list(grouped, as_of=as_of, rules=rules, reviews=reviews, overdue=overdue)
     build = _BUILDERS[ListKind(kind)]
     out = []
     for pid, invs in grouped.items():
@@ -507,13 +509,46 @@ def build_list_grouped(
         entry = build(pid, invs, as_of, rules, review)
         if entry is None:
             continue
-        current = is_current(entry.last_event, review, as_of=as_of, rules=rules)
-        removed = review is not None and not review.keep and review.reviewed_on >= entry.last_event
-        if (current and not overdue) or (overdue and not current and not removed):
+        if _listed_now(entry.last_event, review, as_of=as_of, rules=rules, overdue=overdue):
             out.append(entry)
     out.sort(key=lambda e: (-e.score, e.person_id))
-    if kind == ListKind.HARM:
-        out = out[: rules.harm_top_k]
+    return out
+
+
+def _listed_now(last_event: date, review: Review | None, *, as_of: date, rules: Rules, overdue: bool) -> bool:
+    """Whether an entry with this last event goes on the list (or, ``overdue``, on the overdue list)."""
+    current = is_current(last_event, review, as_of=as_of, rules=rules)
+    removed = review is not None and not review.keep and review.reviewed_on >= last_event
+    return (current and not overdue) or (overdue and not current and not removed)
+
+
+def _harm_list(
+    grouped: Mapping[str, Sequence[Involvement]],
+    *,
+    as_of: date,
+    rules: Rules,
+    reviews: Mapping[str, Review],
+    overdue: bool,
+) -> list[Entry]:
+    """:func:`build_list_grouped` for the harm list: every person's score and last event first, then the
+    entries (their reasons in words) only for the top ``harm_top_k``, the same as building every
+    entry (:func:`_harm_entry`) and cutting the sorted list."""
+    ranked = []
+    for pid, invs in grouped.items():
+        parts = _contributions(invs, as_of=as_of, rules=rules)
+        score = sum(c.points for c in parts)
+        if score <= 0:
+            continue
+        counted = {c.reference for c in parts}
+        last = max(i.occurred for i in invs if i.reference in counted and i.role in _OFFENDING)
+        if _listed_now(last, reviews.get(pid), as_of=as_of, rules=rules, overdue=overdue):
+            ranked.append((-score, pid))
+    ranked.sort()
+    out = []
+    for _, pid in ranked[: rules.harm_top_k]:
+        entry = _harm_entry(pid, grouped[pid], as_of, rules, reviews.get(pid))
+        assert entry is not None  # its score is above 0
+        out.append(entry)
     return out
 
 

@@ -204,3 +204,20 @@ def test_series_equals_each_dates_lists_built_in_full_for_a_synthetic_city() -> 
         assert point.by_kind == {k: len(v) for k, v in lists.items()}, point.day
         assert point.total == len({e.person_id for v in lists.values() for e in v}), point.day
     assert sum(p.total for p in m.series) > 50
+    # the harm list ranks every score and words only the top K: the same as wording every entry
+    from rasure.people import group_by_person, is_current
+
+    grouped = group_by_person(invs)
+    for point in m.series[::6]:
+        reviews = reviews_on(history, point.day)
+        every = []
+        for pid, own in grouped.items():
+            e = entries_for_person(own, as_of=point.day, rules=rules, review=reviews.get(pid)).get(
+                ListKind.HARM
+            )
+            r = reviews.get(pid)
+            removed = e is not None and r is not None and not r.keep and r.reviewed_on >= e.last_event
+            if e is not None and is_current(e.last_event, r, as_of=point.day, rules=rules) and not removed:
+                every.append(e)
+        every.sort(key=lambda e: (-e.score, e.person_id))
+        assert build_list(ListKind.HARM, invs, as_of=point.day, rules=rules, reviews=reviews) == every[:20]
