@@ -133,9 +133,13 @@ def test_summary_agrees_after_import_reimport_harm_scope_and_deletion(tmp_path: 
     assert main(["scope", "load", str(scope), "--force", "AAA"]) == 0
     _assert_agrees(f.pk, "AAA")
 
+    from rasure_web.dashboard.selectors import data_version
+
+    before = data_version()
     cut = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
     n_old = CrimeRecord.objects.filter(tenant=f, occurred_from__lt=cut).count()
     assert 0 < records_delete(force="AAA", occurred_before=cut) == n_old
+    assert data_version() != before  # the dashboard's cached figures are not served after a deletion
     _assert_agrees(f.pk, "AAA")
     assert records_delete(force="AAA") > 0
     assert not RecordSummary.objects.filter(tenant=f).exists()

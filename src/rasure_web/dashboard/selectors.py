@@ -39,15 +39,18 @@ def _day_name(d: Any) -> str:
 
 def data_version() -> str:
     """Changes whenever the data behind the dashboard changes (an import, a force's harm or scope
-    table, a hot-spot run)."""
+    table, a deletion or an areas load, through the stored summary; a hot-spot run)."""
     from rasure_web.crimes.models import HarmTableInfo, ScopeTableInfo
 
     last_import = ImportRun.objects.aggregate(m=Max("pk"))["m"]
     harm = HarmTableInfo.objects.aggregate(m=Max("loaded_at"))["m"]
     scope = ScopeTableInfo.objects.aggregate(m=Max("pk"))["m"]
     run = AnalysisRun.objects.aggregate(m=Max("pk"))["m"]
+    # every refresh of the stored summary (any writer of records, deletions and area loads too) gives
+    # it new rows (a higher largest pk) or fewer rows
+    summary = RecordSummary.objects.aggregate(m=Max("pk"), n=Count("pk"))
     harm_t = harm.timestamp() if harm is not None else None  # no spaces in a cache key
-    return f"{last_import}:{harm_t}:{scope}:{run}"
+    return f"{last_import}:{harm_t}:{scope}:{run}:{summary['m']}-{summary['n']}"
 
 
 def _cached(key: str, compute: Any, tenant: int | None, timeout: int = 3600) -> Any:
