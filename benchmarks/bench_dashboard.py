@@ -3,20 +3,26 @@
     python benchmarks/bench_dashboard.py [sqlite|postgres]
 
 DEBUG off. Loads all 36 Gwent months (police.uk, ~202k street records) into a fresh database
-(SQLite, or a throwaway PostgreSQL database at 127.0.0.1:5432),
-builds hot spots, adds a year of SYNTHETIC patrol visits (about two a day at each hot spot, by
-40 synthetic officers), then times each page through Django's test client (server time only,
-no network): the first view after the data changed (aggregates computed) and the median of 5
-repeat views (aggregates cached until the next import, harm-table load or hot-spot build). The process
-serves one unrelated page first, so "first view" is the data's cold path, not Python's imports.
-Floor, same run: one full scan of the records (``COUNT(*), SUM(harm_days)``) and of the year's visits; each page's
-first view is printed as a multiple of it. Prints figures; asserts nothing.
+(SQLite, or a throwaway PostgreSQL database at 127.0.0.1:5432), builds hot spots, adds a year of
+SYNTHETIC patrol visits (about two a day at each hot spot, by 40 synthetic officers). Then each page
+is timed in a FRESH Python process (one per page) through Django's test client (server time only, no
+network): that process serves one unrelated page first (Python's imports, the URL configuration), empties
+loads every module of the web project (as a server process has after its first requests; the overview
+is also timed once without, as the first request of a new process), empties the cache, and times the
+page's cold view (nothing cached) and the median of 5 warm views, each as wall time and as this
+process's CPU time (on PostgreSQL the database server's own CPU is not in it).
+Floors, same run: the SQL of the overview's summary read (``crime_summary``, the table the overview
+reads), one full scan of the records (``COUNT(*), SUM(harm_days)``: what the overview read before the
+summary) and of the year's visits; each cold view is printed as a multiple of its floor. Prints
+figures; asserts nothing.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +38,8 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"SKIP dashboard benchmark: {DATA} not found")
         return 0
+    if len(sys.argv) > 2 and sys.argv[1] == "--serve":  # a page's own process (environment from main)
+        return _serve(sys.argv[2], preload="--first-request" not in sys.argv)
     vendor = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
     os.environ["RASURE_HOME"] = tempfile.mkdtemp(prefix="rasure-bench-dash-")
     os.environ.pop("DATABASE_URL", None)
@@ -74,13 +82,86 @@ def _floor_ms(sql: str) -> float:
     return best * 1000
 
 
+def _count(table: str) -> int:
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM {table}")
+            return int(cur.fetchone()[0])
+    except Exception:
+        return 0
+
+
+def _summary_floor_ms() -> float:
+    """The overview's read of the stored summary (crimes.selectors.records_summary's grouping) as raw
+    SQL; NaN where the table does not exist (code from before it)."""
+    from django.db import connection
+
+    if "crime_summary" not in connection.introspection.table_names():
+        return float("nan")
+    return _floor_ms(
+        "SELECT category, sv_basis, offence_code, SUM(n), SUM(harm), SUM(no_location), SUM(knife), "
+        "SUM(gun), MIN(first_from), MAX(last_to) FROM crime_summary WHERE area_code = '' "
+        "GROUP BY category, sv_basis, offence_code"
+    )
+
+
+def _serve(url: str, *, preload: bool) -> int:
+    """In a fresh process: one unrelated page, the project's modules (``preload``), an empty cache,
+    then the page cold and 5 times warm."""
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.cache import cache
+    from django.test import Client
+
+    c = Client()
+    c.force_login(User.objects.get(username="bench-analyst"))
+    c.get("/accounts/login/")  # Python's imports and the URL configuration, before anything is timed
+    if preload:  # every module of the web project loaded, as in a server process after its first requests
+        import importlib
+        import pkgutil
+
+        import rasure_web
+
+        for m in pkgutil.walk_packages(rasure_web.__path__, "rasure_web."):
+            if ".migrations" not in m.name and not m.name.endswith(("wsgi", "asgi")):
+                try:
+                    importlib.import_module(m.name)
+                except Exception:  # an optional part (e.g. single sign-on) not configured here
+                    continue
+    cache.clear()
+    walls, cpus, status = [], [], 0
+    for _ in range(6):
+        w0, c0 = time.perf_counter(), time.process_time()
+        r = c.get(url)
+        walls.append((time.perf_counter() - w0) * 1000)
+        cpus.append((time.process_time() - c0) * 1000)
+        status = r.status_code
+        if status != 200:
+            break
+    print(
+        json.dumps(
+            {
+                "status": status,
+                "cold_wall": walls[0],
+                "cold_cpu": cpus[0],
+                "warm_wall": statistics.median(walls[1:]) if len(walls) > 1 else float("nan"),
+                "warm_cpu": statistics.median(cpus[1:]) if len(cpus) > 1 else float("nan"),
+            }
+        )
+    )
+    return 0
+
+
 def _run(vendor: str) -> int:
     import django
 
     django.setup()
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
-    from django.test import Client
 
     from rasure.hotspots.analysis import HotspotParams
     from rasure_web.analysis.models import HotSpot
@@ -92,18 +173,16 @@ def _run(vendor: str) -> int:
     services.records_import_policeuk(paths=[str(p) for p in sorted(DATA.glob("*-street.csv.gz"))])
     hotspots_build(params=HotspotParams(top=40, gi_permutations=0))
     n_visits = _synthetic_patrol_year()
-    from django.core.cache import cache
+    from rasure_web.crimes.writer import refresh_statistics
 
-    cache.clear()  # measure the cold path first (the import command would have warmed it)
+    refresh_statistics()  # as after `rasure import` (PostgreSQL's planner statistics)
     u = User.objects.create_user(username="bench-analyst", password="x" * 20)
     u.groups.add(Group.objects.get(name="analyst"))
-    c = Client()
-    c.force_login(u)
-    c.get("/accounts/login/")  # Python's imports and the URL configuration, before anything is timed
     from django.conf import settings
 
     scan = _floor_ms("SELECT COUNT(*), SUM(harm_days) FROM crime_record")
     visits_scan = _floor_ms("SELECT COUNT(*), SUM(dose_minutes) FROM patrol_visit")
+    summary = _summary_floor_ms()
     hs = HotSpot.objects.order_by("rank").first()
     pages = {
         "overview": "/dashboard/",
@@ -118,31 +197,53 @@ def _run(vendor: str) -> int:
         "delivery, whole force (52 weeks)": "/programme/delivery/?weeks=52",
         "programme page": "/programme/",
     }
+    only = [p.strip() for p in os.environ.get("RASURE_BENCH_PAGES", "").split(",") if p.strip()]
+    if only:  # e.g. RASURE_BENCH_PAGES="overview,patrol monitoring (52 weeks)"
+        pages = {k: v for k, v in pages.items() if k in only}
+    n_summary = _count("crime_summary")
     print(
-        f"dashboard: {CrimeRecord.objects.count():,} records, {HotSpot.objects.count()} hot spots, "
-        f"{n_visits:,} synthetic patrol visits over a year, {vendor}, DEBUG {settings.DEBUG}"
+        f"dashboard: {CrimeRecord.objects.count():,} records ({n_summary:,} summary rows), "
+        f"{HotSpot.objects.count()} hot spots, {n_visits:,} synthetic patrol visits over a year, {vendor}, "
+        f"DEBUG {settings.DEBUG}; each page in a fresh process, cache empty for its cold view"
     )
-    print(f"  floor: one scan of the records {scan:.0f} ms; of the visits {visits_scan:.0f} ms")
-    for name, url in pages.items():
-        floor = visits_scan if "patrol" in name else scan
-        times = []
-        cold = 0.0
-        for i in range(6):
-            t0 = time.perf_counter()
-            r = c.get(url)
-            dt = time.perf_counter() - t0
-            if r.status_code != 200:
-                print(f"  {name}: HTTP {r.status_code}")
-                break
-            if i:
-                times.append(dt)
-            else:
-                cold = dt
-        if times:
-            print(
-                f"  {name:<38} first view {cold * 1000:6.0f} ms   then median {statistics.median(times) * 1000:6.0f} ms"
-                f"   max {max(times) * 1000:6.0f} ms   first view = {cold * 1000 / floor:5.1f}× its floor"
-            )
+    print(
+        f"  floors: the overview's summary read {summary:.1f} ms; one scan of the records {scan:.0f} ms; "
+        f"of the visits {visits_scan:.0f} ms"
+    )
+    from django.db import connections
+
+    connections.close_all()
+    import compileall
+
+    import rasure_web
+
+    # bytecode, as an installed server has it (this machine sets PYTHONDONTWRITEBYTECODE)
+    compileall.compile_dir(str(Path(rasure_web.__file__).parents[1]), quiet=1)
+    runs = [(name, url, "") for name, url in pages.items()]
+    if "overview" in pages:  # also as the first request a new server process serves (its imports in it)
+        runs.append(("overview, a new process's 1st request", pages["overview"], "--first-request"))
+    for name, url, flag in runs:
+        out = subprocess.run(
+            [sys.executable, __file__, "--serve", url, *([flag] if flag else [])],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if out.returncode != 0:
+            print(f"  {name}: failed\n{out.stderr[-2000:]}")
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        if r.get("status") != 200:
+            print(f"  {name}: HTTP {r.get('status')}")
+            continue
+        floor = visits_scan if "patrol" in name or "delivery" in name else scan
+        ratio = f"{r['cold_wall'] / floor:5.1f}× its scan floor"
+        if name.startswith("overview") and summary == summary:  # not NaN: the summary table exists
+            ratio += f", {r['cold_wall'] / max(summary, 0.01):5.0f}× the summary read"
+        print(
+            f"  {name:<36} cold {r['cold_wall']:6.0f} ms wall {r['cold_cpu']:6.0f} ms CPU   "
+            f"warm median {r['warm_wall']:5.0f} ms wall {r['warm_cpu']:5.0f} ms CPU   cold = {ratio}"
+        )
     return 0
 
 

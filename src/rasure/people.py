@@ -188,8 +188,12 @@ class Entry:
     contributions: tuple[Contribution, ...] = field(default=())
 
 
-def _is_offending(inv: Involvement) -> bool:
-    return inv.role in (LinkRole.OFFENDER.value, LinkRole.SUSPECT.value)
+# The roles as plain strings: an enum member's ``.value`` is a descriptor call, and the monitoring page
+# reads them millions of times (12 dates × 5 lists × every person's involvements).
+_OFFENDER = LinkRole.OFFENDER.value
+_SUSPECT = LinkRole.SUSPECT.value
+_VICTIM = LinkRole.VICTIM.value
+_OFFENDING = frozenset({_OFFENDER, _SUSPECT})
 
 
 def _in_window(inv: Involvement, as_of: date, days: int) -> bool:
@@ -209,13 +213,19 @@ def harm_contributions(
     involvements: Iterable[Involvement], *, as_of: date, rules: Rules
 ) -> list[Contribution]:
     """The offence-level parts of one person's harm score (see the module docstring for the formula)."""
+    return _contributions(_tidy(involvements), as_of=as_of, rules=rules)
+
+
+def _contributions(tidy: Sequence[Involvement], *, as_of: date, rules: Rules) -> list[Contribution]:
+    """:func:`harm_contributions` of involvements already tidied (:func:`_tidy`)."""
     out = []
-    for inv in _tidy(involvements):
-        if not _is_offending(inv) or not _in_window(inv, as_of, rules.harm_window_days):
+    since = as_of - timedelta(days=rules.harm_window_days)
+    for inv in tidy:
+        if inv.role not in _OFFENDING or not since < inv.occurred <= as_of:
             continue
         if rules.exclude_police_discovered and inv.offence_code in rules.police_discovered_codes:
             continue
-        weight = rules.offender_weight if inv.role == LinkRole.OFFENDER.value else rules.suspect_weight
+        weight = rules.offender_weight if inv.role == _OFFENDER else rules.suspect_weight
         decay = math.pow(2.0, -(as_of - inv.occurred).days / rules.half_life_days)
         out.append(
             Contribution(
@@ -305,7 +315,7 @@ def _group(involvements: Iterable[Involvement]) -> dict[str, list[Involvement]]:
 def _harm_entry(
     pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
 ) -> Entry | None:
-    parts = harm_contributions(invs, as_of=as_of, rules=rules)
+    parts = _contributions(invs, as_of=as_of, rules=rules)  # invs: tidy (a person's grouped involvements)
     score = sum(c.points for c in parts)
     if score <= 0:  # zero-harm scores are never listed
         return None
@@ -316,28 +326,28 @@ def _harm_entry(
         f"(CCHI days, halving every {rules.half_life_days:.0f} days)",
         f"largest parts: {top}",
     ]
-    suspects = sum(1 for c in parts if c.role == LinkRole.SUSPECT.value)
+    suspects = sum(1 for c in parts if c.role == _SUSPECT)
     if suspects:
         reasons.append(f"{suspects} of them as a named suspect only, counted at {rules.suspect_weight:g}")
-    events = [i for i in invs if i.reference in {c.reference for c in parts} and _is_offending(i)]
+    counted = {c.reference for c in parts}
+    events = [i for i in invs if i.reference in counted and i.role in _OFFENDING]
     return _entry(ListKind.HARM, pid, score, reasons, events, review, rules, parts)
-
-
-def _is_knife(inv: Involvement, rules: Rules) -> bool:
-    return inv.knife or inv.offence_code in rules.knife_codes
 
 
 def _knife_entry(
     pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
 ) -> Entry | None:
+    since = as_of - timedelta(days=rules.knife_window_days)
     events = [
         i
         for i in invs
-        if _is_offending(i) and _is_knife(i, rules) and _in_window(i, as_of, rules.knife_window_days)
+        if i.role in _OFFENDING
+        and since < i.occurred <= as_of
+        and (i.knife or i.offence_code in rules.knife_codes)
     ]
-    distinct = {e.reference: e for e in sorted(events, key=lambda e: e.role != LinkRole.OFFENDER.value)}
+    distinct = {e.reference: e for e in sorted(events, key=lambda e: e.role != _OFFENDER)}
     events = sorted(distinct.values(), key=lambda e: (e.occurred, e.reference))
-    proven = [e for e in events if e.role == LinkRole.OFFENDER.value]
+    proven = [e for e in events if e.role == _OFFENDER]
     if len(events) < rules.knife_min_events or len(proven) < rules.knife_min_proven:
         return None
     if not _in_window(events[-1], as_of, rules.knife_expiry_days):
@@ -355,10 +365,11 @@ def _knife_entry(
 def _victimisations(
     invs: Sequence[Involvement], as_of: date, days: int, min_harm: float
 ) -> list[Involvement]:
+    since = as_of - timedelta(days=days)
     return [
         i
         for i in invs
-        if i.role == LinkRole.VICTIM.value and _in_window(i, as_of, days) and (i.harm_days or 0.0) >= min_harm
+        if i.role == _VICTIM and since < i.occurred <= as_of and (i.harm_days or 0.0) >= min_harm
     ]
 
 
@@ -406,9 +417,10 @@ def _vulnerable_entry(
 def _overlap_entry(
     pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
 ) -> Entry | None:
-    recent = [i for i in invs if _in_window(i, as_of, rules.overlap_window_days)]
-    vic = [i for i in recent if i.role == LinkRole.VICTIM.value]
-    off = [i for i in recent if _is_offending(i)]
+    since = as_of - timedelta(days=rules.overlap_window_days)
+    recent = [i for i in invs if since < i.occurred <= as_of]
+    vic = [i for i in recent if i.role == _VICTIM]
+    off = [i for i in recent if i.role in _OFFENDING]
     if not vic or not off:
         return None
     months = rules.overlap_window_days * 12 // 365
@@ -488,6 +500,8 @@ def build_list_grouped(
     """:func:`build_list` on involvements already grouped by :func:`group_by_person`."""
     rules = rules or Rules()
     reviews = reviews or {}
+    if ListKind(kind) == ListKind.HARM:
+        return _harm_list(grouped, as_of=as_of, rules=rules, reviews=reviews, overdue=overdue)
     build = _BUILDERS[ListKind(kind)]
     out = []
     for pid, invs in grouped.items():
@@ -495,13 +509,46 @@ def build_list_grouped(
         entry = build(pid, invs, as_of, rules, review)
         if entry is None:
             continue
-        current = is_current(entry.last_event, review, as_of=as_of, rules=rules)
-        removed = review is not None and not review.keep and review.reviewed_on >= entry.last_event
-        if (current and not overdue) or (overdue and not current and not removed):
+        if _listed_now(entry.last_event, review, as_of=as_of, rules=rules, overdue=overdue):
             out.append(entry)
     out.sort(key=lambda e: (-e.score, e.person_id))
-    if kind == ListKind.HARM:
-        out = out[: rules.harm_top_k]
+    return out
+
+
+def _listed_now(last_event: date, review: Review | None, *, as_of: date, rules: Rules, overdue: bool) -> bool:
+    """Whether an entry with this last event goes on the list (or, ``overdue``, on the overdue list)."""
+    current = is_current(last_event, review, as_of=as_of, rules=rules)
+    removed = review is not None and not review.keep and review.reviewed_on >= last_event
+    return (current and not overdue) or (overdue and not current and not removed)
+
+
+def _harm_list(
+    grouped: Mapping[str, Sequence[Involvement]],
+    *,
+    as_of: date,
+    rules: Rules,
+    reviews: Mapping[str, Review],
+    overdue: bool,
+) -> list[Entry]:
+    """:func:`build_list_grouped` for the harm list: every person's score and last event first, then the
+    entries (their reasons in words) only for the top ``harm_top_k``, the same as building every
+    entry (:func:`_harm_entry`) and cutting the sorted list."""
+    ranked = []
+    for pid, invs in grouped.items():
+        parts = _contributions(invs, as_of=as_of, rules=rules)
+        score = sum(c.points for c in parts)
+        if score <= 0:
+            continue
+        counted = {c.reference for c in parts}
+        last = max(i.occurred for i in invs if i.reference in counted and i.role in _OFFENDING)
+        if _listed_now(last, reviews.get(pid), as_of=as_of, rules=rules, overdue=overdue):
+            ranked.append((-score, pid))
+    ranked.sort()
+    out = []
+    for _, pid in ranked[: rules.harm_top_k]:
+        entry = _harm_entry(pid, grouped[pid], as_of, rules, reviews.get(pid))
+        assert entry is not None  # its score is above 0
+        out.append(entry)
     return out
 
 

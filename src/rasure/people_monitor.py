@@ -143,12 +143,27 @@ class Monitor:
 def _listed(
     grouped: Mapping[str, Sequence[Involvement]], day: date, rules: Rules, reviews: Mapping[str, Review]
 ) -> dict[str, set[str]]:
+    # Only people with an involvement in the longest window up to ``day`` can be on a list that day
+    # (every rule reads its own window, none longer): the others are left out before the rules run.
+    # Each person's involvements are sorted by date (group_by_person), so the first and last bound them.
+    since = day - timedelta(days=_longest_window(rules))
+    grouped = {
+        pid: invs
+        for pid, invs in grouped.items()
+        if invs and invs[0].occurred <= day and invs[-1].occurred > since
+    }
     return {
         k.value: {
             e.person_id for e in build_list_grouped(k, grouped, as_of=day, rules=rules, reviews=reviews)
         }
         for k in ListKind
     }
+
+
+def _longest_window(rules: Rules) -> int:
+    return max(
+        rules.harm_window_days, rules.knife_window_days, rules.repeat_window_days, rules.overlap_window_days
+    )
 
 
 def _by_area(people: Iterable[str], areas: Mapping[str, frozenset[str]]) -> dict[str, int]:
@@ -203,8 +218,7 @@ def monitor(
         reached = counts["kept"] + counts["removed"] + counts["overdue"]
         share[kind] = (counts["kept"] + counts["removed"]) / reached if reached else None
 
-    window = max(rules.harm_window_days, rules.knife_window_days, rules.repeat_window_days)
-    window = max(window, rules.overlap_window_days)
+    window = _longest_window(rules)
     baseline_people = {i.person_id for i in invs if as_of - timedelta(days=window) < i.occurred}
 
     def bands(people: Iterable[str]) -> dict[str, int]:

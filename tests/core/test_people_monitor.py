@@ -158,3 +158,66 @@ def test_age_band_edges(born: int | None, band: str) -> None:
 def test_events_after_the_day_are_not_counted() -> None:
     later = [*INVS, knife("SYN-T-F", -5), knife("SYN-T-F", -10)]
     assert monitor(later, as_of=AS_OF, months=1).status == monitor(INVS, as_of=AS_OF, months=1).status
+
+
+def test_series_equals_each_dates_lists_built_in_full_for_a_synthetic_city() -> None:
+    """The monitor leaves out, date by date, the people with no involvement in the longest window up
+    to it: its series must still equal :func:`rasure.people.build_list` over everyone on each date
+    (synthetic city, three years, 30 month ends so early dates have people only after them and late
+    ones people only long before; reviews kept and removed along the way)."""
+    import random
+
+    from rasure.people import build_list
+    from rasure.synth import generate_city
+
+    c = generate_city(seed=5, scale=0.1, end=date(2026, 6, 30))
+    recs = c.records.set_index("reference")
+    rng = random.Random(3)
+    invs = [
+        Involvement(
+            person_id=link.person_id,
+            role=link.role,
+            reference=link.reference,
+            occurred=recs.at[link.reference, "occurred_from"].date(),
+            offence_code=str(recs.at[link.reference, "offence_code"] or ""),
+            harm_days=rng.choice([None, 0.0, 5.0, 400.0]),
+            knife=rng.random() < 0.3,
+            domestic=rng.random() < 0.2,
+        )
+        for link in c.links.itertuples()
+    ]
+    people = sorted({i.person_id for i in invs})
+    history = sorted(
+        ((pid, Review(ago(rng.randrange(0, 900)), keep=rng.random() < 0.5)) for pid in people[::7]),
+        key=lambda pr: pr[1].reviewed_on,
+    )
+    rules = Rules(
+        harm_window_days=200, knife_window_days=300, repeat_window_days=150, overlap_window_days=250
+    )
+    m = monitor(invs, as_of=AS_OF, months=30, rules=rules, review_history=history)
+    assert len(m.series) == 30
+    for point in m.series:
+        reviews = reviews_on(history, point.day)
+        lists = {
+            k.value: build_list(k, invs, as_of=point.day, rules=rules, reviews=reviews) for k in ListKind
+        }
+        assert point.by_kind == {k: len(v) for k, v in lists.items()}, point.day
+        assert point.total == len({e.person_id for v in lists.values() for e in v}), point.day
+    assert sum(p.total for p in m.series) > 50
+    # the harm list ranks every score and words only the top K: the same as wording every entry
+    from rasure.people import group_by_person, is_current
+
+    grouped = group_by_person(invs)
+    for point in m.series[::6]:
+        reviews = reviews_on(history, point.day)
+        every = []
+        for pid, own in grouped.items():
+            e = entries_for_person(own, as_of=point.day, rules=rules, review=reviews.get(pid)).get(
+                ListKind.HARM
+            )
+            r = reviews.get(pid)
+            removed = e is not None and r is not None and not r.keep and r.reviewed_on >= e.last_event
+            if e is not None and is_current(e.last_event, r, as_of=point.day, rules=rules) and not removed:
+                every.append(e)
+        every.sort(key=lambda e: (-e.score, e.person_id))
+        assert build_list(ListKind.HARM, invs, as_of=point.day, rules=rules, reviews=reviews) == every[:20]

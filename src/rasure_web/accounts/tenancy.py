@@ -244,14 +244,21 @@ def acting_force_id(user: Any) -> int | None:
 def acting_force_crs(user: Any) -> str | None:
     """The CRS of the force ``user`` acts for now (:func:`force_crs`), or None for no force. No query
     when the user was read with their force (:func:`rasure_web.accounts.roles.user_with_roles`) and
-    acts for that force."""
+    acts for that force; otherwise read once per request and kept on the request's user object, as
+    the acting force is."""
     fid = acting_force_id(user)
     if fid is None:
         return None
     read_for, crs = getattr(user, "_rasure_force_crs_for", (None, None))
     if read_for == fid and crs is not None:
         return str(crs)
-    return force_crs(fid)
+    cached = getattr(user, "_rasure_acting_crs", None)
+    if cached is not None and cached[0] == fid:
+        return str(cached[1])
+    crs = force_crs(fid)
+    with contextlib.suppress(AttributeError):
+        user._rasure_acting_crs = (fid, crs)
+    return str(crs)
 
 
 def acting_force(user: Any) -> Force | None:

@@ -19,6 +19,7 @@ from rasure.errors import ConfigError
 from rasure_web.accounts.models import Force
 from rasure_web.accounts.tenancy import force_crs, force_pk, resolve_force
 from rasure_web.crimes.models import Area
+from rasure_web.crimes.summary import refresh_summary
 
 _ABOVE = {
     Area.Kind.LSOA: Area.Kind.LPA,
@@ -107,6 +108,7 @@ def areas_load(
             )
         _under_the_force(tenant.pk)
         _draw_parents(tenant.pk)
+        refresh_summary(tenant.pk)  # the LPAs' records follow their areas
     return AreasLoaded(
         level=kind.value, loaded=len(f.frame), parents_created=created, source_crs=f.source_crs, crs=f.crs
     )
@@ -160,6 +162,7 @@ def areas_lookup(
             a.save(update_fields=["parent"])
         _under_the_force(tenant.pk)
         _draw_parents(tenant.pk)
+        refresh_summary(tenant.pk)  # the LPAs' records follow their areas
     return LookupApplied(matched=len(hits), ignored=len(table) - len(hits), parents_created=created)
 
 

@@ -256,3 +256,31 @@ class ScopeTableInfo(models.Model):
 
     def __str__(self) -> str:
         return f"scope {self.source} {self.version}".strip()
+
+
+class RecordSummary(models.Model):
+    """A force's records counted per area, local month and class (:mod:`rasure_web.crimes.summary`
+    writes it; every writer of records refreshes it): the dashboard overview reads these few hundred
+    rows, not every record."""
+
+    area_code = models.CharField(max_length=64, blank=True, help_text='an LPA\'s code; "" the whole force')
+    month = models.CharField(max_length=7, blank=True, help_text='local month "YYYY-MM"; "" no time')
+    category = models.CharField(max_length=100, null=True)
+    offence_code = models.CharField(max_length=16, null=True)
+    sv_basis = models.CharField(max_length=32)
+    serious_violence = models.BooleanField()
+    n = models.IntegerField()
+    harm = models.FloatField(null=True, help_text="sum of harm_days (null: none weighed)")
+    no_location = models.IntegerField()
+    knife = models.IntegerField()
+    gun = models.IntegerField()
+    first_from = models.DateTimeField(null=True)
+    last_from = models.DateTimeField(null=True)
+    last_to = models.DateTimeField(null=True)
+    tenant = tenant_field()
+
+    class Meta:
+        db_table = "crime_summary"
+        indexes = [
+            models.Index(fields=["tenant", "area_code", "serious_violence", "month"], name="summary_read")
+        ]

@@ -19,6 +19,7 @@ from rasure import classify as sv
 from rasure.errors import ConfigError
 from rasure_web.accounts.tenancy import resolve_force, tenant_id_for
 from rasure_web.crimes.models import CrimeRecord, ScopeTableInfo
+from rasure_web.crimes.summary import refresh_summary
 
 _CLASS_FIELDS = ["serious_violence", "sv_group", "sv_basis", "knife_enabled", "gun_crime"]
 _VERSION = re.compile(r"version\s+([\w.\-]+)", re.IGNORECASE)
@@ -80,6 +81,7 @@ def scope_load(
             username=username,
         )
         changed = reclassify(scope, tenant=tenant.pk)
+        refresh_summary(tenant.pk)
     return info, changed
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +30,7 @@ from rasure_web.accounts.tenancy import force_crs, resolve_force, tenant_id_for
 from rasure_web.crimes import writer
 from rasure_web.crimes.models import HarmTableInfo, HarmWeight, ImportRun
 from rasure_web.crimes.scope import scope_current
+from rasure_web.crimes.summary import refresh_summary
 
 Progress = Callable[[str], None]
 
@@ -210,6 +211,8 @@ def _run_files(
                 reports.append(_reject(str(f), "file", exc, username, tenant))
             if progress:
                 progress("    " + reports[-1].line())
+        if any(r.ok for r in reports):
+            refresh_summary(tenant.pk)  # once per import, after the last file
     return reports
 
 
@@ -244,6 +247,7 @@ def harm_load(
         HarmTableInfo.objects.filter(tenant=tenant).delete()
         HarmTableInfo.objects.create(tenant=tenant, official=official, origin=str(path), username=username)
         harm_recompute(tenant=tenant.pk)
+        refresh_summary(tenant.pk)
     return table
 
 
@@ -270,6 +274,28 @@ def harm_recompute(*, tenant: int) -> int:
             [tenant],
         )
         return int(cur.rowcount)
+
+
+def records_delete(
+    *, force: str | None = None, source: str | None = None, occurred_before: datetime | None = None
+) -> int:
+    """Delete a force's records, or only those from ``source`` (e.g. ``synthetic``) and/or that began
+    before ``occurred_before`` (e.g. past their retention); their links to people go with them. The
+    force's summary is refreshed in the same transaction. Returns how many records were deleted;
+    other forces' records are untouched."""
+    from rasure_web.crimes.models import CrimeRecord
+
+    with transaction.atomic():
+        tenant = resolve_force(force)
+        qs = CrimeRecord.objects.filter(tenant=tenant)
+        if source is not None:
+            qs = qs.filter(source=source)
+        if occurred_before is not None:
+            qs = qs.filter(occurred_from__lt=occurred_before)
+        n = qs.count()
+        qs.delete()
+        refresh_summary(tenant.pk)
+    return n
 
 
 def synthetic_city_load(
@@ -344,6 +370,7 @@ def synthetic_city_store(city: SyntheticCity, *, force: str | None = None) -> di
         run.inserted, run.updated = inserted, updated
         run.finished_at = clock.now()
         run.save()
+        refresh_summary(tenant.pk)
     return {
         "records": len(city.records),
         "people": len(city.persons),

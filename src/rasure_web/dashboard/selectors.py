@@ -15,17 +15,16 @@ import numpy as np
 import pandas as pd
 import shapely
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from rasure.geo import projected_to_lonlat
 from rasure_web.accounts.roles import ADMIN, ANALYST, SUPERVISOR, has_role
-from rasure_web.accounts.tenancy import acting_force_id, force_crs
+from rasure_web.accounts.tenancy import acting_force_crs, acting_force_id, force_crs
 from rasure_web.analysis.models import AnalysisRun, HotSpot, Institution
 from rasure_web.crimes.areas import lsoa_codes_in
-from rasure_web.crimes.models import Area, CrimeRecord, ImportRun
+from rasure_web.crimes.models import Area, CrimeRecord, ImportRun, RecordSummary
 from rasure_web.crimes.selectors import local_naive
-from rasure_web.sqlkeys import UTCHourKey
 
 DASHBOARD_ROLES = (ANALYST, SUPERVISOR, ADMIN)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -40,15 +39,18 @@ def _day_name(d: Any) -> str:
 
 def data_version() -> str:
     """Changes whenever the data behind the dashboard changes (an import, a force's harm or scope
-    table, a hot-spot run)."""
+    table, a deletion or an areas load, through the stored summary; a hot-spot run)."""
     from rasure_web.crimes.models import HarmTableInfo, ScopeTableInfo
 
     last_import = ImportRun.objects.aggregate(m=Max("pk"))["m"]
     harm = HarmTableInfo.objects.aggregate(m=Max("loaded_at"))["m"]
     scope = ScopeTableInfo.objects.aggregate(m=Max("pk"))["m"]
     run = AnalysisRun.objects.aggregate(m=Max("pk"))["m"]
+    # every refresh of the stored summary (any writer of records, deletions and area loads too) gives
+    # it new rows (a higher largest pk) or fewer rows
+    summary = RecordSummary.objects.aggregate(m=Max("pk"), n=Count("pk"))
     harm_t = harm.timestamp() if harm is not None else None  # no spaces in a cache key
-    return f"{last_import}:{harm_t}:{scope}:{run}"
+    return f"{last_import}:{harm_t}:{scope}:{run}:{summary['m']}-{summary['n']}"
 
 
 def _cached(key: str, compute: Any, tenant: int | None, timeout: int = 3600) -> Any:
@@ -83,7 +85,7 @@ def warm_cache() -> None:
 
 def _categories(tenant: int | None) -> list[str]:
     return list(
-        CrimeRecord.objects.filter(tenant_id=tenant)
+        RecordSummary.objects.filter(tenant_id=tenant, area_code="")
         .exclude(category__isnull=True)
         .values_list("category", flat=True)
         .distinct()
@@ -117,8 +119,14 @@ def _lsoas_in(area_code: str, tenant: int | None) -> list[str] | None:
     return lsoa_codes_in(area_code, tenant=tenant) if tenant is not None else []
 
 
+#: "serious violence" as an equality the database can seek in the (tenant, serious_violence, time) index:
+#: Django writes ``serious_violence=True`` on SQLite as a bare ``WHERE serious_violence``, which SQLite
+#: only filters, so a force's last serious violence read every record of the force (116 ms at 200 k).
+SV_ONLY = Q(serious_violence__in=[True])
+
+
 def _sv_records(area_code: str, tenant: int | None) -> Any:
-    qs = CrimeRecord.objects.filter(serious_violence=True, tenant_id=tenant)
+    qs = CrimeRecord.objects.filter(SV_ONLY, tenant_id=tenant)
     lsoas = _lsoas_in(area_code, tenant)
     if lsoas is not None:
         qs = qs.filter(lsoa_code__in=lsoas)
@@ -150,28 +158,28 @@ def monthly_series(*, user: Any, area_code: str = "") -> pd.DataFrame:
 
 
 def _monthly_series(area_code: str, tenant: int | None) -> pd.DataFrame:
-    qs = _sv_records(area_code, tenant)
-    last = qs.aggregate(m=Max("occurred_from"))["m"]
+    """From the stored summary (:mod:`rasure_web.crimes.summary`): the local months from the one
+    760 days before the last serious violence (its first day on) to the last, whole months."""
+    rows = RecordSummary.objects.filter(tenant_id=tenant, area_code=area_code, serious_violence=True).exclude(
+        month=""
+    )
+    last = rows.aggregate(m=Max("last_from"))["m"]
     if last is None:
         return pd.DataFrame(columns=["month", "count", "harm"])
-    start = (last - dt.timedelta(days=760)).replace(day=1)
-    # Grouped in the database by UTC hour (plain SQL on both databases), then the hours to local months.
-    rows = (
-        qs.filter(occurred_from__gte=start)
-        .annotate(hour=UTCHourKey("occurred_from"))
-        .values("hour")
-        .annotate(count=Count("id"), harm=Sum("harm_days"))
-        .order_by()
+    start = f"{local_naive(pd.Series([last - dt.timedelta(days=760)])).iloc[0]:%Y-%m}"
+    grouped = list(
+        rows.filter(month__gte=start)
+        .values("month")
+        .annotate(count=Sum("n"), harm_sum=Sum("harm"))
+        .values_list("month", "count", "harm_sum")
+        .order_by("month")
     )
-    df = pd.DataFrame(list(rows), columns=["hour", "count", "harm"])
+    df = pd.DataFrame(grouped, columns=["month", "count", "harm"])
     if df.empty:
         return pd.DataFrame(columns=["month", "count", "harm"])
-    hours = pd.to_datetime(df["hour"].str.replace("T", " "), format="%Y-%m-%d %H", utc=True)
-    df["month"] = hours.dt.tz_convert(timezone.get_current_timezone()).dt.strftime("%Y-%m")
-    df["harm"] = df["harm"].astype(float)
-    return (
-        df.groupby("month", as_index=False)[["count", "harm"]].sum().sort_values("month", ignore_index=True)
-    )
+    df["count"] = df["count"].astype(int)
+    df["harm"] = df["harm"].astype(float).fillna(0.0)
+    return df
 
 
 def year_on_year(series: pd.DataFrame) -> dict[str, Any]:
@@ -274,8 +282,8 @@ def _in_geofence(hs: HotSpot) -> Any:
     geom = shapely.from_geojson(hs.geofence_geojson)
     x0, y0, x1, y1 = geom.bounds
     qs = CrimeRecord.objects.filter(
+        SV_ONLY,
         tenant_id=hs.run.tenant_id,
-        serious_violence=True,
         easting__gte=x0,
         easting__lte=x1,
         northing__gte=y0,
@@ -365,7 +373,7 @@ def map_areas(*, user: Any) -> dict[str, Any]:
     areas = list(
         Area.objects.filter(tenant_id=tenant).exclude(geometry_geojson="").exclude(kind=Area.Kind.FORCE)
     )
-    crs = force_crs(tenant) if areas else ""
+    crs = (acting_force_crs(user) or force_crs()) if areas else ""
     for a in areas:
         feats.append(
             {
@@ -406,7 +414,7 @@ def map_institutions(*, user: Any) -> dict[str, Any]:
     feats: list[dict[str, Any]] = []
     if t is None:
         return {"type": "FeatureCollection", "features": feats}
-    crs = force_crs(t)
+    crs = acting_force_crs(user) or force_crs()
     for i in Institution.objects.filter(tenant_id=t):
         lon, lat = projected_to_lonlat(np.array([i.easting]), np.array([i.northing]), crs=crs)
         feats.append(
@@ -452,7 +460,7 @@ def map_crimes(
     require_dashboard(user)
     t = acting_force_id(user)
     qs = CrimeRecord.objects.filter(tenant_id=t, easting__isnull=False, lon__isnull=False, lat__isnull=False)
-    qs = qs.filter(serious_violence=True) if not category else qs.filter(category=category)
+    qs = qs.filter(SV_ONLY) if not category else qs.filter(category=category)
     lsoas = _lsoas_in(area_code, t)
     if lsoas is not None:
         qs = qs.filter(lsoa_code__in=lsoas)
@@ -538,7 +546,7 @@ def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[by
     x1 = x0 + d.shape[1] * surf.cell_size_m
     y1 = y0 + d.shape[0] * surf.cell_size_m
     lon, lat = projected_to_lonlat(
-        np.array([x0, x1]), np.array([y0, y1]), crs=force_crs(acting_force_id(user))
+        np.array([x0, x1]), np.array([y0, y1]), crs=acting_force_crs(user) or force_crs()
     )
     return png, [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
 
