@@ -140,6 +140,20 @@ def _refusals_on_this_connection_only() -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Tests hash with MD5: Django's PBKDF2 (1,000,000 iterations) took 2-3 s a hash on the 2-core
+    machine under load, paid by every ``create_user(password=...)``, demo user and sign-in. Production
+    keeps Django's default hashers (tests/web/test_accounts.py checks that in a fresh process); they
+    stay after MD5 here, so a PBKDF2 hash made elsewhere still verifies."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _cache_per_worker() -> Iterator[None]:
     """Under pytest-xdist each worker has its own test database (pytest-django adds ``_gw0``...) and
     so must have its own file cache: the dashboard's cache keys are data versions, which repeat
