@@ -140,6 +140,93 @@ def _refusals_on_this_connection_only() -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """Tests hash with MD5: Django's PBKDF2 (1,000,000 iterations) took 2-3 s a hash on the 2-core
+    machine under load, paid by every ``create_user(password=...)``, demo user and sign-in. Production
+    keeps Django's default hashers (tests/web/test_accounts.py checks that in a fresh process); they
+    stay after MD5 here, so a PBKDF2 hash made elsewhere still verifies."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
+def _commit_without_waiting_for_disk(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SET synchronous_commit TO off")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_test_commits_do_not_wait_for_disk() -> Iterator[None]:
+    """On PostgreSQL every commit of a test connection (the test's, the live server's, the refusal
+    logger's) returns without waiting for its WAL to reach the disk: 15-17 ms a commit down to 3-4 ms
+    on the 2-core machine under load, paid by every statement of a transactional test and by each
+    flush. A test database is thrown away, so durability buys nothing; visibility to the other
+    connections and transactional semantics are unchanged. Production connections are untouched."""
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_commit_without_waiting_for_disk, dispatch_uid="tests-synchronous-commit-off")
+    yield
+    connection_created.disconnect(dispatch_uid="tests-synchronous-commit-off")
+
+
+def _tables_with_rows_and_their_referrers(connection: Any, tables: list[str]) -> list[str]:
+    """Of ``tables``, those holding a row, plus every table that references one of them by a foreign
+    key (PostgreSQL refuses to TRUNCATE a referenced table without its referrers, empty or not)."""
+    if not tables:
+        return tables
+    probe = " UNION ALL ".join(
+        f"(SELECT %s WHERE EXISTS (SELECT 1 FROM {connection.ops.quote_name(t)}))" for t in tables
+    )
+    with connection.cursor() as cur:
+        cur.execute(probe, tables)
+        keep = {row[0] for row in cur.fetchall()}
+        cur.execute(
+            "SELECT c.relname, f.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "JOIN pg_class f ON f.oid = k.confrelid WHERE k.contype = 'f'"
+        )
+        references = cur.fetchall()
+    wanted = set(tables)
+    grew = True
+    while grew:
+        grew = False
+        for referrer, referenced in references:
+            if referenced in keep and referrer in wanted and referrer not in keep:
+                keep.add(referrer)
+                grew = True
+    return [t for t in tables if t in keep]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_flush_truncates_only_tables_with_rows() -> Iterator[None]:
+    """A transactional test ends with Django's flush, on PostgreSQL one TRUNCATE of every table (63, with
+    217 indexes, today), which gives each table and index a new file. Tables that are empty already are left
+    out (with the referrers PostgreSQL requires): the database ends as empty as before, for less."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(
+        self: Any,
+        style: Any,
+        tables: list[str],
+        *,
+        reset_sequences: bool = False,
+        allow_cascade: bool = False,
+    ) -> list[str]:
+        if not reset_sequences:  # an empty table's sequence may have moved on: RESTART IDENTITY needs all
+            tables = _tables_with_rows_and_their_referrers(self.connection, list(tables))
+        return original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _cache_per_worker() -> Iterator[None]:
     """Under pytest-xdist each worker has its own test database (pytest-django adds ``_gw0``...) and
     so must have its own file cache: the dashboard's cache keys are data versions, which repeat

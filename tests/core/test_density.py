@@ -60,6 +60,7 @@ def test_binned_kde_matches_exact_kde(
     assert err.sum() / exact.sum() < l1_rel
 
 
+@pytest.mark.clock_free  # kernel density on fixed points: no dates at all
 def test_finer_lattice_reduces_error(clustered_points: tuple[np.ndarray, np.ndarray]) -> None:
     x, y = clustered_points
     errs = []

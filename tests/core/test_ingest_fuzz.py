@@ -99,6 +99,7 @@ def _read_or_refuse(read: object, path: Path) -> None:
     check_result(parsed)
 
 
+@pytest.mark.clock_free  # seeded byte mutations of fixed files; the readers take no "today"
 @pytest.mark.parametrize("kind", ["street", "street-gz", "outcomes", "outcomes-gz"])
 def test_police_uk_files_survive_mutation(tmp_path: Path, kind: str) -> None:
     base = outcomes_bytes() if kind.startswith("outcomes") else street_bytes()
@@ -110,6 +111,7 @@ def test_police_uk_files_survive_mutation(tmp_path: Path, kind: str) -> None:
         _read_or_refuse(read_policeuk, f)
 
 
+@pytest.mark.clock_free  # seeded byte mutations of a fixed export; the reader takes no "today"
 def test_mapped_files_survive_mutation(tmp_path: Path) -> None:
     mp = tmp_path / "mapping.toml"
     mp.write_text(LONLAT_MAPPING)

@@ -144,6 +144,7 @@ def test_missing_path_is_an_error() -> None:
 
 
 @pytest.mark.realdata
+@pytest.mark.clock_free  # reads every real file; parsing takes no "today" (dates come from the file)
 def test_every_real_file_reads(shared_data: Path) -> None:
     """No real police.uk file here is rejected (repeats, ASB, No Location, 2021 LSOAs all accepted)."""
     files = expand_paths([str(shared_data / "policeuk")])

@@ -90,6 +90,22 @@ def test_production_refuses_placeholder_secret() -> None:
     assert ok.returncode == 0, ok.stderr
 
 
+def test_production_hashes_passwords_with_django_pbkdf2() -> None:
+    """The tests hash with MD5 for speed (tests/conftest.py); the settings themselves, read in a fresh
+    process as in production, keep Django's default: PBKDF2-SHA256 at Django's iteration count."""
+    env = {**os.environ, "RASURE_ENV": "production", "RASURE_SECRET_KEY": "x" * 50, "RASURE_DEBUG": "0"}
+    code = (
+        "import django; django.setup();"
+        "from django.conf import settings as s; from django.contrib.auth.hashers import make_password as m;"
+        "print(s.PASSWORD_HASHERS[0]); print(m('a-long-test-password'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    first, hashed = out.stdout.split()
+    assert first == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    algorithm, iterations, _salt, _digest = hashed.split("$")
+    assert algorithm == "pbkdf2_sha256" and int(iterations) >= 1_000_000
+
+
 def test_sqlite_is_wal_and_full_sync() -> None:
     if connection.vendor != "sqlite":
         pytest.skip("SQLite only")
