@@ -182,6 +182,7 @@ def _client(role: str) -> Client:
     return c
 
 
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="runs once, on its own SQLite")
 @pytest.mark.django_db(transaction=False)
 def test_rasure_worker_process_imports_a_dropped_file_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     """The real service: `rasure worker` as its own process on its own (SQLite) installation, a file
