@@ -15,6 +15,7 @@ asserts nothing about speed.
 
     python benchmarks/bench_import.py sqlite
     python benchmarks/bench_import.py postgres   # needs PostgreSQL at 127.0.0.1:5432 (trust auth)
+    RASURE_BENCH_DB=rasure_bench_mine python benchmarks/bench_import.py postgres   # its own database
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("RASURE_SHARED_DATA", ROOT.parent / "shared" / "data")) / "policeuk" / "gwent"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: The PostgreSQL database the benchmark drops and re-creates (another name lets runs share a server).
+BENCH_DB = os.environ.get("RASURE_BENCH_DB", "rasure_bench")
 STREET_HEADER = (
     "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
     "Crime type,Last outcome category,Context"
@@ -133,7 +136,7 @@ def _floor(files: list[str]) -> float:
 def main(db: str) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="rasure-bench-data-"))
     files, what = _files(tmp)
-    _setup(db, "rasure_bench")
+    _setup(db, BENCH_DB)
     from rasure_web.crimes import services
     from rasure_web.crimes.models import CrimeRecord
 
@@ -185,7 +188,7 @@ def _peak_kib() -> int:
 
 def memory(db: str, path: str) -> int:
     """One file in a fresh process: peak RSS against the file's size."""
-    _setup(db, "rasure_bench_mem")
+    _setup(db, f"{BENCH_DB}_mem")
     from rasure_web.crimes import services
 
     before = _peak_kib()

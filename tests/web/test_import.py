@@ -219,3 +219,71 @@ def test_gwent_loads_every_row_and_second_run_changes_nothing(shared_data: Path)
     again = services.records_import_policeuk(paths=files)
     assert sum(r.inserted + r.updated for r in again) == 0
     assert _state() == before
+
+
+def test_a_file_read_in_many_chunks_imports_as_if_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks carry the file's rules across: a Crime ID repeated in a later chunk is merged (first
+    row wins), a crime type first seen in a later chunk is classified and weighted like one seen in
+    the first, and the counts are the same as for the file read whole."""
+    from rasure import classify, harm
+    from rasure.ingest import policeuk
+
+    types = ["Burglary"] * 40 + ["Robbery", "Violence and sexual offences", "Public order"] * 20
+    rows = [street_row(f"c{i}", crime_type=t) for i, t in enumerate(types)]
+    rows.append(street_row("c3", crime_type="Shoplifting"))  # repeats c3, many chunks later
+    f = write_street(tmp_path / "2024-03-t-street.csv", rows)
+    whole = services.records_import_policeuk(paths=[str(f)])[0]
+    expected = _state()
+    CrimeRecord.objects.all().delete()
+    opened = policeuk.open_policeuk
+    monkeypatch.setattr(policeuk, "open_policeuk", lambda p, crs: opened(p, crs=crs, block_bytes=512))
+    [r] = services.records_import_policeuk(paths=[str(f)])
+    assert (r.inserted, r.unchanged, r.notes) == (len(rows) - 1, 0, whole.notes)
+    assert "1 repeated Crime ID row(s)" in r.notes[0]
+    assert _state() == expected
+    assert CrimeRecord.objects.get(reference="c3").category == "Burglary"
+    stored = CrimeRecord.objects.order_by("id").values(
+        "category", "serious_violence", "sv_basis", "harm_days"
+    )
+    by_type = {s["category"]: s for s in stored}
+    import pandas as pd
+
+    recs = pd.DataFrame({"category": pd.array(list(by_type), dtype="string")})
+    sv = classify.classify(recs)
+    days = harm.harm_days(recs)
+    for i, t in enumerate(by_type):
+        assert by_type[t]["serious_violence"] == bool(sv["serious_violence"][i])
+        assert by_type[t]["harm_days"] == pytest.approx(float(days["harm_days"][i]))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_import_stages_in_a_file_and_restores_the_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a transaction (the CLI), an SQLite import stages in a temporary file, so staging memory
+    does not grow with the file; afterwards the connection keeps its temporary tables in memory again."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's temp_store")
+
+    def temp_store() -> int:
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA temp_store")
+            return int(cur.fetchone()[0])
+
+    before = temp_store()
+    seen: list[int] = []
+    write = writer.write_file
+
+    def watched(*args: object, **kwargs: object) -> writer.Written:
+        seen.append(temp_store())
+        return write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer, "write_file", watched)
+    f = write_street(tmp_path / "2024-03-t-street.csv", [street_row("c1"), street_row("c2")])
+    [r] = services.records_import_policeuk(paths=[str(f)])
+    assert r.ok and r.inserted == 2
+    assert seen == [1] and before == 2 and temp_store() == before  # 1 = FILE, 2 = MEMORY

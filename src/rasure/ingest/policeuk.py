@@ -471,7 +471,8 @@ def _checked(
     """Validate the rows of ``f`` (every problem into ``problems``): longitude, latitude and source."""
     lon, lat = _validate_common(path, f, line, problems)
     for col, limit in _LIMITS.items():
-        if col in f.columns:
+        # stripping only shortens a value: only a column with a raw value over the limit is stripped
+        if col in f.columns and bool((f[col].str.len() > limit).any()):
             too_long(path, line, col, f[col].str.strip(), limit, problems)
     source = _sources(f["Falls within"].str.strip())
     too_long(path, line, "Falls within", source, TEXT_LIMITS["source"], problems)

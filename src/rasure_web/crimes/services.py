@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from numpy.typing import NDArray
 
 from rasure import classify as sv
 from rasure import harm as harm_mod
@@ -89,20 +91,73 @@ def enrich(
     records: pd.DataFrame, *, scope: sv.Scope | None = None, table: harm_mod.HarmTable | None = None
 ) -> pd.DataFrame:
     """Canonical records plus the derived columns stored with them (classification, harm)."""
-    out = pd.concat(
-        [records, sv.classify(records, scope=scope), harm_mod.harm_days(records, table=table)], axis=1
-    )
-    return out
+    return Enricher(scope=scope, table=table)(records)
 
 
-def _save_file(
-    file: StreamedFile, *, username: str, table: harm_mod.HarmTable, scope: sv.Scope, tenant: Force
-) -> ImportReport:
+#: The columns classification (:func:`rasure.classify.classify`) and harm (:func:`rasure.harm.harm_days`)
+#: read.
+_DERIVED_FROM = ("offence_code", "weapon", "category")
+
+
+class Enricher:
+    """:func:`enrich` for the chunks of an import, one call per chunk.
+
+    Classification and harm depend only on a record's offence code, weapon and category, so each
+    distinct combination (police.uk files have about 14) is classified once per import and spread
+    back to its rows: the same columns and values as classifying every row."""
+
+    def __init__(self, *, scope: sv.Scope | None = None, table: harm_mod.HarmTable | None = None) -> None:
+        self.scope, self.table = scope, table
+        self._at: dict[tuple[object, ...], int] = {}  # a combination's row in ``_derived``
+        self._derived: pd.DataFrame | None = None
+
+    def _derive(self, rows: pd.DataFrame) -> pd.DataFrame:
+        rows = rows.reset_index(drop=True)
+        return pd.concat(
+            [sv.classify(rows, scope=self.scope), harm_mod.harm_days(rows, table=self.table)], axis=1
+        )
+
+    def __call__(self, records: pd.DataFrame) -> pd.DataFrame:
+        keys = [c for c in _DERIVED_FROM if c in records.columns]
+        if records.empty or "category" not in keys:
+            return pd.concat([records, self._derive(records).set_axis(records.index)], axis=1)
+        codes, distinct = _factorize_rows(records[keys])
+        combos = [
+            tuple(None if pd.isna(v) else v for v in t) for t in distinct.itertuples(index=False, name=None)
+        ]
+        new = [i for i, k in enumerate(combos) if k not in self._at]
+        if new:
+            base = 0 if self._derived is None else len(self._derived)
+            fresh = self._derive(distinct.iloc[new])
+            self._derived = (
+                fresh if self._derived is None else pd.concat([self._derived, fresh], ignore_index=True)
+            )
+            for j, i in enumerate(new):
+                self._at[combos[i]] = base + j
+        assert self._derived is not None
+        where = np.array([self._at[k] for k in combos], dtype=np.int64)
+        spread = self._derived.iloc[where[codes]]
+        spread.index = records.index
+        return pd.concat([records, spread], axis=1)
+
+
+def _factorize_rows(frame: pd.DataFrame) -> tuple[NDArray[np.int64], pd.DataFrame]:
+    """Each row's number among the distinct rows of ``frame`` (missing values equal to each other),
+    and those distinct rows, in order of first appearance."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for c in frame.columns:
+        col = pd.factorize(frame[c], use_na_sentinel=False)[0].astype(np.int64)
+        codes = pd.factorize(codes * (int(col.max()) + 1) + col)[0].astype(np.int64)
+    _, first = np.unique(codes, return_index=True)
+    return codes, frame.iloc[first].reset_index(drop=True)
+
+
+def _save_file(file: StreamedFile, *, username: str, derive: Enricher, tenant: Force) -> ImportReport:
     """Write one file in one transaction (a savepoint inside the import's transaction on SQLite):
     all of it, or — if any row is bad — none of it."""
     with transaction.atomic():
         run = ImportRun.objects.create(username=username, kind=file.kind, path=file.path, tenant=tenant)
-        written = writer.write_file(file, run_id=run.pk, derive=lambda r: enrich(r, scope=scope, table=table))
+        written = writer.write_file(file, run_id=run.pk, derive=derive)
         notes = ([file.merged_note(written.merged)] if written.merged else []) + file.notes()
         if written.outcomes_not_found:
             notes.append(f"{written.outcomes_not_found} outcome(s) for crimes not imported (skipped)")
@@ -197,16 +252,15 @@ def _run_files(
     tenant = resolve_force(force)
     crs = force_crs(tenant)
     table, scope = harm_table_current(tenant=tenant.pk), scope_current(tenant=tenant.pk)
+    derive = Enricher(scope=scope, table=table)  # one per import: each crime type classified once
     reports: list[ImportReport] = []
     outer = transaction.atomic() if connection.vendor == "sqlite" else contextlib.nullcontext()
-    with outer:
+    with writer.staging_on_disk(), outer:
         for i, f in enumerate(files, start=1):
             if progress:
                 progress(f"[{i}/{len(files)}] {f}")
             try:
-                reports.append(
-                    _save_file(open_file(f, crs), username=username, table=table, scope=scope, tenant=tenant)
-                )
+                reports.append(_save_file(open_file(f, crs), username=username, derive=derive, tenant=tenant))
             except RasureError as exc:
                 reports.append(_reject(str(f), "file", exc, username, tenant))
             if progress:
