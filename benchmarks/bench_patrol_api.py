@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
+import goals
+
 ROOT = Path(__file__).resolve().parents[1]
 DB = "rasure_bench_patrol"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
@@ -233,7 +235,7 @@ def saturation(client: Client, path: str = "", name: str = "nearest") -> float:
     return len(ok) / elapsed
 
 
-def fixed_rate(client: Client) -> None:
+def fixed_rate(client: Client, vendor: str) -> None:
     n = int(RATE * RATE_S)
     results: list[tuple[int, float, float]] = []
     lock = threading.Lock()
@@ -260,6 +262,14 @@ def fixed_rate(client: Client) -> None:
         f"p99 {pct(ok, 99):.1f} ms, max {max(ok) * 1000:.1f} ms (service time p50 {pct(service, 50):.1f} ms, "
         f"p99 {pct(service, 99):.1f} ms), errors {errors}",
         flush=True,
+    )
+    goals.record(
+        f"patrol API nearest, {RATE} req/s, {vendor}",
+        f"p99 {pct(ok, 99):.1f} ms, errors {errors}",
+        "—",
+        "—",
+        "p99 < 20 ms at 200 req/s",
+        pct(ok, 99) < 20 and errors == 0,
     )
 
 
@@ -288,8 +298,16 @@ def main() -> int:
         time.sleep(1)
         login_page = saturation(client, "/accounts/login/", "sign-in page (peer)")
         print(f"nearest / sign-in page throughput: {nearest / login_page:.2f} (goal ≥ 0.5)", flush=True)
+        goals.record(
+            f"patrol API nearest, saturation, {vendor}",
+            f"{nearest:,.0f} req/s",
+            f"sign-in page {login_page:,.0f} req/s",
+            f"{nearest / login_page:.2f} of the sign-in page",
+            "≥ 0.5 of the sign-in page",
+            nearest / login_page >= 0.5,
+        )
         time.sleep(1)
-        fixed_rate(client)
+        fixed_rate(client, vendor)
         print(
             f"machine: {os.cpu_count()} cores; server: gunicorn 2 sync workers, {vendor}, DEBUG off; "
             "generator on the same cores"
