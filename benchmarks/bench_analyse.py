@@ -80,9 +80,10 @@ def _command(files: list[Path], out: Path) -> tuple[float, float, float]:
 def _copies(files: list[Path], folder: Path, copies: int = COPIES) -> list[Path]:
     """The files ``copies`` times over: copy k is shifted back 3·k years, its Crime IDs get ``-k``."""
     out = []
-    for k in range(copies):
-        for f in files:
-            frame = pd.read_csv(f, dtype=str, keep_default_na=False)
+    for f in files:
+        original = pd.read_csv(f, dtype=str, keep_default_na=False)  # each file read once for every copy
+        for k in range(copies):
+            frame = original.copy()
             if k:
                 year = frame["Month"].str[:4].astype(int) - 3 * k
                 frame["Month"] = year.astype(str) + frame["Month"].str[4:]
