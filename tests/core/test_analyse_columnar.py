@@ -5,6 +5,7 @@ output; and bad input is refused by both with the same file, line and field."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +155,34 @@ def test_point_outside_the_crs_area_refused_by_both_paths(tmp_path: Path) -> Non
         (p.line, p.field) for p in record.value.problems
     ]
     assert "outside the area of use" in columnar.value.problems[0].reason
+
+
+@pytest.mark.realdata
+def test_stability_on_real_gwent_files_is_scipy_spearman_to_the_bit(shared_data: Path) -> None:
+    """Spearman's ρ between years of the real Gwent street files' cell counts (36 months, every cell
+    of the grid, zeros and ties included), as the hot-spot stability gives it, is to the last bit
+    ``scipy.stats.spearmanr``: the analysis computes it without importing ``scipy.stats`` (most of a
+    second of every run), and its output must not move."""
+    from scipy.stats import spearmanr
+
+    from rasure.hotspots.endurance import place_window_counts, stability
+    from rasure.hotspots.places import all_cells, assign_cells, grid_for
+
+    files = sorted((shared_data / "policeuk" / "gwent").glob("*-street.csv.gz"))
+    recs = read_street_files(files)
+    recs = recs[sv.classify(recs)["serious_violence"].to_numpy() & recs["easting"].notna().to_numpy()]
+    x, y = recs["easting"], recs["northing"]
+    core = x.between(*x.quantile([0.005, 0.995])) & y.between(*y.quantile([0.005, 0.995]))
+    recs = recs[core.to_numpy()]  # the force's area, not the crimes it recorded far away
+    grid = grid_for(recs["easting"], recs["northing"], cell_size_m=150.0)
+    cells = assign_cells(grid, recs["easting"], recs["northing"])
+    year = recs["occurred_from"].dt.year.astype(str).to_numpy(dtype=object)
+    order = sorted(set(year))
+    counts = place_window_counts(cells, year, places=all_cells(grid), window_order=order)
+    assert len(order) >= 3 and (counts.to_numpy() == 0).mean() > 0.5  # many tied zeros
+    got = stability(counts, top_k=40)["spearman_rho"].tolist()
+    want = [
+        float(spearmanr(counts[a].to_numpy(dtype=float), counts[b].to_numpy(dtype=float)).statistic)
+        for a, b in itertools.pairwise(order)
+    ]
+    assert got == want  # exact, not approximate

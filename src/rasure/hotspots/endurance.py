@@ -18,7 +18,6 @@ from typing import Final
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import spearmanr
 
 from rasure.hotspots.places import HotspotInputError
 
@@ -162,6 +161,17 @@ def _jaccard(a: NDArray[np.bool_], b: NDArray[np.bool_]) -> float:
     return float((a & b).sum() / union) if union else float("nan")
 
 
+def _spearman(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """Spearman's rank correlation ρ = Pearson's r of the two samples' average ranks (Spearman 1904),
+    computed as ``scipy.stats.spearmanr`` computes it (one row of ranks per sample, given to
+    ``np.corrcoef`` as columns, the lower off-diagonal taken), so the same number to the last bit,
+    without importing ``scipy.stats``."""
+    ranks = np.vstack(
+        (pd.Series(a).rank(method="average").to_numpy(), pd.Series(b).rank(method="average").to_numpy())
+    )
+    return float(np.corrcoef(ranks.T, rowvar=False)[1, 0])
+
+
 def stability(
     counts: pd.DataFrame,
     *,
@@ -173,8 +183,10 @@ def stability(
     One row per consecutive pair ``(previous_window, window)``:
 
     * ``spearman_rho``: Spearman's rank correlation of the two windows' values over **all**
-      places (zeros included; ties get average ranks), ``scipy.stats.spearmanr``; NaN if either
-      window is constant;
+      places (zeros included; ties get average ranks): Pearson's r of the average ranks,
+      ``np.corrcoef`` of pandas' ``rank(method="average")``, the computation of
+      ``scipy.stats.spearmanr`` (Spearman 1904) without importing ``scipy.stats`` (most of a second);
+      NaN if either window is constant;
     * ``jaccard``: ``|A ∩ B| / |A ∪ B|`` of the hot sets from :func:`hot_places` with the same
       ``top_k``/``top_share`` (NaN when both are empty);
     * ``n_hot_previous``, ``n_hot``: sizes of the two sets.
@@ -191,10 +203,7 @@ def stability(
     rows = []
     for t in range(1, values.shape[1]):  # one row per pair of windows
         a, b = values[:, t - 1], values[:, t]
-        if np.ptp(a) == 0 or np.ptp(b) == 0 or a.size < 2:
-            rho = float("nan")
-        else:
-            rho = float(spearmanr(a, b).statistic)
+        rho = float("nan") if np.ptp(a) == 0 or np.ptp(b) == 0 or a.size < 2 else _spearman(a, b)
         rows.append(
             {
                 "previous_window": counts.columns[t - 1],
