@@ -65,13 +65,14 @@ def test_repeat_views_read_no_crime_records(analyst: Client) -> None:
     )
 
 
-def test_warm_cache_computes_the_map_and_hot_spot_pages(analyst: Client) -> None:
+def test_warm_cache_computes_the_map_layers_and_hot_spot_pages(analyst: Client) -> None:
     from rasure_web.dashboard.selectors import warm_cache
 
     warm_cache()
     for hs in HotSpot.objects.all():
         assert _record_reads(analyst, f"/dashboard/hotspots/{hs.pk}/") == 0, hs.code
-    assert _record_reads(analyst, "/dashboard/map/crimes.json?zoom=11") == 0
+    for url in LAYERS:
+        assert _record_reads(analyst, url) == 0, url
 
 
 def test_a_deletion_is_seen_by_the_layers_and_the_hot_spot_page(analyst: Client) -> None:

@@ -81,10 +81,12 @@ def warm_cache() -> None:
             _cached(f"series:{code}", lambda c=code, t=t: _monthly_series(c, t), t)
             _cached(f"hottimes:{code}:12", lambda c=code, t=t: _hot_times_matrix(c, 12, t), t)
         _cached("categories", lambda t=t: _categories(t), t)
-        # the map's first view (whole force, last 12 months, serious violence) and the hot-spot pages
+        # the map's first view (whole force, last 12 months, serious violence: points and density) and
+        # the hot-spot pages
         _cached(
             "crimepoints:12::", lambda t=t: _crime_points(tenant=t, months=12, category="", area_code=""), t
         )
+        _cached("density:12:", lambda t=t: _density_png(t, force_crs(t), 12, ""), t)
         warm_hotspot_pages(t)
 
 
@@ -641,17 +643,18 @@ def density_png(*, user: Any, months: int = 12, area_code: str = "") -> tuple[by
     computed once per data version (the map asks for the bounds and the image apart)."""
     require_dashboard(user)
     t = acting_force_id(user)
+    crs = acting_force_crs(user) or force_crs()
     return _cached(  # type: ignore[no-any-return]
-        f"density:{months}:{area_code}",
-        lambda: _density_png(user=user, months=months, area_code=area_code),
-        t,
+        f"density:{months}:{area_code}", lambda: _density_png(t, crs, months, area_code), t
     )
 
 
-def _density_png(*, user: Any, months: int, area_code: str) -> tuple[bytes, list[list[float]]]:
+def _density_png(
+    tenant: int | None, crs: str, months: int, area_code: str
+) -> tuple[bytes, list[list[float]]]:
     from rasure_web.dashboard.png import heat_png
 
-    surf = density_surface(user=user, months=months, area_code=area_code)
+    surf = _density_surface(tenant, months, area_code)
     if surf is None:
         return heat_png(np.zeros((1, 1))), [[0, 0], [0, 0]]
     d = surf.density
@@ -659,9 +662,7 @@ def _density_png(*, user: Any, months: int, area_code: str) -> tuple[bytes, list
     x0, y0 = surf.x0, surf.y0
     x1 = x0 + d.shape[1] * surf.cell_size_m
     y1 = y0 + d.shape[0] * surf.cell_size_m
-    lon, lat = projected_to_lonlat(
-        np.array([x0, x1]), np.array([y0, y1]), crs=acting_force_crs(user) or force_crs()
-    )
+    lon, lat = projected_to_lonlat(np.array([x0, x1]), np.array([y0, y1]), crs=crs)
     return png, [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
 
 
@@ -672,11 +673,14 @@ def density_surface(*, user: Any, months: int = 12, area_code: str = "") -> Any:
     With boundaries loaded, the grid covers the force's area (or the chosen LPA's) and every cell whose
     centre lies outside it is 0 (:func:`rasure.hotspots.density.restrict_to_area`), so the map's colour
     scale is set by the area's own cells; without them, the points' extent (0.5–99.5 % quantiles) + 1 km."""
+    require_dashboard(user)
+    return _density_surface(acting_force_id(user), months, area_code)
+
+
+def _density_surface(tenant: int | None, months: int, area_code: str) -> Any:
     from rasure.hotspots.density import kernel_density, restrict_to_area
     from rasure_web.crimes.areas import area_geometry
 
-    require_dashboard(user)
-    tenant = acting_force_id(user)
     qs = _sv_records(area_code, tenant).filter(easting__isnull=False)
     last = qs.aggregate(m=Max("occurred_from"))["m"]
     if last is None:
