@@ -1,6 +1,8 @@
 """Benchmark: server time of each dashboard page with ~200,000 records and a year of patrol data.
 
     python benchmarks/bench_dashboard.py [sqlite|postgres]
+    RASURE_BENCH_RECORDS=300000 python benchmarks/bench_dashboard.py postgres   # a synthetic force instead
+    RASURE_BENCH_BASELINE_SRC=/tmp/base/src python benchmarks/bench_dashboard.py  # also time older code
 
 DEBUG off. Loads all 36 Gwent months (police.uk, ~202k street records) into a fresh database
 (SQLite, or a throwaway PostgreSQL database at 127.0.0.1:5432), builds hot spots, adds a year of
@@ -15,12 +17,21 @@ Floors, same run: the SQL of the overview's summary read (``crime_summary``, the
 reads), one full scan of the records (``COUNT(*), SUM(harm_days)``: what the overview read before the
 summary) and of the year's visits; each cold view is printed as a multiple of its floor. Prints
 figures; asserts nothing.
+
+``RASURE_BENCH_RECORDS=N``: instead of Gwent, a SYNTHETIC force of N rows over 36 months
+(:func:`rasure.synth_force.write_policeuk_force`, ending 2025-12, written to a temporary folder and
+deleted), imported the same way. ``RASURE_BENCH_BASELINE_SRC``: a ``src`` folder of another version
+of the code (e.g. ``git archive COMMIT src | tar -x -C /tmp/base``; same migrations): each page is also
+served by it, in the same run against the same database, printed as "baseline" rows beside the others.
+The map's crimes layer at a street zoom and its density bounds are timed too; a warm view of the crimes
+layer is what any pan of the map costs once the filter's points are cached (only they are).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -170,7 +181,16 @@ def _run(vendor: str) -> int:
     from rasure_web.crimes.models import CrimeRecord
 
     call_command("migrate", verbosity=0)
-    services.records_import_policeuk(paths=[str(p) for p in sorted(DATA.glob("*-street.csv.gz"))])
+    n_synth = int(os.environ.get("RASURE_BENCH_RECORDS", "0") or 0)
+    if n_synth:
+        from rasure.synth_force import write_policeuk_force
+
+        folder = Path(tempfile.mkdtemp(prefix="rasure-bench-dash-synth-"))
+        force = write_policeuk_force(folder, records=n_synth, months=36, end_month="2025-12")
+        services.records_import_policeuk(paths=[str(p) for p in force.files])
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        services.records_import_policeuk(paths=[str(p) for p in sorted(DATA.glob("*-street.csv.gz"))])
     hotspots_build(params=HotspotParams(top=40, gi_permutations=0))
     n_visits = _synthetic_patrol_year()
     from rasure_web.crimes.writer import refresh_statistics
@@ -183,13 +203,22 @@ def _run(vendor: str) -> int:
     scan = _floor_ms("SELECT COUNT(*), SUM(harm_days) FROM crime_record")
     visits_scan = _floor_ms("SELECT COUNT(*), SUM(dose_minutes) FROM patrol_visit")
     summary = _summary_floor_ms()
+    from rasure_web.dashboard.selectors import warm_cache
+
+    t0 = time.perf_counter()
+    warm_cache()  # what imports and hot-spot builds run at their end (the pages below start from empty)
+    warm_s = time.perf_counter() - t0
     hs = HotSpot.objects.order_by("rank").first()
+    lon, lat = hs.lon, hs.lat
+    street = f"{lon - 0.004:.5f},{lat - 0.0025:.5f},{lon + 0.004:.5f},{lat + 0.0025:.5f}"  # about 550 x 550 m
     pages = {
         "overview": "/dashboard/",
         "map page": "/dashboard/map/",
         "map: hot spots layer": "/dashboard/map/hotspots.json",
         "map: crimes, force zoom (clustered)": "/dashboard/map/crimes.json?zoom=11",
+        "map: crimes, street zoom (points)": f"/dashboard/map/crimes.json?zoom=16&bbox={street}",
         "map: density PNG": "/dashboard/map/density.json",
+        "map: density bounds": "/dashboard/map/density.json?format=bounds",
         "hot spot page": f"/dashboard/hotspots/{hs.pk}/",
         "export CSV": "/dashboard/export/hotspots.csv",
         "patrol monitoring (8 weeks)": "/dashboard/patrols/",
@@ -197,18 +226,20 @@ def _run(vendor: str) -> int:
         "delivery, whole force (52 weeks)": "/programme/delivery/?weeks=52",
         "programme page": "/programme/",
     }
-    only = [p.strip() for p in os.environ.get("RASURE_BENCH_PAGES", "").split(",") if p.strip()]
+    wanted = os.environ.get("RASURE_BENCH_PAGES", "")
+    # names with a comma in them are given separated by ";"
+    only = [p.strip() for p in wanted.split(";" if ";" in wanted else ",") if p.strip()]
     if only:  # e.g. RASURE_BENCH_PAGES="overview,patrol monitoring (52 weeks)"
         pages = {k: v for k, v in pages.items() if k in only}
     n_summary = _count("crime_summary")
     print(
-        f"dashboard: {CrimeRecord.objects.count():,} records ({n_summary:,} summary rows), "
+        f"dashboard: {'SYNTHETIC force, ' if n_synth else ''}{CrimeRecord.objects.count():,} records ({n_summary:,} summary rows), "
         f"{HotSpot.objects.count()} hot spots, {n_visits:,} synthetic patrol visits over a year, {vendor}, "
         f"DEBUG {settings.DEBUG}; each page in a fresh process, cache empty for its cold view"
     )
     print(
         f"  floors: the overview's summary read {summary:.1f} ms; one scan of the records {scan:.0f} ms; "
-        f"of the visits {visits_scan:.0f} ms"
+        f"of the visits {visits_scan:.0f} ms; the cache warmed after an import or build (this code) in {warm_s:.1f} s"
     )
     from django.db import connections
 
@@ -219,16 +250,25 @@ def _run(vendor: str) -> int:
 
     # bytecode, as an installed server has it (this machine sets PYTHONDONTWRITEBYTECODE)
     compileall.compile_dir(str(Path(rasure_web.__file__).parents[1]), quiet=1)
-    runs = [(name, url, "") for name, url in pages.items()]
+    runs = [(name, url, "", "") for name, url in pages.items()]
     if "overview" in pages:  # also as the first request a new server process serves (its imports in it)
-        runs.append(("overview, a new process's 1st request", pages["overview"], "--first-request"))
-    for name, url, flag in runs:
+        runs.append(("overview, a new process's 1st request", pages["overview"], "--first-request", ""))
+    baseline = os.environ.get("RASURE_BENCH_BASELINE_SRC", "")
+    if baseline:  # each page also served by the older code, right after this code's row
+        runs = [
+            r for name, url, flag, _ in runs for r in ((name, url, flag, ""), (name, url, flag, baseline))
+        ]
+    for name, url, flag, src in runs:
+        env = {**os.environ, **({"PYTHONPATH": src} if src else {})}
         out = subprocess.run(
             [sys.executable, __file__, "--serve", url, *([flag] if flag else [])],
             capture_output=True,
             text=True,
             check=False,
+            env=env,
         )
+        if src:
+            name = f"  baseline: {name}"
         if out.returncode != 0:
             print(f"  {name}: failed\n{out.stderr[-2000:]}")
             continue
@@ -241,7 +281,7 @@ def _run(vendor: str) -> int:
         if name.startswith("overview") and summary == summary:  # not NaN: the summary table exists
             ratio += f", {r['cold_wall'] / max(summary, 0.01):5.0f}× the summary read"
         print(
-            f"  {name:<36} cold {r['cold_wall']:6.0f} ms wall {r['cold_cpu']:6.0f} ms CPU   "
+            f"  {name:<46} cold {r['cold_wall']:6.0f} ms wall {r['cold_cpu']:6.0f} ms CPU   "
             f"warm median {r['warm_wall']:5.0f} ms wall {r['warm_cpu']:5.0f} ms CPU   cold = {ratio}"
         )
     return 0
