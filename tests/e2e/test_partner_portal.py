@@ -180,7 +180,8 @@ def test_the_rebuild_status_changes_from_queued_to_done_without_a_reload(
 ) -> None:
     """The partner data page polls the rebuild's status (a JSON endpoint, the page's own script file)
     and says it in its live region: queued, then, once the worker's code has run it, done, while the
-    page is never reloaded."""
+    page is never reloaded; the line saying which hot spots are current then says they include partner
+    data, without a reload."""
     from tests.worker import run_queued
 
     errors: list[str] = []
@@ -191,6 +192,8 @@ def test_the_rebuild_status_changes_from_queued_to_done_without_a_reload(
     page.get_by_role("button", name="Rebuild hot spots including partner data").click()
     section = page.locator("#rebuild")
     section.get_by_role("cell", name="queued", exact=True).wait_for()
+    current = page.locator("#rebuild-current")
+    assert "do not include partner data" in current.inner_text()
     live = page.locator("#rebuild-live")
     assert live.get_attribute("aria-live") == "polite"
     live.filter(has_text=re.compile(r"with partner data, asked by analyst: queued\.")).wait_for(
@@ -202,7 +205,9 @@ def test_the_rebuild_status_changes_from_queued_to_done_without_a_reload(
     run_queued()  # the worker's code, as `rasure worker` runs it
     section.get_by_role("cell", name="done", exact=True).wait_for(timeout=15_000)
     live.filter(has_text=re.compile(r"with partner data, asked by analyst: done\.")).wait_for()
+    current.get_by_text("includes partner data: 40 emergency-department assaults").wait_for()
     assert page.evaluate("() => window.rasureNotReloaded === true")
-    assert "includes partner data: 40 emergency-department assaults" in section.inner_text()
+    assert "do not include" not in current.inner_text()
+    assert current.locator("strong").inner_text().startswith("includes partner data: 40")
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     assert_accessible(page, "partner data page, rebuild done without a reload")
