@@ -106,6 +106,19 @@ def _to_seconds(values: TimesLike | Any) -> tuple[NDArray[np.int64], NDArray[np.
     return secs, missing
 
 
+def _end_seconds(
+    end: TimesLike | Any | None, start_s: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """The end times as :func:`_to_seconds` gives them, one per start; with no end, every end is
+    missing (so each crime's weight goes to its start hour)."""
+    if end is None:
+        return start_s.copy(), np.ones(start_s.shape, dtype=bool)
+    end_s, end_missing = _to_seconds(end)
+    if end_s.shape != start_s.shape:
+        raise HotTimesInputError(f"start has {start_s.size} values but end has {end_s.size}; give one each.")
+    return end_s, end_missing
+
+
 def _check_hour(name: str, value: int) -> None:
     if not (isinstance(value, int | np.integer) and 0 <= int(value) <= 23):
         raise ConfigError(f"{name} must be a whole hour from 0 to 23, got {value!r}.")
@@ -190,14 +203,7 @@ def aoristic_week(
             f"{int(start_missing.sum())} start times are missing; drop those records first "
             "(hot_times() does this and reports how many)."
         )
-    if end is None:
-        end_s, end_missing = start_s.copy(), np.ones(start_s.shape, dtype=bool)
-    else:
-        end_s, end_missing = _to_seconds(end)
-        if end_s.shape != start_s.shape:
-            raise HotTimesInputError(
-                f"start has {start_s.size} values but end has {end_s.size}; give one each."
-            )
+    end_s, end_missing = _end_seconds(end, start_s)
     w_in = np.ones(start_s.size) if weights is None else np.asarray(weights, dtype=np.float64)
     if w_in.shape != start_s.shape:
         raise HotTimesInputError(f"weights has {w_in.size} values for {start_s.size} crimes; give one each.")
@@ -373,14 +379,7 @@ def day_night_shares(
     [[0.5, 0.5]]
     """
     start_s, start_missing = _to_seconds(start)
-    if end is None:
-        end_s, end_missing = start_s.copy(), np.ones(start_s.shape, dtype=bool)
-    else:
-        end_s, end_missing = _to_seconds(end)
-        if end_s.shape != start_s.shape:
-            raise HotTimesInputError(
-                f"start has {start_s.size} values but end has {end_s.size}; give one each."
-            )
+    end_s, end_missing = _end_seconds(end, start_s)
     day_hours = _is_day_hour(np.arange(HOURS_PER_WEEK) % 24, day_start_hour, night_start_hour)
     ok = np.flatnonzero(~start_missing)
     day = np.zeros(start_s.size)

@@ -40,6 +40,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from rasure.ingest.policeuk import STREET_COLUMNS
+
 FORCE_NAME: Final = "Synthetic Metropolitan-scale Police (SYNTHETIC)"
 LABEL: Final = "(synthetic)"
 
@@ -76,21 +78,6 @@ _OUTCOMES: Final = (
     "Offender given a caution",
 )
 _OUTCOME_P: Final = (0.45, 0.3, 0.15, 0.06, 0.04)
-
-STREET_HEADER: Final = (
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-)
 
 
 @dataclass(frozen=True)
@@ -201,7 +188,7 @@ def write_policeuk_force(
         )
         path = folder / f"{month}-synthetic-street.csv.gz"
         with gzip.open(path, "wb", compresslevel=1) as out:  # unquoted, as data.police.uk writes them
-            out.write((",".join(STREET_HEADER) + "\n").encode())
+            out.write((",".join(STREET_COLUMNS) + "\n").encode())
             pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
         files.append(path)
     return SyntheticForce(

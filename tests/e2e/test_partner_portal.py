@@ -116,15 +116,12 @@ def test_partner_upload_refused_whole_then_shown_to_analyst(
     ctx.close()
 
 
-@override_settings(RASURE_MAP_TILES="")
-def test_analyst_rebuilds_hot_spots_including_partner_data_then_without(
-    page: Any, live_server: Any, tmp_path: Path
-) -> None:
-    """The analyst's choice on the dashboard: the rebuild is queued (status shown), the worker's code
-    runs it, and the hot spots then say "includes partner data" on the overview and the map."""
+@pytest.fixture
+def partner_data_and_analyst(transactional_db: Any, tmp_path: Path) -> None:
+    """The synthetic city with hot spots (police records only), 40 emergency-department assaults
+    loaded under the demo partner's agreement, and an analyst (user "analyst") who may rebuild."""
     from rasure_web.crimes.models import CrimeRecord
     from rasure_web.partners.services import demo_partner_ensure, partner_import
-    from tests.worker import run_queued
 
     store_city_with_hotspots()
     agreement = demo_partner_ensure()
@@ -133,6 +130,15 @@ def test_analyst_rebuilds_hot_spots_including_partner_data_then_without(
     f = write_ed_assaults(tmp_path / "ed.csv", recs)
     partner_import(path=f, org_code=agreement.organisation.code, username="t", agreement=agreement)
     make_user("analyst")
+
+
+@override_settings(RASURE_MAP_TILES="")
+def test_analyst_rebuilds_hot_spots_including_partner_data_then_without(
+    page: Any, live_server: Any, partner_data_and_analyst: None
+) -> None:
+    """The analyst's choice on the dashboard: the rebuild is queued (status shown), the worker's code
+    runs it, and the hot spots then say "includes partner data" on the overview and the map."""
+    from tests.worker import run_queued
 
     login(page, live_server.url, "analyst")
     page.get_by_role("link", name="Partner data").click()
@@ -170,22 +176,14 @@ def test_analyst_rebuilds_hot_spots_including_partner_data_then_without(
 
 @override_settings(RASURE_MAP_TILES="")
 def test_the_rebuild_status_changes_from_queued_to_done_without_a_reload(
-    page: Any, live_server: Any, tmp_path: Path
+    page: Any, live_server: Any, partner_data_and_analyst: None
 ) -> None:
     """The partner data page polls the rebuild's status (a JSON endpoint, the page's own script file)
     and says it in its live region: queued, then, once the worker's code has run it, done, while the
-    page is never reloaded."""
-    from rasure_web.crimes.models import CrimeRecord
-    from rasure_web.partners.services import demo_partner_ensure, partner_import
+    page is never reloaded; the line saying which hot spots are current then says they include partner
+    data, without a reload."""
     from tests.worker import run_queued
 
-    store_city_with_hotspots()
-    agreement = demo_partner_ensure()
-    assert agreement is not None
-    recs = CrimeRecord.objects.filter(serious_violence=True, lat__isnull=False).order_by("reference")[:40]
-    f = write_ed_assaults(tmp_path / "ed.csv", recs)
-    partner_import(path=f, org_code=agreement.organisation.code, username="t", agreement=agreement)
-    make_user("analyst")
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
@@ -194,6 +192,8 @@ def test_the_rebuild_status_changes_from_queued_to_done_without_a_reload(
     page.get_by_role("button", name="Rebuild hot spots including partner data").click()
     section = page.locator("#rebuild")
     section.get_by_role("cell", name="queued", exact=True).wait_for()
+    current = page.locator("#rebuild-current")
+    assert "do not include partner data" in current.inner_text()
     live = page.locator("#rebuild-live")
     assert live.get_attribute("aria-live") == "polite"
     live.filter(has_text=re.compile(r"with partner data, asked by analyst: queued\.")).wait_for(
@@ -205,7 +205,9 @@ def test_the_rebuild_status_changes_from_queued_to_done_without_a_reload(
     run_queued()  # the worker's code, as `rasure worker` runs it
     section.get_by_role("cell", name="done", exact=True).wait_for(timeout=15_000)
     live.filter(has_text=re.compile(r"with partner data, asked by analyst: done\.")).wait_for()
+    current.get_by_text("includes partner data: 40 emergency-department assaults").wait_for()
     assert page.evaluate("() => window.rasureNotReloaded === true")
-    assert "includes partner data: 40 emergency-department assaults" in section.inner_text()
+    assert "do not include" not in current.inner_text()
+    assert current.locator("strong").inner_text().startswith("includes partner data: 40")
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     assert_accessible(page, "partner data page, rebuild done without a reload")

@@ -19,7 +19,7 @@ from rasure_web.crimes.models import CrimeRecord, HarmTableInfo, HarmWeight, Sco
 from rasure_web.crimes.scope import scope_current
 from rasure_web.crimes.selectors import records_summary
 from rasure_web.crimes.services import harm_table_current
-from tests.web.test_own_rules import SCOPE, _us_export
+from tests.factories import IUCR_SCOPE, us_city_export
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     """Forces AAA and BBB holding the same export. AAA loads its scope before importing (the import
     classifies with it); BBB imports first and then loads its scope and harm tables (its records are
     reclassified and reweighed; AAA's are not touched)."""
-    export, mapping, scope_a = _us_export(tmp_path)
+    export, mapping, scope_a = us_city_export(tmp_path)
     scope_b = tmp_path / "scope_b.csv"
     scope_b.write_text(SCOPE_B, encoding="utf-8")
     harm_b = tmp_path / "harm_b.csv"
@@ -91,7 +91,7 @@ def test_two_forces_tables_give_different_counts_and_harm_for_the_same_records(t
     )
     assert (stored_b["041A"], stored_b["031A"]) == (50.0, 30.0)
     assert not HarmTableInfo.objects.filter(tenant=aaa).exists()
-    assert ScopeTableInfo.objects.get(tenant=aaa).codes_csv == SCOPE
+    assert ScopeTableInfo.objects.get(tenant=aaa).codes_csv == IUCR_SCOPE
     assert ScopeTableInfo.objects.get(tenant=bbb).codes_csv == SCOPE_B
     assert set(scope_current(tenant=aaa.pk).codes.frame["offence_code"]) == {"0110", "041A", "031A", "0486"}
     assert set(scope_current(tenant=bbb.pk).codes.frame["offence_code"]) == {"031A"}
@@ -178,7 +178,7 @@ def test_the_migration_gives_existing_tables_to_the_existing_force() -> None:
         )
         old.get_model("crimes", "HarmTableInfo").objects.create(official=True, origin="cchi.xlsx")
         old.get_model("crimes", "ScopeTableInfo").objects.create(
-            source="scope.csv", sha256="0" * 64, codes_csv=SCOPE
+            source="scope.csv", sha256="0" * 64, codes_csv=IUCR_SCOPE
         )
         executor = MigrationExecutor(connection)
         executor.migrate(after)

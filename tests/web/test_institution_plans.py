@@ -364,3 +364,10 @@ def test_the_page_shows_the_same_days_a_year_earlier_and_names_as_stored() -> No
     assert "1 in the 61 days before; 2 a year earlier" in page  # crimes
     assert "1 a year earlier" in page  # serious violence
     assert "the same days a year earlier (1 Sep 2025 to 31 Oct 2025)" in page
+    # the places-held-apart page names the place as the records spell it too, not by the run's key
+    review = c.get("/dashboard/review/").content.decode()
+    assert "<td>On or near St John&#x27;s Road</td>" in review
+    assert "Decision for On or near St John&#x27;s Road" in review
+    assert "&#x27;On or near St John&#x27;s Road&#x27;, holds 100%" in review
+    assert "on or near st john" not in review
+    assert 'value="keep_out" checked' in review  # the decision, stored under the run's key, still matches

@@ -21,55 +21,7 @@ from rasure_web.analysis.selectors import held_apart
 from rasure_web.analysis.services import hotspots_build
 from rasure_web.cli import main
 from rasure_web.crimes.models import CrimeRecord, ScopeTableInfo
-
-UTM16N = "EPSG:32616"  # Chicago's UTM zone: metres
-SCOPE = (
-    "# Test city scope (IUCR codes). Version 2026.1.\n"
-    "offence_code,sv_group,counts_as\n"
-    "0110,homicide,always\n"
-    "041A,aggravated battery: handgun,always\n"
-    "031A,armed robbery: handgun,always\n"
-    "0486,domestic battery,with_weapon\n"
-)
-
-
-def _us_export(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A city export in the style of a US open-data portal: IUCR codes, lon/lat, minute times. A day
-    cluster (shops, 11:00-16:00) and a night cluster (bars, 22:00-02:00), 2 km apart, plus noise."""
-    rng = np.random.default_rng(11)
-    e0, n0 = lonlat_to_projected(np.array([-87.65]), np.array([41.85]), crs=UTM16N)
-    rows = []
-
-    def add(
-        n: int, dx: float, dy: float, hours: tuple[int, int], code: str, where: str, spread: float
-    ) -> None:
-        x = e0[0] + dx + rng.normal(0, spread, n)
-        y = n0[0] + dy + rng.normal(0, spread, n)
-        lon, lat = transformer(UTM16N, "EPSG:4326").transform(x, y)
-        day = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
-        h = (hours[0] + rng.integers(0, (hours[1] - hours[0]) % 24 or 24, n)) % 24
-        t = day + pd.to_timedelta(h, unit="h") + pd.to_timedelta(rng.integers(0, 60, n), unit="min")
-        for i in range(n):
-            rows.append((f"JC{len(rows):06d}", t[i].strftime("%Y-%m-%d %H:%M"), code, where, lat[i], lon[i]))
-
-    add(80, 0, 0, (11, 16), "031A", "0000X S STATE ST", 40)
-    add(80, 2000, 0, (22, 2), "041A", "0000X W DIVISION ST", 40)
-    add(150, 0, 1000, (0, 24), "041A", "STREET", 3000)
-    add(150, 0, 0, (0, 24), "0820", "STREET", 3000)  # theft: not serious violence
-    export = tmp_path / "city-crimes.csv"
-    pd.DataFrame(rows, columns=["Case Number", "Date", "IUCR", "Block", "Latitude", "Longitude"]).to_csv(
-        export, index=False
-    )
-    mapping = tmp_path / "city.toml"
-    mapping.write_text(
-        '[source]\nname = "city:test"\nforce = "Test City PD"\ndatetime_format = "%Y-%m-%d %H:%M"\n'
-        '[columns]\nreference = "Case Number"\noffence_code = "IUCR"\ncommitted_from = "Date"\n'
-        'lon = "Longitude"\nlat = "Latitude"\nlocation_text = "Block"\n',
-        encoding="utf-8",
-    )
-    scope = tmp_path / "iucr_scope.csv"
-    scope.write_text(SCOPE, encoding="utf-8")
-    return export, mapping, scope
+from tests.factories import IUCR_SCOPE, UTM16N, us_city_export
 
 
 def _city_force() -> None:
@@ -80,7 +32,7 @@ def _city_force() -> None:
 
 
 def test_non_uk_export_with_mapping_scope_and_crs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    export, mapping, scope = _us_export(tmp_path)
+    export, mapping, scope = us_city_export(tmp_path)
     out = tmp_path / "hs.geojson"
     base = [
         "hotspots",
@@ -126,7 +78,7 @@ def test_non_uk_export_with_mapping_scope_and_crs(tmp_path: Path, capsys: pytest
 
 
 def test_crs_must_be_projected_metres(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    export, mapping, _ = _us_export(tmp_path)
+    export, mapping, _ = us_city_export(tmp_path)
     assert main(["hotspots", "analyse", str(export), "--mapping", str(mapping), "--crs", "4326"]) == 2
     assert "not a projected coordinate system in metres" in capsys.readouterr().err
     assert main(["hotspots", "analyse", str(export), "--mapping", str(mapping), "--crs", "999999"]) == 2
@@ -180,7 +132,7 @@ def test_analyse_skips_inf_and_nan_coordinates() -> None:
 @pytest.mark.django_db
 def test_scope_load_show_and_reclassify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _city_force()
-    export, mapping, scope = _us_export(tmp_path)
+    export, mapping, scope = us_city_export(tmp_path)
     assert main(["import", "records", str(export), "--mapping", str(mapping)]) == 0
     assert CrimeRecord.objects.filter(serious_violence=True).count() == 0  # Home Office scope: none
     capsys.readouterr()
@@ -188,7 +140,7 @@ def test_scope_load_show_and_reclassify(tmp_path: Path, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "version 2026.1" in out and "(4 offence codes)" in out and "310 record(s) reclassified" in out
     info = ScopeTableInfo.objects.get()
-    assert info.version == "2026.1" and info.codes_csv == SCOPE and len(info.sha256) == 64
+    assert info.version == "2026.1" and info.codes_csv == IUCR_SCOPE and len(info.sha256) == 64
     assert CrimeRecord.objects.filter(serious_violence=True).count() == 310
     assert set(CrimeRecord.objects.filter(serious_violence=True).values_list("sv_basis", flat=True)) == {
         "offence_code"
@@ -206,7 +158,7 @@ def test_scope_load_show_and_reclassify(tmp_path: Path, capsys: pytest.CaptureFi
 @pytest.mark.django_db
 def test_a_loaded_scope_applies_to_later_imports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _city_force()
-    export, mapping, scope = _us_export(tmp_path)
+    export, mapping, scope = us_city_export(tmp_path)
     assert main(["scope", "load", str(scope)]) == 0  # before any record is stored
     assert main(["import", "records", str(export), "--mapping", str(mapping)]) == 0
     assert CrimeRecord.objects.filter(serious_violence=True).count() == 310
@@ -215,7 +167,7 @@ def test_a_loaded_scope_applies_to_later_imports(tmp_path: Path, capsys: pytest.
 @pytest.mark.django_db
 def test_build_with_scope_file_classifies_with_it(tmp_path: Path) -> None:
     _city_force()
-    export, mapping, scope = _us_export(tmp_path)
+    export, mapping, scope = us_city_export(tmp_path)
     assert main(["import", "records", str(export), "--mapping", str(mapping)]) == 0
     # the records are in Chicago, stored in the city force's CRS (tests/web/test_force_crs.py checks
     # the places); the scope is tested here

@@ -307,6 +307,9 @@ def test_analyst_queues_a_rebuild_with_then_without_partner_data(
     status = a.get("/partners/data/rebuild/status.json").json()
     assert status["waiting"] == [] and [d["status"] for d in status["done"]] == ["done"]
     assert status["done"][0]["finished"] in page and status["run"]["id"] == run.pk
+    assert (
+        f"(analysis run {run.pk}, {status['run']['created']})" in page
+    )  # the page's line, as the script writes it
     assert status["run"]["partner_data"].startswith("includes partner data: 112")
     assert "<strong>includes partner data: 112" in page
     assert "includes partner data" in a.get("/dashboard/").content.decode()

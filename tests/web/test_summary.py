@@ -8,40 +8,39 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 
-from rasure_web.accounts.models import Force
+from rasure_web.accounts.models import Force, Profile
 from rasure_web.cli import main
 from rasure_web.crimes.models import CrimeRecord, RecordSummary
 from rasure_web.crimes.selectors import records_summary
-from rasure_web.dashboard.selectors import _categories, _monthly_series
+from rasure_web.dashboard.selectors import categories, monthly_series
+from tests.factories import us_city_export
 from tests.web.test_force_rules import HARM_B, SCOPE_B
-from tests.web.test_own_rules import _us_export
+from tests.web.test_patrol_routes import make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
-_COLS = [
-    "category",
-    "offence_code",
-    "serious_violence",
-    "harm_days",
-    "easting",
-    "knife_enabled",
-    "gun_crime",
-    "occurred_from",
-    "occurred_to",
-    "lsoa_code",
-]
-
 
 def _records(tenant: int) -> pd.DataFrame:
-    rows = list(CrimeRecord.objects.filter(tenant_id=tenant).values_list(*_COLS))
-    df = pd.DataFrame(rows, columns=_COLS)
+    """Every column of the force's records, read plainly: the reference the summary is checked against."""
+    columns = [f.attname for f in CrimeRecord._meta.concrete_fields]
+    rows = CrimeRecord.objects.filter(tenant_id=tenant).values(*columns)
+    df = pd.DataFrame.from_records(list(rows), columns=columns)
     df["harm_days"] = df["harm_days"].astype(float)
     return df
+
+
+def _analyst_of(tenant: int) -> Any:
+    """An analyst of the force, to read the dashboard's figures as the dashboard does."""
+    user = make_user(f"analyst-{tenant}-{User.objects.count()}", role="analyst")
+    Profile.objects.update_or_create(user=user, defaults={"force_id": tenant})
+    return user
 
 
 def _series_direct(df: pd.DataFrame) -> pd.DataFrame:
@@ -63,6 +62,7 @@ def _assert_agrees(tenant: int, code: str) -> None:
     from rasure_web.crimes.models import Area
 
     df = _records(tenant)
+    analyst = _analyst_of(tenant)
     s = records_summary(force=code)
     sv = df[df["serious_violence"].astype(bool)]
     assert s["records"] == len(df) and s["serious_violence"] == len(sv)
@@ -83,12 +83,12 @@ def _assert_agrees(tenant: int, code: str) -> None:
         assert s["last_occurred"] == df["occurred_to"].max().isoformat()
     else:
         assert s["first_occurred"] is None and s["last_occurred"] is None
-    assert _categories(tenant) == sorted(df["category"].dropna().unique().tolist())
+    assert categories(user=analyst) == sorted(df["category"].dropna().unique().tolist())
     areas = [("", df)]
     for lpa in Area.objects.filter(tenant_id=tenant, kind=Area.Kind.LPA).values_list("code", flat=True):
         areas.append((lpa, df[df["lsoa_code"].isin(lsoa_codes_in(lpa, tenant=tenant))]))
     for area, part in areas:
-        ours, ref = _monthly_series(area, tenant), _series_direct(part)
+        ours, ref = monthly_series(user=analyst, area_code=area), _series_direct(part)
         assert ours["month"].tolist() == ref["month"].tolist(), area
         assert ours["count"].tolist() == ref["count"].tolist(), area
         assert ours["harm"].tolist() == pytest.approx(ref["harm"].astype(float).tolist()), area
@@ -105,7 +105,7 @@ def _import(export: Path, mapping: Path, force: str) -> None:
 def test_summary_agrees_after_import_reimport_harm_scope_and_deletion(tmp_path: Path) -> None:
     from rasure_web.crimes.services import records_delete
 
-    export, mapping, scope = _us_export(tmp_path)
+    export, mapping, scope = us_city_export(tmp_path)
     f = _force("AAA")
     _import(export, mapping, "AAA")
     assert RecordSummary.objects.filter(tenant=f).count() < CrimeRecord.objects.filter(tenant=f).count()
@@ -147,7 +147,7 @@ def test_summary_agrees_after_import_reimport_harm_scope_and_deletion(tmp_path: 
 
 
 def test_two_forces_each_summary_holds_its_own_records(tmp_path: Path) -> None:
-    export, mapping, scope = _us_export(tmp_path)
+    export, mapping, scope = us_city_export(tmp_path)
     a, b = _force("AAA"), _force("BBB")
     assert main(["scope", "load", str(scope), "--force", "AAA"]) == 0
     _import(export, mapping, "AAA")

@@ -480,6 +480,13 @@ def cell_weights(
     # Distinct offsets give distinct neighbours, so there are no duplicates to sum: the rows of `nbr`
     # are the CSR rows as they stand, and only each short row's column order is left to sort.
     by_cell = np.ascontiguousarray(nbr.T)
+    return _binary_csr(by_cell)
+
+
+def _binary_csr(by_cell: NDArray[np.int64]) -> sp.csr_array:
+    """The n × n 0/1 weights whose row i holds the neighbours ``by_cell[i]`` (-1: none there), with
+    no duplicates in a row; each row's columns sorted."""
+    n = by_cell.shape[0]
     present = by_cell >= 0
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.count_nonzero(present, axis=1), out=indptr[1:])
@@ -510,13 +517,7 @@ def _square_weights_dense(
         shifts = np.append(shifts, 0)
     shifts = np.sort(shifts)
     by_cell = table[base[:, None] + shifts[None, :]]
-    present = by_cell >= 0
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.count_nonzero(present, axis=1), out=indptr[1:])
-    indices = by_cell[present]
-    w = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(n, n))
-    w.sort_indices()
-    return w
+    return _binary_csr(by_cell)
 
 
 # --- polygons (LSOAs, beats, patrol areas) ----------------------------------------------------

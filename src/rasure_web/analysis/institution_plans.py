@@ -19,9 +19,7 @@ year the two are the same days):
 - **places it dominates**: places of the current run held apart because this institution holds most
   of their harm (``held_out`` rows naming it), each with the analyst's review decision; and decisions
   taken on places within one cell of the institution. A place is named as its records spell it
-  (the run keeps a case-folded key, :func:`rasure.institutions.location_text_keys`; the most
-  common spelling among the records near it is shown, in title case when the source is all
-  capitals), else as the run holds it.
+  (:func:`rasure_web.analysis.selectors.name_places`).
 
 **Plans** (:func:`plan_save`): owner, actions (one per line), review date and status, matched to the
 institution by name and type. Every save writes a new :class:`InstitutionPlanVersion`; a save made from
@@ -41,9 +39,8 @@ import shapely
 from dateutil.relativedelta import relativedelta
 from django import forms
 from django.db import transaction
-from django.db.models import Count
 
-from rasure.institutions import location_text_keys, make_register, tag_records
+from rasure.institutions import make_register, tag_records
 from rasure_web import clock
 from rasure_web.analysis.models import (
     AnalysisRun,
@@ -52,7 +49,7 @@ from rasure_web.analysis.models import (
     InstitutionPlanVersion,
     PlaceDecision,
 )
-from rasure_web.analysis.selectors import held_apart
+from rasure_web.analysis.selectors import held_apart, name_places
 from rasure_web.crimes.models import CrimeRecord
 from rasure_web.crimes.selectors import local_naive
 
@@ -164,7 +161,7 @@ def institution_figures(inst: Institution, *, window: Window | None = None) -> d
         year_earlier=None, year_earlier_crimes=0, year_earlier_serious_violence=0, year_earlier_harm=0.0
     )
     out["decisions"] = _decisions_near(inst)
-    _name_places(inst, out["places"], out["decisions"])
+    name_places(tenant=inst.tenant_id, places=out["places"], decisions=out["decisions"])
     if window is None:
         return out
     frame = _records_at(inst, window)
@@ -222,72 +219,6 @@ def _decisions_near(inst: Institution) -> list[PlaceDecision]:
         northing__lte=inst.northing + cell,
     ).order_by("location")
     return [d for d in near if math.hypot(d.easting - inst.easting, d.northing - inst.northing) <= cell]
-
-
-def _name_places(inst: Institution, places: list[dict[str, Any]], decisions: list[PlaceDecision]) -> None:
-    """Give each place (``name``) and decision (``shown_location``) the spelling its records use (see
-    the module docstring); one query over the records around them."""
-    where = [(p["location"], p["easting"], p["northing"]) for p in places]
-    where += [(d.location, d.easting, d.northing) for d in decisions]
-    spelling: dict[str, str] = {}
-    if where:
-        run = AnalysisRun.objects.filter(is_current=True, tenant_id=inst.tenant_id).first()
-        cell = float((run.params if run is not None else {}).get("cell_size_m", 150.0))
-        xs, ys = [w[1] for w in where], [w[2] for w in where]
-        texts = (
-            CrimeRecord.objects.filter(
-                tenant_id=inst.tenant_id,
-                easting__gte=min(xs) - cell,
-                easting__lte=max(xs) + cell,
-                northing__gte=min(ys) - cell,
-                northing__lte=max(ys) + cell,
-                location_text__isnull=False,
-            )
-            .values_list("location_text")
-            .annotate(n=Count("id"))
-            .order_by("-n", "location_text")
-        )
-        rows = list(texts)
-        keys = location_text_keys(pd.Series([t for t, _ in rows], dtype="string"))
-        for (text, _), key in zip(rows, keys, strict=True):
-            if isinstance(key, str):
-                spelling.setdefault(key, display_case(str(text).strip()))
-
-    def shown(location: str) -> str:
-        key = location_text_keys(pd.Series([location], dtype="string")).iloc[0]
-        return spelling.get(key, location) if isinstance(key, str) else location
-
-    for p in places:
-        p["name"] = shown(p["location"])
-        if p["name"] != p["location"]:
-            p["reason"] = str(p["reason"]).replace(f"'{p['location']}'", f"'{p['name']}'")
-    for d in decisions:
-        d.shown_location = shown(d.location)  # type: ignore[attr-defined]
-
-
-#: Words a title-cased place name keeps in lower case (after its first word).
-_SMALL_WORDS = frozenset({"a", "an", "and", "at", "by", "in", "near", "of", "on", "or", "the", "to"})
-
-
-def display_case(text: str) -> str:
-    """A place name as stored, except one written all in capitals, which is shown in title case
-    (small words lower case after the first; words with other signs, such as A&E, kept).
-
-    >>> display_case("ON OR NEAR ST JOHN'S ROAD"), display_case("On or near Prison"), display_case("A&E")
-    ("On or near St John's Road", 'On or near Prison', 'A&E')
-    """
-    if not any(c.isalpha() for c in text) or text != text.upper():
-        return text
-    words = []
-    for i, word in enumerate(text.split(" ")):
-        low = word.lower()
-        if i and low in _SMALL_WORDS:
-            words.append(low)
-        elif word.replace("'", "").isalpha():
-            words.append(word[:1] + low[1:])
-        else:
-            words.append(word)
-    return " ".join(words)
 
 
 def name_note(inst: Institution) -> str:

@@ -283,7 +283,7 @@ def review_page(request: HttpRequest) -> HttpResponse:
     or "a real public-space hot spot", stored and reused by later builds."""
     from django.shortcuts import redirect
 
-    from rasure_web.analysis.selectors import held_apart
+    from rasure_web.analysis.selectors import held_apart, name_places
     from rasure_web.analysis.services import place_decide
 
     sel.require_dashboard(request.user)
@@ -312,6 +312,7 @@ def review_page(request: HttpRequest) -> HttpResponse:
             tenant=tenant,
         )
         return redirect("/dashboard/review/?saved=1")
+    name_places(tenant=tenant, places=places)  # as the records spell them, not the run's case-folded key
     return render(
         request, "dashboard/review.html", {"places": places, "saved": bool(request.GET.get("saved"))}
     )

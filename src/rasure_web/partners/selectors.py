@@ -419,7 +419,8 @@ def rebuilds(*, user: Any) -> dict[str, Any] | None:
 
 def rebuild_status(*, user: Any) -> dict[str, Any]:
     """:func:`rebuilds` as plain JSON values, each rebuild with the status the page shows (``queued``,
-    ``running``, ``done`` or ``failed``), and the current run's partner-data label."""
+    ``running``, ``done`` or ``failed``), and the current run (its id, when it was made, as the page shows
+    it, and its partner-data label), so the page can say which hot spots are current without a reload."""
     from django.utils import timezone
     from django.utils.dateformat import format as date_format
 
@@ -439,7 +440,13 @@ def rebuild_status(*, user: Any) -> dict[str, Any]:
             }
             for d in r["done"]
         ],
-        "run": None if run is None else {"id": run.pk, "partner_data": run.labels.get("partner_data", "")},
+        "run": None
+        if run is None
+        else {
+            "id": run.pk,
+            "created": date_format(timezone.localtime(run.created_at), "j M Y H:i"),
+            "partner_data": run.labels.get("partner_data", ""),
+        },
     }
 
 

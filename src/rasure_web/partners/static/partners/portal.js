@@ -1,13 +1,10 @@
 // The partner portal's map (/partners/). An external file: the Content-Security-Policy allows no
 // inline script. Names and figures reach the page only as text (tooltips are built from text nodes).
+import { baseMap } from "./basemap.js";
+
 const box = document.getElementById("map");
 if (box) {
-  const map = L.map("map", { zoomSnap: 0.25 }).setView([51.5, -1.0], 12);
-  if (box.dataset.tiles) {
-    const span = document.createElement("span");
-    span.textContent = box.dataset.attribution || "";
-    L.tileLayer(box.dataset.tiles, { maxZoom: 18, attribution: span.innerHTML }).addTo(map);
-  }
+  const map = baseMap(box);
   const status = document.getElementById("map-status");
   const tip = (...lines) => {
     const d = document.createElement("div");
