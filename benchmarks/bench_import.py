@@ -10,7 +10,7 @@ asserts nothing about speed.
 - **floor**: the same files parsed by pyarrow (all-string columns) and written with no checks: a
   bare ``COPY`` of the parsed columns into a plain table (PostgreSQL), or one transaction of
   ``executemany`` (SQLite).
-- **memory against file size**: one synthetic street file of 25 k, 100 k and 300 k rows, each
+- **memory against file size**: one synthetic street file of 25 k, 100 k, 300 k and 600 k rows, each
   imported in a fresh process; peak RSS of that process (before-import RSS subtracted too).
 
     python benchmarks/bench_import.py sqlite
@@ -168,7 +168,7 @@ def main(db: str) -> int:
     from django.db import connections
 
     connections.close_all()
-    for n in (25_000, 100_000, 300_000):
+    for n in (25_000, 100_000, 300_000, 600_000):
         f = synthetic_street(tmp / f"2024-03-size{n}-street.csv.gz", n)
         out = subprocess.run(
             [sys.executable, __file__, db, "memory", str(f)], capture_output=True, text=True, check=False

@@ -128,10 +128,12 @@ def default_force_pk() -> int | None:
 TENANT_HELP = "the force this belongs to (rasure_web.accounts.tenancy)"
 
 
-def tenant_field(*, help_text: str = TENANT_HELP) -> Any:
+def tenant_field(*, help_text: str = TENANT_HELP, db_index: bool = True) -> Any:
     """The ``tenant`` field of a model whose rows belong to one force: a nullable foreign key to
     :class:`~rasure_web.accounts.models.Force` (PROTECT: a force with data cannot be deleted), no
-    reverse accessor, defaulting to the only force (:func:`default_force_pk`)."""
+    reverse accessor, defaulting to the only force (:func:`default_force_pk`). ``db_index=False``
+    for a model whose unique constraint or indexes already begin with the tenant (an index of its
+    own would only be written, never read)."""
     return models.ForeignKey(
         "accounts.Force",
         null=True,
@@ -140,6 +142,7 @@ def tenant_field(*, help_text: str = TENANT_HELP) -> Any:
         default=default_force_pk,
         verbose_name="force",
         help_text=help_text,
+        db_index=db_index,
     )
 
 

@@ -117,7 +117,7 @@ class CrimeRecord(models.Model):
     harm_days = models.FloatField(null=True)
     harm_basis = models.CharField(max_length=16, default="none")
     import_run = models.ForeignKey(ImportRun, null=True, on_delete=models.SET_NULL, related_name="+")
-    tenant = tenant_field()
+    tenant = tenant_field(db_index=False)  # the (tenant, source, reference) constraint serves it
     updated_at = models.DateTimeField(null=True)
 
     class Meta:
@@ -128,38 +128,14 @@ class CrimeRecord(models.Model):
             )
         ]
         indexes = [
-            # a force's serious violence by time: the dashboard's last month (MAX), monthly series and
-            # hot times read a range of this index (it holds every column they use), not the whole table
+            # a force's serious violence by time: the last serious violence (MAX) and hot times read a
+            # range of this index (it holds every column hot times uses), not the whole table. The
+            # dashboard's overview and monthly series read the stored summary (crime_summary), so the
+            # wide covering index they once read (crime_force_summary) and harm_days here are gone:
+            # each index is written by every imported row (0009).
             models.Index(
-                fields=[
-                    "tenant",
-                    "serious_violence",
-                    "occurred_from",
-                    "occurred_to",
-                    "time_precision",
-                    "harm_days",
-                ],
-                name="crime_force_sv_time",
-            ),
-            # covers every column of the force's records summary (crimes.selectors.records_summary, with the
-            # harm coverage's offence codes), so
-            # the dashboard's one grouped scan reads this index, not the wide rows (SQLite: 620 -> 140 ms
-            # at 200,000 records)
-            models.Index(
-                fields=[
-                    "tenant",
-                    "category",
-                    "sv_basis",
-                    "offence_code",
-                    "serious_violence",
-                    "harm_days",
-                    "easting",
-                    "knife_enabled",
-                    "gun_crime",
-                    "occurred_from",
-                    "occurred_to",
-                ],
-                name="crime_force_summary",
+                fields=["tenant", "serious_violence", "occurred_from", "occurred_to", "time_precision"],
+                name="crime_force_sv_when",
             ),
             models.Index(fields=["occurred_from"], name="crime_time"),
             models.Index(fields=["lsoa_code"], name="crime_lsoa"),
