@@ -2,8 +2,9 @@
 
 Every test that needs Rasure Demo Town uses :data:`CITY_END`, never today's date: the city, its hot
 spots and their geometry then do not change on the first of a month. The generated frames are made
-once per test process (generation is pure and deterministic; storing them is per test, inside the
-test's own database transaction).
+once per test process (generation is pure and deterministic); storing them is per test, inside the
+test's own database transaction: for real the first time in a test process, then as a copy of the rows
+the real store wrote (:mod:`tests.stored_state`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from rasure.synth import SyntheticCity, generate_city
+from tests.stored_state import replayed
 
 #: The last day of the synthetic city used by every test.
 CITY_END = date(2026, 10, 31)
@@ -29,20 +31,30 @@ def city(scale: float = 0.3, seed: int = CITY_SEED) -> SyntheticCity:
 
 
 def store_city(scale: float = 0.3) -> dict[str, int]:
-    """Store the city in the test database (areas, records, people, officers, institutions)."""
+    """Store the city in the test database (areas, records, people, officers, institutions).
+
+    The first call in a test process is the real :func:`synthetic_city_store`; later calls on an
+    empty database insert the same rows again (:mod:`tests.stored_state`)."""
     from rasure_web.crimes.services import synthetic_city_store
 
-    return synthetic_city_store(city(scale))
+    return replayed(("city", scale), lambda: synthetic_city_store(city(scale)))
 
 
 def store_city_with_hotspots(scale: float = 0.3, top: int = 6) -> Any:
     """Store the city and build its hot spots (``top`` day and ``top`` night at most, no Gi*
     permutations); returns the analysis run."""
     from rasure.hotspots.analysis import HotspotParams
+    from rasure_web.analysis.models import AnalysisRun
     from rasure_web.analysis.services import hotspots_build
 
-    store_city(scale)
-    return hotspots_build(params=HotspotParams(top=top, gi_permutations=0))
+    def build() -> Any:
+        store_city(scale)
+        return hotspots_build(params=HotspotParams(top=top, gi_permutations=0))
+
+    # as store_city: the real build once per test process, the same rows again afterwards
+    return replayed(
+        ("city with hot spots", scale, top), build, lambda run: AnalysisRun.objects.get(pk=run.pk)
+    )
 
 
 def only_force_id() -> int:

@@ -131,6 +131,15 @@ def _set_truncate_guards(connection: Any, *, enabled: bool) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _sqlite_test_databases_from_a_migrated_template() -> None:
+    """SQLite test databases are copies of one migrated once per set of migrations
+    (:mod:`tests.migrated_template`); runs before the first test database is made."""
+    from tests.migrated_template import install
+
+    install()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _refusals_on_this_connection_only() -> None:
     """A refusal inside a transaction on PostgreSQL is logged through a second connection, whose entry
     would outlive the test's rolled-back transaction; tests that check it switch it on themselves."""
