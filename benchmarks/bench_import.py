@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import goals
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -161,6 +163,15 @@ def main(db: str) -> int:
         f"import/{db}: first run {first:.2f} s = {rows / first:,.0f} rows/s end to end; "
         f"{first / floor:.2f}x the floor (goal <= 2x, or >= {'200' if db == 'postgres' else '100'} k rows/s)"
     )
+    goal_rows = 200_000 if db == "postgres" else 100_000
+    goals.record(
+        f"import police.uk, {len(files)} files, {rows:,} rows, {db}",
+        f"{rows / first:,.0f} rows/s",
+        f"pyarrow + {'bare COPY' if db == 'postgres' else 'one-transaction executemany'} {rows / floor:,.0f} rows/s",
+        f"{first / floor:.2f}× floor time",
+        f"≥ {goal_rows // 1000} k rows/s or ≤ 2× floor",
+        rows / first >= goal_rows or first / floor <= 2.0,
+    )
     print(
         f"import/{db}: second run {second:.2f} s = {rows / second:,.0f} rows/s, {changed} rows changed; "
         f"{second / floor:.2f}x the floor"
@@ -168,12 +179,25 @@ def main(db: str) -> int:
     from django.db import connections
 
     connections.close_all()
+    growth: list[str] = []
     for n in (25_000, 100_000, 300_000, 600_000):
         f = synthetic_street(tmp / f"2024-03-size{n}-street.csv.gz", n)
         out = subprocess.run(
             [sys.executable, __file__, db, "memory", str(f)], capture_output=True, text=True, check=False
         )
-        print(out.stdout.strip() or out.stderr.strip()[-2000:])
+        text = out.stdout.strip() or out.stderr.strip()[-2000:]
+        print(text)
+        grew = re.search(r"\(before import \d+ MiB, \+(\d+)\)", text)
+        growth.append(f"+{grew.group(1)}" if grew else "?")
+    mib = [int(g[1:]) for g in growth if g != "?"]
+    goals.record(
+        f"import memory, one file of 25 k / 100 k / 300 k / 600 k rows, {db}",
+        " / ".join(growth) + " MiB",
+        "—",
+        "—",
+        "flat in file size",
+        None if len(mib) < 2 else mib[-1] <= 1.25 * mib[0],
+    )
     return 0
 
 
