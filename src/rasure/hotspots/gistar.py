@@ -7,6 +7,7 @@ PySAL esda's ``G_Local(y, w, transform="B", star=True).Zs`` (tests/golden/test_g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -31,24 +32,32 @@ class GiStarResult:
     p_norm:
         Two-sided normal p-value, ``2·Φ(−|z|)``. (esda's ``p_norm`` is the one-sided ``Φ(−|z|)``.)
     q_norm:
-        Benjamini–Hochberg adjusted ``p_norm`` over all places.
+        Benjamini–Hochberg adjusted ``p_norm`` over all places. Computed on first use (it needs a
+        sort of all ``n`` p-values, most of a z-only call's time otherwise) and then kept.
     p_perm:
         Two-sided conditional-permutation pseudo p-value, ``min(1, 2·(min(#≥, #≤) + 1)/(R + 1))``
         where ``#≥`` (``#≤``) counts permutations whose neighbour sum is at least (at most) the
         observed one. ``None`` when ``permutations=0``.
     q_perm:
-        Benjamini–Hochberg adjusted ``p_perm``; ``None`` when ``permutations=0``.
+        Benjamini–Hochberg adjusted ``p_perm`` over the permuted places (the others are ``NaN``);
+        ``None`` when ``permutations=0``. Computed on first use, like ``q_norm``.
     permutations, seed:
         As given, so the result can be reproduced.
     """
 
     z: NDArray[np.float64]
     p_norm: NDArray[np.float64]
-    q_norm: NDArray[np.float64]
     p_perm: NDArray[np.float64] | None
-    q_perm: NDArray[np.float64] | None
     permutations: int
     seed: int | None
+
+    @cached_property
+    def q_norm(self) -> NDArray[np.float64]:
+        return benjamini_hochberg(self.p_norm)
+
+    @cached_property
+    def q_perm(self) -> NDArray[np.float64] | None:
+        return None if self.p_perm is None else benjamini_hochberg(self.p_perm)
 
     def hot(self, *, q: float = 0.05, using: Literal["norm", "perm"] = "norm") -> NDArray[np.bool_]:
         """Places that are significant hot spots: ``z > 0`` and FDR q-value ``≤ q``.
@@ -217,9 +226,12 @@ def gi_star(
             "permutation p-values are random: pass seed=<int> so the result can be reproduced "
             "(or permutations=0 for z-scores and normal p-values only)"
         )
-    if not sp.issparse(weights):
-        weights = sp.csr_array(np.asarray(weights, dtype=np.float64))
-    w_all = sp.csr_array(weights, dtype=np.float64)
+    if isinstance(weights, sp.csr_array) and weights.dtype == np.float64:
+        w_all = weights  # used as it is (never modified), so scipy's checks already made are kept
+    else:
+        if not sp.issparse(weights):
+            weights = sp.csr_array(np.asarray(weights, dtype=np.float64))
+        w_all = sp.csr_array(weights, dtype=np.float64)
     if w_all.shape != (n, n):
         raise HotspotInputError(
             f"weights must be {n} × {n} (one row and column per value), got {w_all.shape}; "
@@ -231,9 +243,16 @@ def gi_star(
         w_all = w_all.copy()
         w_all.sum_duplicates()
     diag = w_all.diagonal()
-    w_i = np.asarray(w_all.sum(axis=1), dtype=np.float64).ravel() - diag + 1.0
-    squares = sp.csr_array((w_all.data * w_all.data, w_all.indices, w_all.indptr), shape=(n, n))
-    s1_i = np.asarray(squares.sum(axis=1), dtype=np.float64).ravel() - diag * diag + 1.0
+    data = w_all.data
+    if data.size and data.min() == 1.0 and data.max() == 1.0:
+        # Binary weights (cell_weights): W_i and S1_i are both the count of entries in row i, so
+        # both come from indptr, exactly as the sums of ones would, with no pass over the data.
+        w_i = np.diff(w_all.indptr).astype(np.float64) - diag + 1.0
+        s1_i = w_i
+    else:
+        w_i = np.asarray(w_all.sum(axis=1), dtype=np.float64).ravel() - diag + 1.0
+        squares = sp.csr_array((data * data, w_all.indices, w_all.indptr), shape=(n, n))
+        s1_i = np.asarray(squares.sum(axis=1), dtype=np.float64).ravel() - diag * diag + 1.0
     x_bar = float(y.mean())
     s = float(np.sqrt(max(float(np.mean(y * y)) - x_bar * x_bar, 0.0)))
     if s == 0.0 or s <= 1e-12 * max(abs(x_bar), 1.0):
@@ -254,15 +273,7 @@ def gi_star(
         p_perm[sites] = _permutation_p(
             y, w_off, permutations, np.random.default_rng(seed), batch_elements, sites
         )
-    return GiStarResult(
-        z=z,
-        p_norm=p_norm,
-        q_norm=benjamini_hochberg(p_norm),
-        p_perm=p_perm,
-        q_perm=None if p_perm is None else benjamini_hochberg(p_perm),
-        permutations=permutations,
-        seed=seed,
-    )
+    return GiStarResult(z=z, p_norm=p_norm, p_perm=p_perm, permutations=permutations, seed=seed)
 
 
 def _off_diagonal(w: Any) -> Any:

@@ -438,7 +438,8 @@ def cell_weights(
     if n == 0:
         return sp.csr_array((0, 0))
     # One sort serves both the uniqueness check and the neighbour look-ups (np.unique sorted again).
-    if n > 1 and bool((arr[1:] > arr[:-1]).all()):
+    ascending = n == 1 or bool((arr[1:] > arr[:-1]).all())
+    if ascending:
         order = np.arange(n)
         sorted_ids = arr
     else:
@@ -447,7 +448,7 @@ def cell_weights(
     if n > 1 and bool((sorted_ids[1:] == sorted_ids[:-1]).any()):
         raise HotspotInputError("cell ids for weights must be unique; pass np.unique(ids)")
     if grid.shape == "square" and grid.n_cells <= _DENSE_IDS_PER_POINT * n + _DENSE_IDS_FLOOR:
-        return _square_weights_dense(grid, arr, offsets, include_self)
+        return _square_weights_dense(grid, arr, offsets, include_self, ascending)
     col = arr % grid.n_cols
     row = arr // grid.n_cols
     k = len(offsets) + (1 if include_self else 0)
@@ -477,47 +478,67 @@ def cell_weights(
         nbr[t, ok] = order[pos_c[ok]]
     if include_self:
         nbr[-1] = np.arange(n)
-    # Distinct offsets give distinct neighbours, so there are no duplicates to sum: the rows of `nbr`
-    # are the CSR rows as they stand, and only each short row's column order is left to sort.
-    by_cell = np.ascontiguousarray(nbr.T)
-    return _binary_csr(by_cell)
+    # Distinct offsets give distinct neighbours, so there are no duplicates to sum: the columns of
+    # `nbr` are the CSR rows as they stand, and only each short row's column order is left to sort.
+    counts = (nbr >= 0).sum(axis=0)
+    return _binary_csr(np.ascontiguousarray(nbr.T), counts, sorted_rows=False)
 
 
-def _binary_csr(by_cell: NDArray[np.int64]) -> sp.csr_array:
-    """The n × n 0/1 weights whose row i holds the neighbours ``by_cell[i]`` (-1: none there), with
-    no duplicates in a row; each row's columns sorted."""
+def _binary_csr(
+    by_cell: NDArray[np.integer[Any]], counts: NDArray[np.integer[Any]], *, sorted_rows: bool
+) -> sp.csr_array:
+    """The n × n 0/1 weights whose row i holds the neighbours ``by_cell[i]`` (-1: none there).
+
+    ``counts[i]`` is the number of neighbours (entries ≥ 0) in ``by_cell[i]``, counted by the caller
+    as it fills the columns (a count along the short rows would cost more than the rest). A place's
+    neighbours must be distinct (distinct offsets give distinct cells). ``sorted_rows``: the caller
+    knows each row's neighbours already come in ascending order, so nothing is sorted. The result is
+    flagged canonical (sorted, no duplicates), so neither scipy nor
+    :func:`~rasure.hotspots.gistar.gi_star` scans it again; its index arrays are built in scipy's own
+    index dtype (int32 below 2³¹ places), so scipy keeps them without a converting copy.
+    """
     n = by_cell.shape[0]
-    present = by_cell >= 0
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.count_nonzero(present, axis=1), out=indptr[1:])
-    indices = by_cell[present]
+    dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    indptr = np.zeros(n + 1, dtype=dtype)
+    np.cumsum(counts, out=indptr[1:])
+    indices = by_cell[by_cell >= 0].astype(dtype, copy=False)
     w = sp.csr_array((np.ones(indices.size), indices, indptr), shape=(n, n))
-    w.sort_indices()
+    if not sorted_rows:
+        w.sort_indices()
+    w.has_canonical_format = True
     return w
 
 
 def _square_weights_dense(
-    grid: Grid, arr: NDArray[np.int64], offsets: NDArray[np.int64], include_self: bool
+    grid: Grid, arr: NDArray[np.int64], offsets: NDArray[np.int64], include_self: bool, ascending: bool
 ) -> sp.csr_array:
     """:func:`cell_weights` for squares when a table over the grid is affordable (same matrix).
 
     The table of positions is padded by the widest offset on every side, so each offset is one
-    constant shift of a flat index (no bounds tests), and all neighbours come from one gather. With
-    the offsets in ascending order of that shift (self, shift 0, among them), each row's columns come
-    out in ascending order when the ids do, and the sort at the end has nothing to do.
+    constant shift of a flat index (no bounds tests) and one gather. With the offsets in ascending
+    order of that shift (self, shift 0, among them), each row's columns come out in ascending order
+    when the ids do (``ascending``), and nothing is sorted. The loop over the (at most a few dozen)
+    offsets writes each gather straight into its column and counts it there: on 100 k cells this
+    beats one gather through a ``k × n`` index, whose index and copies are several times the size of
+    the result (each freshly touched page of memory costs about as much as the arithmetic on it).
     """
     n = arr.size
     pad = int(np.abs(offsets).max()) if len(offsets) else 0
     width = grid.n_cols + 2 * pad
-    table = np.full((grid.n_rows + 2 * pad) * width, -1, dtype=np.int64)
+    dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    table = np.full((grid.n_rows + 2 * pad) * width, -1, dtype=dtype)
     base = (arr // grid.n_cols + pad) * width + (arr % grid.n_cols + pad)
-    table[base] = np.arange(n)
+    table[base] = np.arange(n, dtype=dtype)
     shifts = offsets[:, 1] * width + offsets[:, 0]
     if include_self:
         shifts = np.append(shifts, 0)
-    shifts = np.sort(shifts)
-    by_cell = table[base[:, None] + shifts[None, :]]
-    return _binary_csr(by_cell)
+    by_cell = np.empty((n, shifts.size), dtype=dtype)
+    counts: NDArray[np.integer[Any]] = np.zeros(n, dtype=dtype)
+    for t, shift in enumerate(np.sort(shifts).tolist()):
+        column = table.take(base + shift)
+        by_cell[:, t] = column
+        np.add(counts, column >= 0, out=counts)
+    return _binary_csr(by_cell, counts, sorted_rows=ascending)
 
 
 # --- polygons (LSOAs, beats, patrol areas) ----------------------------------------------------
