@@ -46,6 +46,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from numpy.typing import NDArray
 
@@ -173,12 +174,23 @@ def input_hash(records: pd.DataFrame) -> str:
     # hashed as a categorical, its values once each: the same hashes when no value is missing.
     # A row's hash depends on that row only, so the rows are hashed a slice at a time (the same
     # hashes; only a slice of the references is ever held as Python strings).
+    # The references (nearly all distinct) are hashed from their UTF-8 bytes: pandas hashes a text
+    # by first encoding it to exactly those bytes, so the hashes are the same without one encode per
+    # row (a missing reference is hashed by its text, so a column with any is hashed as it is).
     frame = records[cols]
     if "source" in cols and not frame["source"].isna().any():
         frame = frame.assign(source=frame["source"].astype("category"))
+    as_bytes = (
+        "reference" in cols
+        and isinstance(frame["reference"].array, pd.arrays.ArrowStringArray)
+        and not frame["reference"].hasnans
+    )
     h = np.empty(len(frame), dtype=np.uint64)
     for start in range(0, len(frame), _HASH_ROWS):
         part = frame.iloc[start : start + _HASH_ROWS]
+        if as_bytes:
+            text = part["reference"].array.__arrow_array__()
+            part = part.assign(reference=text.cast(pa.binary()).to_numpy(zero_copy_only=False))
         h[start : start + len(part)] = pd.util.hash_pandas_object(part, index=False, categorize=False)
     return hashlib.sha256(np.sort(h).tobytes()).hexdigest()
 

@@ -174,8 +174,9 @@ def read_street_files(paths: list[str] | list[Path], *, crs: str = BNG) -> pd.Da
         sizes.append(rows)
     if not sizes or not sum(sizes):
         return empty_records()
-    columns = {c: pa.chunked_array(v, pa.string()).combine_chunks() for c, v in parts.items()}
-    del parts
+    # one array per column (pyarrow's take copies a chunked column into one first anyway); each
+    # column's chunks are let go of as soon as it is joined, so the two copies never all coexist
+    columns = {c: pa.chunked_array(parts.pop(c), pa.string()).combine_chunks() for c in list(parts)}
     pa.default_memory_pool().release_unused()  # the allocator keeps freed pages unless told
     file_of = np.repeat(np.arange(len(street), dtype=np.int64), sizes)
     recs = _street_columns(columns, file_of, crs=crs)
@@ -212,8 +213,14 @@ _ASB_KEY = "asb key"
 def _trimmed(batch: pa.RecordBatch) -> dict[str, pa.Array]:
     """The analysis columns of a batch of street rows, trimmed (pandas' ``str.strip`` on these columns
     is the same pyarrow function), and under :data:`_ASB_KEY` the key text of each row without a
-    Crime ID, as :func:`_street_records` builds it (the month trimmed, the other parts as in the file)."""
-    out = {c: pc.utf8_trim_whitespace(batch.column(c)) for c in ANALYSIS_COLUMNS}
+    Crime ID, as :func:`_street_records` builds it (the month trimmed, the other parts as in the file).
+
+    A column none of whose values can start or end with whitespace (:func:`_maybe_padded`) is passed
+    on as it is: trimming it would give the same values, in a copy."""
+    out = {
+        c: pc.utf8_trim_whitespace(batch.column(c)) if _maybe_padded(batch.column(c)) else batch.column(c)
+        for c in ANALYSIS_COLUMNS
+    }
     no_id = pc.equal(out["Crime ID"], "")
     out[_ASB_KEY] = pc.binary_join_element_wise(
         pc.filter(out["Month"], no_id),
@@ -224,6 +231,30 @@ def _trimmed(batch: pa.RecordBatch) -> dict[str, pa.Array]:
         "|",
     )
     return out
+
+
+#: The bytes a value trimmed by ``utf8_trim_whitespace`` may start or end with: every Unicode
+#: whitespace character is an ASCII control or space (<= 0x20) or encoded from bytes >= 0x80 (DEL
+#: counted too, to be safe).
+_EDGE = np.zeros(256, dtype=bool)
+_EDGE[: 0x20 + 1] = True
+_EDGE[0x7F:] = True
+
+
+def _maybe_padded(values: pa.Array) -> bool:
+    """False when no value of a (null-free) string array starts or ends with a byte that could belong
+    to whitespace (:data:`_EDGE`), so trimming would change nothing; True otherwise (or with nulls).
+    Reads the first and last byte of each value from the array's buffers, for all values at once."""
+    if values.null_count or not len(values):
+        return bool(values.null_count)
+    _, offsets_buf, data_buf = values.buffers()
+    if data_buf is None:  # every value empty
+        return False
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    given = ends > starts
+    return bool(_EDGE[data[starts[given]]].any() or _EDGE[data[ends[given] - 1]].any())
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -265,7 +296,12 @@ def _street_columns(
     or on the distinct values; every value is the one :func:`_street_records` gives.
     """
     for name, limit in _LIMITS.items():
-        if name in trimmed and pc.any(pc.greater(pc.utf8_length(trimmed[name]), limit)).as_py():
+        # a value has no more characters than bytes: characters are counted only past the limit in bytes
+        if (
+            name in trimmed
+            and (pc.max(pc.binary_length(trimmed[name])).as_py() or 0) > limit
+            and pc.any(pc.greater(pc.utf8_length(trimmed[name]), limit)).as_py()
+        ):
             return None
     force_code, forces = _distinct(trimmed["Falls within"])
     sources = [source_for(str(f)) for f in forces]
