@@ -217,12 +217,35 @@ class _Source(io.RawIOBase):
         return self._hash.hexdigest()
 
 
-@dataclass(frozen=True)
 class CsvChunk:
-    """Consecutive rows of a CSV file: all-string columns and the file line of each row."""
+    """Consecutive rows of a CSV file: all-string columns and the file line of each row.
 
-    lines: NDArray[np.int64]
-    frame: pd.DataFrame
+    Built from the parsed pyarrow ``batch`` (a reader that stays columnar uses it directly) or from a
+    ``frame``; :attr:`frame` is the rows as a pandas frame of ``string`` columns, made from the batch
+    only when first asked for."""
+
+    __slots__ = ("_frame", "batch", "lines")
+
+    def __init__(
+        self,
+        lines: NDArray[np.int64],
+        frame: pd.DataFrame | None = None,
+        *,
+        batch: pa.RecordBatch | None = None,
+    ) -> None:
+        if frame is None and batch is None:
+            raise ValueError("a chunk needs its rows: a frame or a pyarrow batch")
+        self.lines = lines
+        self.batch = batch
+        self._frame = frame
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame of ``string`` columns."""
+        if self._frame is None:
+            assert self.batch is not None
+            self._frame = self.batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+        return self._frame
 
 
 class CsvFile:
@@ -304,10 +327,9 @@ class CsvFile:
         return "skip"
 
     def chunks(self) -> Iterator[CsvChunk]:
+        """The rows in chunks (see :class:`CsvChunk`: the pandas frame is made when first used)."""
         for lines, batch in self.arrow_chunks():
-            yield CsvChunk(
-                lines=lines, frame=batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-            )
+            yield CsvChunk(lines, batch=batch)
 
     def arrow_chunks(self) -> Iterator[tuple[NDArray[np.int64], pa.RecordBatch]]:
         """The rows as pyarrow record batches of string columns (blank rows left out), with the file
