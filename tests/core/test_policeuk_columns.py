@@ -104,3 +104,20 @@ def test_bad_row_in_one_chunk_is_reported_as_before(tmp_path: Path, col: int, va
         (q.line, q.field, q.value, q.reason) for q in want.value.problems
     ]
     assert any(q.line == 335 for q in got.value.problems)
+
+
+def test_parser_reads_only_a_few_blocks_ahead(tmp_path: Path) -> None:
+    """pyarrow's reader reads the file on a thread up to 32 blocks ahead unless held back: once the
+    first batch is taken, at most READ_AHEAD blocks beyond it have been read."""
+    from rasure.ingest.common import READ_AHEAD, CsvFile
+
+    p = _write(tmp_path / "2024-01-gwent-street.csv.gz", STREET_COLUMNS, _street_rows(20000))
+    block = 1 << 14
+    f = CsvFile(p, block_bytes=block)
+    chunks = f.arrow_chunks()
+    _, first = next(chunks)
+    assert f._src._given <= (1 + READ_AHEAD) * block
+    rows = first.num_rows + sum(b.num_rows for _, b in chunks)
+    assert f._src.late == 0
+    f.close()
+    assert rows == f.rows_read == 20000
