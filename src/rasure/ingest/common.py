@@ -8,6 +8,7 @@ import glob
 import gzip
 import hashlib
 import io
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,14 @@ def sha256_of(data: bytes) -> str:
 #: depends on this, not on the size of the file.
 BLOCK_BYTES = 4 << 20
 _MAX_HEADER = 1 << 20
+#: Blocks the CSV parser may read ahead of the batches handed out. pyarrow's streaming reader reads
+#: the file on a background thread up to 32 blocks ahead (arrow's background generator queue), so a
+#: large file had up to 128 MiB of its text in memory at once; a few blocks keep the reading and
+#: un-gzipping running beside the parsing and the memory flat.
+READ_AHEAD = 3
+#: Seconds a read waits for the caller to take a batch before it goes ahead anyway (a safety valve:
+#: it is not reached while the parser reads a block or so per batch; ``_Source.late`` counts them).
+_READ_WAIT = 2.0
 
 
 class _Source(io.RawIOBase):
@@ -126,11 +135,38 @@ class _Source(io.RawIOBase):
         self._lf = 0
         self._cr = 0
         self.bytes_read = 0
+        # reads ahead of the batches taken (see READ_AHEAD); None: not limited
+        self._turn = threading.Condition()
+        self._ahead: int | None = None
+        self._given = 0  # bytes handed to the parser
+        self._taken = 0  # batches the caller has taken
+        self.late = 0  # reads that waited _READ_WAIT and went ahead
 
     def readable(self) -> bool:
         return True
 
+    def limit_ahead(self, ahead: int | None) -> None:
+        """Let the parser read at most ``ahead`` bytes beyond one block a batch taken (None: no limit)."""
+        with self._turn:
+            self._ahead = ahead
+            self._turn.notify_all()
+
+    def took(self, block_bytes: int) -> None:
+        """The caller took a batch (about ``block_bytes`` of the file): the parser may read on."""
+        with self._turn:
+            self._taken += block_bytes
+            self._turn.notify_all()
+
+    def _wait_turn(self, n: int) -> None:
+        with self._turn:
+            if not self._turn.wait_for(
+                lambda: self._ahead is None or self._given < self._taken + self._ahead, timeout=_READ_WAIT
+            ):
+                self.late += 1
+            self._given += n
+
     def close(self) -> None:
+        self.limit_ahead(None)
         self._raw.close()
         super().close()
 
@@ -185,6 +221,7 @@ class _Source(io.RawIOBase):
     def readinto(self, buf: Any) -> int:
         # fill the buffer (short reads would make pyarrow parse many small blocks)
         view, n = memoryview(buf).cast("B"), 0
+        self._wait_turn(len(view))
         while n < len(view):
             if not self._pending:
                 self._pending = self._block(len(view) - n)
@@ -217,12 +254,35 @@ class _Source(io.RawIOBase):
         return self._hash.hexdigest()
 
 
-@dataclass(frozen=True)
 class CsvChunk:
-    """Consecutive rows of a CSV file: all-string columns and the file line of each row."""
+    """Consecutive rows of a CSV file: all-string columns and the file line of each row.
 
-    lines: NDArray[np.int64]
-    frame: pd.DataFrame
+    Built from the parsed pyarrow ``batch`` (a reader that stays columnar uses it directly) or from a
+    ``frame``; :attr:`frame` is the rows as a pandas frame of ``string`` columns, made from the batch
+    only when first asked for."""
+
+    __slots__ = ("_frame", "batch", "lines")
+
+    def __init__(
+        self,
+        lines: NDArray[np.int64],
+        frame: pd.DataFrame | None = None,
+        *,
+        batch: pa.RecordBatch | None = None,
+    ) -> None:
+        if frame is None and batch is None:
+            raise ValueError("a chunk needs its rows: a frame or a pyarrow batch")
+        self.lines = lines
+        self.batch = batch
+        self._frame = frame
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame of ``string`` columns."""
+        if self._frame is None:
+            assert self.batch is not None
+            self._frame = self.batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+        return self._frame
 
 
 class CsvFile:
@@ -304,16 +364,16 @@ class CsvFile:
         return "skip"
 
     def chunks(self) -> Iterator[CsvChunk]:
+        """The rows in chunks (see :class:`CsvChunk`: the pandas frame is made when first used)."""
         for lines, batch in self.arrow_chunks():
-            yield CsvChunk(
-                lines=lines, frame=batch.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-            )
+            yield CsvChunk(lines, batch=batch)
 
     def arrow_chunks(self) -> Iterator[tuple[NDArray[np.int64], pa.RecordBatch]]:
         """The rows as pyarrow record batches of string columns (blank rows left out), with the file
         line of each row: what :meth:`chunks` converts to pandas, for a caller that stays columnar."""
         header = self.header
         read = header if self.columns is None else [c for c in header if c in self.columns]
+        self._src.limit_ahead(READ_AHEAD * self.block_bytes)
         try:
             reader = pacsv.open_csv(
                 self._src,
@@ -335,6 +395,7 @@ class CsvFile:
             )
             ordinal = 0
             for batch in reader:
+                self._src.took(self.block_bytes)
                 n = batch.num_rows
                 lines = np.arange(ordinal, ordinal + n, dtype=np.int64) + 2
                 ordinal += n
@@ -355,6 +416,8 @@ class CsvFile:
                     yield lines, batch
         except pa.ArrowInvalid as exc:
             raise InputFileError(str(self.path), f"not a readable CSV file ({exc})") from exc
+        finally:
+            self._src.limit_ahead(None)  # whatever happens, a read never waits for batches no one takes
 
     def sha256(self) -> str:
         """SHA-256 of the file's (un-gzipped) bytes; closes the file."""

@@ -24,6 +24,7 @@ Quirks of real files, and what we do with each:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
@@ -425,7 +426,7 @@ class PoliceUkFile(StreamedFile):
         super().__init__(csv_file)
         # street: the first row of a repeated Crime ID is kept; outcomes: the last listed
         self.keep = "first" if self.kind == "street" else "last"
-        self._asb_seen = pd.Series(dtype="int64")
+        self._asb = _AsbCounts()
         self._no_id = 0
 
     def notes(self) -> list[str]:
@@ -439,6 +440,23 @@ class PoliceUkFile(StreamedFile):
         return f"{merged} repeated Crime ID row(s) in this file merged into one record each"
 
     def _convert(self, chunk: CsvChunk, problems: list[RowProblem]) -> Batch | None:
+        if chunk.batch is not None:  # the usual case: a chunk without a problem, read as pyarrow columns
+            if self.kind == "outcomes":
+                out = _outcome_columns(chunk.batch)
+                if out is not None:
+                    return Batch(records=_no_records(), links=_no_links(), outcomes=out)
+            else:
+                found = _street_chunk(chunk.batch, self._asb, crs=self.crs)
+                if found is not None:
+                    recs, no_id = found
+                    self._no_id += no_id
+                    return Batch(records=recs, links=_no_links(), outcomes=_no_outcomes())
+        # a chunk with a problem (or one the column checks could not clear): the row-by-row checks
+        # below list every problem with its line
+        return self._convert_rows(chunk, problems)
+
+    def _convert_rows(self, chunk: CsvChunk, problems: list[RowProblem]) -> Batch | None:
+        """:meth:`_convert` on the pandas frame of the chunk: every problem listed with its line."""
         f, line = chunk.frame, chunk.lines
         lon, lat, source = _checked(self.path, f, line, problems)
         if self.kind == "outcomes":
@@ -457,11 +475,10 @@ class PoliceUkFile(StreamedFile):
         )
         if problems:
             return None
-        recs, no_id, self._asb_seen = _street_records(
-            f, lon, lat, source, asb_seen=self._asb_seen, crs=self.crs
-        )
+        recs, no_id, seen = _street_records(f, lon, lat, source, asb_seen=self._asb.as_series(), crs=self.crs)
+        self._asb = _AsbCounts.from_series(seen)
         self._no_id += no_id
-        return Batch(records=recs, links=empty_links(), outcomes=_empty_outcomes())
+        return Batch(records=recs, links=_no_links(), outcomes=_no_outcomes())
 
     def _outcomes(self, f: pd.DataFrame, line: NDArray[np.int64], problems: list[RowProblem]) -> Batch | None:
         ref = f["Crime ID"].str.strip()
@@ -498,7 +515,211 @@ class PoliceUkFile(StreamedFile):
                 "last_outcome_month": f["Month"].str.strip(),
             }
         )
-        return Batch(records=empty_records(), links=empty_links(), outcomes=out)
+        return Batch(records=_no_records(), links=_no_links(), outcomes=out)
+
+
+class _AsbCounts:
+    """How many rows of each anti-social-behaviour key (:data:`_ASB_KEY`) a file has had so far, so
+    that a row's repeat number counts across the whole file, chunk after chunk: the distinct keys as
+    one pyarrow string array (their text once, about 60 bytes a key) and their counts."""
+
+    def __init__(self, keys: pa.Array | None = None, counts: NDArray[np.int64] | None = None) -> None:
+        self.keys: pa.Array = pa.array([], pa.string()) if keys is None else keys
+        self.counts: NDArray[np.int64] = np.zeros(0, dtype=np.int64) if counts is None else counts
+
+    def _where(self, distinct: pa.Array) -> NDArray[np.int64]:
+        """Each of the ``distinct`` keys' place among the keys seen so far; -1 for a new one."""
+        if not len(self.keys):
+            return np.full(len(distinct), -1, dtype=np.int64)
+        at = pc.fill_null(pc.index_in(distinct, value_set=self.keys), -1)
+        return np.asarray(at.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    def take(self, distinct: pa.Array, rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The count so far of each of the ``distinct`` keys (0 for a new one), then counts ``rows``
+        more of each (``rows``: how many rows of this chunk have that key)."""
+        at = self._where(distinct)
+        old = at >= 0
+        before = np.zeros(len(distinct), dtype=np.int64)
+        before[old] = self.counts[at[old]]
+        self.counts[at[old]] += rows[old]
+        if not old.all():
+            self.keys = pa.concat_arrays([self.keys, distinct.filter(pa.array(~old))])
+            self.counts = np.concatenate([self.counts, rows[~old]])
+        return before
+
+    def as_series(self) -> pd.Series:
+        """The counts as :func:`_street_records` takes them (a series indexed by the key)."""
+        index = pd.Index(self.keys.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get))
+        return pd.Series(self.counts, index=index, dtype="int64")
+
+    @classmethod
+    def from_series(cls, seen: pd.Series) -> _AsbCounts:
+        """The counts :func:`_street_records` returns."""
+        return cls(pa.array([str(k) for k in seen.index], pa.string()), seen.to_numpy(dtype=np.int64).copy())
+
+
+def _blank_null(values: pa.Array) -> pa.Array:
+    """Empty strings to null (:func:`~rasure.ingest.common.blank_to_na` on a pyarrow column)."""
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+
+
+def _column_checks(batch: pa.RecordBatch, trimmed: dict[str, pa.Array]) -> _Checked | None:
+    """The checks of :func:`_checked` on whole columns and distinct values (month, coordinates, text
+    lengths, source): the month, force and coordinates of each row, or None when a row may break a
+    rule (the caller then runs :func:`_checked` on the rows, which lists each problem with its line).
+
+    A raw value over its length limit sends the chunk to :func:`_checked` even if trimming would
+    shorten it enough (rare; :func:`_checked` then accepts it)."""
+    for name, limit in _LIMITS.items():
+        if name in batch.schema.names:
+            longest = pc.max(pc.utf8_length(batch.column(name))).as_py()
+            if longest is not None and longest > limit:
+                return None
+    force_code, forces = _distinct(trimmed["Falls within"])
+    sources = [source_for(str(f)) for f in forces]
+    if any(len(x) > TEXT_LIMITS["source"] for x in sources):
+        return None
+    month_code, months = _distinct(trimmed["Month"])
+    if not months.str.match(_MONTH).fillna(False).to_numpy(dtype=bool).all():
+        return None
+    coords = []
+    for name, (lo, hi) in (("Longitude", UK_LON), ("Latitude", UK_LAT)):
+        code, raw = _distinct(trimmed[name])
+        val = np.asarray(pd.to_numeric(blank_to_na(raw), errors="coerce").astype(float), dtype=np.float64)
+        given = (raw != "").to_numpy(dtype=bool)
+        if (given & (np.isnan(val) | (val < lo) | (val > hi))).any():
+            return None
+        coords.append((code, val, given[code]))
+    (lon_code, lon_u, lon_given), (lat_code, lat_u, lat_given) = coords
+    if (lon_given != lat_given).any():  # only one of Longitude/Latitude given
+        return None
+    return _Checked(force_code, sources, month_code, months, lon_code, lon_u, lat_code, lat_u)
+
+
+class _Checked:
+    """What :func:`_column_checks` found: each row's code into the distinct forces (and their record
+    sources), months, longitudes and latitudes (parsed; NaN where blank)."""
+
+    __slots__ = ("force_code", "lat_code", "lat_u", "lon_code", "lon_u", "month_code", "months", "sources")
+
+    def __init__(
+        self,
+        force_code: NDArray[np.intp],
+        sources: list[str],
+        month_code: NDArray[np.intp],
+        months: pd.Series,
+        lon_code: NDArray[np.intp],
+        lon_u: NDArray[np.float64],
+        lat_code: NDArray[np.intp],
+        lat_u: NDArray[np.float64],
+    ) -> None:
+        self.force_code, self.sources = force_code, sources
+        self.month_code, self.months = month_code, months
+        self.lon_code, self.lon_u, self.lat_code, self.lat_u = lon_code, lon_u, lat_code, lat_u
+
+    def source(self) -> pa.Array:
+        """Each row's record source (:func:`_sources` of its trimmed force)."""
+        return pa.array(self.sources, pa.string()).take(pa.array(self.force_code))
+
+
+def _street_chunk(batch: pa.RecordBatch, asb: _AsbCounts, *, crs: str) -> tuple[pd.DataFrame, int] | None:
+    """A chunk of a street file as canonical records, from its pyarrow columns: the same rows, values
+    and dtypes as :func:`_checked` then :func:`_street_records` give, and the number of rows without a
+    Crime ID; None when a row may break a rule (nothing is then counted in ``asb``).
+
+    Every check and conversion runs on whole columns, and the slow ones (months, coordinates, the
+    area-of-use check and the projection) once per distinct value or point. Anti-social-behaviour
+    rows get :func:`_asb_references` of their key and repeat number, which ``asb`` carries from one
+    chunk of the file to the next."""
+    trimmed = _trimmed(batch)
+    checked = _column_checks(batch, trimmed)
+    if checked is None:
+        return None
+    lon_u, lat_u = checked.lon_u, checked.lat_u
+    # each distinct point once: the area-of-use check and the projection are the same per point
+    pair_code, pairs = pd.factorize(checked.lon_code.astype(np.int64) * len(lat_u) + checked.lat_code)
+    plon, plat = lon_u[pairs // len(lat_u)], lat_u[pairs % len(lat_u)]
+    has = np.isfinite(plon) & np.isfinite(plat)
+    if has.any() and outside_area_of_use(crs, plon[has], plat[has]).any():
+        return None
+    peast, pnorth = project_located(plon, plat, crs=crs)
+
+    ref = trimmed["Crime ID"]
+    no_id = pc.equal(ref, "")
+    n_no_id = int(pc.sum(no_id).as_py() or 0)
+    if n_no_id:  # the stable key of _street_records: sha1 of the key text and its repeat number
+        enc = pc.dictionary_encode(trimmed[_ASB_KEY])
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        order = np.argsort(codes, kind="stable")
+        g = codes[order]
+        run_start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        nth = np.empty(len(g), dtype=np.int64)
+        nth[order] = np.arange(len(g)) - np.repeat(run_start, np.diff(np.r_[run_start, len(g)]))
+        before = asb.take(enc.dictionary, np.bincount(codes, minlength=len(enc.dictionary)))
+        nth += before[codes]
+        ref = pc.replace_with_mask(ref, no_id, _asb_references(trimmed[_ASB_KEY], nth))
+
+    month = trimmed["Month"]
+    start_u = pd.to_datetime(checked.months + "-01", format="%Y-%m-%d")
+    end_u = start_u + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1)
+    outcome = _blank_null(pc.utf8_trim_whitespace(batch.column("Last outcome category")))
+    n = batch.num_rows
+    missing = _string(pa.nulls(n, pa.string()))
+    index = pd.RangeIndex(n)
+    given = {
+        "source": _string(checked.source()),
+        "reference": _string(ref),
+        "category": _string(trimmed["Crime type"]),
+        "occurred_from": start_u.to_numpy(dtype="datetime64[s]")[checked.month_code],
+        "occurred_to": end_u.to_numpy(dtype="datetime64[s]")[checked.month_code],
+        "time_precision": _string(pa.repeat(pa.scalar("month", pa.string()), n)),
+        "lon": lon_u[checked.lon_code],
+        "lat": lat_u[checked.lat_code],
+        "easting": peast[pair_code],
+        "northing": pnorth[pair_code],
+        "location_text": _string(trimmed["Location"]),
+        "lsoa_code": _string(_blank_null(trimmed["LSOA code"])),
+        "lsoa_name": _string(_blank_null(pc.utf8_trim_whitespace(batch.column("LSOA name")))),
+        "weapon": _string(pa.repeat(pa.scalar("unknown", pa.string()), n)),
+        "last_outcome": _string(outcome),
+        "last_outcome_month": _string(pc.if_else(pc.is_null(outcome), pa.scalar(None, pa.string()), month)),
+        "force": _string(trimmed["Falls within"]),
+        "as_of": _string(month),
+    }
+    # the canonical columns in order, each already of its dtype (conform then passes the frame through)
+    frame = pd.DataFrame(
+        index=index,
+        data={
+            c: given[c] if c in given else missing if t == "string" else pd.Series(index=index, dtype=t)
+            for c, t in RECORD_COLUMNS.items()
+        },
+    )
+    return conform(frame), n_no_id
+
+
+def _outcome_columns(batch: pa.RecordBatch) -> pd.DataFrame | None:
+    """A chunk of an outcomes file as (source, reference, last_outcome, last_outcome_month), from its
+    pyarrow columns: what :func:`_checked` then :meth:`PoliceUkFile._outcomes` give; None when a row
+    may break a rule."""
+    trimmed = {
+        c: pc.utf8_trim_whitespace(batch.column(c))
+        for c in ("Month", "Falls within", "Longitude", "Latitude")
+    }
+    checked = _column_checks(batch, trimmed)
+    if checked is None:
+        return None
+    ref = pc.utf8_trim_whitespace(batch.column("Crime ID"))
+    outcome = pc.utf8_trim_whitespace(batch.column("Outcome type"))
+    if pc.any(pc.equal(ref, "")).as_py() or pc.any(pc.equal(outcome, "")).as_py():
+        return None
+    return pd.DataFrame(
+        {
+            "source": _string(checked.source()),
+            "reference": _string(ref),
+            "last_outcome": _string(outcome),
+            "last_outcome_month": _string(trimmed["Month"]),
+        }
+    )
 
 
 def _checked(
@@ -658,6 +879,27 @@ def _validate_common(
         )
     located = ~half
     return lon.where(located), lat.where(located)
+
+
+@functools.cache
+def _empty_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return empty_records(), empty_links(), _empty_outcomes()
+
+
+def _no_records() -> pd.DataFrame:
+    """An empty canonical records frame for a batch (a shallow copy of one made once: building the
+    columns of an empty frame costs ~10 ms, once per chunk)."""
+    return _empty_frames()[0].copy(deep=False)
+
+
+def _no_links() -> pd.DataFrame:
+    """An empty links frame for a batch (see :func:`_no_records`)."""
+    return _empty_frames()[1].copy(deep=False)
+
+
+def _no_outcomes() -> pd.DataFrame:
+    """An empty outcomes frame for a batch (see :func:`_no_records`)."""
+    return _empty_frames()[2].copy(deep=False)
 
 
 def _empty_outcomes() -> pd.DataFrame:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.conf import settings
 from django.db import connection
@@ -111,25 +112,57 @@ def _utc(s: pd.Series) -> pd.Series:
     return s.dt.tz_convert("UTC").dt.as_unit("s")
 
 
+def _datetimes(s: pd.Series) -> pa.Array:
+    """A datetime column as stored: UTC (:func:`_utc`), a timestamp on PostgreSQL and Django's text
+    form on SQLite; missing as null. Converted once per distinct value (a file's records share a
+    few months), then spread back to the rows."""
+    codes, uniques = pd.factorize(pd.to_datetime(s))  # NaT: code -1
+    utc = _utc(pd.Series(uniques))
+    if _pg():
+        distinct = pa.array(utc, type=pa.timestamp("s", tz="UTC"))
+    else:
+        distinct = pa.array(utc.dt.tz_localize(None), type=pa.timestamp("s")).cast(pa.string())
+    return distinct.take(pa.array(codes, mask=codes < 0))
+
+
 def _arrow(frame: pd.DataFrame, columns: Sequence[str]) -> pa.Table:
     """The columns as an Arrow table, datetimes in UTC (SQLite: Django's text form), missing as null."""
     cols: dict[str, Any] = {}
     for c in columns:
         s = frame[c]
-        if c in _DATETIMES:
-            utc = _utc(s)
-            if _pg():
-                cols[c] = pa.array(utc, type=pa.timestamp("s", tz="UTC"))
-            else:
-                cols[c] = pa.array(utc.dt.tz_localize(None), type=pa.timestamp("s")).cast(pa.string())
-        else:
-            cols[c] = pa.array(s, from_pandas=True)
+        cols[c] = _datetimes(s) if c in _DATETIMES else pa.array(s, from_pandas=True)
     return pa.table(cols)
+
+
+def _values(col: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """A column's values as Python objects, None for null: what ``to_pylist`` gives, made by numpy
+    (a text column's distinct values become Python strings once, shared by their rows)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        enc = pc.dictionary_encode(col)
+        words = np.array([*enc.dictionary.to_pylist(), None], dtype=object)
+        at = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
+        out: list[Any] = words[at].tolist()
+        return out
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        if not col.null_count:
+            # numpy's tolist gives Python ints, floats and bools, as to_pylist does
+            plain: list[Any] = col.to_numpy(zero_copy_only=False).tolist()
+            return plain
+        filled = pc.fill_null(col, pa.scalar(False if pa.types.is_boolean(t) else 0, t))
+        obj = filled.to_numpy(zero_copy_only=False).astype(object)
+        obj[col.is_null().to_numpy(zero_copy_only=False)] = None
+        some: list[Any] = obj.tolist()
+        return some
+    rest: list[Any] = col.to_pylist()
+    return rest
 
 
 def _rows(table: pa.Table) -> list[tuple[Any, ...]]:
     """DB-API rows from an Arrow table (for SQLite's executemany)."""
-    return list(zip(*(col.to_pylist() for col in table.columns), strict=True))
+    return list(zip(*(_values(col) for col in table.columns), strict=True))
 
 
 def to_rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -137,18 +170,51 @@ def to_rows(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]
     return _rows(_arrow(frame, columns))
 
 
+def _sql_literal(col: pa.Array | pa.ChunkedArray) -> str | None:
+    """SQLite: the SQL literal of a column whose rows all hold one text, integer or boolean value (a
+    file's source, month, force...), so the statement holds it once instead of binding it on every
+    row (the value stored is the same; a float is always bound, its literal could round). None for
+    any other column. ``%`` is doubled for the DB-API's ``format`` parameter style."""
+    if col.null_count or not len(col):
+        return None
+    t = col.type
+    if not any(
+        f(t) for f in (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_boolean)
+    ):
+        return None
+    lo, hi = pc.min_max(col).values()
+    if lo != hi:
+        return None
+    value = lo.as_py()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if not isinstance(value, str) or "\x00" in value:
+        return None
+    return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+
+
 def _stage(cur: Any, table: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    """Append ``frame`` to a staging table: COPY on PostgreSQL, executemany on SQLite."""
+    """Append ``frame`` to a staging table: COPY on PostgreSQL, executemany on SQLite. A column null
+    on every row is left out (null is the staging tables' default); on SQLite a column with one value
+    on every row is written as a literal (:func:`_sql_literal`)."""
     data = _arrow(frame, columns)
-    cols = ", ".join(f'"{c}"' for c in columns)
+    keep = [c for c in columns if data[c].null_count < len(data)] or list(columns[:1])
     if _pg():
+        data = data.select(keep)
+        cols = ", ".join(f'"{c}"' for c in keep)
         buf = io.BytesIO()
         pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
         with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(buf.getbuffer())
         return
-    marks = ", ".join(["%s"] * len(columns))
-    cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", _rows(data))
+    marks = {c: _sql_literal(data[c]) for c in keep}
+    bound = [c for c in keep if marks[c] is None] or keep[:1]
+    cols = ", ".join(f'"{c}"' for c in keep)
+    values = ", ".join("%s" if c in bound else str(marks[c]) for c in keep)
+    rows = list(zip(*(_values(data[c]) for c in bound), strict=True))
+    cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({values})", rows)
 
 
 def row_hashes(frame: pd.DataFrame) -> pd.Series:
@@ -250,8 +316,9 @@ class Stager:
 @contextlib.contextmanager
 def staging_on_disk() -> Iterator[None]:
     """SQLite: while an import runs, temporary tables live in a temporary file behind a bounded page
-    cache instead of in memory (the connection's ``temp_store=MEMORY``), so staging a file of any size
-    takes the same memory. The temporary file is scratch space, never synced and deleted at close;
+    cache instead of in memory (the connection's ``temp_store=MEMORY``), and the database's own page
+    cache is bounded too (:data:`IMPORT_CACHE_KIB`), so importing a file of any size takes the same
+    memory. The temporary file is scratch space, never synced and deleted at close;
     committed data keeps its durability. Changing ``temp_store`` drops the temporary tables and is
     refused inside a transaction, so this is done only outside one (else nothing changes).
     PostgreSQL: staging is the server's business; nothing to do."""
@@ -260,18 +327,26 @@ def staging_on_disk() -> Iterator[None]:
         return
     with connection.cursor() as cur:
         before = _one(cur, "PRAGMA temp_store")
+        main_cache = _one(cur, "PRAGMA main.cache_size")
         cur.execute("PRAGMA temp_store = FILE")
         cur.execute(f"PRAGMA temp.cache_size = -{TEMP_CACHE_KIB}")
+        cur.execute(f"PRAGMA main.cache_size = -{IMPORT_CACHE_KIB}")
     try:
         yield
     finally:
         with connection.cursor() as cur:
             cur.execute(f"PRAGMA temp_store = {int(before)}")
+            cur.execute(f"PRAGMA main.cache_size = {int(main_cache)}")
 
 
 #: SQLite: KiB of page cache for the staging tables during an import (beyond it pages spill to the
 #: temporary file).
 TEMP_CACHE_KIB = 32 << 10
+#: SQLite: KiB of page cache for the database itself during an import. The connection's own cache
+#: (settings: 128 MiB, for reading) filled with the pages an import writes and the summary reads, so
+#: a bigger file took more memory; beyond this bound dirty pages spill to the write-ahead log, which
+#: the transaction writes anyway. Restored when the import ends.
+IMPORT_CACHE_KIB = 32 << 10
 
 
 # --- merging --------------------------------------------------------------------------------------------
