@@ -304,31 +304,17 @@ def _street_columns(
             and pc.any(pc.greater(pc.utf8_length(trimmed[name]), limit)).as_py()
         ):
             return None
-    force_code, forces = _distinct(trimmed["Falls within"])
-    sources = [source_for(str(f)) for f in forces]
-    if any(len(x) > TEXT_LIMITS["source"] for x in sources):
+    checked = _value_checks(trimmed)
+    if checked is None:
         return None
-    month_code, months = _distinct(trimmed["Month"])
-    if not months.str.match(_MONTH).fillna(False).to_numpy(dtype=bool).all():
+    del trimmed["Longitude"], trimmed["Latitude"]  # parsed: the text is let go of
+    points = _projected(checked, crs=crs)
+    if points is None:
         return None
-    coords = []
-    for name, (lo, hi) in (("Longitude", UK_LON), ("Latitude", UK_LAT)):
-        code, raw = _distinct(trimmed.pop(name))
-        val = pd.to_numeric(blank_to_na(raw), errors="coerce").astype(float).to_numpy()
-        if ((raw != "").to_numpy(dtype=bool) & (np.isnan(val) | (val < lo) | (val > hi))).any():
-            return None
-        coords.append((code, val, (raw != "").to_numpy(dtype=bool)[code]))
-    (lon_code, lon_u, located), (lat_code, lat_u, lat_given) = coords
-    if (located != lat_given).any():  # only one of Longitude/Latitude given
-        return None
-    # each distinct point once: the area-of-use check and the projection are the same per point
-    pair = lon_code.astype(np.int64) * len(lat_u) + lat_code
-    pair_code, pairs = pd.factorize(pair)
-    plon, plat = lon_u[pairs // len(lat_u)], lat_u[pairs % len(lat_u)]
-    has = np.isfinite(plon) & np.isfinite(plat)
-    if has.any() and outside_area_of_use(crs, plon[has], plat[has]).any():
-        return None
-    peast, pnorth = project_located(plon, plat, crs=crs)
+    pair_code, peast, pnorth = points
+    force_code, sources = checked.force_code, checked.sources
+    month_code, months = checked.month_code, checked.months
+    lon_code, lon_u, lat_code, lat_u = checked.lon_code, checked.lon_u, checked.lat_code, checked.lat_u
 
     # the reference: the Crime ID, or for a row without one (anti-social behaviour) the stable key of
     # _street_records: sha1 of month|lon|lat|location|lsoa|type (as in the file) and its repeat number
@@ -338,11 +324,7 @@ def _street_columns(
         key = trimmed.pop(_ASB_KEY)
         key_code, _ = _distinct(key)
         group = key_code.astype(np.int64) * len(file_of) + file_of[no_id]  # repeats count within a file
-        order = np.argsort(group, kind="stable")
-        g = group[order]
-        run_start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-        nth = np.empty(len(g), dtype=np.int64)
-        nth[order] = np.arange(len(g)) - np.repeat(run_start, np.diff(np.r_[run_start, len(g)]))
+        nth = _repeat_numbers(group)
         ref = pc.replace_with_mask(ref, pa.array(no_id), _asb_references(key, nth))
 
     # within a file the first row of a repeated Crime ID is kept; across files the later file's row.
@@ -365,8 +347,8 @@ def _street_columns(
     start_u = pd.to_datetime(months + "-01", format="%Y-%m-%d")
     end_u = start_u + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1)
     pt = pair_code[take]
-    lon_t = np.where(located[take], lon_u[lon_code[take]], np.nan)
-    lat_t = np.where(located[take], lat_u[lat_code[take]], np.nan)
+    lon_t = lon_u[lon_code[take]]  # NaN where blank (both or neither are given: checked)
+    lat_t = lat_u[lat_code[take]]
     month_t = col("Month")
     lsoa = col("LSOA code")
     n = len(take)
@@ -575,6 +557,13 @@ def _column_checks(batch: pa.RecordBatch, trimmed: dict[str, pa.Array]) -> _Chec
             longest = pc.max(pc.utf8_length(batch.column(name))).as_py()
             if longest is not None and longest > limit:
                 return None
+    return _value_checks(trimmed)
+
+
+def _value_checks(trimmed: dict[str, pa.Array]) -> _Checked | None:
+    """The value checks of :func:`_checked` on the distinct values of trimmed columns (source length,
+    month, coordinates in the UK, both or neither coordinate): each row's code into the distinct
+    forces, months, longitudes and latitudes, or None when a row breaks a rule."""
     force_code, forces = _distinct(trimmed["Falls within"])
     sources = [source_for(str(f)) for f in forces]
     if any(len(x) > TEXT_LIMITS["source"] for x in sources):
@@ -597,7 +586,7 @@ def _column_checks(batch: pa.RecordBatch, trimmed: dict[str, pa.Array]) -> _Chec
 
 
 class _Checked:
-    """What :func:`_column_checks` found: each row's code into the distinct forces (and their record
+    """What :func:`_value_checks` found: each row's code into the distinct forces (and their record
     sources), months, longitudes and latitudes (parsed; NaN where blank)."""
 
     __slots__ = ("force_code", "lat_code", "lat_u", "lon_code", "lon_u", "month_code", "months", "sources")
@@ -622,6 +611,33 @@ class _Checked:
         return pa.array(self.sources, pa.string()).take(pa.array(self.force_code))
 
 
+def _projected(
+    checked: _Checked, *, crs: str
+) -> tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]] | None:
+    """Each row's code into the distinct points and their easting and northing in ``crs`` (NaN where
+    blank), each distinct point checked and projected once; None when a point lies outside the
+    area of use of ``crs`` (:func:`~rasure.ingest.common.refuse_outside_area` then names it)."""
+    lon_u, lat_u = checked.lon_u, checked.lat_u
+    pair_code, pairs = pd.factorize(checked.lon_code.astype(np.int64) * len(lat_u) + checked.lat_code)
+    plon, plat = lon_u[pairs // len(lat_u)], lat_u[pairs % len(lat_u)]
+    has = np.isfinite(plon) & np.isfinite(plat)
+    if has.any() and outside_area_of_use(crs, plon[has], plat[has]).any():
+        return None
+    peast, pnorth = project_located(plon, plat, crs=crs)
+    return pair_code, peast, pnorth
+
+
+def _repeat_numbers(group: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Each row's repeat number within its group, in row order (0 for a group's first row, 1 for
+    its second...): a stable sort by group, then the position in the group's run."""
+    order = np.argsort(group, kind="stable")
+    g = group[order]
+    run_start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    nth = np.empty(len(g), dtype=np.int64)
+    nth[order] = np.arange(len(g)) - np.repeat(run_start, np.diff(np.r_[run_start, len(g)]))
+    return nth
+
+
 def _street_chunk(batch: pa.RecordBatch, asb: _AsbCounts, *, crs: str) -> tuple[pd.DataFrame, int] | None:
     """A chunk of a street file as canonical records, from its pyarrow columns: the same rows, values
     and dtypes as :func:`_checked` then :func:`_street_records` give, and the number of rows without a
@@ -636,13 +652,10 @@ def _street_chunk(batch: pa.RecordBatch, asb: _AsbCounts, *, crs: str) -> tuple[
     if checked is None:
         return None
     lon_u, lat_u = checked.lon_u, checked.lat_u
-    # each distinct point once: the area-of-use check and the projection are the same per point
-    pair_code, pairs = pd.factorize(checked.lon_code.astype(np.int64) * len(lat_u) + checked.lat_code)
-    plon, plat = lon_u[pairs // len(lat_u)], lat_u[pairs % len(lat_u)]
-    has = np.isfinite(plon) & np.isfinite(plat)
-    if has.any() and outside_area_of_use(crs, plon[has], plat[has]).any():
+    points = _projected(checked, crs=crs)  # each distinct point checked and projected once
+    if points is None:
         return None
-    peast, pnorth = project_located(plon, plat, crs=crs)
+    pair_code, peast, pnorth = points
 
     ref = trimmed["Crime ID"]
     no_id = pc.equal(ref, "")
@@ -650,11 +663,7 @@ def _street_chunk(batch: pa.RecordBatch, asb: _AsbCounts, *, crs: str) -> tuple[
     if n_no_id:  # the stable key of _street_records: sha1 of the key text and its repeat number
         enc = pc.dictionary_encode(trimmed[_ASB_KEY])
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        order = np.argsort(codes, kind="stable")
-        g = codes[order]
-        run_start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-        nth = np.empty(len(g), dtype=np.int64)
-        nth[order] = np.arange(len(g)) - np.repeat(run_start, np.diff(np.r_[run_start, len(g)]))
+        nth = _repeat_numbers(codes)
         before = asb.take(enc.dictionary, np.bincount(codes, minlength=len(enc.dictionary)))
         nth += before[codes]
         ref = pc.replace_with_mask(ref, no_id, _asb_references(trimmed[_ASB_KEY], nth))
