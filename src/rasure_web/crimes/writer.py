@@ -355,15 +355,17 @@ def _upsert_sql(*, run_id: int, tenant: int) -> str:
 
 
 def _merge_records(
-    cur: Any, *, keep: str, run_id: int, staged: int, may_repeat: bool = True
+    cur: Any, *, keep: str, run_id: int, staged: int, may_repeat: bool = True, tenant: int | None = None
 ) -> tuple[int, int, int, int, int]:
-    """(inserted, updated, unchanged, merged, without location) of the ``staged`` records."""
+    """(inserted, updated, unchanged, merged, without location) of the ``staged`` records (``tenant``:
+    the run's force, if the caller has looked it up)."""
     if not staged:
         return 0, 0, 0, 0, 0
     merged = _merge_repeats(cur, "stage_record", keep, staged, may_repeat=may_repeat)
     distinct = staged - merged
     without = _one(cur, "SELECT COUNT(*) FROM stage_record WHERE easting IS NULL OR northing IS NULL")
-    tenant = _tenant_of_run(cur, run_id)
+    if tenant is None:
+        tenant = _tenant_of_run(cur, run_id)
     if _pg():
         # xmax = 0 marks a row this statement inserted (not one it updated): no second join needed
         cur.execute(
@@ -424,24 +426,24 @@ def _index_joins(cur: Any) -> Iterator[None]:
 
 
 def _merge_outcomes(
-    cur: Any, *, keep: str, run_id: int, staged: int, may_repeat: bool = True
+    cur: Any, *, keep: str, run_id: int, staged: int, may_repeat: bool = True, tenant: int | None = None
 ) -> tuple[int, int, int]:
-    """(updated, not found, merged) for the staged outcomes. An older outcome never replaces a newer one.
+    """(updated, not found, merged) for the staged outcomes (``tenant`` as for :func:`_merge_records`).
+    An older outcome never replaces a newer one.
 
     PostgreSQL: one statement joins the staged outcomes to the force's records once (index probes
     of (tenant, source, reference)); the records to change are then updated by primary key, and the
     outcomes whose crime is not there are counted from the same join. Measured on the 36 Gwent
     outcomes files after their street files: the separate ``NOT EXISTS`` count it replaces was a
-    second full join, ~1.3 s of the import. SQLite: a count and an ``UPDATE ... FROM``."""
+    second full join, ~1.3 s of the import. The staged outcomes are not analysed: with hash and merge
+    joins off (:func:`_index_joins`) the plan is the same without statistics (EXPLAIN ANALYZE on the
+    first and the thirtieth Gwent outcomes file), and analysing took ~5 ms a file.
+    SQLite: a count and an ``UPDATE ... FROM``."""
     if not staged:
         return 0, 0, 0
     merged = _merge_repeats(cur, "stage_outcome", keep, staged, may_repeat=may_repeat)
-    if _pg():
-        # temp tables have no statistics: without them join plans go quadratic. (The staged records
-        # are not analysed: the upsert reads them in one sequential scan, joining nothing; analysing
-        # them took ~36 ms a Gwent street file, 1.3 s an import.)
-        cur.execute("ANALYZE stage_outcome")
-    tenant = _tenant_of_run(cur, run_id)
+    if tenant is None:
+        tenant = _tenant_of_run(cur, run_id)
     newer = "(c.last_outcome_month IS NULL OR t.last_outcome_month >= c.last_outcome_month)"
     differs = (
         f"({_distinct('c.last_outcome', 't.last_outcome')} "
@@ -490,10 +492,12 @@ def _merge_links(cur: Any, staged: int, *, tenant: int) -> int:
     return int(cur.rowcount)
 
 
-def merge_people(cur: Any, staged: int, *, run_id: int) -> int:
-    """Merge the ``staged`` links to the records of the run's force (a separate step so a failure here
-    is seen to undo the whole file)."""
-    return _merge_links(cur, staged, tenant=_tenant_of_run(cur, run_id))
+def merge_people(cur: Any, staged: int, *, run_id: int, tenant: int | None = None) -> int:
+    """Merge the ``staged`` links to the records of the run's force (``tenant``, if the caller has
+    looked it up; a separate step so a failure here is seen to undo the whole file)."""
+    if not staged:
+        return 0
+    return _merge_links(cur, staged, tenant=_tenant_of_run(cur, run_id) if tenant is None else tenant)
 
 
 # --- entry points ---------------------------------------------------------------------------------------
@@ -510,12 +514,14 @@ def write_file(file: StreamedFile, *, run_id: int, derive: Callable[[pd.DataFram
             stager.links(batch.links)
         file.raise_problems()
         n = stager.staged
+        tenant = _tenant_of_run(cur, run_id)  # once for the file's merges
         inserted, updated, unchanged, merged, without = _merge_records(
             cur,
             keep=file.keep,
             run_id=run_id,
             staged=n["stage_record"],
             may_repeat=stager.may_repeat("stage_record"),
+            tenant=tenant,
         )
         with _index_joins(cur):
             o_updated, not_found, o_merged = _merge_outcomes(
@@ -524,8 +530,9 @@ def write_file(file: StreamedFile, *, run_id: int, derive: Callable[[pd.DataFram
                 run_id=run_id,
                 staged=n["stage_outcome"],
                 may_repeat=stager.may_repeat("stage_outcome"),
+                tenant=tenant,
             )
-            links = merge_people(cur, n["stage_link"], run_id=run_id)
+            links = merge_people(cur, n["stage_link"], run_id=run_id, tenant=tenant)
     return Written(
         inserted=inserted,
         updated=updated + o_updated,
