@@ -462,15 +462,25 @@ def _merge_outcomes(
         )
         updated, missing = (int(v) for v in cur.fetchone())
         return updated, missing, merged
-    missing = _one(
-        cur,
-        f"SELECT COUNT(*) FROM stage_outcome t WHERE NOT EXISTS (SELECT 1 FROM crime_record c WHERE {join})",
-    )
+    # SQLite: the join once into a scratch table (the records found, and whether each changes), the
+    # outcomes not found counted from it, the changes applied by rowid
     cur.execute(
-        "UPDATE crime_record AS c SET last_outcome = t.last_outcome, last_outcome_month = t.last_outcome_month, "
-        f"import_run_id = {int(run_id)} FROM stage_outcome AS t WHERE {join} AND {newer} AND {differs}"
+        "CREATE TEMP TABLE IF NOT EXISTS stage_match (id integer, last_outcome text, "
+        "last_outcome_month text, change integer)"
     )
-    return int(cur.rowcount), missing, merged
+    cur.execute("DELETE FROM stage_match")
+    cur.execute(
+        "INSERT INTO stage_match SELECT c.id, t.last_outcome, t.last_outcome_month, "
+        f"({newer} AND {differs}) FROM stage_outcome AS t JOIN crime_record AS c ON {join}"
+    )
+    missing = staged - merged - int(cur.rowcount)  # keys are unique now: each matches one record or none
+    cur.execute(
+        "UPDATE crime_record SET last_outcome = m.last_outcome, last_outcome_month = m.last_outcome_month, "
+        f"import_run_id = {int(run_id)} FROM stage_match AS m WHERE crime_record.id = m.id AND m.change"
+    )
+    updated = int(cur.rowcount)
+    cur.execute("DELETE FROM stage_match")
+    return updated, missing, merged
 
 
 def _merge_links(cur: Any, staged: int, *, tenant: int) -> int:
