@@ -41,3 +41,23 @@ def test_outcomes_counts_repeats_missing_and_unchanged(tmp_path: Path) -> None:
     [r] = services.records_import_policeuk(paths=[str(outcomes)])
     assert r.ok and (r.updated, r.outcomes_not_found) == (0, 2)
     assert CrimeRecord.objects.count() == 2
+
+
+def test_repeat_import_mostly_stored_counts_and_never_rolls_back(tmp_path: Path) -> None:
+    """A file most of whose records are stored already (the upsert then leaves the unchanged ones out
+    before ON CONFLICT): new, changed and unchanged rows counted as ever, older rows ignored."""
+    rows = [street_row(f"c{i}") for i in range(1, 6)]
+    f = write_street(tmp_path / "2024-03-t-street.csv", rows)
+    [r] = services.records_import_policeuk(paths=[str(f)])
+    assert (r.inserted, r.updated, r.unchanged) == (5, 0, 0)
+    again = [*rows[:4], street_row("c5", crime_type="Public order"), street_row("c6")]
+    g = write_street(tmp_path / "2024-03-u-street.csv", again)
+    [r] = services.records_import_policeuk(paths=[str(g)])
+    assert (r.inserted, r.updated, r.unchanged) == (1, 1, 4)
+    assert CrimeRecord.objects.get(reference="c5").category == "Public order"
+    older = [street_row(f"c{i}", month="2024-02", crime_type="Shoplifting") for i in range(1, 7)]
+    h = write_street(tmp_path / "2024-02-t-street.csv", older)
+    [r] = services.records_import_policeuk(paths=[str(h)])
+    assert (r.inserted, r.updated, r.unchanged) == (0, 0, 6)
+    assert not CrimeRecord.objects.filter(category="Shoplifting").exists()
+    assert CrimeRecord.objects.count() == 6
