@@ -405,8 +405,9 @@ def _merge_records(
     without = _one(cur, "SELECT COUNT(*) FROM stage_record WHERE easting IS NULL OR northing IS NULL")
     if tenant is None:
         tenant = _tenant_of_run(cur, run_id)
-    with _index_joins(cur):
-        sql = _upsert_sql(run_id=run_id, tenant=tenant, skip_unchanged=_mostly_stored(cur, tenant))
+    skip = _mostly_stored(cur, tenant)
+    with _index_joins(cur) if skip else contextlib.nullcontext():  # the anti-join probes the index
+        sql = _upsert_sql(run_id=run_id, tenant=tenant, skip_unchanged=skip)
         if _pg():
             # xmax = 0 marks a row this statement inserted (not one it updated): no second join needed
             cur.execute(
