@@ -30,7 +30,7 @@ import itertools
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -352,8 +352,6 @@ def _street_columns(
     month_t = col("Month")
     lsoa = col("LSOA code")
     n = len(take)
-    missing = _string(pa.nulls(n, pa.string()))
-    index = pd.RangeIndex(n)
     given = {
         "source": _string(pa.array(sources, pa.string()).take(force_code[take])),
         "reference": _string(ref if whole else pc.take(ref, take)),
@@ -366,12 +364,20 @@ def _street_columns(
         "easting": peast[pt],
         "northing": pnorth[pt],
         "location_text": _string(col("Location")),
-        "lsoa_code": _string(pc.if_else(pc.equal(lsoa, ""), pa.scalar(None, pa.string()), lsoa)),
+        "lsoa_code": _string(_blank_null(lsoa)),
         "weapon": _string(pa.repeat(pa.scalar("unknown", pa.string()), n)),
         "force": _string(col("Falls within")),
         "as_of": _string(month_t),
     }
-    # the canonical columns in order, each already of its dtype (conform then passes the frame through)
+    return _canonical(given, n)
+
+
+def _canonical(given: dict[str, Any], n: int) -> pd.DataFrame:
+    """The canonical records frame of ``n`` rows from the columns ``given`` (each already of its
+    dtype, so :func:`~rasure.records.conform` passes the frame through), every other canonical
+    column missing."""
+    index = pd.RangeIndex(n)
+    missing = _string(pa.nulls(n, pa.string()))
     frame = pd.DataFrame(
         index=index,
         data={
@@ -673,8 +679,6 @@ def _street_chunk(batch: pa.RecordBatch, asb: _AsbCounts, *, crs: str) -> tuple[
     end_u = start_u + pd.offsets.MonthBegin(1) - pd.Timedelta(seconds=1)
     outcome = _blank_null(pc.utf8_trim_whitespace(batch.column("Last outcome category")))
     n = batch.num_rows
-    missing = _string(pa.nulls(n, pa.string()))
-    index = pd.RangeIndex(n)
     given = {
         "source": _string(checked.source()),
         "reference": _string(ref),
@@ -695,15 +699,7 @@ def _street_chunk(batch: pa.RecordBatch, asb: _AsbCounts, *, crs: str) -> tuple[
         "force": _string(trimmed["Falls within"]),
         "as_of": _string(month),
     }
-    # the canonical columns in order, each already of its dtype (conform then passes the frame through)
-    frame = pd.DataFrame(
-        index=index,
-        data={
-            c: given[c] if c in given else missing if t == "string" else pd.Series(index=index, dtype=t)
-            for c, t in RECORD_COLUMNS.items()
-        },
-    )
-    return conform(frame), n_no_id
+    return _canonical(given, n), n_no_id
 
 
 def _outcome_columns(batch: pa.RecordBatch) -> pd.DataFrame | None:
