@@ -220,8 +220,27 @@ def _stage(cur: Any, table: str, frame: pd.DataFrame, columns: Sequence[str]) ->
 def row_hashes(frame: pd.DataFrame) -> pd.Series:
     """A 63-bit hash of each record's source values (canonical columns only, not derived ones),
     stored with the record so a later reader can tell which version it holds."""
-    h = pd.util.hash_pandas_object(frame[list(RECORD_COLUMNS)], index=False).to_numpy(dtype=np.uint64)
-    return pd.Series((h >> np.uint64(1)).astype(np.int64), index=frame.index)
+    return _hashes(frame)[0]
+
+
+def _hashes(frame: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """:func:`row_hashes`, and the hash of each reference it is made from (for the repeat check of
+    :class:`Stager`): ``pd.util.hash_pandas_object`` of each canonical column (values only), combined
+    as that function combines a frame's columns (CPython's tuple hash, in numpy), one column at a
+    time. ``tests/web/test_import_staging.py`` checks it gives that function's values."""
+    out = np.full(len(frame), 0x345678, dtype=np.uint64)
+    reference = out
+    mult = np.uint64(1000003)
+    n = len(RECORD_COLUMNS)
+    for i, c in enumerate(RECORD_COLUMNS):
+        h = pd.util.hash_pandas_object(frame[c], index=False).to_numpy(dtype=np.uint64)
+        if c == "reference":
+            reference = h
+        out ^= h
+        out *= mult
+        mult += np.uint64(82520 + 2 * (n - i))
+    out += np.uint64(97531)
+    return pd.Series((out >> np.uint64(1)).astype(np.int64), index=frame.index), reference
 
 
 # --- staging tables -------------------------------------------------------------------------------------
@@ -266,18 +285,22 @@ class Stager:
         self.derive = derive
         self.seq = 0
         self.staged = {"stage_record": 0, "stage_outcome": 0, "stage_link": 0}  # rows in each table
+        self.without_location = 0  # staged records without easting or northing (before repeats merge)
         self._keys: dict[str, list[np.ndarray]] = {"stage_record": [], "stage_outcome": []}
         _create_staging(cur)
 
-    def _remember_keys(self, table: str, frame: pd.DataFrame) -> None:
-        """A 64-bit hash of each staged (source, reference): 8 bytes a row, so :meth:`may_repeat` can
-        tell without asking the database that a file repeats no reference (the usual case)."""
-        h = pd.util.hash_pandas_object(frame[["source", "reference"]], index=False)
-        self._keys[table].append(h.to_numpy(dtype=np.uint64))
+    def _remember_keys(self, table: str, frame: pd.DataFrame, reference: np.ndarray | None = None) -> None:
+        """A 64-bit hash of each staged reference (``reference``: as :func:`_hashes` gives it, if made
+        already): 8 bytes a row, so :meth:`may_repeat` can tell without asking the database that a
+        file repeats no (source, reference) (the usual case)."""
+        if reference is None:
+            reference = pd.util.hash_pandas_object(frame["reference"], index=False).to_numpy(dtype=np.uint64)
+        self._keys[table].append(reference)
 
     def may_repeat(self, table: str) -> bool:
-        """False only if no (source, reference) was staged twice in ``table``: equal keys hash alike,
-        so distinct hashes prove distinct keys (a collision merely sends the check to the database)."""
+        """False only if no (source, reference) was staged twice in ``table``: equal keys have equal
+        references and these hash alike, so distinct hashes prove distinct keys (a collision, or one
+        reference under two sources, merely sends the check to the database)."""
         parts = self._keys[table]
         if not parts:
             return False
@@ -296,10 +319,12 @@ class Stager:
             return
         if self.derive is not None:
             frame = self.derive(frame)
-        frame = frame.assign(row_hash=row_hashes(frame))
-        self._remember_keys("stage_record", frame)
+        row_hash, reference = _hashes(frame)  # the references hashed once, for both
+        frame = frame.assign(row_hash=row_hash)
+        self._remember_keys("stage_record", frame, reference)
         _stage(self.cur, "stage_record", self._numbered(frame), _STAGED_RECORD)
         self.staged["stage_record"] += len(frame)
+        self.without_location += int((frame["easting"].isna() | frame["northing"].isna()).sum())
 
     def outcomes(self, frame: pd.DataFrame) -> None:
         if not frame.empty:
@@ -469,15 +494,24 @@ def _mostly_stored(cur: Any, tenant: int) -> bool:
 
 
 def _merge_records(
-    cur: Any, *, keep: str, run_id: int, staged: int, may_repeat: bool = True, tenant: int | None = None
+    cur: Any,
+    *,
+    keep: str,
+    run_id: int,
+    staged: int,
+    may_repeat: bool = True,
+    tenant: int | None = None,
+    without: int | None = None,
 ) -> tuple[int, int, int, int, int]:
     """(inserted, updated, unchanged, merged, without location) of the ``staged`` records (``tenant``:
-    the run's force, if the caller has looked it up)."""
+    the run's force, if the caller has looked it up; ``without``: the staged records without a
+    location, if the caller counted them, which holds after the merge of repeats if none merged)."""
     if not staged:
         return 0, 0, 0, 0, 0
     merged = _merge_repeats(cur, "stage_record", keep, staged, may_repeat=may_repeat)
     distinct = staged - merged
-    without = _one(cur, "SELECT COUNT(*) FROM stage_record WHERE easting IS NULL OR northing IS NULL")
+    if without is None or merged:
+        without = _one(cur, "SELECT COUNT(*) FROM stage_record WHERE easting IS NULL OR northing IS NULL")
     if tenant is None:
         tenant = _tenant_of_run(cur, run_id)
     skip = _mostly_stored(cur, tenant)
@@ -648,6 +682,7 @@ def write_file(file: StreamedFile, *, run_id: int, derive: Callable[[pd.DataFram
             staged=n["stage_record"],
             may_repeat=stager.may_repeat("stage_record"),
             tenant=tenant,
+            without=stager.without_location,
         )
         with _index_joins(cur):
             o_updated, not_found, o_merged = _merge_outcomes(
