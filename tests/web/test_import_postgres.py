@@ -60,3 +60,26 @@ def test_record_pages_keep_room_for_updates() -> None:
             "AND a.attname IN ('import_run_id', 'last_outcome', 'last_outcome_month', 'updated_at')"
         )
         assert cur.fetchone()[0] == 0  # the columns an outcome or a changed row sets are in no index
+
+
+def test_files_read_ahead_import_and_fail_as_one_by_one(tmp_path: Path) -> None:
+    """Several files in one import (on PostgreSQL each file after the first is opened and read while
+    the one before merges): every file imports, or is rejected with the error it has alone."""
+    from rasure_web.crimes.models import ImportRun
+
+    good = write_street(tmp_path / "2024-03-a-street.csv", [street_row("c1"), street_row("c2")])
+    header = write_street(tmp_path / "2024-03-b-street.csv", [street_row("c3")], header="Crime ID,Month,Lng")
+    rows = write_street(tmp_path / "2024-03-c-street.csv", [street_row("c4"), street_row("c5", lat="999")])
+    unreadable = tmp_path / "2024-03-d-street.csv.gz"
+    unreadable.write_bytes(b"not gzip")
+    outcomes = write_outcomes(tmp_path / "2024-04-t-outcomes.csv", [("c1", "2024-04", "Suspect charged")])
+    files = [good, header, rows, unreadable, outcomes]
+    reports = services.records_import_policeuk(paths=[str(f) for f in files])
+    assert [r.ok for r in reports] == [True, False, False, False, True]
+    assert (reports[0].inserted, reports[-1].updated) == (2, 1)
+    assert sorted(CrimeRecord.objects.values_list("reference", flat=True)) == ["c1", "c2"]
+    assert CrimeRecord.objects.get(reference="c1").last_outcome == "Suspect charged"
+    alone = [services.records_import_policeuk(paths=[str(f)])[0] for f in (header, rows, unreadable)]
+    assert [r.error for r in reports[1:4]] == [r.error for r in alone] and all(r.error for r in alone)
+    assert [len(r.problems) for r in reports[1:4]] == [len(r.problems) for r in alone]
+    assert ImportRun.objects.filter(status=ImportRun.Status.REJECTED).count() == 6
