@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 from django.conf import settings
 from django.db import connection
 
-from rasure.ingest.common import StreamedFile
+from rasure.ingest.common import Batch, StreamedFile
 from rasure.records import RECORD_COLUMNS
 from rasure_web import clock
 
@@ -663,12 +663,19 @@ def merge_people(cur: Any, staged: int, *, run_id: int, tenant: int | None = Non
 # --- entry points ---------------------------------------------------------------------------------------
 
 
-def write_file(file: StreamedFile, *, run_id: int, derive: Callable[[pd.DataFrame], pd.DataFrame]) -> Written:
+def write_file(
+    file: StreamedFile,
+    *,
+    run_id: int,
+    derive: Callable[[pd.DataFrame], pd.DataFrame],
+    batches: Iterable[Batch] | None = None,
+) -> Written:
     """Stream ``file`` into the staging tables, then merge it. Call inside a transaction: raises the
-    reader's :class:`~rasure.errors.InvalidRowsError` (after staging) if any row is bad."""
+    reader's :class:`~rasure.errors.InvalidRowsError` (after staging) if any row is bad.
+    ``batches``: the file's batches, if not ``file.batches()`` (a caller that read ahead)."""
     with connection.cursor() as cur:
         stager = Stager(cur, derive=derive)
-        for batch in file.batches():
+        for batch in file.batches() if batches is None else batches:
             stager.records(batch.records)
             stager.outcomes(batch.outcomes)
             stager.links(batch.links)
