@@ -672,13 +672,25 @@ def _select(
         full[len(groups) - 1] = p.max_patrol_areas <= 1
         centres.append((float(ex), float(ny)))
     # rank hot spots by their own totals (a merged hot spot holds several cells)
-    groups.sort(key=lambda g: (-float(rows.loc[g, "rank_harm"].sum()), -float(rows.loc[g, "count"].sum())))
+    # (each group's cells' values summed as the series' sum adds them: numpy's, in the group's order)
+    rank_harm, count = rows["rank_harm"].to_numpy(dtype=float), rows["count"].to_numpy(dtype=float)
+    at = {g[0]: rows.index.get_indexer(pd.Index(g)) for g in groups}
+    groups.sort(key=lambda g: (-float(np.nansum(rank_harm[at[g[0]]])), -float(np.nansum(count[at[g[0]]]))))
     out = []
     # the period's records, taken once; each hot spot then picks its rows from these (same rows, same order)
     in_period = np.flatnonzero(wc > 0)
     period_cells = cur["cell"].to_numpy()[in_period]
     period_recs = cur.iloc[in_period]
     period_w = wc[in_period]
+    # what every hot spot reads of its rows, worked out once for the period's: the offence labels, the
+    # location names, and the columns its peak times and facts read (not every column, 40 times over)
+    period_labels = _offence_labels(period_recs)
+    period_names = (
+        period_recs["location_text"].astype("string").str.replace(r"^On or near ", "", regex=True)
+        if "location_text" in period_recs
+        else None
+    )
+    period_recs = period_recs[[c for c in _FACT_COLUMNS if c in period_recs.columns]]
     total_count = float(wc.sum())
     for rank, g in enumerate(groups, start=1):
         sub = rows.loc[g]
@@ -688,8 +700,7 @@ def _select(
         mask = np.isin(period_cells, g)
         recs = period_recs[mask]
         rw = period_w[mask]
-        loc = recs["location_text"].astype("string").dropna() if "location_text" in recs else pd.Series([])
-        loc = loc.str.replace(r"^On or near ", "", regex=True)
+        loc = period_names[mask].dropna() if period_names is not None else pd.Series([])
         hs: dict[str, Any] = {
             "hotspot_id": f"{period[0].upper()}{rank:02d}",
             "name": str(loc.value_counts().index[0]) if len(loc) else f"Cell {g[0]}",
@@ -716,7 +727,7 @@ def _select(
             "geometry": geom,
         }
         peak = _peak(recs, p)
-        mix = _offence_mix(recs, rw)
+        mix = _offence_mix(recs, rw, labels=period_labels[mask])
         hs["facts"] = _facts(hs, recs, rw, peak, period, p, span=span, mix=mix)
         hs["main_offences"] = mix
         hs["officer_facts"] = officer_facts(
@@ -729,6 +740,10 @@ def _select(
         )
         out.append(hs)
     return pd.DataFrame(out)
+
+
+#: The columns of a hot spot's records that its peak times (:func:`_peak`) and facts (:func:`_facts`) read.
+_FACT_COLUMNS = ("occurred_from", "occurred_to", "time_precision", "offence_description", "location_text")
 
 
 @dataclass(frozen=True)
@@ -752,15 +767,25 @@ def _span(sv: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, p: HotspotPa
 
 
 def _first_class(classes: pd.Series) -> str:
+    present = classes.tolist()  # a hot spot's few cells: compared as Python values
     for c in ("persistent", "emerging", "intermittent", "cooling", "not hot"):
-        if (classes == c).any():
+        if c in present:
             return c
-    return str(classes.iloc[0])
+    return str(present[0])
 
 
-def _offence_mix(recs: pd.DataFrame, w: NDArray[np.float64]) -> list[dict[str, Any]]:
+def _offence_labels(recs: pd.DataFrame) -> pd.Series:
+    """Each record's offence as the mix names it: its description, else its category, else "unknown"."""
     label = recs["offence_description"].astype("string").fillna(recs["category"].astype("string"))
-    label = label.fillna("unknown")
+    return label.fillna("unknown")
+
+
+def _offence_mix(
+    recs: pd.DataFrame, w: NDArray[np.float64], *, labels: pd.Series | None = None
+) -> list[dict[str, Any]]:
+    """The three main offences by weight ``w``; ``labels``: :func:`_offence_labels` of ``recs`` when
+    already known (a hot spot's rows of its period's)."""
+    label = _offence_labels(recs) if labels is None else labels
     tab = pd.Series(w, index=label.to_numpy()).groupby(level=0).sum().sort_values(ascending=False)
     total = float(tab.sum()) or 1.0
     return [
@@ -771,10 +796,10 @@ def _offence_mix(recs: pd.DataFrame, w: NDArray[np.float64]) -> list[dict[str, A
 
 def _peak(recs: pd.DataFrame, p: HotspotParams) -> PeakSummary | None:
     """Peak times of a hot spot's crimes with known times (at least 5), else None."""
-    timed = recs[recs["time_precision"].astype("string") != "month"]
-    if len(timed) < 5:
+    timed = (recs["time_precision"].astype("string") != "month").to_numpy(dtype=bool, na_value=False)
+    if timed.sum() < 5:  # counted before any row is taken (police.uk: none is timed)
         return None
-    return peak_times(hot_times(timed, day_start_hour=p.day_start_hour))
+    return peak_times(hot_times(recs[timed], day_start_hour=p.day_start_hour))
 
 
 def _facts(

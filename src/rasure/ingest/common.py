@@ -112,6 +112,20 @@ READ_AHEAD = 3
 _READ_WAIT = 2.0
 
 
+def _whole_utf8(block: bytes) -> bool:
+    """Whether ``block`` is UTF-8 text whose last character is complete (pyarrow's check of a string,
+    on the bytes as they are: no text is decoded)."""
+    if block.isascii():
+        return True
+    offsets = np.array([0, len(block)], dtype=np.int64)
+    text = pa.LargeStringArray.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(block))
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 class _Source(io.RawIOBase):
     """A file's bytes as a stream (un-gzipped when it ends in ``.gz``), hashed and checked as UTF-8 as
     they pass, so a bad byte or a broken gzip stream is reported with its file and line."""
@@ -132,8 +146,8 @@ class _Source(io.RawIOBase):
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._pending = b""
         self._started = False
-        self._lf = 0
-        self._cr = 0
+        self._bom = 0  # bytes of the byte-order mark left out
+        self._text = 0  # bytes handed on by _block, the byte-order mark left out
         self.bytes_read = 0
         # reads ahead of the batches taken (see READ_AHEAD); None: not limited
         self._turn = threading.Condition()
@@ -171,9 +185,27 @@ class _Source(io.RawIOBase):
         super().close()
 
     def _line_at(self, block: bytes, pos: int) -> int:
-        if self._lf or b"\n" in block[:pos]:
-            return self._lf + block.count(b"\n", 0, pos) + 1
-        return self._cr + block.count(b"\r", 0, pos) + 1
+        """The line of byte ``pos`` of ``block``, the block :meth:`_block` is checking (LF endings, or
+        CR-only ones when there is no LF before it)."""
+        lf, cr = self._ends_before()
+        if lf or b"\n" in block[:pos]:
+            return lf + block.count(b"\n", 0, pos) + 1
+        return cr + block.count(b"\r", 0, pos) + 1
+
+    def _ends_before(self) -> tuple[int, int]:
+        """The LF and CR bytes in the text handed on before the block being checked: counted from the
+        start of the file again, only when an error names a line (so no read counts them as it goes)."""
+        lf = cr = 0
+        with self.path.open("rb") as raw:
+            f = gzip.GzipFile(fileobj=raw) if self.path.suffix == ".gz" else raw
+            left = self._bom + self._text  # the byte-order mark holds neither byte
+            while left > 0:
+                part = f.read(min(left, 1 << 20))
+                if not part:
+                    break
+                left -= len(part)
+                lf, cr = lf + part.count(b"\n"), cr + part.count(b"\r")
+        return lf, cr
 
     def _block(self, n: int) -> bytes:
         try:
@@ -195,17 +227,21 @@ class _Source(io.RawIOBase):
                 block += more
             if block.startswith(b"\xef\xbb\xbf"):
                 block = block[3:]
+                self._bom = 3
             self._started = True
-        try:
-            self._decoder.decode(block, final=not block)
-        except UnicodeDecodeError as exc:
-            pos = max(exc.start, 0)
-            raise InputFileError(
-                str(self.path),
-                f"not UTF-8 text (byte 0x{exc.object[pos]:02x})",
-                line=self._line_at(block, pos),
-                hint="save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it again",
-            ) from None
+        # the decoder only for a block pyarrow does not find whole UTF-8 by itself, or after a block that
+        # ended inside a character: it then says what it always said, and holds what it always held
+        if self._decoder.getstate()[0] or not _whole_utf8(block):
+            try:
+                self._decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                pos = max(exc.start, 0)
+                raise InputFileError(
+                    str(self.path),
+                    f"not UTF-8 text (byte 0x{exc.object[pos]:02x})",
+                    line=self._line_at(block, pos),
+                    hint="save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it again",
+                ) from None
         if b"\x00" in block:
             pos = block.index(b"\x00")
             raise InputFileError(
@@ -214,24 +250,32 @@ class _Source(io.RawIOBase):
                 line=self._line_at(block, pos),
                 hint="export the file again as CSV",
             )
-        self._lf += block.count(b"\n")
-        self._cr += block.count(b"\r")
+        self._text += len(block)
         return block
 
-    def readinto(self, buf: Any) -> int:
-        # fill the buffer (short reads would make pyarrow parse many small blocks)
-        view, n = memoryview(buf).cast("B"), 0
-        self._wait_turn(len(view))
-        while n < len(view):
+    def read(self, size: int | None = -1) -> bytes:
+        """``size`` bytes (fewer only at the end): the blocks as read, not copied through a buffer as
+        :class:`io.RawIOBase` would (pyarrow reads with this). Short reads would make pyarrow parse
+        many small blocks."""
+        if size is None or size < 0:
+            return self.readall()
+        self._wait_turn(size)
+        parts, n = [], 0
+        while n < size:
             if not self._pending:
-                self._pending = self._block(len(view) - n)
+                self._pending = self._block(size - n)
                 if not self._pending:
                     break
-            k = min(len(view) - n, len(self._pending))
-            view[n : n + k] = self._pending[:k]
+            k = min(size - n, len(self._pending))
+            parts.append(self._pending[:k])  # the whole block itself when it fits
             self._pending = self._pending[k:]
             n += k
-        return n
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def readinto(self, buf: Any) -> int:
+        data = self.read(len(memoryview(buf).cast("B")))
+        memoryview(buf).cast("B")[: len(data)] = data
+        return len(data)
 
     def header_line(self) -> bytes | None:
         """The first line, left in the stream (so the CSV parser sees it too); None for an empty file."""
