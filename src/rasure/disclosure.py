@@ -27,6 +27,15 @@ also protects any other additive measure of the same table (harm in CCHI days be
    line can still pin a cell), so the null space of ``A_S`` is computed (SVD) and, while some hidden
    cell is determined, one more cell is hidden in a line of the first such cell; then step 2 again.
    The loop ends because each pass hides one more cell, and hiding every cell discloses nothing.
+4. Zeros hidden as secondary cells (where a line has nothing else left to hide) need one more
+   check, because counts cannot be negative: hidden cells whose line leaves nothing for them (a
+   column of zeros with its total of 0 published) are all 0, which the equations alone do not
+   show. So for each hidden zero the largest value it can take given the published figures and
+   ``x ≥ 0`` is found by linear programming (SciPy's HiGHS); a zero that cannot be more than 0 is
+   disclosed, and gets the same treatment as in step 3 (in the line that pins it first). Once no
+   hidden zero is pinned, the equations decide the rest: the hidden cells can then all be positive
+   at once (an average of solutions), and from such a solution a cell the equations leave free can
+   move both ways.
 
 This is a heuristic for two-way tables: it does not search
 for the pattern that hides the least information (an optimisation problem: τ-ARGUS's Modular or
@@ -60,6 +69,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linprog
 
 from rasure.errors import RasureError
 
@@ -191,6 +201,30 @@ def disclosed_cells(hidden: np.ndarray) -> np.ndarray:
     return out.reshape(hidden.shape)
 
 
+def zero_pinned(full: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """True for each hidden zero of the augmented table ``full`` that cannot be more than 0, given
+    the published cells, the line equations and ``x ≥ 0`` (module docstring, step 4)."""
+    out = np.zeros_like(hidden)
+    zeros = np.argwhere(hidden & (full == 0))
+    if not len(zeros):
+        return out
+    cols = full.shape[1]
+    idx = np.flatnonzero(hidden.ravel())
+    eqs = constraint_matrix(full.shape)
+    known = np.where(hidden, 0, full).ravel().astype(float)
+    a_eq, b_eq = eqs[:, idx], -(eqs @ known)
+    keep = np.abs(a_eq).sum(axis=1) > 0  # lines with no hidden cell say nothing about them
+    a_eq, b_eq = a_eq[keep], b_eq[keep]
+    pos = {int(k): n for n, k in enumerate(idx)}
+    for i, j in zeros:
+        obj = np.zeros(idx.size)
+        obj[pos[int(i * cols + j)]] = -1.0  # maximise the cell
+        res = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        if res.status == 0 and -res.fun <= 1e-9:  # 3 (unbounded above) leaves it free
+            out[i, j] = True
+    return out
+
+
 def _hide_one_more(full: np.ndarray, hidden: np.ndarray, line: np.ndarray) -> bool:
     """Hide the smallest published cell of ``line`` (a boolean mask), non-zero cells first."""
     cand = line & ~hidden
@@ -223,7 +257,9 @@ def _secondary(full: np.ndarray, primary: np.ndarray) -> np.ndarray:
     hidden = primary.copy()
     while True:
         _line_rule(full, hidden)
-        pinned = disclosed_cells(hidden)
+        pinned = zero_pinned(full, hidden)
+        if not pinned.any():
+            pinned = disclosed_cells(hidden)
         if not pinned.any():
             return hidden
         i, j = np.argwhere(pinned)[0]
@@ -231,5 +267,7 @@ def _secondary(full: np.ndarray, primary: np.ndarray) -> np.ndarray:
         row[i] = True
         col = np.zeros_like(hidden)
         col[:, j] = True
-        if not _hide_one_more(full, hidden, row) and not _hide_one_more(full, hidden, col):
+        # a zero pinned by a line whose hidden cells are all zeros is freed only through that line
+        lines = (col, row) if full[hidden & col].sum() == 0 < full[hidden & row].sum() else (row, col)
+        if not _hide_one_more(full, hidden, lines[0]) and not _hide_one_more(full, hidden, lines[1]):
             hidden[:] = True  # nothing left to hide in its lines: hide the table
