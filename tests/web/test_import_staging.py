@@ -78,8 +78,8 @@ def test_staging_bounds_sqlite_caches_and_restores_them() -> None:
 
 def test_row_hashes_are_pandas_hashes_of_the_canonical_columns() -> None:
     """The stored row hash is ``hash_pandas_object`` of the canonical columns (values only), shifted
-    to 63 bits, whatever the dtypes and missing values: the per-column hashes, combined by the
-    writer, give exactly that."""
+    to 63 bits, whatever the dtypes and missing values (the definition records hashed by earlier
+    versions were stored under, so it must not drift)."""
     import numpy as np
     import pandas as pd
 

@@ -273,8 +273,9 @@ class _Source(io.RawIOBase):
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readinto(self, buf: Any) -> int:
-        data = self.read(len(memoryview(buf).cast("B")))
-        memoryview(buf).cast("B")[: len(data)] = data
+        view = memoryview(buf).cast("B")
+        data = self.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def header_line(self) -> bytes | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from rasure_web.accounts.services import demo_force
 from rasure_web.accounts.tenancy import force_crs, resolve_force, tenant_id_for
 from rasure_web.crimes import writer
 from rasure_web.crimes.models import HarmTableInfo, HarmWeight, ImportRun
+from rasure_web.crimes.readahead import FileReader
 from rasure_web.crimes.scope import scope_current
 from rasure_web.crimes.summary import refresh_summary
 
@@ -153,49 +153,16 @@ def _factorize_rows(frame: pd.DataFrame) -> tuple[NDArray[np.int64], pd.DataFram
     return codes, frame.iloc[first].reset_index(drop=True)
 
 
-@dataclass
-class _ReadAhead:
-    """A file opened and its first batch read on a worker thread (:func:`_read_ahead`)."""
-
-    file: StreamedFile
-    rest: Iterator[Batch]
-    first: list[Batch]  # empty: the file had no batch
-    error: Exception | None = None  # what reading the first batch raised
-
-    def batches(self, then: Callable[[], None]) -> Iterator[Batch]:
-        """The file's batches, as ``file.batches()`` gives them (the first one's error raised where it
-        would have been); ``then()`` once the last has been taken."""
-        if self.error is not None:
-            raise self.error
-        yield from self.first
-        yield from self.rest
-        then()
-
-
-def _read_ahead(open_file: Callable[[Path, str], StreamedFile], path: Path, crs: str) -> _ReadAhead:
-    """Open ``path`` and read its first batch (on a worker thread; an error opening it is raised by
-    the future, one reading it is kept for :meth:`_ReadAhead.batches`)."""
-    file = open_file(path, crs)
-    rest = file.batches()
-    try:
-        return _ReadAhead(file, rest, [next(rest)])
-    except StopIteration:
-        return _ReadAhead(file, rest, [])
-    except Exception as exc:  # raised again where the import takes the batch
-        return _ReadAhead(file, rest, [], exc)
-
-
 def _save_file(
     file: StreamedFile,
     *,
     username: str,
     derive: Enricher,
     tenant: Force,
-    batches: Iterator[Batch] | None = None,
+    batches: Iterator[Batch],
 ) -> ImportReport:
-    """Write one file in one transaction (a savepoint inside the import's transaction on SQLite):
-    all of it, or — if any row is bad — none of it. ``batches``: the file's batches, if not
-    ``file.batches()`` (read ahead)."""
+    """Write one file (``batches``: its batches, see :mod:`.readahead`) in one transaction (a
+    savepoint inside the import's transaction on SQLite): all of it, or — if any row is bad — none."""
     with transaction.atomic():
         run = ImportRun.objects.create(username=username, kind=file.kind, path=file.path, tenant=tenant)
         written = writer.write_file(file, run_id=run.pk, derive=derive, batches=batches)
@@ -289,46 +256,23 @@ def _run_files(
 ) -> list[ImportReport]:
     """Import files one after another, each whole or not at all. On SQLite the whole import is one
     transaction (each file a savepoint in it), since every commit there is a sync to disk.
-    ``open_file(path, crs)`` reads a file with its coordinates in ``crs``, the force's CRS.
-
-    PostgreSQL: once a file has been read and staged, the next one is opened and its first batch read
-    on a worker thread while the server merges this one (the reader is pure Python and numpy, the
-    merge waits on the server): the same batches in the same order, errors raised where they were,
-    one batch more in memory. Measured on the 72 Gwent files: the import waited 3.4-4.1 s for the
-    reader before, 0.3 s after (two runs each, 2-core machine shared with other work)."""
+    ``open_file(path, crs)`` reads a file with its coordinates in ``crs``, the force's CRS. On
+    PostgreSQL the next file is read while the server merges one (:mod:`.readahead`)."""
     tenant = resolve_force(force)
     crs = force_crs(tenant)
     table, scope = harm_table_current(tenant=tenant.pk), scope_current(tenant=tenant.pk)
     derive = Enricher(scope=scope, table=table)  # one per import: each crime type classified once
     reports: list[ImportReport] = []
     outer = transaction.atomic() if connection.vendor == "sqlite" else contextlib.nullcontext()
-    pool = ThreadPoolExecutor(max_workers=1) if connection.vendor == "postgresql" else None
-    ahead: Future[_ReadAhead] | None = None
-    with writer.staging_on_disk(), outer, pool or contextlib.nullcontext():
-        for i, f in enumerate(files, start=1):
+    reader = FileReader(files, lambda f: open_file(f, crs), ahead=connection.vendor == "postgresql")
+    with writer.staging_on_disk(), outer, reader:
+        for i, f in enumerate(files):
             if progress:
-                progress(f"[{i}/{len(files)}] {f}")
-            read, ahead = ahead, None
-
-            def read_next(i: int = i) -> None:
-                nonlocal ahead
-                if pool is not None and i < len(files):
-                    ahead = pool.submit(_read_ahead, open_file, files[i], crs)
-
+                progress(f"[{i + 1}/{len(files)}] {f}")
             try:
-                # raises what opening the file raised
-                opened = read.result() if read is not None else None
-                file = opened.file if opened is not None else open_file(f, crs)
-                if pool is not None:
-                    opened = opened or _ReadAhead(file, file.batches(), [])
+                file, batches = reader.open(i)
                 reports.append(
-                    _save_file(
-                        file,
-                        username=username,
-                        derive=derive,
-                        tenant=tenant,
-                        batches=opened.batches(then=read_next) if opened is not None else None,
-                    )
+                    _save_file(file, username=username, derive=derive, tenant=tenant, batches=batches)
                 )
             except RasureError as exc:
                 reports.append(_reject(str(f), "file", exc, username, tenant))

@@ -219,28 +219,10 @@ def _stage(cur: Any, table: str, frame: pd.DataFrame, columns: Sequence[str]) ->
 
 def row_hashes(frame: pd.DataFrame) -> pd.Series:
     """A 63-bit hash of each record's source values (canonical columns only, not derived ones),
-    stored with the record so a later reader can tell which version it holds."""
-    return _hashes(frame)[0]
-
-
-def _hashes(frame: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
-    """:func:`row_hashes`, and the hash of each reference it is made from (for the repeat check of
-    :class:`Stager`): ``pd.util.hash_pandas_object`` of each canonical column (values only), combined
-    as that function combines a frame's columns (CPython's tuple hash, in numpy), one column at a
-    time. ``tests/web/test_import_staging.py`` checks it gives that function's values."""
-    out = np.full(len(frame), 0x345678, dtype=np.uint64)
-    reference = out
-    mult = np.uint64(1000003)
-    n = len(RECORD_COLUMNS)
-    for i, c in enumerate(RECORD_COLUMNS):
-        h = pd.util.hash_pandas_object(frame[c], index=False).to_numpy(dtype=np.uint64)
-        if c == "reference":
-            reference = h
-        out ^= h
-        out *= mult
-        mult += np.uint64(82520 + 2 * (n - i))
-    out += np.uint64(97531)
-    return pd.Series((out >> np.uint64(1)).astype(np.int64), index=frame.index), reference
+    stored with the record so a later reader can tell which version it holds:
+    ``pd.util.hash_pandas_object`` of the canonical columns (values only), shifted to 63 bits."""
+    h = pd.util.hash_pandas_object(frame[list(RECORD_COLUMNS)], index=False).to_numpy(dtype=np.uint64)
+    return pd.Series((h >> np.uint64(1)).astype(np.int64), index=frame.index)
 
 
 # --- staging tables -------------------------------------------------------------------------------------
@@ -289,12 +271,10 @@ class Stager:
         self._keys: dict[str, list[np.ndarray]] = {"stage_record": [], "stage_outcome": []}
         _create_staging(cur)
 
-    def _remember_keys(self, table: str, frame: pd.DataFrame, reference: np.ndarray | None = None) -> None:
-        """A 64-bit hash of each staged reference (``reference``: as :func:`_hashes` gives it, if made
-        already): 8 bytes a row, so :meth:`may_repeat` can tell without asking the database that a
-        file repeats no (source, reference) (the usual case)."""
-        if reference is None:
-            reference = pd.util.hash_pandas_object(frame["reference"], index=False).to_numpy(dtype=np.uint64)
+    def _remember_keys(self, table: str, frame: pd.DataFrame) -> None:
+        """A 64-bit hash of each staged reference: 8 bytes a row, so :meth:`may_repeat` can tell
+        without asking the database that a file repeats no (source, reference) (the usual case)."""
+        reference = pd.util.hash_pandas_object(frame["reference"], index=False).to_numpy(dtype=np.uint64)
         self._keys[table].append(reference)
 
     def may_repeat(self, table: str) -> bool:
@@ -319,9 +299,8 @@ class Stager:
             return
         if self.derive is not None:
             frame = self.derive(frame)
-        row_hash, reference = _hashes(frame)  # the references hashed once, for both
-        frame = frame.assign(row_hash=row_hash)
-        self._remember_keys("stage_record", frame, reference)
+        frame = frame.assign(row_hash=row_hashes(frame))
+        self._remember_keys("stage_record", frame)
         _stage(self.cur, "stage_record", self._numbered(frame), _STAGED_RECORD)
         self.staged["stage_record"] += len(frame)
         self.without_location += int((frame["easting"].isna() | frame["northing"].isna()).sum())
@@ -672,7 +651,7 @@ def write_file(
 ) -> Written:
     """Stream ``file`` into the staging tables, then merge it. Call inside a transaction: raises the
     reader's :class:`~rasure.errors.InvalidRowsError` (after staging) if any row is bad.
-    ``batches``: the file's batches, if not ``file.batches()`` (a caller that read ahead)."""
+    ``batches``: the file's batches, if not ``file.batches()`` (see :mod:`.readahead`)."""
     with connection.cursor() as cur:
         stager = Stager(cur, derive=derive)
         for batch in file.batches() if batches is None else batches:
