@@ -793,7 +793,9 @@ def _street_records(
             nth = key.groupby(key).cumcount()
             if asb is not None:
                 codes, distinct = pd.factorize(key)
-                before = asb.take(pa.array(distinct, pa.string()), np.bincount(codes, minlength=len(distinct)))
+                before = asb.take(
+                    pa.array(distinct, pa.string()), np.bincount(codes, minlength=len(distinct))
+                )
                 nth = nth + before[codes]
         ref = ref.copy()
         ref[no_id] = [  # type: ignore[call-overload]
