@@ -8,10 +8,10 @@ DEBUG off. Loads all 36 Gwent months (police.uk, ~202k street records) into a fr
 (SQLite, or a throwaway PostgreSQL database at 127.0.0.1:5432), builds hot spots, adds a year of
 SYNTHETIC patrol visits (about two a day at each hot spot, by 40 synthetic officers). Then each page
 is timed in a FRESH Python process (one per page) through Django's test client (server time only, no
-network): that process serves one unrelated page first (Python's imports, the URL configuration), empties
-loads every module of the web project (as a server process has after its first requests; the overview
-is also timed once without, as the first request of a new process), empties the cache, and times the
-page's cold view (nothing cached) and the median of 5 warm views, each as wall time and as this
+network): that process is readied as ``rasure serve``'s workers are before their first request
+(:func:`rasure_web.warmup.warm_process`: the project's modules imported, start-up objects frozen out
+of the garbage collector's walks; the overview is also timed once without, as the first request of a
+process that skipped it), serves one unrelated page, empties the cache, and times the page's cold view (nothing cached) and the median of 5 warm views, each as wall time and as this
 process's CPU time (on PostgreSQL the database server's own CPU is not in it).
 Floors, same run: the SQL of the overview's summary read (``crime_summary``, the table the overview
 reads), one full scan of the records (``COUNT(*), SUM(harm_days)``: what the overview read before the
@@ -123,8 +123,8 @@ def _summary_floor_ms() -> float:
 
 
 def _serve(url: str, *, preload: bool) -> int:
-    """In a fresh process: one unrelated page, the project's modules (``preload``), an empty cache,
-    then the page cold and 5 times warm."""
+    """In a fresh process: readied as a server worker is (``preload``), one unrelated page, an empty
+    cache, then the page cold and 5 times warm."""
     import django
 
     django.setup()
@@ -132,21 +132,13 @@ def _serve(url: str, *, preload: bool) -> int:
     from django.core.cache import cache
     from django.test import Client
 
+    if preload:  # readied as a server process is before its first request (rasure_web.wsgi)
+        from rasure_web.warmup import warm_process
+
+        warm_process()
     c = Client()
     c.force_login(User.objects.get(username="bench-analyst"))
-    c.get("/accounts/login/")  # Python's imports and the URL configuration, before anything is timed
-    if preload:  # every module of the web project loaded, as in a server process after its first requests
-        import importlib
-        import pkgutil
-
-        import rasure_web
-
-        for m in pkgutil.walk_packages(rasure_web.__path__, "rasure_web."):
-            if ".migrations" not in m.name and not m.name.endswith(("wsgi", "asgi")):
-                try:
-                    importlib.import_module(m.name)
-                except Exception:  # an optional part (e.g. single sign-on) not configured here
-                    continue
+    c.get("/accounts/login/")  # the first request's own imports, before anything is timed
     cache.clear()
     walls, cpus, status = [], [], 0
     for _ in range(6):

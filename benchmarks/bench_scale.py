@@ -11,7 +11,8 @@ in a temporary ``RASURE_HOME``), DEBUG off, the real commands, each in its own p
 
 - ``rasure import police-uk FOLDER`` and ``rasure hotspots build`` (default parameters, 999 Gi*
   permutations): wall time, CPU time (user + system), peak RSS of that process, rows/s;
-- the dashboard through Django's test client in this process (server time, no network): overview
+- the dashboard through Django's test client in this process (server time, no network; the process
+  readied first as ``rasure serve``'s workers are, :func:`rasure_web.warmup.warm_process`): overview
   (with the hot-spot list), map page, map layers, a hot-spot page, the hot-spot export; first view
   after the cache is emptied ("cold") and median of 5 repeats ("warm");
 - the database's size on disk.
@@ -171,9 +172,11 @@ def _dashboard(vendor: str) -> dict[str, int]:
 
     from rasure_web.analysis.models import HotSpot
     from rasure_web.crimes.models import CrimeRecord
+    from rasure_web.warmup import warm_process
 
     setup_test_environment()  # the test client's response.context (DEBUG stays off)
     settings.DEBUG = False
+    warm_process()  # readied as a server worker is before its first request (rasure_web.wsgi)
     u = User.objects.create_user(username="bench-scale-analyst", password="x" * 20)
     u.groups.add(Group.objects.get(name="analyst"))
     c = Client()

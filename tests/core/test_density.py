@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rasure.hotspots import HotspotInputError, bandwidth_nrd, kernel_density, kernel_value
 from rasure.hotspots.density import DensitySurface
@@ -165,3 +167,29 @@ def test_restrict_to_area_clears_cells_outside_and_keeps_the_rest(
     assert np.array_equal(out.density[inside], surf.density[inside]) and (out.density[inside] > 0).any()
     assert (surf.density[~inside] > 0).any()  # there was density outside to clear
     assert (out.x0, out.y0, out.cell_size_m, out.bandwidth_m) == (surf.x0, surf.y0, 100.0, 400.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 40),
+    taps=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    step=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_strided_convolution_is_fftconvolve_subsampled(
+    rows: int, cols: int, taps: tuple[int, int], step: int, seed: int
+) -> None:
+    """The polyphase convolution gives SciPy's valid FFT convolution, every step-th row and column,
+    for any lattice, kernel shape (odd or even taps, not square) and step."""
+    from scipy.signal import fftconvolve
+
+    from rasure.hotspots.density import _strided_convolution
+
+    rng = np.random.default_rng(seed)
+    lattice = rng.random((rows + taps[0] - 1, cols + taps[1] - 1))
+    kern = rng.random(taps)
+    want = fftconvolve(lattice, kern, mode="valid")[::step, ::step]
+    got = _strided_convolution(lattice, kern, step)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * max(1.0, float(np.abs(want).max())))

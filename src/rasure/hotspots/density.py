@@ -2,11 +2,12 @@
 
 Computed as a *binned* kernel density estimate (Wand & Jones 1995, *Kernel Smoothing* §D;
 Silverman 1982): points are spread onto a fine lattice by linear (bilinear) binning, the lattice
-is convolved with the kernel sampled at the lattice spacing (FFT convolution), and the values
-at the raster cell centres are returned. With the lattice twice as fine as the raster
-(``oversample=2``) the result is within about 1% of the exact sum over points (measured in
-tests/core/test_density.py), at a small fraction of its cost (measured on a 2-core machine:
-scipy or scikit-learn exact KDE takes seconds at 2,000 points, this takes milliseconds at 100,000).
+is convolved with the kernel sampled at the lattice spacing (FFT convolution, computed at the
+raster cell centres only: :func:`_strided_convolution`), and the values there are returned. With
+the lattice twice as fine as the raster (``oversample=2``) the result is within about 1% of the
+exact sum over points (measured in tests/core/test_density.py), at a small fraction of its cost
+(measured on a 2-core machine: scipy or scikit-learn exact KDE takes seconds at 2,000 points, this
+takes milliseconds at 100,000).
 """
 
 from __future__ import annotations
@@ -128,17 +129,21 @@ def kernel_value(r_m: ArrayLike, *, bandwidth_m: float, kernel: Kernel = "quarti
 def _linear_binning(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
-    w: NDArray[np.float64],
+    w: NDArray[np.float64] | None,
     fx0: float,
     fy0: float,
     delta: float,
     nx: int,
     ny: int,
 ) -> NDArray[np.float64]:
-    """Each point's weight shared among the 4 lattice nodes around it, bilinearly (``ny × nx``).
+    """Each point's weight (1 if ``w`` is None) shared among the 4 lattice nodes around it,
+    bilinearly (``ny × nx``).
 
-    The four shares are counted on the same lower-left node index and shifted into place afterwards
-    (four ``bincount`` over the points, no 4×-long concatenated copy).
+    With ``fx``, ``fy`` a point's fractional position in its lattice square, the four shares are
+    ``(1−fx)(1−fy)·w``, ``fx(1−fy)·w``, ``(1−fx)fy·w`` and ``fx·fy·w``. Summed per lower-left node
+    they follow from four sums over the points of that square, ``Σw``, ``Σfx·w``, ``Σfy·w`` and
+    ``Σfx·fy·w`` (one ``bincount`` each, no 4×-long copy of the points), combined node by node and
+    shifted into place.
     """
     gx = np.subtract(x, fx0)
     gx /= delta
@@ -148,21 +153,68 @@ def _linear_binning(
     iy = np.floor(gy)
     inside = (ix >= 0) & (ix < nx - 1) & (iy >= 0) & (iy < ny - 1)
     if not inside.all():
-        gx, gy, ix, iy, w = gx[inside], gy[inside], ix[inside], iy[inside], w[inside]
+        gx, gy, ix, iy = gx[inside], gy[inside], ix[inside], iy[inside]
+        w = None if w is None else w[inside]
     gx -= ix  # now the fractions fx, fy
     gy -= iy
     iy *= nx
     iy += ix
     base = iy.astype(np.int64)
     size = nx * ny
-    a = gx * w  # fx·w
-    b = gy * w  # fy·w
-    c = gx * b  # fx·fy·w: the upper-right share
-    binned = np.bincount(base, weights=w - a - b + c, minlength=size)  # (1 − fx)(1 − fy)·w
-    binned[1:] += np.bincount(base, weights=a - c, minlength=size)[:-1]  # fx(1 − fy)·w, one node east
-    binned[nx:] += np.bincount(base, weights=b - c, minlength=size)[:-nx]  # (1 − fx)fy·w, one north
-    binned[nx + 1 :] += np.bincount(base, weights=c, minlength=size)[: -nx - 1]
-    return np.asarray(binned.reshape(ny, nx), dtype=np.float64)
+    north_w = gy if w is None else gy * w  # fy·w
+    if w is not None:
+        gx *= w  # fx·w
+    total = np.bincount(base, weights=w, minlength=size).astype(np.float64, copy=False)  # Σw
+    east = np.bincount(base, weights=gx, minlength=size)  # Σfx·w
+    north = np.bincount(base, weights=north_w, minlength=size)  # Σfy·w
+    gx *= gy  # fx·fy·w
+    both = np.bincount(base, weights=gx, minlength=size)  # Σfx·fy·w
+    east -= both  # Σfx(1 − fy)·w
+    north -= both  # Σ(1 − fx)fy·w
+    total -= east
+    total -= north
+    total -= both  # Σ(1 − fx)(1 − fy)·w
+    total[1:] += east[:-1]  # one node east
+    total[nx:] += north[:-nx]  # one node north
+    total[nx + 1 :] += both[: -nx - 1]  # one node north-east
+    return total.reshape(ny, nx)
+
+
+def _strided_convolution(
+    lattice: NDArray[np.float64], kern: NDArray[np.float64], step: int
+) -> NDArray[np.float64]:
+    """``scipy.signal.fftconvolve(lattice, kern, mode="valid")[::step, ::step]`` without computing
+    the rows and columns that are thrown away: a polyphase decomposition (e.g. Vaidyanathan 1993,
+    *Multirate Systems and Filter Banks* §4.3). Along each axis, full-convolution output ``n = step·j
+    + L − 1`` (``L`` taps, the first valid one) is ``Σ_c Σ_s B_a[j + d_c − s]·K_c[s]`` over the
+    kernel's taps ``k = step·s + c``, where ``K_c = K[c::step]``, ``B_a = B[a::step]`` and ``L − 1 − c
+    = step·d_c + a``. So the result is the sum over ``c`` (per axis) of ``B_a`` convolved with ``K_c``
+    (delayed by ``max d − d_c`` taps so all line up), each ``step²`` times smaller than the whole;
+    the products are summed in the frequency domain and transformed back once. Agrees with
+    ``fftconvolve`` to round-off (tests/core/test_density.py)."""
+    from scipy import fft  # here, not at the top: kept off the import path of the module
+
+    out_shape, phases, leads, taps, size = [], [], [], [], []
+    for axis, length in enumerate(kern.shape):
+        d = [(length - 1 - c) // step for c in range(step)]
+        a = [(length - 1 - c) % step for c in range(step)]
+        lead = max(d)
+        q = max(lead - d[c] + len(range(c, length, step)) for c in range(step))
+        out_shape.append((lattice.shape[axis] - length) // step + 1)
+        phases.append([(a[c], lead - d[c]) for c in range(step)])  # (input phase, delay) of taps c
+        leads.append(lead)
+        taps.append(q)
+        size.append(fft.next_fast_len(-(-lattice.shape[axis] // step) + q - 1, real=True))
+    spectrum = None
+    for cr, (ar, delay_r) in enumerate(phases[0]):
+        for cc, (ac, delay_c) in enumerate(phases[1]):
+            part = kern[cr::step, cc::step]
+            k = np.zeros(taps)
+            k[delay_r : delay_r + part.shape[0], delay_c : delay_c + part.shape[1]] = part
+            term = fft.rfft2(lattice[ar::step, ac::step], size) * fft.rfft2(k, size)
+            spectrum = term if spectrum is None else np.add(spectrum, term, out=spectrum)
+    whole: NDArray[np.float64] = fft.irfft2(spectrum, size)
+    return whole[leads[0] : leads[0] + out_shape[0], leads[1] : leads[1] + out_shape[1]]
 
 
 def kernel_density(
@@ -202,17 +254,18 @@ def kernel_density(
         raise HotspotInputError(
             f"x and y must be one-dimensional and the same length, got {xa.shape} and {ya.shape}"
         )
-    wa = np.ones(xa.size) if weights is None else np.asarray(weights, dtype=np.float64)
-    if wa.shape != xa.shape:
+    wa = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if wa is not None and wa.shape != xa.shape:
         raise HotspotInputError(
             f"weights must have one value per point: {wa.size} weights for {xa.size} points"
         )
     ok = np.isfinite(xa) & np.isfinite(ya)
-    if weights is not None and (~np.isfinite(wa[ok])).any():
+    if wa is not None and (~np.isfinite(wa[ok])).any():
         raise HotspotInputError(
             "weights contain missing values; fill missing harm_days before mapping density"
         )
-    xa, ya, wa = xa[ok], ya[ok], wa[ok]
+    if not ok.all():
+        xa, ya, wa = xa[ok], ya[ok], None if wa is None else wa[ok]
     if xa.size == 0:
         raise HotspotInputError("no point has coordinates, so there is no density to map")
     c = float(cell_size_m)
@@ -258,10 +311,8 @@ def kernel_density(
     offsets = np.arange(-m, m + 1) * delta
     ox, oy = np.meshgrid(offsets, offsets)
     kern = kernel_value(np.hypot(ox, oy), bandwidth_m=h, kernel=kernel)
-    from scipy.signal import fftconvolve  # here, not at the top: scipy.signal takes a second to import
-
-    smoothed = fftconvolve(binned, kern, mode="valid")  # node j of the output is lattice node j + m
-    density = smoothed[::oversample, ::oversample]
+    # valid convolution: output node j is lattice node j + m, so raster cells are every oversample-th
+    density = _strided_convolution(binned, kern, oversample)
     # FFT round-off leaves noise of about 1e-16 × the peak where the true value is 0 (beyond the
     # kernel's reach) and can dip below 0; clear it so empty ground maps as exactly 0.
     density = np.where(density > 1e-12 * max(float(density.max(initial=0.0)), 0.0), density, 0.0)
@@ -273,7 +324,7 @@ def kernel_density(
         bandwidth_m=h,
         bandwidth_rule=rule,
         kernel=kernel,
-        total_weight=float(wa.sum()),
+        total_weight=float(xa.size if wa is None else wa.sum()),
     )
 
 
