@@ -682,8 +682,27 @@ def location_text_keys(text: pd.Series) -> pd.Series:
     >>> location_text_keys(pd.Series(["  On or near  HIGH Street", ""])).tolist()
     ['on or near high street', <NA>]
     """
-    norm = text.astype("string").str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
-    return norm.mask(norm == "", pd.NA)
+    # each distinct text once (a place's text repeats with each of its records); the white-space
+    # pattern runs on Python's ``re`` (pandas: RE2's \s differs), so once per record would cost most
+    codes, uniques = pd.factorize(text.astype("string"))
+    norm = pd.Series(uniques, dtype="string").str.strip().str.casefold().str.replace(r"\s+", " ", regex=True)
+    norm = norm.mask(norm == "", pd.NA)
+    return pd.Series(norm.array.take(codes, allow_fill=True), index=text.index, name=text.name)
+
+
+def _coordinate_keys(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.object_]:
+    """Each point as text to the centimetre (``"easting,northing"``), None without both coordinates;
+    each distinct point (the same bits) written once, as police.uk repeats a map point many times."""
+    bits = np.column_stack([x, y]).astype(np.float64).view(np.int64)
+    x_code, x_bits = pd.factorize(bits[:, 0])
+    y_code, y_bits = pd.factorize(bits[:, 1])
+    point, points = pd.factorize(x_code.astype(np.int64) * len(y_bits) + y_code)
+    px = x_bits[points // len(y_bits)].view(np.float64)
+    py = y_bits[points % len(y_bits)].view(np.float64)
+    text = [
+        f"{a:.2f},{b:.2f}" if np.isfinite(a) and np.isfinite(b) else None for a, b in zip(px, py, strict=True)
+    ]
+    return np.array(text, dtype=object)[point]
 
 
 def _location_keys(
@@ -691,14 +710,7 @@ def _location_keys(
 ) -> list[tuple[str, NDArray[np.object_]]]:
     # police.uk snaps each crime to one of a fixed set of map points, so identical coordinates
     # mean "the same place"; rounding to the centimetre absorbs projection noise.
-    coords = np.array(
-        [
-            f"{a:.2f},{b:.2f}" if np.isfinite(a) and np.isfinite(b) else None
-            for a, b in zip(x, y, strict=True)
-        ],
-        dtype=object,
-    )
-    keys = [("coordinates", coords)]
+    keys = [("coordinates", _coordinate_keys(x, y))]
     if location_text is not None:
         norm = location_text_keys(pd.Series(np.asarray(location_text, dtype=object).ravel()))
         keys.append(("location_text", norm.astype(object).where(norm.notna(), None).to_numpy()))

@@ -19,6 +19,7 @@ from rasure.institutions import (
     detect_dominant_locations,
     institution_shares,
     institution_totals,
+    location_text_keys,
     make_register,
     read_institutions,
     read_institutions_csv,
@@ -285,6 +286,36 @@ def test_detect_dominant_locations_by_coordinates_and_text() -> None:
     assert rows[("q", "location_text")].location == "hmp somewhere"
     assert rows[("q", "location_text")].harm_share == pytest.approx(0.75)
     assert set(out["flag"]) == {REVIEW_FLAG}
+
+
+def test_location_text_keys_are_each_texts_own_key() -> None:
+    # worked out once per distinct text: the same key a text gets on its own, NA for a blank or missing one
+    texts = ["  On or near  HIGH Street", "", " ", None, "Stra\u00dfe", "a\x0bb", "On or near High  street"]
+    series = pd.Series(texts * 3, index=np.arange(21) * 2, name="location_text", dtype="string")
+    keys = location_text_keys(series)
+    own = [location_text_keys(pd.Series([t], dtype="string")).iloc[0] for t in series]
+    assert keys.index.equals(series.index) and keys.name == "location_text" and keys.dtype == series.dtype
+    assert keys.iloc[:7].tolist() == [
+        "on or near high street",
+        pd.NA,
+        pd.NA,
+        pd.NA,
+        "strasse",
+        "a b",
+        "on or near high street",
+    ]
+    assert [k is pd.NA for k in keys] == [k is pd.NA for k in own]
+    assert [k for k in keys if k is not pd.NA] == [k for k in own if k is not pd.NA]
+
+
+def test_detect_dominant_locations_keys_each_point_by_its_own_value() -> None:
+    # points written once per distinct value: -0.0 is not 0.0, a point without both coordinates has none
+    x = [-0.0, 0.0, 0.0, np.nan, 1.005, 1.005, np.inf]
+    y = [2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0]
+    out = detect_dominant_locations(["c"] * 7, x, y, [1.0] * 7, threshold=0.0, min_events=2)
+    assert out["location"].tolist() == [f"{0.0:.2f},{2.0:.2f}"]
+    out = detect_dominant_locations(["c"] * 7, x, y, [1.0, 1.0, 1.0, 1.0, 5.0, 5.0, 1.0], min_events=2)
+    assert out["location"].tolist() == [f"{1.005:.2f},{3.0:.2f}"]
 
 
 def test_detect_dominant_locations_needs_min_events_and_threshold() -> None:

@@ -63,6 +63,16 @@ def test_street_columns_equal_rows(tmp_path: Path, block: int) -> None:
     assert open_policeuk(p).parsed().records["reference"].str.startswith("asb-").sum() == 500
 
 
+@pytest.mark.parametrize("reader", [open_policeuk, RowsOnly])
+def test_asb_repeat_numbers_across_chunks_equal_one_chunk(tmp_path: Path, reader: type[PoliceUkFile]) -> None:
+    """The repeat counts carried from chunk to chunk (as key digests) give the references of the file
+    read as a single chunk, where nothing is carried."""
+    p = _write(tmp_path / "2024-01-gwent-street.csv.gz", STREET_COLUMNS, _street_rows(3000))
+    whole = reader(p, block_bytes=1 << 22)
+    assert len(list(reader(p, block_bytes=1 << 22).batches())) == 1
+    _same(reader(p, block_bytes=1 << 11), whole)
+
+
 def test_chunk_taken_row_by_row_keeps_asb_count(tmp_path: Path) -> None:
     """A chunk with a raw value over its length limit that trimming brings within it goes through the
     row-by-row path (and is accepted); the ASB repeat numbers still count on across chunks."""
