@@ -790,9 +790,9 @@ def _street_records(
         if files is not None:
             nth = key.groupby([files[no_id.to_numpy(dtype=bool)], key.to_numpy()]).cumcount()
         else:  # the repeat number counts across the whole file, so chunks carry it on
-            nth = key.groupby(key).cumcount()
+            codes, distinct = pd.factorize(key)  # once: the repeat numbers and the carried counts
+            nth = pd.Series(codes, index=key.index).groupby(codes).cumcount()
             if asb is not None:
-                codes, distinct = pd.factorize(key)
                 before = asb.take(
                     pa.array(distinct, pa.string()), np.bincount(codes, minlength=len(distinct))
                 )

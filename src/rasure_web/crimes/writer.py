@@ -651,14 +651,14 @@ def write_file(
     *,
     run_id: int,
     derive: Callable[[pd.DataFrame], pd.DataFrame],
-    batches: Iterable[Batch] | None = None,
+    batches: Iterable[Batch],
 ) -> Written:
-    """Stream ``file`` into the staging tables, then merge it. Call inside a transaction: raises the
-    reader's :class:`~rasure.errors.InvalidRowsError` (after staging) if any row is bad.
-    ``batches``: the file's batches, if not ``file.batches()`` (see :mod:`.readahead`)."""
+    """Stream ``batches`` (``file.batches()``, or read ahead of the writer: see :mod:`.readahead`) into
+    the staging tables, then merge them. Call inside a transaction: raises the reader's
+    :class:`~rasure.errors.InvalidRowsError` (after staging) if any row is bad."""
     with connection.cursor() as cur:
         stager = Stager(cur, derive=derive)
-        for batch in file.batches() if batches is None else batches:
+        for batch in batches:
             stager.records(batch.records)
             stager.outcomes(batch.outcomes)
             stager.links(batch.links)
