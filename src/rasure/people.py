@@ -216,8 +216,11 @@ def harm_contributions(
     return _contributions(_tidy(involvements), as_of=as_of, rules=rules)
 
 
-def _contributions(tidy: Sequence[Involvement], *, as_of: date, rules: Rules) -> list[Contribution]:
-    """:func:`harm_contributions` of involvements already tidied (:func:`_tidy`)."""
+def _counted(
+    tidy: Sequence[Involvement], as_of: date, rules: Rules
+) -> list[tuple[Involvement, float, float]]:
+    """The offences a harm score counts, each with its evidential weight and decay: the one place the
+    harm rule's window, roles and police-discovered exclusion are read."""
     out = []
     since = as_of - timedelta(days=rules.harm_window_days)
     for inv in tidy:
@@ -226,20 +229,33 @@ def _contributions(tidy: Sequence[Involvement], *, as_of: date, rules: Rules) ->
         if rules.exclude_police_discovered and inv.offence_code in rules.police_discovered_codes:
             continue
         weight = rules.offender_weight if inv.role == _OFFENDER else rules.suspect_weight
-        decay = math.pow(2.0, -(as_of - inv.occurred).days / rules.half_life_days)
-        out.append(
-            Contribution(
-                inv.reference,
-                inv.occurred,
-                inv.offence or inv.offence_code,
-                inv.role,
-                inv.harm_days or 0.0,
-                weight,
-                decay,
-            )
+        out.append((inv, weight, math.pow(2.0, -(as_of - inv.occurred).days / rules.half_life_days)))
+    return out
+
+
+def _contributions(tidy: Sequence[Involvement], *, as_of: date, rules: Rules) -> list[Contribution]:
+    """:func:`harm_contributions` of involvements already tidied (:func:`_tidy`)."""
+    out = [
+        Contribution(
+            inv.reference, inv.occurred, inv.offence or inv.offence_code, inv.role, inv.harm_days or 0.0, w, d
         )
+        for inv, w, d in _counted(tidy, as_of, rules)
+    ]
     out.sort(key=lambda c: (-c.points, c.occurred, c.reference))
     return out
+
+
+def _harm_rank(invs: Sequence[Involvement], as_of: date, rules: Rules) -> tuple[float, date] | None:
+    """A person's harm score and the date of the latest offence it counts, or None for a score of 0;
+    the same figures as :func:`_contributions` gives (points summed largest first, as there), without
+    building the contributions."""
+    counted = _counted(invs, as_of, rules)
+    points = sorted(((inv.harm_days or 0.0) * w * d for inv, w, d in counted), reverse=True)
+    score = sum(points)
+    if score <= 0:  # zero-harm scores are never listed
+        return None
+    refs = {inv.reference for inv, _, _ in counted}
+    return score, max(i.occurred for i in invs if i.reference in refs and i.role in _OFFENDING)
 
 
 def harm_score(involvements: Iterable[Involvement], *, as_of: date, rules: Rules | None = None) -> float:
@@ -334,9 +350,8 @@ def _harm_entry(
     return _entry(ListKind.HARM, pid, score, reasons, events, review, rules, parts)
 
 
-def _knife_entry(
-    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
-) -> Entry | None:
+def _knife_events(invs: Sequence[Involvement], as_of: date, rules: Rules) -> list[Involvement] | None:
+    """The knife events that put a person on the knife list, by date, or None if the rule is not met."""
     since = as_of - timedelta(days=rules.knife_window_days)
     events = [
         i
@@ -352,6 +367,16 @@ def _knife_entry(
         return None
     if not _in_window(events[-1], as_of, rules.knife_expiry_days):
         return None
+    return events
+
+
+def _knife_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
+    events = _knife_events(invs, as_of, rules)
+    if events is None:
+        return None
+    proven = [e for e in events if e.role == _OFFENDER]
     months = rules.knife_window_days * 12 // 365
     reasons = [
         f"{_plural(len(events), 'knife event')} in {months} months ({len(proven)} as offender): "
@@ -373,11 +398,17 @@ def _victimisations(
     ]
 
 
+def _repeat_events(invs: Sequence[Involvement], as_of: date, rules: Rules) -> list[Involvement] | None:
+    """The victimisations that make a person a repeat victim, or None if the rule is not met."""
+    vic = _victimisations(invs, as_of, rules.repeat_window_days, rules.repeat_min_harm_days)
+    return vic if len(vic) >= rules.repeat_min_victimisations else None
+
+
 def _repeat_entry(
     pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
 ) -> Entry | None:
-    vic = _victimisations(invs, as_of, rules.repeat_window_days, rules.repeat_min_harm_days)
-    if len(vic) < rules.repeat_min_victimisations:
+    vic = _repeat_events(invs, as_of, rules)
+    if vic is None:
         return None
     months = rules.repeat_window_days * 12 // 365
     harm = sum(v.harm_days or 0.0 for v in vic)
@@ -388,12 +419,29 @@ def _repeat_entry(
     return _entry(ListKind.REPEAT_VICTIM, pid, harm, reasons, vic, review, rules)
 
 
-def _vulnerable_entry(
-    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
-) -> Entry | None:
+def _vulnerable_events(
+    invs: Sequence[Involvement], as_of: date, rules: Rules
+) -> tuple[list[Involvement], list[Involvement], list[Involvement]] | None:
+    """(domestic victimisations, high-harm ones, those the entry counts, by date) for a vulnerable
+    victim, or None if the rule is not met."""
     vic = _victimisations(invs, as_of, rules.repeat_window_days, rules.repeat_min_harm_days)
     domestic = [v for v in vic if v.domestic]
     high = [v for v in vic if (v.harm_days or 0.0) >= rules.vulnerable_high_harm_days]
+    repeat = len(domestic) >= rules.repeat_min_victimisations
+    if not repeat and not high:
+        return None
+    counted = (domestic if repeat else []) + high
+    events = sorted({v.reference: v for v in counted}.values(), key=lambda v: (v.occurred, v.reference))
+    return domestic, high, events
+
+
+def _vulnerable_entry(
+    pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
+) -> Entry | None:
+    found = _vulnerable_events(invs, as_of, rules)
+    if found is None:
+        return None
+    domestic, high, events = found
     reasons = []
     months = rules.repeat_window_days * 12 // 365
     if len(domestic) >= rules.repeat_min_victimisations:
@@ -406,23 +454,28 @@ def _vulnerable_entry(
             f"victim of {_plural(len(high), 'high-harm offence')} (at least {rules.vulnerable_high_harm_days:.0f} "
             f"CCHI days) in {months} months: " + "; ".join(_label(v) for v in high)
         )
-    if not reasons:
-        return None
-    counted = (domestic if len(domestic) >= rules.repeat_min_victimisations else []) + high
-    events = sorted({v.reference: v for v in counted}.values(), key=lambda v: (v.occurred, v.reference))
     harm = sum(v.harm_days or 0.0 for v in events)
     return _entry(ListKind.VULNERABLE, pid, harm, reasons, events, review, rules)
+
+
+def _overlap_events(
+    invs: Sequence[Involvement], as_of: date, rules: Rules
+) -> tuple[list[Involvement], list[Involvement], list[Involvement]] | None:
+    """(involvements in the window, victimisations, offences) for a victim-offender, or None."""
+    since = as_of - timedelta(days=rules.overlap_window_days)
+    recent = [i for i in invs if since < i.occurred <= as_of]
+    vic = [i for i in recent if i.role == _VICTIM]
+    off = [i for i in recent if i.role in _OFFENDING]
+    return (recent, vic, off) if vic and off else None
 
 
 def _overlap_entry(
     pid: str, invs: Sequence[Involvement], as_of: date, rules: Rules, review: Review | None
 ) -> Entry | None:
-    since = as_of - timedelta(days=rules.overlap_window_days)
-    recent = [i for i in invs if since < i.occurred <= as_of]
-    vic = [i for i in recent if i.role == _VICTIM]
-    off = [i for i in recent if i.role in _OFFENDING]
-    if not vic or not off:
+    found = _overlap_events(invs, as_of, rules)
+    if found is None:
         return None
+    recent, vic, off = found
     months = rules.overlap_window_days * 12 // 365
     reasons = [
         f"both victim and offender in {months} months: victim {len(vic)} times ("
@@ -533,22 +586,104 @@ def _harm_list(
     """:func:`build_list_grouped` for the harm list: every person's score and last event first, then the
     entries (their reasons in words) only for the top ``harm_top_k``, the same as building every
     entry (:func:`_harm_entry`) and cutting the sorted list."""
-    ranked = []
-    for pid, invs in grouped.items():
-        parts = _contributions(invs, as_of=as_of, rules=rules)
-        score = sum(c.points for c in parts)
-        if score <= 0:
-            continue
-        counted = {c.reference for c in parts}
-        last = max(i.occurred for i in invs if i.reference in counted and i.role in _OFFENDING)
-        if _listed_now(last, reviews.get(pid), as_of=as_of, rules=rules, overdue=overdue):
-            ranked.append((-score, pid))
-    ranked.sort()
     out = []
-    for _, pid in ranked[: rules.harm_top_k]:
+    for pid in _harm_top(grouped, as_of=as_of, rules=rules, reviews=reviews, overdue=overdue):
         entry = _harm_entry(pid, grouped[pid], as_of, rules, reviews.get(pid))
         assert entry is not None  # its score is above 0
         out.append(entry)
+    return out
+
+
+def _harm_top(
+    grouped: Mapping[str, Sequence[Involvement]],
+    *,
+    as_of: date,
+    rules: Rules,
+    reviews: Mapping[str, Review],
+    overdue: bool,
+) -> list[str]:
+    """The people on the harm list, highest score first (ties by person id), cut at ``harm_top_k``."""
+    ranked = []
+    for pid, invs in grouped.items():
+        found = _harm_rank(invs, as_of, rules)
+        if found is not None and _listed_now(
+            found[1], reviews.get(pid), as_of=as_of, rules=rules, overdue=overdue
+        ):
+            ranked.append((-found[0], pid))
+    ranked.sort()
+    return [pid for _, pid in ranked[: rules.harm_top_k]]
+
+
+def _last_of(events: Sequence[Involvement] | None) -> date | None:
+    return None if events is None else max(e.occurred for e in events)
+
+
+def _harm_last(invs: Sequence[Involvement], as_of: date, rules: Rules) -> date | None:
+    found = _harm_rank(invs, as_of, rules)
+    return None if found is None else found[1]
+
+
+def _knife_last(invs: Sequence[Involvement], as_of: date, rules: Rules) -> date | None:
+    return _last_of(_knife_events(invs, as_of, rules))
+
+
+def _repeat_last(invs: Sequence[Involvement], as_of: date, rules: Rules) -> date | None:
+    return _last_of(_repeat_events(invs, as_of, rules))
+
+
+def _vulnerable_last(invs: Sequence[Involvement], as_of: date, rules: Rules) -> date | None:
+    found = _vulnerable_events(invs, as_of, rules)
+    return None if found is None else _last_of(found[2])
+
+
+def _overlap_last(invs: Sequence[Involvement], as_of: date, rules: Rules) -> date | None:
+    found = _overlap_events(invs, as_of, rules)
+    return None if found is None else _last_of(found[0])
+
+
+# Each list's rule without its words: the date its entry's review counts from (Entry.last_event), or
+# None when the rule is not met. The *_entry builders read the same *_events functions.
+_LAST_EVENT = {
+    ListKind.HARM: _harm_last,
+    ListKind.KNIFE: _knife_last,
+    ListKind.REPEAT_VICTIM: _repeat_last,
+    ListKind.VULNERABLE: _vulnerable_last,
+    ListKind.VICTIM_OFFENDER: _overlap_last,
+}
+
+
+def last_events(grouped_invs: Sequence[Involvement], *, as_of: date, rules: Rules) -> dict[ListKind, date]:
+    """For one person's grouped involvements (:func:`group_by_person`), the lists whose rule they meet on
+    ``as_of`` (the harm list: a score above 0, before the top-K cut) with each entry's last event: the
+    lists :func:`entries_for_person` gives, and the same ``last_event``, without the reasons in words."""
+    out = {}
+    for kind, last in _LAST_EVENT.items():
+        day = last(grouped_invs, as_of, rules) if grouped_invs else None
+        if day is not None:
+            out[kind] = day
+    return out
+
+
+def listed_people(
+    kind: ListKind,
+    grouped: Mapping[str, Sequence[Involvement]],
+    *,
+    as_of: date,
+    rules: Rules | None = None,
+    reviews: Mapping[str, Review] | None = None,
+) -> set[str]:
+    """Who :func:`build_list_grouped` puts on the list, without writing their entries: what the
+    monitoring page counts, 12 dates × 5 lists at a time."""
+    rules = rules or Rules()
+    reviews = reviews or {}
+    if ListKind(kind) == ListKind.HARM:
+        return set(_harm_top(grouped, as_of=as_of, rules=rules, reviews=reviews, overdue=False))
+    last = _LAST_EVENT[ListKind(kind)]
+    out = set()
+    for pid, invs in grouped.items():
+        day = last(invs, as_of, rules)
+        if day is not None and _listed_now(day, reviews.get(pid), as_of=as_of, rules=rules, overdue=False):
+            out.add(pid)
     return out
 
 

@@ -47,10 +47,10 @@ from rasure.people import (
     ListKind,
     Review,
     Rules,
-    build_list_grouped,
-    entries_for_person,
     group_by_person,
     is_current,
+    last_events,
+    listed_people,
 )
 
 NOT_HELD = (
@@ -79,11 +79,16 @@ STATUS_TITLES: Mapping[Status, str] = {
 
 def entry_status(entry: Entry, review: Review | None, *, as_of: date, rules: Rules) -> Status:
     """Where one entry stands on ``as_of`` (module docstring)."""
-    if review is not None and not review.keep and review.reviewed_on >= entry.last_event:
+    return status_of(entry.last_event, review, as_of=as_of, rules=rules)
+
+
+def status_of(last_event: date, review: Review | None, *, as_of: date, rules: Rules) -> Status:
+    """Where an entry whose latest event is ``last_event`` stands on ``as_of`` (module docstring)."""
+    if review is not None and not review.keep and review.reviewed_on >= last_event:
         return Status.REMOVED
-    if not is_current(entry.last_event, review, as_of=as_of, rules=rules):
+    if not is_current(last_event, review, as_of=as_of, rules=rules):
         return Status.OVERDUE
-    if as_of > entry.last_event + timedelta(days=rules.review_days):
+    if as_of > last_event + timedelta(days=rules.review_days):
         return Status.KEPT
     return Status.NEW
 
@@ -152,12 +157,7 @@ def _listed(
         for pid, invs in grouped.items()
         if invs and invs[0].occurred <= day and invs[-1].occurred > since
     }
-    return {
-        k.value: {
-            e.person_id for e in build_list_grouped(k, grouped, as_of=day, rules=rules, reviews=reviews)
-        }
-        for k in ListKind
-    }
+    return {k.value: listed_people(k, grouped, as_of=day, rules=rules, reviews=reviews) for k in ListKind}
 
 
 def _longest_window(rules: Rules) -> int:
@@ -206,13 +206,10 @@ def monitor(
 
     reviews = reviews_on(review_history, as_of)
     status = {k.value: {s.value: 0 for s in Status} for k in ListKind}
-    by_person: dict[str, list[Involvement]] = defaultdict(list)
-    for i in invs:
-        by_person[i.person_id].append(i)
-    for pid, own in by_person.items():
+    for pid, own in grouped.items():
         review = reviews.get(pid)
-        for kind, entry in entries_for_person(own, as_of=as_of, rules=rules, review=review).items():
-            status[kind.value][entry_status(entry, review, as_of=as_of, rules=rules).value] += 1
+        for kind, last in last_events(own, as_of=as_of, rules=rules).items():
+            status[kind.value][status_of(last, review, as_of=as_of, rules=rules).value] += 1
     share: dict[str, float | None] = {}
     for kind, counts in status.items():
         reached = counts["kept"] + counts["removed"] + counts["overdue"]

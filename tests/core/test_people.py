@@ -18,11 +18,15 @@ from rasure.people import (
     Review,
     Rules,
     build_list,
+    build_list_grouped,
     entries_for_person,
+    group_by_person,
     harm_contributions,
     harm_score,
     harm_share,
     is_current,
+    last_events,
+    listed_people,
     review_due,
 )
 
@@ -276,3 +280,37 @@ def test_two_offenders_of_one_crime_both_score() -> None:
     out = build_list(ListKind.HARM, [a, b, a], as_of=AS_OF)  # the duplicate row of A counts once
     assert [(e.person_id, e.score) for e in out] == [("SYN-TA", 365.0), ("SYN-TB", 365.0)]
     assert harm_share(out, [a, b], as_of=AS_OF) == pytest.approx(1.0)
+
+
+REVIEW = st.one_of(
+    st.none(),
+    st.builds(
+        Review, reviewed_on=st.integers(0, 900).map(lambda d: AS_OF - timedelta(days=d)), keep=st.booleans()
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(involvement, max_size=24),
+    st.dictionaries(st.sampled_from(["SYN-TA", "SYN-TB", "SYN-TC"]), REVIEW),
+    st.integers(0, 400),
+    st.integers(1, 3),
+)
+def test_the_monitorings_wordless_rules_agree_with_the_lists(
+    invs: list[Involvement], reviews: dict[str, Review | None], back: int, top_k: int
+) -> None:
+    """``listed_people`` and ``last_events`` (what the monitoring page counts) give the people and last
+    events the lists and entries give, on any date, with any reviews and a top-K cut that bites."""
+    as_of = AS_OF - timedelta(days=back)
+    rules = Rules(harm_top_k=top_k)
+    known = {pid: r for pid, r in reviews.items() if r is not None and r.reviewed_on <= as_of}
+    grouped = group_by_person(invs)
+    for kind in ListKind:
+        built = build_list_grouped(kind, grouped, as_of=as_of, rules=rules, reviews=known)
+        assert listed_people(kind, grouped, as_of=as_of, rules=rules, reviews=known) == {
+            e.person_id for e in built
+        }
+    for pid, own in grouped.items():
+        entries = entries_for_person(own, as_of=as_of, rules=rules, review=known.get(pid))
+        assert last_events(own, as_of=as_of, rules=rules) == {k: e.last_event for k, e in entries.items()}
