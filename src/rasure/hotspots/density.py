@@ -194,27 +194,47 @@ def _strided_convolution(
     ``fftconvolve`` to round-off (tests/core/test_density.py)."""
     from scipy import fft  # here, not at the top: kept off the import path of the module
 
-    out_shape, phases, leads, taps, size = [], [], [], [], []
-    for axis, length in enumerate(kern.shape):
-        d = [(length - 1 - c) // step for c in range(step)]
-        a = [(length - 1 - c) % step for c in range(step)]
-        lead = max(d)
-        q = max(lead - d[c] + len(range(c, length, step)) for c in range(step))
-        out_shape.append((lattice.shape[axis] - length) // step + 1)
-        phases.append([(a[c], lead - d[c]) for c in range(step)])  # (input phase, delay) of taps c
-        leads.append(lead)
-        taps.append(q)
-        size.append(fft.next_fast_len(-(-lattice.shape[axis] // step) + q - 1, real=True))
+    rows, cols = (_polyphase_axis(lattice.shape[ax], kern.shape[ax], step) for ax in (0, 1))
+    size = (rows.fft_size, cols.fft_size)
     spectrum = None
-    for cr, (ar, delay_r) in enumerate(phases[0]):
-        for cc, (ac, delay_c) in enumerate(phases[1]):
+    for cr, (ar, delay_r) in enumerate(rows.phases):
+        for cc, (ac, delay_c) in enumerate(cols.phases):
             part = kern[cr::step, cc::step]
-            k = np.zeros(taps)
+            k = np.zeros((rows.taps, cols.taps))
             k[delay_r : delay_r + part.shape[0], delay_c : delay_c + part.shape[1]] = part
             term = fft.rfft2(lattice[ar::step, ac::step], size) * fft.rfft2(k, size)
             spectrum = term if spectrum is None else np.add(spectrum, term, out=spectrum)
     whole: NDArray[np.float64] = fft.irfft2(spectrum, size)
-    return whole[leads[0] : leads[0] + out_shape[0], leads[1] : leads[1] + out_shape[1]]
+    return whole[rows.lead : rows.lead + rows.out, cols.lead : cols.lead + cols.out]
+
+
+@dataclass(frozen=True)
+class _Polyphase:
+    """One axis of :func:`_strided_convolution`: the (input phase, delay) of each kernel phase ``c``,
+    the common lead ``max d``, the taps of each delayed phase kernel, the valid outputs kept and the
+    FFT length."""
+
+    phases: list[tuple[int, int]]
+    lead: int
+    taps: int
+    out: int
+    fft_size: int
+
+
+def _polyphase_axis(n: int, length: int, step: int) -> _Polyphase:
+    from scipy import fft
+
+    d = [(length - 1 - c) // step for c in range(step)]
+    a = [(length - 1 - c) % step for c in range(step)]
+    lead = max(d)
+    taps = max(lead - d[c] + len(range(c, length, step)) for c in range(step))
+    return _Polyphase(
+        phases=[(a[c], lead - d[c]) for c in range(step)],
+        lead=lead,
+        taps=taps,
+        out=(n - length) // step + 1,
+        fft_size=fft.next_fast_len(-(-n // step) + taps - 1, real=True),
+    )
 
 
 def kernel_density(
