@@ -74,6 +74,9 @@ def replayed(key: Hashable, build: Callable[[], Any], result: Callable[[Any], An
     ):
         with transaction.atomic():
             _insert(connection, copy, now - copy.started)
+        from rasure_web.crimes.writer import refresh_statistics
+
+        refresh_statistics()  # as the real stores do: the planner's statistics are not rows to copy
         return result(copy.result) if result is not None else copy.result
     started = clock.now()
     value = build()

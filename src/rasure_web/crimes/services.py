@@ -438,6 +438,7 @@ def synthetic_city_store(city: SyntheticCity, *, force: str | None = None) -> di
         run.finished_at = clock.now()
         run.save()
         refresh_summary(tenant.pk)
+    writer.refresh_statistics()  # the lists' and pages' plans depend on these tables' row counts
     return {
         "records": len(city.records),
         "people": len(city.persons),
