@@ -3,8 +3,9 @@
 - SQLite: the online backup API (``sqlite3.Connection.backup``) copies a consistent snapshot while the
   server runs; restoring copies it back page by page (stop the server first).
 - PostgreSQL: ``pg_dump --format=custom`` and ``pg_restore --clean --if-exists --no-owner`` (the
-  PostgreSQL client programs must be installed); after a restore, run ``rasure db roles --apply``
-  again so ownership and grants are as before.
+  PostgreSQL client programs must be installed), then ``ANALYZE`` (a restore leaves the planner no
+  statistics); after a restore, run ``rasure db roles --apply`` again so ownership and grants are as
+  before.
 
 The drill restores a backup into a scratch place (a temporary SQLite file, or a scratch PostgreSQL
 database ``<name>_drill`` that is dropped afterwards), runs ``rasure audit verify`` and ``rasure trial
@@ -108,6 +109,11 @@ def restore(backup_file: Path) -> None:
             ],
             env,
         )
+        # pg_restore leaves the planner no statistics: until autovacuum gets round to each table,
+        # joins are planned as if the tables were empty (the hot-people lists as a nested loop over
+        # every record per link: seconds on a small city, far longer on a force's data)
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
     else:
         raise BackupError(f"restoring a {connection.vendor} database is not supported.")
 
