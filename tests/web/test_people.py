@@ -324,4 +324,9 @@ def test_the_synthetic_city_leaves_the_planner_statistics_of_the_people_tables()
         "crime_person_link": CrimePersonLink.objects.count(),
     }
     assert all(n > 1000 for n in actual.values())
-    assert {t: round(estimated[t] / n, 1) for t, n in actual.items()} == dict.fromkeys(actual, 1.0)
+    # ANALYZE samples 30,000 rows, so a bigger table's estimate is near its count, not equal to it;
+    # never analysed, the estimate is -1 (0 before PostgreSQL 14)
+    assert {t: estimated[t] > n / 2 for t, n in actual.items()} == dict.fromkeys(actual, True), (
+        estimated,
+        actual,
+    )
