@@ -664,6 +664,47 @@ def last_events(grouped_invs: Sequence[Involvement], *, as_of: date, rules: Rule
     return out
 
 
+def _may_meet(kind: ListKind, invs: Sequence[Involvement], rules: Rules) -> bool:
+    """False only if the involvements meet the rule of ``kind`` on no date at all: a condition every
+    list's rule needs (whatever its window and date), read from the rules' own filters above."""
+    if kind == ListKind.HARM:  # a score above 0 needs a counted offence with harm above 0
+        return any(
+            i.role in _OFFENDING
+            and (i.harm_days or 0.0) > 0
+            and not (rules.exclude_police_discovered and i.offence_code in rules.police_discovered_codes)
+            for i in invs
+        )
+    if kind == ListKind.KNIFE:
+        knives = {
+            i.reference
+            for i in invs
+            if i.role in _OFFENDING and (i.knife or i.offence_code in rules.knife_codes)
+        }
+        return len(knives) >= rules.knife_min_events
+    if kind == ListKind.VICTIM_OFFENDER:
+        return any(i.role == _VICTIM for i in invs) and any(i.role in _OFFENDING for i in invs)
+    vic = [i for i in invs if i.role == _VICTIM and (i.harm_days or 0.0) >= rules.repeat_min_harm_days]
+    if kind == ListKind.REPEAT_VICTIM:
+        return len(vic) >= rules.repeat_min_victimisations
+    domestic = sum(1 for v in vic if v.domestic)
+    return domestic >= rules.repeat_min_victimisations or any(
+        (v.harm_days or 0.0) >= rules.vulnerable_high_harm_days for v in vic
+    )
+
+
+def could_be_listed(
+    kind: ListKind, grouped: Mapping[str, Sequence[Involvement]], *, rules: Rules | None = None
+) -> dict[str, Sequence[Involvement]]:
+    """The people of ``grouped`` who could meet the rule of ``kind`` on some date (a necessary
+    condition, checked once): :func:`listed_people` of these gives the same people as of all of
+    ``grouped`` on every date (the harm list's top-K too, since the others score 0), so a series of
+    dates checks each rule only for them (most people are on no list's path: a victim only is never
+    on the harm list)."""
+    rules = rules or Rules()
+    kind = ListKind(kind)
+    return {pid: invs for pid, invs in grouped.items() if _may_meet(kind, invs, rules)}
+
+
 def listed_people(
     kind: ListKind,
     grouped: Mapping[str, Sequence[Involvement]],

@@ -47,6 +47,7 @@ from rasure.people import (
     ListKind,
     Review,
     Rules,
+    could_be_listed,
     group_by_person,
     is_current,
     last_events,
@@ -146,18 +147,25 @@ class Monitor:
 
 
 def _listed(
-    grouped: Mapping[str, Sequence[Involvement]], day: date, rules: Rules, reviews: Mapping[str, Review]
+    pools: Mapping[ListKind, Mapping[str, Sequence[Involvement]]],
+    day: date,
+    rules: Rules,
+    reviews: Mapping[str, Review],
 ) -> dict[str, set[str]]:
+    """Who is on each list on ``day``; ``pools``: each list's :func:`could_be_listed` people."""
     # Only people with an involvement in the longest window up to ``day`` can be on a list that day
     # (every rule reads its own window, none longer): the others are left out before the rules run.
     # Each person's involvements are sorted by date (group_by_person), so the first and last bound them.
     since = day - timedelta(days=_longest_window(rules))
-    grouped = {
-        pid: invs
-        for pid, invs in grouped.items()
-        if invs and invs[0].occurred <= day and invs[-1].occurred > since
-    }
-    return {k.value: listed_people(k, grouped, as_of=day, rules=rules, reviews=reviews) for k in ListKind}
+    out = {}
+    for kind, pool in pools.items():
+        near = {
+            pid: invs
+            for pid, invs in pool.items()
+            if invs and invs[0].occurred <= day and invs[-1].occurred > since
+        }
+        out[kind.value] = listed_people(kind, near, as_of=day, rules=rules, reviews=reviews)
+    return out
 
 
 def _longest_window(rules: Rules) -> int:
@@ -192,8 +200,9 @@ def monitor(
     series = []
     listed_now: dict[str, set[str]] = {}
     grouped = group_by_person(invs)  # once for every list and date (grouping is most of the cost)
+    pools = {k: could_be_listed(k, grouped, rules=rules) for k in ListKind}  # once, not per date
     for day in month_ends(as_of, months):
-        listed = _listed(grouped, day, rules, reviews_on(review_history, day))
+        listed = _listed(pools, day, rules, reviews_on(review_history, day))
         anyone = set().union(*listed.values())
         series.append(
             Point(day, {k: len(v) for k, v in listed.items()}, _by_area(anyone, areas), len(anyone))
@@ -206,9 +215,9 @@ def monitor(
 
     reviews = reviews_on(review_history, as_of)
     status = {k.value: {s.value: 0 for s in Status} for k in ListKind}
-    for pid, own in grouped.items():
+    for pid in set().union(*pools.values()):  # a person in no pool meets no rule
         review = reviews.get(pid)
-        for kind, last in last_events(own, as_of=as_of, rules=rules).items():
+        for kind, last in last_events(grouped[pid], as_of=as_of, rules=rules).items():
             status[kind.value][status_of(last, review, as_of=as_of, rules=rules).value] += 1
     share: dict[str, float | None] = {}
     for kind, counts in status.items():

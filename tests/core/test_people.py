@@ -19,6 +19,7 @@ from rasure.people import (
     Rules,
     build_list,
     build_list_grouped,
+    could_be_listed,
     entries_for_person,
     group_by_person,
     harm_contributions,
@@ -311,6 +312,35 @@ def test_the_monitorings_wordless_rules_agree_with_the_lists(
         assert listed_people(kind, grouped, as_of=as_of, rules=rules, reviews=known) == {
             e.person_id for e in built
         }
+        # the monitoring checks each rule only for the people who could meet it on some date
+        pool = could_be_listed(kind, grouped, rules=rules)
+        assert listed_people(kind, pool, as_of=as_of, rules=rules, reviews=known) == {
+            e.person_id for e in built
+        }
+        assert {pid for pid in grouped if kind in last_events(grouped[pid], as_of=as_of, rules=rules)} <= set(
+            pool
+        )
     for pid, own in grouped.items():
         entries = entries_for_person(own, as_of=as_of, rules=rules, review=known.get(pid))
         assert last_events(own, as_of=as_of, rules=rules) == {k: e.last_event for k, e in entries.items()}
+
+
+def test_who_could_be_listed_leaves_out_those_no_date_can_list() -> None:
+    """A victim only is never on the harm, knife or victim-offender lists; one slight victimisation makes
+    no repeat or vulnerable victim; an offender with harm is a candidate for the harm list only."""
+    grouped = group_by_person(
+        [
+            inv("SYN-TA", "victim", 10, ref="R-1", harm=2.0),
+            inv("SYN-TB", "offender", 10, ref="R-2", code="105A", harm=100.0),
+            inv("SYN-TC", "victim", 10, ref="R-3", harm=400.0),
+            inv("SYN-TC", "victim", 20, ref="R-4", harm=5.0),
+        ]
+    )
+    pools = {k: set(could_be_listed(k, grouped)) for k in ListKind}
+    assert pools == {
+        ListKind.HARM: {"SYN-TB"},
+        ListKind.KNIFE: set(),
+        ListKind.REPEAT_VICTIM: {"SYN-TC"},
+        ListKind.VULNERABLE: {"SYN-TC"},
+        ListKind.VICTIM_OFFENDER: set(),
+    }
