@@ -10,6 +10,7 @@ reason the user gave.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -116,20 +117,25 @@ _LINK_FIELDS = (
 )
 
 
-def _involvement(row: dict[str, Any]) -> core.Involvement | None:
-    day = _day(row["record__occurred_from"])
-    if day is None:
+def _involvement(row: Sequence[Any], days: dict[datetime, date]) -> core.Involvement | None:
+    """An involvement from a row of :data:`_LINK_FIELDS`' values (None for a crime without a date);
+    ``days`` keeps each time's local day, converted once per distinct time (a crime's people share it)."""
+    pid, role, reference, when, code, description, category, harm, weapon, knife, domestic = row
+    if when is None:
         return None
+    day = days.get(when)
+    if day is None:
+        day = days[when] = timezone.localtime(when).date()
     return core.Involvement(
-        person_id=row["person__person_id"],
-        role=row["role"],
-        reference=row["record__reference"],
+        person_id=pid,
+        role=role,
+        reference=reference,
         occurred=day,
-        offence_code=row["record__offence_code"] or "",
-        offence=row["record__offence_description"] or row["record__category"] or "",
-        harm_days=row["record__harm_days"],
-        knife=bool(row["record__knife_enabled"]) or row["record__weapon"] == "knife",
-        domestic=bool(row["record__domestic"]),
+        offence_code=code or "",
+        offence=description or category or "",
+        harm_days=harm,
+        knife=bool(knife) or weapon == "knife",
+        domestic=bool(domestic),
     )
 
 
@@ -144,8 +150,9 @@ def _involvements(
     )
     if person_ids is not None:
         qs = qs.filter(person__person_id__in=person_ids)
-    out = [_involvement(row) for row in qs.values(*_LINK_FIELDS).iterator(chunk_size=5000)]
-    return [i for i in out if i is not None]
+    days: dict[datetime, date] = {}
+    rows = qs.values_list(*_LINK_FIELDS).iterator(chunk_size=5000)
+    return [i for i in (_involvement(row, days) for row in rows) if i is not None]
 
 
 def involvements(*, user: Any, as_of: date) -> list[core.Involvement]:
@@ -301,7 +308,9 @@ def person_detail(*, user: Any, pk: int, as_of: date) -> PersonView:
         for link in links
     ]
     r = rules()
-    invs = [i for i in (_involvement(_link_row(link, person.person_id)) for link in links) if i is not None]
+    days: dict[datetime, date] = {}
+    own = (_involvement(_link_row(link, person.person_id), days) for link in links)
+    invs = [i for i in own if i is not None]
     review = _latest_reviews([person.person_id], tenant=tenant).get(person.person_id)
     entries = []
     for kind, entry in core.entries_for_person(invs, as_of=as_of, rules=r, review=review).items():
@@ -343,21 +352,22 @@ def person_detail(*, user: Any, pk: int, as_of: date) -> PersonView:
     )
 
 
-def _link_row(link: CrimePersonLink, person_id: str) -> dict[str, Any]:
+def _link_row(link: CrimePersonLink, person_id: str) -> tuple[Any, ...]:
+    """A link's values in the order of :data:`_LINK_FIELDS`."""
     rec = link.record
-    return {
-        "person__person_id": person_id,
-        "role": link.role,
-        "record__reference": rec.reference,
-        "record__occurred_from": rec.occurred_from,
-        "record__offence_code": rec.offence_code,
-        "record__offence_description": rec.offence_description,
-        "record__category": rec.category,
-        "record__harm_days": rec.harm_days,
-        "record__weapon": rec.weapon,
-        "record__knife_enabled": rec.knife_enabled,
-        "record__domestic": rec.domestic,
-    }
+    return (
+        person_id,
+        link.role,
+        rec.reference,
+        rec.occurred_from,
+        rec.offence_code,
+        rec.offence_description,
+        rec.category,
+        rec.harm_days,
+        rec.weapon,
+        rec.knife_enabled,
+        rec.domestic,
+    )
 
 
 def _hotspots_touched(timeline: list[dict[str, Any]], tenant: int | None = None) -> list[dict[str, Any]]:
