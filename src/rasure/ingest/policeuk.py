@@ -335,10 +335,15 @@ def _each_bytes(text: pa.Array | pa.ChunkedArray) -> NDArray[np.object_]:
     return text.cast(pa.binary()).to_numpy(zero_copy_only=False)
 
 
-def _asb_references(key: pa.Array, nth: NDArray[np.int64]) -> pa.Array:
-    """``"asb-" + sha1(f"{key}|{nth}").hexdigest()[:24]`` for each row, as :func:`_street_records`
-    gives it: the texts joined by pyarrow and each hashed from its bytes (hashlib has no vectorised
-    form), the hex digits written for all rows at once."""
+def _asb_references(
+    ref: pa.Array, no_id: NDArray[np.bool_], key: pa.Array, nth: NDArray[np.int64]
+) -> pa.Array:
+    """``ref`` with each row without a Crime ID (``no_id``: its value is empty) given
+    ``"asb-" + sha1(f"{key}|{nth}").hexdigest()[:24]`` of its key and repeat number (``key``, ``nth``:
+    of those rows, in order), as :func:`_street_records` gives it: the texts joined by pyarrow and
+    each hashed from its bytes (hashlib has no vectorised form), the hex digits written for all rows
+    at once, and set in by offsets alone (the references as a column empty on the other rows, joined
+    to ``ref`` value by value: about a third of the time of ``pc.replace_with_mask``)."""
     text = pc.binary_join_element_wise(key, pc.cast(pa.array(nth, pa.int64()), pa.string()), "|")
     n = len(text)
     sha1 = hashlib.sha1
@@ -348,8 +353,10 @@ def _asb_references(key: pa.Array, nth: NDArray[np.int64]) -> pa.Array:
     chars[:, :4] = np.frombuffer(b"asb-", dtype=np.uint8)
     chars[:, 4::2] = _HEX[digest >> 4]
     chars[:, 5::2] = _HEX[digest & 15]
-    starts = np.arange(0, 28 * (n + 1), 28, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(starts), pa.py_buffer(chars))
+    ends = np.zeros(len(ref) + 1, dtype=np.int32)
+    np.cumsum(np.where(no_id, 28, 0), out=ends[1:])
+    refs = pa.StringArray.from_buffers(len(ref), pa.py_buffer(ends), pa.py_buffer(chars))
+    return pc.binary_join_element_wise(ref, refs, "")
 
 
 def _street_columns(
@@ -392,17 +399,24 @@ def _street_columns(
         key_code, _ = _distinct(key)
         group = key_code.astype(np.int64) * len(file_of) + file_of[no_id]  # repeats count within a file
         nth = _repeat_numbers(group)
-        ref = pc.replace_with_mask(ref, pa.array(no_id), _asb_references(key, nth))
+        ref = _asb_references(ref, no_id, key, nth)
 
     # within a file the first row of a repeated Crime ID is kept; across files the later file's row.
     # A record's identity (source, reference) as one integer, so both steps compare integers.
     ref_code = _codes(ref)
     src_code = pd.factorize(np.asarray(sources, dtype=object))[0][force_code]  # two names, one source
     ident = ref_code.astype(np.int64) * len(sources) + src_code
-    n_files = int(file_of.max()) + 1
-    first_in_file = ~pd.Series(ident * n_files + file_of).duplicated(keep="first").to_numpy()
-    keep = ~pd.Series(ident[first_in_file]).duplicated(keep="last").to_numpy()
-    take = np.flatnonzero(first_in_file)[keep]
+    # only the rows of a record listed more than once can be merged: the two steps run on them alone
+    again = np.flatnonzero(np.bincount(ident)[ident] > 1)
+    merged = np.zeros(len(ident), dtype=bool)
+    if len(again):
+        n_files = int(file_of.max()) + 1
+        sub = ident[again]
+        first_in_file = ~pd.Series(sub * n_files + file_of[again]).duplicated(keep="first").to_numpy()
+        keep = ~pd.Series(sub[first_in_file]).duplicated(keep="last").to_numpy()
+        merged[again] = True
+        merged[again[first_in_file][keep]] = False
+    take = np.flatnonzero(~merged)
 
     whole = len(take) == len(file_of)  # nothing merged: the columns as they are
 
@@ -741,7 +755,7 @@ def _street_chunk(batch: pa.RecordBatch, asb: _AsbCounts, *, crs: str) -> tuple[
         nth = _repeat_numbers(codes)
         before = asb.take(enc.dictionary, np.bincount(codes, minlength=len(enc.dictionary)))
         nth += before[codes]
-        ref = pc.replace_with_mask(ref, no_id, _asb_references(trimmed[_ASB_KEY], nth))
+        ref = _asb_references(ref, no_id.to_numpy(zero_copy_only=False), trimmed[_ASB_KEY], nth)
 
     month = trimmed["Month"]
     start_u = pd.to_datetime(checked.months + "-01", format="%Y-%m-%d")
