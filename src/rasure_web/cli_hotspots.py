@@ -98,6 +98,7 @@ def _analyse(args: argparse.Namespace) -> int:
 
     from rasure import classify as sv
     from rasure import harm as harm_mod
+    from rasure.derived import derive
     from rasure.geo import BNG, projected_crs
     from rasure.hotspots.analysis import analyse, to_csv_frame, to_geojson
     from rasure.ingest.common import expand_paths
@@ -122,9 +123,7 @@ def _analyse(args: argparse.Namespace) -> int:
         records = read_street_files(files, crs=crs)
     table = harm_mod.read_harm_file(args.harm) if args.harm else harm_mod.default_harm_table()
     scope = sv.load_scope(args.scope) if args.scope else sv.load_scope()
-    records = pd.concat(
-        [records, sv.classify(records, scope=scope), harm_mod.harm_days(records, table=table)], axis=1
-    )
+    records = pd.concat([records, derive(records, scope=scope, table=table)], axis=1)
     register = None
     if args.institutions:
         from rasure.institutions import read_institutions

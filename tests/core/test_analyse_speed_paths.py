@@ -1,6 +1,7 @@
 """The short cuts of the analysis path give what the long way gives: a column that needs no trimming
 is passed on as it is, and one that may need it is trimmed exactly as ``utf8_trim_whitespace`` does;
-the input hash of references hashed as bytes is the hash of the texts."""
+the references' codes from fingerprints are the codes of the texts; the input hash of references
+hashed as bytes is the hash of the texts."""
 
 from __future__ import annotations
 
@@ -11,9 +12,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rasure.hotspots.analysis import input_hash
-from rasure.ingest.policeuk import ANALYSIS_COLUMNS, _maybe_padded, _trimmed
+from rasure.ingest.policeuk import (
+    ANALYSIS_COLUMNS,
+    _codes,
+    _distinct,
+    _fingerprints,
+    _maybe_padded,
+    _trimmed,
+)
 
 PADDED = [
     " lead",
@@ -57,6 +67,28 @@ def test_trimmed_equals_trimming_every_column() -> None:
         assert got[c].equals(pc.utf8_trim_whitespace(batch.column(c)))
     # clean: passed on, not copied
     assert got["Crime ID"].buffers()[2].address == batch.column("Crime ID").buffers()[2].address
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab\x00é日 ", max_size=30), max_size=40),
+    st.integers(min_value=0, max_value=3),
+)
+def test_reference_codes_are_the_distinct_codes(texts: list[str], cut: int) -> None:
+    # short and long values, repeats, NUL bytes and multi-byte characters; a slice reads its own part
+    values = pa.array(texts + texts[::2], pa.string()).slice(cut)
+    assert _codes(values).tolist() == _distinct(values)[0].tolist()
+
+
+def test_reference_codes_when_fingerprints_collide() -> None:
+    # distinct texts equal in length and in their first, middle and last 8 bytes share a
+    # fingerprint: the check finds it and the codes are still the texts' own
+    texts = [f"{'p' * 8}{i:04d}{'m' * 8}{i % 3:04d}{'s' * 8}" for i in range(6)] * 2
+    values = pa.array(texts)
+    assert len(set(_fingerprints(values).tolist())) == 1
+    assert _codes(values).tolist() == [0, 1, 2, 3, 4, 5] * 2 == _distinct(values)[0].tolist()
+    crime_ids = pa.array([hashlib.sha256(str(i % 50).encode()).hexdigest() for i in range(120)])
+    assert _codes(crime_ids).tolist() == _distinct(crime_ids)[0].tolist()
 
 
 def _plain_input_hash(records: pd.DataFrame) -> str:

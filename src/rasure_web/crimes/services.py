@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from numpy.typing import NDArray
 
 from rasure import classify as sv
 from rasure import harm as harm_mod
+from rasure.derived import DERIVED_FROM, derive_rows, factorize_rows
 from rasure.errors import InputFileError, InvalidRowsError, RasureError, RowProblem
 from rasure.ingest.common import Batch, StreamedFile, expand_paths, problems_frame
 from rasure.spreadsheet import neutralise_frame
@@ -95,17 +95,13 @@ def enrich(
     return Enricher(scope=scope, table=table)(records)
 
 
-#: The columns classification (:func:`rasure.classify.classify`) and harm (:func:`rasure.harm.harm_days`)
-#: read.
-_DERIVED_FROM = ("offence_code", "weapon", "category")
-
-
 class Enricher:
     """:func:`enrich` for the chunks of an import, one call per chunk.
 
     Classification and harm depend only on a record's offence code, weapon and category, so each
     distinct combination (police.uk files have about 14) is classified once per import and spread
-    back to its rows: the same columns and values as classifying every row."""
+    back to its rows: the same columns and values as classifying every row
+    (:func:`rasure.derived.derive` does the same for one frame)."""
 
     def __init__(self, *, scope: sv.Scope | None = None, table: harm_mod.HarmTable | None = None) -> None:
         self.scope, self.table = scope, table
@@ -113,16 +109,13 @@ class Enricher:
         self._derived: pd.DataFrame | None = None
 
     def _derive(self, rows: pd.DataFrame) -> pd.DataFrame:
-        rows = rows.reset_index(drop=True)
-        return pd.concat(
-            [sv.classify(rows, scope=self.scope), harm_mod.harm_days(rows, table=self.table)], axis=1
-        )
+        return derive_rows(rows.reset_index(drop=True), scope=self.scope, table=self.table)
 
     def __call__(self, records: pd.DataFrame) -> pd.DataFrame:
-        keys = [c for c in _DERIVED_FROM if c in records.columns]
+        keys = [c for c in DERIVED_FROM if c in records.columns]
         if records.empty or "category" not in keys:
             return pd.concat([records, self._derive(records).set_axis(records.index)], axis=1)
-        codes, distinct = _factorize_rows(records[keys])
+        codes, distinct = factorize_rows(records[keys])
         combos = [
             tuple(None if pd.isna(v) else v for v in t) for t in distinct.itertuples(index=False, name=None)
         ]
@@ -140,17 +133,6 @@ class Enricher:
         spread = self._derived.iloc[where[codes]]
         spread.index = records.index
         return pd.concat([records, spread], axis=1)
-
-
-def _factorize_rows(frame: pd.DataFrame) -> tuple[NDArray[np.int64], pd.DataFrame]:
-    """Each row's number among the distinct rows of ``frame`` (missing values equal to each other),
-    and those distinct rows, in order of first appearance."""
-    codes = np.zeros(len(frame), dtype=np.int64)
-    for c in frame.columns:
-        col = pd.factorize(frame[c], use_na_sentinel=False)[0].astype(np.int64)
-        codes = pd.factorize(codes * (int(col.max()) + 1) + col)[0].astype(np.int64)
-    _, first = np.unique(codes, return_index=True)
-    return codes, frame.iloc[first].reset_index(drop=True)
 
 
 def _save_file(
