@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 from django.db import connection, transaction
@@ -59,6 +60,39 @@ def test_one_valued_columns_are_stored_as_given(tmp_path: Path) -> None:
     [r] = services.records_import_policeuk(paths=[str(f)])
     assert r.ok, r.error
     assert set(CrimeRecord.objects.values_list("location_text", flat=True)) == {place}
+
+
+@pytest.mark.django_db
+def test_one_valued_columns_of_a_chunk_do_not_reach_the_next() -> None:
+    """A column written once for a chunk (SQLite: a literal; PostgreSQL: the column's default while
+    it is copied) holds its value on that chunk's rows only: a later chunk where it is null on every
+    row (left out) stores nulls."""
+    first = pd.DataFrame(
+        {
+            "seq": [0, 1],
+            "source": ["police.uk"] * 2,
+            "reference": ["a", "b"],
+            "last_outcome": ["O'Brien 100%s"] * 2,
+            "last_outcome_month": ["2024-03"] * 2,
+        }
+    )
+    second = first.assign(
+        seq=[2, 3], reference=["c", "d"], last_outcome=None, last_outcome_month=[None, "2024-04"]
+    )
+    with transaction.atomic(), connection.cursor() as cur:
+        writer._create_staging(cur)
+        for chunk in (first, second):
+            writer._stage(cur, "stage_outcome", chunk, writer._OUTCOME_COLUMNS)
+        cur.execute(
+            "SELECT seq, source, reference, last_outcome, last_outcome_month FROM stage_outcome ORDER BY seq"
+        )
+        got = [tuple(r) for r in cur.fetchall()]
+    assert got == [
+        (0, "police.uk", "a", "O'Brien 100%s", "2024-03"),
+        (1, "police.uk", "b", "O'Brien 100%s", "2024-03"),
+        (2, "police.uk", "c", None, None),
+        (3, "police.uk", "d", None, "2024-04"),
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

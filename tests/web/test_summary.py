@@ -193,3 +193,23 @@ def test_utc_offsets_follow_the_clock_changes() -> None:
     assert utc_offsets(dt.datetime(2024, 1, 1), dt.datetime(2024, 2, 1), "America/Chicago") == [
         (dt.datetime(2024, 1, 1), -6 * 3600)
     ]
+
+
+def test_refresh_leaves_the_work_mem_it_found(tmp_path: Path) -> None:
+    """PostgreSQL: the refresh's own ``work_mem`` (summary.SUMMARY_WORK_MEM) ends with it; the
+    caller's transaction goes on with the setting it had."""
+    from django.db import connection, transaction
+
+    from rasure_web.crimes.summary import refresh_summary
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    export, mapping, _ = us_city_export(tmp_path)
+    f = _force("AAA")
+    _import(export, mapping, "AAA")
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL work_mem = '5MB'")
+        assert refresh_summary(f.pk) > 0
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == "5MB"
+    _assert_agrees(f.pk, "AAA")
