@@ -98,9 +98,13 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-#: Bytes pyarrow parses at a time: a chunk of roughly 25,000-40,000 police.uk rows. Memory use
-#: depends on this, not on the size of the file.
-BLOCK_BYTES = 4 << 20
+#: Bytes pyarrow parses at a time: a chunk of about 10,000 police.uk rows (~210 bytes a row). Memory
+#: use depends on this, not on the size of the file. A one-file import's peak RSS growth for 25 k /
+#: 100 k / 300 k / 600 k synthetic street rows (benchmarks/bench_import.py, 2 cores), SQLite: +74 /
+#: +111 / +117 / +129 MiB at 4 MiB, +65 / +69 / +68 / +76 at 2 MiB with the writer releasing Arrow's
+#: freed memory after each chunk; PostgreSQL +72 / +104 / +103 / +112 and +64 / +62 / +64 / +68.
+#: Gwent's monthly files (~1.2 MB) are one chunk either way.
+BLOCK_BYTES = 2 << 20
 _MAX_HEADER = 1 << 20
 #: Blocks the CSV parser may read ahead of the batches handed out. pyarrow's streaming reader reads
 #: the file on a background thread up to 32 blocks ahead (arrow's background generator queue), so a

@@ -385,7 +385,8 @@ def staging_on_disk() -> Iterator[None]:
 
 
 #: SQLite: KiB of page cache for the staging tables during an import (beyond it pages spill to the
-#: temporary file). A chunk of ~20,000 police.uk rows stages ~8 MiB, so a file of any size fills it.
+#: temporary file). A chunk of ~10,000 police.uk rows stages about 4 MiB (half of 20,000 rows), so a file
+#: of a few chunks fills it.
 TEMP_CACHE_KIB = 8 << 10
 #: SQLite: KiB of page cache for the database itself during an import. The connection's own cache
 #: (settings: 128 MiB, for reading) filled with the pages an import writes and the summary reads, so
@@ -711,6 +712,9 @@ def write_file(
             stager.records(batch.records)
             stager.outcomes(batch.outcomes)
             stager.links(batch.links)
+            # Arrow's allocator (mimalloc) keeps the pages of the buffers a chunk freed unless told, and
+            # they added up over a large file (see rasure.ingest.common.BLOCK_BYTES)
+            pa.default_memory_pool().release_unused()
         file.raise_problems()
         n = stager.staged
         tenant = _tenant_of_run(cur, run_id)  # once for the file's merges
