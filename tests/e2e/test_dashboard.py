@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,8 @@ def test_briefing_edited_in_dashboard_shows_in_patrol_app(browser: Any, page: An
 def test_map_labels_do_not_hide_each_other(page: Any, live_server: Any) -> None:
     """Day and night hot spots on the same cells share one label ("D01 · N02"): every hot spot is named
     and no label box overlaps another."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     from rasure_web.analysis.models import HotSpot
 
     store_city_with_hotspots()
@@ -97,10 +100,18 @@ def test_map_labels_do_not_hide_each_other(page: Any, live_server: Any) -> None:
     page.goto(f"{live_server.url}/dashboard/map/")
     page.locator("#status").filter(has_text="crimes in view").wait_for()
     page.locator(".hs-label").first.wait_for()
-    boxes = page.evaluate(
-        """() => [...document.querySelectorAll('.hs-label')].map((e) => {
-            const r = e.getBoundingClientRect(); return [e.textContent, r.left, r.top, r.right, r.bottom]; })"""
-    )
+    # The labels on show: Leaflet fades a removed label out, leaving it in the page at opacity 0 for
+    # 200 ms, so right after the labels are placed (after the first fit's zoom, late on a busy machine)
+    # the labels they replaced are still there, invisible. Wait until no shown label overlaps another
+    # (bounded); the assertions below then say what is wrong if that never happens.
+    shown = """() => [...document.querySelectorAll('.hs-label')]
+        .filter((e) => getComputedStyle(e).opacity !== '0')
+        .map((e) => { const r = e.getBoundingClientRect(); return [e.textContent, r.left, r.top, r.right, r.bottom]; })"""
+    settled = f"""() => {{ const b = ({shown})(); return b.length > 0 && b.every((a, i) => b.slice(i + 1).every(
+        (c) => !(a[1] < c[3] && c[1] < a[3] && a[2] < c[4] && c[2] < a[4]))); }}"""
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(settled, timeout=15_000)
+    boxes = page.evaluate(shown)
     named = {code for text, *_ in boxes for code in text.split(" · ")}
     assert named == set(HotSpot.objects.values_list("code", flat=True))
     overlaps = [
