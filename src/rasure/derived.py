@@ -54,7 +54,16 @@ def factorize_rows(frame: pd.DataFrame) -> tuple[NDArray[np.int64], pd.DataFrame
     for c in frame.columns:
         col = pd.factorize(frame[c], use_na_sentinel=False)[0].astype(np.int64)
         codes = pd.factorize(codes * (int(col.max(initial=0)) + 1) + col)[0].astype(np.int64)
-    # numbered in order of first appearance: a row is its number's first when it exceeds all before it
+    return codes, frame.iloc[np.flatnonzero(first_appearances(codes))].reset_index(drop=True)
+
+
+def first_appearances(codes: NDArray[np.integer]) -> NDArray[np.bool_]:
+    """For codes numbered in order of first appearance (as ``pd.factorize`` numbers them), whether each
+    row is its code's first: it exceeds every code before it.
+
+    >>> first_appearances(np.array([0, 1, 0, 2, 1])).tolist()
+    [True, True, False, True, False]
+    """
     new = np.ones(len(codes), dtype=bool)
     new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
-    return codes, frame.iloc[np.flatnonzero(new)].reset_index(drop=True)
+    return new

@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from rasure.derived import first_appearances
 from rasure.errors import InputFileError, RowProblem
 from rasure.geo import BNG, outside_area_of_use
 from rasure.ingest.common import (
@@ -217,8 +218,7 @@ def _codes(values: pa.Array) -> NDArray[np.intp]:
     if values.null_count or len(values) < 2:
         return _distinct(values)[0]
     codes = pd.factorize(_fingerprints(values))[0].astype(np.intp, copy=False)
-    new = np.empty(len(codes), dtype=bool)  # the first row of its code (codes appear in order)
-    new[0], new[1:] = True, codes[1:] > np.maximum.accumulate(codes)[:-1]
+    new = first_appearances(codes)
     again = np.flatnonzero(~new)
     if len(again):
         first = np.flatnonzero(new)  # first[c]: the row where code c first appears
